@@ -1,0 +1,254 @@
+"""The `meydan` command: run the bot (or the sandbox), migrate, load a city, grant roles, tally."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_city, load_settings
+
+log = logging.getLogger("meydan")
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """One line per event, key=value pairs, no personal data."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("aiogram.event", "apscheduler.executors.default", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _run(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app import WEBHOOK_PATH, build, webhook_app
+
+    meydan = await build(settings)
+    try:
+        if settings.webhook_url:
+            app = webhook_app(meydan)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+            await meydan.bot.set_webhook(
+                settings.webhook_url + WEBHOOK_PATH,
+                secret_token=meydan.webhook_secret,
+                allowed_updates=meydan.dp.resolve_used_update_types(),
+            )
+            await meydan.dp.emit_startup(bot=meydan.bot, **meydan.dp.workflow_data)
+            log.info("webhook listening host=%s port=%s", settings.webhook_host, settings.webhook_port)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+        else:
+            await meydan.bot.delete_webhook()
+            await meydan.dp.start_polling(meydan.bot, allowed_updates=meydan.dp.resolve_used_update_types())
+    finally:
+        await meydan.close()
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.bot_token:
+        print(
+            "BOT_TOKEN is not set: starting the sandbox instead (a local Telegram stand-in).", file=sys.stderr
+        )
+        return cmd_sandbox(args, settings)
+    asyncio.run(_run(settings))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.runner import run_sandbox
+
+    port = getattr(args, "port", None)
+    asyncio.run(run_sandbox(settings, port=settings.sandbox_port if port is None else port))
+    return 0
+
+
+def _with_db(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    async def main() -> int:
+        from storage import migrate
+        from storage.db import make_engine, make_session_factory
+
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            sessions = make_session_factory(engine)
+            return await work(sessions)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import make_engine
+
+    async def main() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            if args.action == "upgrade":
+                await migrate.upgrade(engine, args.revision or "head")
+            elif args.action == "downgrade":
+                if not args.revision:
+                    print("downgrade needs a revision", file=sys.stderr)
+                    return 2
+                await migrate.downgrade(engine, args.revision)
+            print(f"database at revision {await migrate.current(engine)}")
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_city(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import city as city_service
+
+    if args.action == "load":
+        spec = load_city(args.file)
+
+        async def load(sessions: Any) -> int:
+            async with sessions.begin() as session:
+                report = await city_service.load(session, spec)
+            print(f"{spec.key}: {report.summary()}")
+            return 0
+
+        return _with_db(settings, load)
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{args.file}: cannot read ({exc})") from None
+
+    async def import_csv(sessions: Any) -> int:
+        async with sessions.begin() as session:
+            report = await city_service.import_neighborhoods(session, text, source=args.file)
+        print(
+            f"{args.file}: {report.created} neighborhoods created, {report.renamed} renamed or reactivated, "
+            f"{report.unchanged} unchanged, {report.districts_created} districts created"
+        )
+        return 0
+
+    return _with_db(settings, import_csv)
+
+
+def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from bot.services import residents, roles
+    from storage.models import District, Neighborhood
+
+    async def work(sessions: Any) -> int:
+        async with sessions.begin() as session:
+            known = await residents.get_or_create(session, args.telegram_id)
+            hood_id = None
+            if args.neighborhood:
+                district_key, _, hood_key = args.neighborhood.partition("/")
+                hood_id = await session.scalar(
+                    select(Neighborhood.id)
+                    .join(District)
+                    .where(District.key == district_key, Neighborhood.key == hood_key)
+                )
+                if hood_id is None:
+                    print(
+                        f"--neighborhood: no neighborhood {args.neighborhood!r} (DISTRICT/NEIGHBORHOOD keys)",
+                        file=sys.stderr,
+                    )
+                    return 2
+            try:
+                if args.action == "grant":
+                    changed = await roles.grant(session, known.resident, args.role, neighborhood_id=hood_id)
+                else:
+                    changed = await roles.revoke(session, known.resident, args.role, neighborhood_id=hood_id)
+            except roles.RoleError as exc:
+                print(f"ROLE: {exc}", file=sys.stderr)
+                return 2
+        verb = "granted" if args.action == "grant" else "revoked"
+        print(f"{args.role} {verb} for {args.telegram_id}" if changed else "nothing to change")
+        return 0
+
+    return _with_db(settings, work)
+
+
+def cmd_tally(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.tally import cli
+
+    return cli.run(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="meydan", description="Meydan: a chat-bot participation channel for cities."
+    )
+    sub = p.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the bot (the sandbox when BOT_TOKEN is not set)")
+    run.add_argument("--port", type=int, default=None, help="sandbox port (when no BOT_TOKEN)")
+    run.set_defaults(func=cmd_run)
+
+    sandbox = sub.add_parser("sandbox", help="run the local Telegram stand-in with the bot and the web chat")
+    sandbox.add_argument("--port", type=int, default=None, help="port of the web chat and emulator")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    db = sub.add_parser("db", help="database schema migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(func=cmd_db)
+
+    city = sub.add_parser("city", help="load a city file or import neighborhoods")
+    city_sub = city.add_subparsers(dest="action", required=True)
+    load = city_sub.add_parser("load", help="load or update the city from a TOML file (idempotent)")
+    load.add_argument("file")
+    imp = city_sub.add_parser(
+        "import-neighborhoods", help="add neighborhoods from a district,neighborhood CSV"
+    )
+    imp.add_argument("file")
+    city.set_defaults(func=cmd_city)
+
+    admin = sub.add_parser("admin", help="grant or revoke a role")
+    admin.add_argument("action", choices=["grant", "revoke"])
+    admin.add_argument("telegram_id", type=int)
+    admin.add_argument("role", help="staff, coordinator or organiser")
+    admin.add_argument(
+        "--neighborhood", help="DISTRICT/NEIGHBORHOOD keys, for a coordinator (e.g. konak/pazaryeri)"
+    )
+    admin.set_defaults(func=cmd_admin)
+
+    tally = sub.add_parser("tally", help="tally a Pabulib .pb election")
+    try:
+        from bot.tally import cli as tally_cli
+
+        tally_cli.add_arguments(tally)
+    except ImportError:
+        pass
+    tally.set_defaults(func=cmd_tally)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        func = getattr(args, "func", cmd_run)
+        return func(args, settings)
+    except ConfigError as exc:
+        print(f"meydan: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Translations (gettext catalogs under locales/) and locale-aware formatting with Babel.
+
+Catalogs are compiled from the `.po` files when the bot starts, so a fresh clone speaks Turkish
+without a manual compile step. Outside a handler (scheduled and broadcast messages) render text in
+each recipient's language with `translate(message, lang)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import I18n
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
+
+from bot.config import LANGUAGES, PROJECT_ROOT
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "messages"
+BABEL_LOCALES = {"tr": "tr_TR", "en": "en_GB"}
+log = logging.getLogger(__name__)
+
+
+def compile_catalogs(source: Path = LOCALES_DIR) -> Path:
+    """Compile every `.po` to `.mo` when it is missing or older; returns the folder holding them.
+
+    Compiles in place when the folder is writable, else into a temporary folder.
+    """
+    target = source
+    try:
+        for lang in LANGUAGES:
+            _compile_one(source, target, lang)
+    except PermissionError:
+        target = Path(tempfile.mkdtemp(prefix="meydan-locales-"))
+        for lang in LANGUAGES:
+            _compile_one(source, target, lang)
+    return target
+
+
+def _compile_one(source: Path, target: Path, lang: str) -> None:
+    po = source / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = target / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        return
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = mo.with_suffix(".mo.tmp")
+    with tmp.open("wb") as fh:
+        write_mo(fh, catalog)
+    tmp.replace(mo)
+    log.info("compiled catalog lang=%s", lang)
+
+
+def make_i18n(default_locale: str = "tr") -> I18n:
+    return I18n(path=compile_catalogs(), default_locale=default_locale, domain=DOMAIN)
+
+
+_shared: I18n | None = None
+
+
+def shared_i18n() -> I18n:
+    """The process-wide I18n used outside handlers (scheduler, broadcasts, CLI)."""
+    global _shared
+    if _shared is None:
+        _shared = make_i18n()
+    return _shared
+
+
+def translate(message: str, lang: str, **params: object) -> str:
+    """The message in `lang`, with named placeholders filled in."""
+    text = shared_i18n().gettext(message, locale=lang)
+    return text.format(**params) if params else text
+
+
+def babel_locale(lang: str) -> str:
+    return BABEL_LOCALES.get(lang, lang)
+
+
+NARROW_SYMBOLS = {"TRY": "₺", "EUR": "€", "USD": "$", "GBP": "£", "PLN": "zł"}
+
+
+def money(amount: int, currency: str, lang: str) -> str:
+    """Whole currency units in the locale's pattern: ₺2.150.000 (tr), ₺2,150,000 (en)."""
+    loc = Locale.parse(babel_locale(lang))
+    pattern = loc.currency_formats["standard"].pattern.split(";")[0].replace(".00", "")
+    text = format_currency(amount, currency, format=pattern, locale=loc, currency_digits=False)
+    symbol = NARROW_SYMBOLS.get(currency)
+    if symbol:
+        text = text.replace(get_currency_symbol(currency, locale=loc), symbol)
+    return text
+
+
+def number(value: int | float, lang: str) -> str:
+    return format_decimal(value, locale=babel_locale(lang))
+
+
+def when(moment: datetime, zone: ZoneInfo, lang: str, *, with_time: bool = True) -> str:
+    """A UTC moment shown in the city's timezone, e.g. "22 Kas 2026 14:30"."""
+    local = moment.astimezone(zone)
+    if not with_time:
+        return format_date(local, format="medium", locale=babel_locale(lang))
+    return format_datetime(local, format="medium", locale=babel_locale(lang))
+
+
+def clock(moment: datetime, zone: ZoneInfo, lang: str) -> str:
+    return format_time(moment.astimezone(zone), format="short", locale=babel_locale(lang))
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction only"
+    """Marks a message for the catalogs where it is translated later, per recipient."""
+    return message

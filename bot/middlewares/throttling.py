@@ -1,0 +1,48 @@
+"""Flood control keyed by handler flags: `flags={"throttling_key": "idea_submit"}`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
+from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.utils.i18n import gettext as _
+
+# seconds a person must wait between two actions of the same key
+RATES: dict[str, float] = {"default": 0.3}
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Drops an update that repeats a throttled action too fast (a double press, a flood)."""
+
+    def __init__(self, rates: dict[str, float] | None = None, max_keys: int = 100_000) -> None:
+        self._rates = {**RATES, **(rates or {})}
+        self._last: dict[tuple[int, str], float] = {}
+        self._max_keys = max_keys
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        key = get_flag(data, "throttling_key")
+        user = data.get("event_from_user")
+        if key is None or user is None:
+            return await handler(event, data)
+        now = time.monotonic()
+        rate = self._rates.get(key, self._rates["default"])
+        slot = (user.id, key)
+        last = self._last.get(slot)
+        if last is not None and now - last < rate:
+            if isinstance(event, CallbackQuery):
+                await event.answer(_("One moment, please: that was already received."))
+            return None
+        if len(self._last) >= self._max_keys:
+            cutoff = now - max(self._rates.values())
+            self._last = {k: v for k, v in self._last.items() if v >= cutoff}
+        self._last[slot] = now
+        return await handler(event, data)

@@ -1,0 +1,58 @@
+"""The bot's Telegram client: a custom Bot API server when configured, and flood-limit handling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+
+log = logging.getLogger(__name__)
+
+
+class RetryAfterMiddleware(BaseRequestMiddleware):
+    """On HTTP 429 wait `retry_after` seconds, as Telegram asks, then send again (a few times at most)."""
+
+    def __init__(self, attempts: int = 5, max_wait: float = 60.0) -> None:
+        self.attempts = attempts
+        self.max_wait = max_wait
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                log.info(
+                    "flood limit method=%s retry_after=%s attempt=%s",
+                    method.__api_method__,
+                    exc.retry_after,
+                    attempt,
+                )
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
+
+
+def make_bot(token: str, api_url: str | None = None, **session_kwargs: Any) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(api_url), **session_kwargs)
+        if api_url
+        else AiohttpSession(**session_kwargs)
+    )
+    session.middleware(RetryAfterMiddleware())
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -1,0 +1,38 @@
+"""Callback data factories for the foundation's buttons. Never trusted: handlers re-check everything."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class ConsentCb(CallbackData, prefix="consent"):
+    accept: bool
+
+
+class DistrictCb(CallbackData, prefix="dist"):
+    id: int
+
+
+class HoodCb(CallbackData, prefix="hood"):
+    id: int
+
+
+class PageCb(CallbackData, prefix="page"):
+    """A page of a paged list: `list` names the list, `parent` narrows it (e.g. the district)."""
+
+    list: str
+    page: int
+    parent: int = 0
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    action: str
+
+
+class SettingsCb(CallbackData, prefix="set"):
+    action: str
+    value: str = ""

@@ -1,0 +1,32 @@
+"""Sending and editing helpers shared by every feature."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InaccessibleMessage, InlineKeyboardMarkup, Message
+
+
+async def replace(
+    message: Message | InaccessibleMessage | None, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit a bot message in place; an unchanged message (a double press) is not an error.
+
+    A message that can no longer be edited (too old, deleted) gets a fresh message instead.
+    """
+    if message is None:
+        return
+    if isinstance(message, InaccessibleMessage):
+        await message.bot.send_message(message.chat.id, text, reply_markup=keyboard)
+        return
+    try:
+        if message.photo or message.document:
+            await message.answer(text, reply_markup=keyboard)
+        else:
+            await message.edit_text(text, reply_markup=keyboard)
+    except TelegramBadRequest as exc:
+        if "message is not modified" in exc.message:
+            return
+        if "message to edit not found" in exc.message or "can't be edited" in exc.message:
+            await message.answer(text, reply_markup=keyboard)
+            return
+        raise

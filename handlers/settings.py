@@ -1,0 +1,129 @@
+"""/settings: language, neighborhood and notification preferences."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import residents
+from bot.services.residents import NOTIFICATIONS, Known
+from bot.ui.callbacks import MenuCb, SettingsCb
+from bot.ui.messages import replace
+from handlers import places
+from handlers.onboarding import LANGUAGE_LABELS, Onboarding, start
+
+router = Router(name="settings")
+
+
+def _notification_label(kind: str) -> str:
+    return {
+        "phases": _("Phase openings and results"),
+        "events": _("Events near me"),
+        "council": _("Council news"),
+    }[kind]
+
+
+async def settings_view(session: AsyncSession, known: Known) -> tuple[str, InlineKeyboardMarkup]:
+    resident = known.resident
+    await session.refresh(resident, ["neighborhood"])
+    hood = resident.neighborhood
+    if hood is not None:
+        await session.refresh(hood, ["district"])
+    place = escape(f"{hood.name}, {hood.district.name}") if hood else "—"
+    lang_label = LANGUAGE_LABELS.get(resident.language or "", "—")
+    lines = [
+        _("⚙️ <b>Settings</b>"),
+        _("Language: {language}").format(language=lang_label),
+        _("Neighborhood: {place}").format(place=place),
+        _("Notifications:"),
+    ]
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🌐 Change language"), callback_data=SettingsCb(action="language"))
+    builder.button(text=_("🏘 Change neighborhood"), callback_data=SettingsCb(action="place"))
+    for kind in NOTIFICATIONS:
+        on = getattr(resident, f"notify_{kind}")
+        lines.append(f"{'🔔' if on else '🔕'} {_notification_label(kind)}")
+        builder.button(
+            text=(_("Turn off: {what}") if on else _("Turn on: {what}")).format(
+                what=_notification_label(kind)
+            ),
+            callback_data=SettingsCb(action="notify", value=kind),
+        )
+    builder.button(text=_("« Menu"), callback_data=MenuCb(action="menu"))
+    builder.adjust(1)
+    return "\n".join(lines), builder.as_markup()
+
+
+@router.message(Command("settings"))
+async def settings_command(
+    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str
+) -> None:
+    if not residents.is_onboarded(known.resident):
+        await message.answer(_("Let's set you up first."))
+        await start(message, state, session, known, lang)
+        return
+    await state.clear()
+    text, keyboard = await settings_view(session, known)
+    await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(MenuCb.filter(F.action == "settings"))
+async def settings_from_menu(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known
+) -> None:
+    await query.answer()
+    if not residents.is_onboarded(known.resident):
+        await query.message.answer(_("Let's set you up first: send /start."))
+        return
+    await state.clear()
+    await replace(query.message, *await settings_view(session, known))
+
+
+@router.callback_query(SettingsCb.filter())
+async def settings_action(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    state: FSMContext,
+    session: AsyncSession,
+    known: Known,
+    i18n: I18n,
+) -> None:
+    if not residents.is_onboarded(known.resident):
+        await query.answer(_("Let's set you up first: send /start."), show_alert=True)
+        return
+    action, value = callback_data.action, callback_data.value
+    if action == "language":
+        await query.answer()
+        buttons = InlineKeyboardBuilder()
+        for code, label in LANGUAGE_LABELS.items():
+            mark = "✓ " if code == known.resident.language else ""
+            buttons.button(text=mark + label, callback_data=SettingsCb(action="set-language", value=code))
+        buttons.adjust(1)
+        await replace(query.message, _("Choose your language:"), buttons.as_markup())
+        return
+    if action == "set-language" and value in LANGUAGE_LABELS:
+        residents.set_language(known.resident, value)
+        i18n.current_locale = value
+        await query.answer(_("Language changed."))
+        await replace(query.message, *await settings_view(session, known))
+        return
+    if action == "notify" and value in NOTIFICATIONS:
+        on = residents.toggle_notification(known.resident, value)
+        await query.answer(_("Notifications on.") if on else _("Notifications off."))
+        await replace(query.message, *await settings_view(session, known))
+        return
+    if action == "place":
+        await query.answer()
+        await state.set_state(Onboarding.district)
+        await state.update_data(purpose="settings")
+        await replace(query.message, *await places.district_step(session))
+        return
+    await query.answer(_("This button is out of date."), show_alert=True)

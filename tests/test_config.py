@@ -1,0 +1,88 @@
+"""Settings and city files: good values load, bad ones stop with one line naming the setting or key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_CITY_FILE, PROJECT_ROOT, ConfigError, load_city, load_settings, parse_city
+
+
+def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAFF_IDS", "11, 22;33")
+    monkeypatch.setenv("BOT_TOKEN", "42:abcdefghijklmnop")
+    monkeypatch.setenv("REDIS_URL", "")
+    settings = load_settings(_env_file=None)
+    assert settings.staff_ids == [11, 22, 33]
+    assert settings.redis_url is None
+    assert settings.database_url.startswith("sqlite+aiosqlite://")
+    assert settings.city_file == DEFAULT_CITY_FILE
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("BOT_TOKEN", "not-a-token", "BOT_TOKEN:"),
+        ("STAFF_IDS", "12,abc", "STAFF_IDS:"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL:"),
+        ("REDIS_URL", "http://x", "REDIS_URL:"),
+        ("WEBHOOK_URL", "ftp://x", "WEBHOOK_URL:"),
+        ("WEBHOOK_SECRET", "has spaces", "WEBHOOK_SECRET:"),
+        ("DEFAULT_LANGUAGE", "de", "DEFAULT_LANGUAGE:"),
+        ("WEBHOOK_PORT", "99999", "WEBHOOK_PORT:"),
+    ],
+)
+def test_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings(_env_file=None)
+    assert str(err.value).startswith(expected)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_setting_stops_start_with_one_line(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": "nonsense", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("meydan: BOT_TOKEN:"), proc.stderr
+
+
+def test_both_city_files_load() -> None:
+    izmir = load_city(DEFAULT_CITY_FILE)
+    assert len(izmir.districts) == 30
+    assert sum(len(d.neighborhoods) for d in izmir.districts) == 1308
+    pilots = [(d.key, n.key, n.pilot) for d in izmir.districts for n in d.neighborhoods if n.pilot]
+    assert len(pilots) == 4
+    assert {p for *_, p in pilots} == {"cittaslow", "immediate-solutions"}
+    assert {"digital", "sharing", "energy", "participation", "inclusion"} <= {t.key for t in izmir.themes}
+    assert izmir.parks and izmir.support
+    liege = load_city(PROJECT_ROOT / "cities" / "liege.toml")
+    assert liege.timezone == "Europe/Brussels" and liege.currency == "EUR"
+
+
+def test_city_syntax_error_names_the_line() -> None:
+    with pytest.raises(ConfigError, match=r"line 2"):
+        parse_city('key = "x"\nnames = = 3\ntimezone = "UTC"\n', "bad.toml")
+
+
+def test_city_content_error_names_the_key() -> None:
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace('district = "bornova"', 'district = "atlantis"', 1)
+    with pytest.raises(ConfigError, match=r"unknown district 'atlantis'"):
+        parse_city(text, "izmir.toml")
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace('timezone = "Europe/Istanbul"', 'timezone = "Mars/Olympus"')
+    with pytest.raises(ConfigError, match=r"izmir.toml: timezone: .*unknown timezone"):
+        parse_city(text, "izmir.toml")
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace('{ key = "pazaryeri", name = "Pazaryeri"', '{ key = "pazaryeri", name = ""')
+    with pytest.raises(ConfigError, match=r"districts\[konak\]\.neighborhoods\[pazaryeri\]\.name"):
+        parse_city(text, "izmir.toml")
+
+
+def test_missing_city_file() -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_city("/nonexistent/city.toml")

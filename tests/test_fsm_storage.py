@@ -1,0 +1,83 @@
+"""Conversation state survives a restart: the SQL storage (SQLite/PostgreSQL) and Redis behave alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import BaseStorage, StorageKey
+
+from storage.db import make_engine, make_session_factory
+from storage.fsm import SQLStorage
+from tests.conftest import TEST_REDIS_URL
+
+
+class Form(StatesGroup):
+    title = State()
+
+
+KEY = StorageKey(bot_id=1, chat_id=2, user_id=2)
+
+
+@pytest.fixture(params=["sql", "redis"])
+async def storage_factory(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator:
+    made: list[BaseStorage] = []
+    engines = []
+    if request.param == "redis":
+        if not TEST_REDIS_URL:
+            pytest.skip("TEST_REDIS_URL is not set")
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+        prefix = f"meydan-test-{id(request)}"
+
+        def make() -> BaseStorage:
+            storage = RedisStorage.from_url(TEST_REDIS_URL, key_builder=DefaultKeyBuilder(prefix=prefix))
+            made.append(storage)
+            return storage
+    else:
+        def make() -> BaseStorage:
+            engine = make_engine(database_url)
+            engines.append(engine)
+            storage = SQLStorage(make_session_factory(engine))
+            made.append(storage)
+            return storage
+
+    yield make
+    await made[0].set_state(KEY, None)
+    await made[0].set_data(KEY, {})
+    for storage in made:
+        await storage.close()
+    for engine in engines:
+        await engine.dispose()
+
+
+async def test_state_and_data_survive_a_new_storage(storage_factory) -> None:  # noqa: ANN001
+    first = storage_factory()
+    assert await first.get_state(KEY) is None
+    assert await first.get_data(KEY) == {}
+    await first.set_state(KEY, Form.title)
+    await first.update_data(KEY, {"title": "Bank in the park", "n": 2})
+    await first.update_data(KEY, {"theme": "green"})
+    second = storage_factory()  # as after a restart
+    assert await second.get_state(KEY) == Form.title.state
+    assert await second.get_data(KEY) == {"title": "Bank in the park", "n": 2, "theme": "green"}
+    await second.set_state(KEY, None)
+    await second.set_data(KEY, {})
+    assert await first.get_state(KEY) is None
+    assert await first.get_data(KEY) == {}
+
+
+async def test_keys_are_separate(storage_factory) -> None:  # noqa: ANN001
+    storage = storage_factory()
+    other = StorageKey(bot_id=1, chat_id=3, user_id=3)
+    await storage.set_state(KEY, "a:b")
+    assert await storage.get_state(other) is None
+    await storage.set_state(other, None)
+
+
+async def test_data_must_be_a_dict(storage_factory) -> None:  # noqa: ANN001
+    storage = storage_factory()
+    with pytest.raises(DataNotDictLikeError):
+        await storage.set_data(KEY, ["not", "a", "dict"])  # type: ignore[arg-type]

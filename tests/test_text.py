@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.text import fold, slug
+
+
+def test_fold_is_accent_and_case_insensitive() -> None:
+    assert fold("KARŞIYAKA") == fold("karsiyaka") == fold("Karşıyaka") == "karsiyaka"
+    assert fold("İZMİR") == fold("izmir")
+    assert fold("  Güzel   Bahçe ") == "guzel bahce"
+    assert fold("Çiğli") == "cigli"
+
+
+def test_slug() -> None:
+    assert slug("B.Hayrettin Paşa") == "b-hayrettin-pasa"
+    assert slug("Üçkuyular") == "uckuyular"
+
+
+@given(st.text())
+def test_fold_is_idempotent(value: str) -> None:
+    assert fold(fold(value)) == fold(value)
