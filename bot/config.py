@@ -77,10 +77,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
-    @field_validator("redis_url", "telegram_api_url", "webhook_url", "webhook_secret", "default_language")
+    @field_validator(
+        "redis_url",
+        "telegram_api_url",
+        "webhook_url",
+        "webhook_secret",
+        "default_language",
+        "staff_group_id",
+        mode="before",
+    )
     @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
-        return value or None
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("redis_url")
     @classmethod

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import residents
+from bot.services import privacy, residents
 from bot.services.residents import NOTIFICATIONS, Known
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.messages import replace
@@ -57,6 +58,8 @@ async def settings_view(session: AsyncSession, known: Known) -> tuple[str, Inlin
             ),
             callback_data=SettingsCb(action="notify", value=kind),
         )
+    builder.button(text=_("📦 Export my data"), callback_data=SettingsCb(action="export"))
+    builder.button(text=_("🗑 Delete my account"), callback_data=SettingsCb(action="delete"))
     builder.button(text=_("« Menu"), callback_data=MenuCb(action="menu"))
     builder.adjust(1)
     return "\n".join(lines), builder.as_markup()
@@ -119,6 +122,38 @@ async def settings_action(
         on = residents.toggle_notification(known.resident, value)
         await query.answer(_("Notifications on.") if on else _("Notifications off."))
         await replace(query.message, *await settings_view(session, known))
+        return
+    if action == "export":
+        await query.answer()
+        data = await privacy.export(session, known.resident)
+        payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+        await query.message.answer_document(
+            BufferedInputFile(payload, filename="meydan-my-data.json"),
+            caption=_("📦 Everything Meydan holds about you."),
+        )
+        return
+    if action == "delete":
+        await query.answer()
+        confirm = InlineKeyboardBuilder()
+        confirm.button(text=_("Yes, delete my account"), callback_data=SettingsCb(action="delete-confirm"))
+        confirm.button(text=_("No, keep it"), callback_data=MenuCb(action="settings"))
+        confirm.adjust(1)
+        await replace(
+            query.message,
+            _(
+                "🗑 Delete your account? Your settings and roles are erased and you are unlinked from "
+                "everything you sent. Votes and supports stay counted, anonymously. This cannot be undone."
+            ),
+            confirm.as_markup(),
+        )
+        return
+    if action == "delete-confirm":
+        await privacy.delete_account(session, known.resident)
+        await state.clear()
+        await query.answer()
+        await replace(
+            query.message, _("Your account was deleted. Send /start if you ever want to come back.")
+        )
         return
     if action == "place":
         await query.answer()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# The session of the update being handled, so that the conversation state is written in the same
+# transaction as the update's data: both are committed together or rolled back together.
+current_session: ContextVar[AsyncSession | None] = ContextVar("meydan_current_session", default=None)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -11,6 +12,7 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder,
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import current_session
 from storage.models import FsmRecord, utcnow
 
 
@@ -23,9 +25,21 @@ class SQLStorage(BaseStorage):
         self._sessions = session_factory
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
 
+    @asynccontextmanager
+    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """The update's session when called while handling one, else a short session of our own."""
+        joined = current_session.get()
+        if joined is not None:
+            yield joined
+            if write:
+                await joined.flush()
+            return
+        async with self._sessions.begin() if write else self._sessions() as session:
+            yield session
+
     async def _upsert(self, key: StorageKey, **values: Any) -> None:
         name = self._keys.build(key)
-        async with self._sessions.begin() as session:
+        async with self._session(write=True) as session:
             record = await session.get(FsmRecord, name, with_for_update=True)
             if record is None:
                 record = FsmRecord(key=name, state=None, data={})
@@ -44,7 +58,7 @@ class SQLStorage(BaseStorage):
         await self._upsert(key, state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._sessions() as session:
+        async with self._session(write=False) as session:
             return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == self._keys.build(key)))
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -53,12 +67,12 @@ class SQLStorage(BaseStorage):
         await self._upsert(key, data=dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._sessions() as session:
+        async with self._session(write=False) as session:
             data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._keys.build(key)))
             return dict(data or {})
 
     async def clear_all(self) -> None:
-        async with self._sessions.begin() as session:
+        async with self._session(write=True) as session:
             await session.execute(delete(FsmRecord))
 
     async def close(self) -> None:

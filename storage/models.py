@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -214,3 +215,92 @@ class ProcessedUpdate(Base):
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Process(Base):
+    """A participation process (an idea collection now; budgeting, consultations later).
+
+    Its timeline is a list of phases, one row each, so later features add phases (review, voting,
+    results, implementation), pots and ballots next to it without changing this table.
+    """
+
+    __tablename__ = "processes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scope: Mapped[str] = mapped_column(String(16), default="city")
+    neighborhood_id: Mapped[int | None] = mapped_column(
+        ForeignKey("neighborhoods.id", ondelete="RESTRICT"), index=True
+    )
+    idea_limit: Mapped[int] = mapped_column(Integer, default=3)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    neighborhood: Mapped[Neighborhood | None] = relationship()
+    phases: Mapped[list[ProcessPhase]] = relationship(
+        back_populates="process", cascade="all, delete-orphan", order_by="ProcessPhase.starts_at"
+    )
+
+
+class ProcessPhase(Base):
+    """One phase of a process: draft, submission, review, voting, results or implementation (UTC times)."""
+
+    __tablename__ = "process_phases"
+    __table_args__ = (UniqueConstraint("process_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+
+    process: Mapped[Process] = relationship(back_populates="phases")
+
+
+class Idea(Base):
+    """A resident's idea in a process. The author is kept for notices and limits, never shown to staff
+    unless they ask (which the audit log records)."""
+
+    __tablename__ = "ideas"
+    __table_args__ = (
+        Index("ix_ideas_process_status", "process_id", "status"),
+        Index("ix_ideas_neighborhood_status", "neighborhood_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
+    neighborhood_id: Mapped[int] = mapped_column(ForeignKey("neighborhoods.id", ondelete="RESTRICT"))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="RESTRICT"))
+    scope: Mapped[str] = mapped_column(String(16), default="neighborhood")
+    title: Mapped[str] = mapped_column(String(120))
+    title_folded: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reject_reason_key: Mapped[str | None] = mapped_column(String(32))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+
+    process: Mapped[Process] = relationship()
+    neighborhood: Mapped[Neighborhood] = relationship()
+    theme: Mapped[Theme] = relationship()
+    author: Mapped[Resident | None] = relationship(foreign_keys=[author_id])
+
+
+class IdeaSupport(Base):
+    """One resident's support for one idea (at most one each)."""
+
+    __tablename__ = "idea_supports"
+
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

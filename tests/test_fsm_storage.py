@@ -37,6 +37,7 @@ async def storage_factory(request: pytest.FixtureRequest, database_url: str) -> 
             made.append(storage)
             return storage
     else:
+
         def make() -> BaseStorage:
             engine = make_engine(database_url)
             engines.append(engine)

@@ -9,6 +9,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import current_session
+
 
 class DatabaseMiddleware(BaseMiddleware):
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
@@ -22,4 +24,8 @@ class DatabaseMiddleware(BaseMiddleware):
     ) -> Any:
         async with self._sessions.begin() as session:
             data["session"] = session
-            return await handler(event, data)
+            token = current_session.set(session)
+            try:
+                return await handler(event, data)
+            finally:
+                current_session.reset(token)

@@ -1,0 +1,107 @@
+"""`meydan sandbox`: the emulator, the bot and the web chat together on loopback, with demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import CitySpec, Settings
+from bot.sandbox.client import SandboxClient
+from bot.sandbox.emulator import Emulator
+
+log = logging.getLogger("meydan.sandbox")
+SANDBOX_TOKEN = "1000000001:meydan-sandbox-local-token"
+SANDBOX_DATABASE = "sqlite+aiosqlite:///meydan-sandbox.db"
+DEMO_STAFF_ID = 100_000_900
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    id: int
+    first_name: str
+    language: str
+    district: str
+    neighborhood: str
+    role: str | None = None
+
+
+DEMO_PEOPLE = (
+    DemoPerson(DEMO_STAFF_ID, "Deniz (staff)", "tr", "konak", "alsancak", "staff"),
+    DemoPerson(100_000_901, "Ayşe (resident)", "tr", "konak", "pazaryeri"),
+    DemoPerson(100_000_902, "John (resident)", "en", "karsiyaka", "bostanli"),
+    DemoPerson(100_000_903, "Mehmet (coordinator)", "tr", "konak", "pazaryeri", "coordinator"),
+)
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """The sandbox's own token, its own database unless one was chosen, and the demo staff member."""
+    update: dict = {"bot_token": SANDBOX_TOKEN, "webhook_url": None}
+    if "database_url" not in settings.model_fields_set:
+        update["database_url"] = SANDBOX_DATABASE
+    update["staff_ids"] = sorted({*settings.staff_ids, DEMO_STAFF_ID})
+    return settings.model_copy(update=update)
+
+
+async def seed_people(session: AsyncSession) -> None:
+    """Demo people who have already been through onboarding, with their roles (idempotent)."""
+    from bot.services import residents, roles
+    from storage.models import District, Neighborhood
+
+    for person in DEMO_PEOPLE:
+        hood_id = await session.scalar(
+            select(Neighborhood.id)
+            .join(District, Neighborhood.district_id == District.id)
+            .where(District.key == person.district, Neighborhood.key == person.neighborhood)
+        )
+        if hood_id is None:
+            continue
+        known = await residents.get_or_create(session, person.id)
+        if residents.is_onboarded(known.resident):
+            continue
+        residents.set_language(known.resident, person.language)
+        residents.accept_privacy(known.resident)
+        await residents.set_neighborhood(session, known.resident, hood_id)
+        if person.role == "coordinator":
+            await roles.grant(session, known.resident, roles.COORDINATOR, neighborhood_id=hood_id)
+
+
+async def seed_demo(session: AsyncSession, city: CitySpec) -> None:
+    """Everything `meydan sandbox` shows on first start; each feature adds its part."""
+    from bot.services import demo
+
+    await seed_people(session)
+    await demo.seed_ideas(session, city)
+
+
+async def run_sandbox(settings: Settings, *, port: int) -> None:
+    from bot.app import build
+
+    settings = sandbox_settings(settings)
+    emulator = Emulator(token=SANDBOX_TOKEN)
+    await emulator.start(settings.sandbox_host, port)
+    meydan = await build(settings, api_url=emulator.url)
+    try:
+        async with meydan.sessions.begin() as session:
+            await seed_demo(session, meydan.city)
+        async with SandboxClient(emulator.url) as client:
+            for person in DEMO_PEOPLE:
+                await client.create_person(
+                    person.first_name, language_code=person.language, person_id=person.id
+                )
+        print(
+            f"\nMeydan sandbox is running: open {emulator.url}/ in your browser to talk to the bot.\n"
+            f"Demo people: {', '.join(p.first_name for p in DEMO_PEOPLE)}; or create your own.\n"
+            f"Bot API for other clients: {emulator.url}/bot{SANDBOX_TOKEN}/getMe   (Ctrl+C stops)\n",
+            flush=True,
+        )
+        await meydan.bot.delete_webhook()
+        await meydan.dp.start_polling(meydan.bot, allowed_updates=meydan.dp.resolve_used_update_types())
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await meydan.close()
+        await emulator.stop()

@@ -1,0 +1,39 @@
+"""Steps many flow tests share: a person who has gone through onboarding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACCEPT = {"tr": "Kabul ediyorum", "en": "I accept"}
+LANGUAGE = {"tr": "Türkçe", "en": "English"}
+
+
+async def onboard(
+    sandbox: Any,
+    *,
+    name: str = "Ayşe",
+    lang: str = "tr",
+    district: str = "Konak",
+    neighborhood: str = "Pazaryeri",
+    person_id: int | None = None,
+) -> Any:
+    """A person who chose `lang`, accepted the privacy notice and lives in `district`/`neighborhood`."""
+    extra = {"id": person_id} if person_id is not None else {}
+    person = await sandbox.person(name, language_code=lang, **extra)
+    await person.say("/start")
+    await person.press(LANGUAGE[lang])
+    await person.press(ACCEPT[lang])
+    await person.say(district)
+    await person.press(district)
+    await person.say(neighborhood)
+    await person.press(neighborhood)
+    return person
+
+
+async def fetch(sandbox: Any, path: str) -> bytes:
+    """Bytes the sandbox serves at `path` (e.g. a document's `url`)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, http.get(f"{sandbox.url}{path}") as resp:
+        resp.raise_for_status()
+        return await resp.read()

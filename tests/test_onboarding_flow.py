@@ -1,0 +1,263 @@
+"""Onboarding and settings through the sandbox, in Turkish and English, with the unhappy paths."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from bot.app import Meydan, build
+from bot.services import residents
+from storage.models import Neighborhood, ProcessedUpdate, Resident
+from tests.conftest import STAFF_ID, start_bot
+from tests.flows import fetch, onboard
+
+
+async def _resident(meydan: Meydan, telegram_id: int) -> Resident | None:
+    async with meydan.sessions() as session:
+        resident = await residents.by_telegram_id(session, telegram_id)
+        if resident is not None and resident.neighborhood_id is not None:
+            resident.neighborhood = await session.get(Neighborhood, resident.neighborhood_id)
+        return resident
+
+
+async def test_onboarding_in_turkish(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Ayşe", language_code="tr")
+    first = await person.say("/start")
+    assert "Meydan" in first.text and "Dilinizi seçin" in first.text
+    assert "✓ 🇹🇷 Türkçe" in first.buttons[0]  # pre-selected from Telegram's language
+    await person.press("Türkçe")
+    notice = await person.last_message()
+    assert "Gizlilik" in notice.text
+    await person.press("Kabul ediyorum")
+    districts = await person.last_message()
+    assert "Hangi ilçede" in districts.text
+    assert any("▶" in row for row in districts.buttons)  # 30 districts are paged
+    reply = await person.say("karsiyaka")  # accent- and case-insensitive
+    assert "Karşıyaka" in reply.buttons[0]
+    await person.press("Karşıyaka")
+    hoods = await person.last_message()
+    assert "Karşıyaka" in hoods.text
+    found = await person.say("BOSTANLI")
+    await person.press("Bostanlı")
+    done = (await person.bot_messages())[-2:]
+    assert "Hazırsınız" in done[0].text and "Bostanlı" in done[0].text
+    assert "Ne yapmak istersiniz" in done[1].text
+    resident = await _resident(meydan, person.id)
+    assert resident.language == "tr" and resident.consent_at is not None
+    assert resident.neighborhood.name == "Bostanlı" and resident.onboarded_at is not None
+    assert found is not None
+
+
+async def test_onboarding_in_english_with_paging_and_neighborhood_search_from_district_step(
+    meydan: Meydan,
+    sandbox,  # noqa: ANN001
+) -> None:
+    person = await sandbox.person("John", language_code="en-GB")
+    first = await person.say("/start")
+    assert "Choose your language" in first.text
+    await person.press("English")
+    await person.press("I accept")
+    await person.press("▶")
+    page2 = await person.last_message()
+    assert "2/" in " ".join(label for row in page2.buttons for label in row)
+    await person.press("◀")
+    reply = await person.say("alsancak")  # a neighborhood typed at the district step
+    assert reply.buttons[0] == ["Alsancak (Konak)"]
+    await person.press("Alsancak (Konak)")
+    done = (await person.bot_messages())[-2]
+    assert "You are set" in done.text and "Alsancak, Konak" in done.text
+    assert (await _resident(meydan, person.id)).language == "en"
+
+
+async def test_unknown_name_sticker_and_command_keep_the_step(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Zeynep", language_code="tr")
+    await person.say("/start")
+    await person.press("Türkçe")
+    await person.press("Kabul ediyorum")
+    reply = await person.say("Atlantis")
+    assert "bulamadım" in reply.text and not reply.buttons
+    await person.send_sticker("🙂")
+    reply = await person.last_message()
+    assert "listeden seçin" in reply.text
+    await person.say("/help")
+    # still at the district step: a district typed now works
+    await person.say("konak")
+    await person.press("Konak")
+    reply = await person.say("x" * 300)
+    assert "bulamadım" in reply.text
+    await person.say("pazaryeri")
+    await person.press("Pazaryeri")
+    assert (await _resident(meydan, person.id)).neighborhood.name == "Pazaryeri"
+
+
+async def test_stale_and_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Can", language_code="en")
+    start = await person.say("/start")
+    await person.press("English")
+    await person.press("I accept")
+    # a button from an old message (the language choice, now edited away) or forged data
+    answer = await person.press_data(start.message_id, "lang:de")
+    assert answer.text and "out of date" in answer.text
+    answer = await person.press_data(start.message_id, "hood:999999")
+    assert "out of date" in answer.text
+    answer = await person.press_data(start.message_id, "garbage-data")
+    assert "out of date" in answer.text
+    resident = await _resident(meydan, person.id)
+    assert resident.neighborhood_id is None and resident.language == "en"
+
+
+async def test_declining_the_notice_saves_nothing(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Ece", language_code="en")
+    await person.say("/start")
+    await person.press("English")
+    await person.press("No, thanks")
+    assert "nothing was saved" in (await person.last_message()).text
+    reply = await person.say("hello")
+    assert "/start" in reply.text
+    resident = await _resident(meydan, person.id)
+    assert resident.consent_at is None and resident.onboarded_at is None
+
+
+async def test_start_again_keeps_the_data(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await onboard(sandbox, lang="en", district="Bornova", neighborhood="Kazımdirik")
+    reply = await person.say("/start")
+    assert "Kazımdirik, Bornova" in reply.text and "What would you like to do?" in reply.text
+    resident = await _resident(meydan, person.id)
+    assert resident.neighborhood.name == "Kazımdirik"
+
+
+async def test_restart_in_the_middle_of_onboarding(meydan: Meydan, sandbox, settings) -> None:  # noqa: ANN001
+    person = await sandbox.person("Deniz", language_code="tr")
+    await person.say("/start")
+    await person.press("Türkçe")
+    await person.press("Kabul ediyorum")
+    await person.say("çiğli")
+    await person.press("Çiğli")
+    # the bot restarts: a new process, same database, same Telegram
+    await meydan.close()
+    again = await build(settings.model_copy(update={"bot_token": sandbox.token}), api_url=sandbox.url)
+    runner = await start_bot(again, sandbox.url)
+    try:
+        reply = await person.say("harmandalı")
+        await person.press(reply.buttons[0][0])
+        async with again.sessions() as session:
+            resident = await residents.by_telegram_id(session, person.id)
+            hood = await session.get(Neighborhood, resident.neighborhood_id, options=[joinedload(Neighborhood.district)])
+            assert hood.name.startswith("Harmandalı") and hood.district.name == "Çiğli"
+    finally:
+        await runner.cleanup()
+        await again.close()
+
+
+async def _post_update(meydan: Meydan, sandbox, update: dict, secret: str | None) -> int:  # noqa: ANN001
+    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.url}/sandbox/api/bot") as resp:
+            webhook_url = (await resp.json())["webhook_url"]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with http.post(webhook_url, json=update, headers=headers) as resp:
+            return resp.status
+
+
+def _start_update(update_id: int, person_id: int) -> dict:
+    user = {"id": person_id, "is_bot": False, "first_name": "Ali", "language_code": "tr"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 10_000 + update_id,
+            "date": 1_790_000_000,
+            "chat": {"id": person_id, "type": "private", "first_name": "Ali"},
+            "from": user,
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Ali", language_code="tr")
+    await person.say("hello")  # the chat exists now
+    before = len(await person.bot_messages())
+    update = _start_update(900_001, person.id)
+    assert await _post_update(meydan, sandbox, update, meydan.webhook_secret) == 200
+    assert len(await person.bot_messages()) == before + 1
+    assert await _post_update(meydan, sandbox, update, meydan.webhook_secret) == 200
+    assert len(await person.bot_messages()) == before + 1
+    async with meydan.sessions() as session:
+        rows = await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001))
+        assert len(list(rows)) == 1
+
+
+async def test_webhook_rejects_a_wrong_secret(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Veli", language_code="tr")
+    assert await _post_update(meydan, sandbox, _start_update(900_002, person.id), "wrong-secret") == 403
+    assert await _post_update(meydan, sandbox, _start_update(900_003, person.id), None) == 403
+    assert await person.bot_messages() == []
+
+
+async def test_settings_language_neighborhood_notifications(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await onboard(sandbox, lang="tr")
+    view = await person.say("/settings")
+    assert "Ayarlar" in view.text and "Pazaryeri, Konak" in view.text
+    await person.press("Dili değiştir")
+    await person.press("English")
+    view = await person.last_message()
+    assert "Settings" in view.text and "Language: 🇬🇧 English" in view.text
+    await person.press("Turn off: Events near me")
+    assert "🔕 Events near me" in (await person.last_message()).text
+    await person.press("Change neighborhood")
+    await person.say("buca")
+    await person.press("Buca")
+    await person.say("kozağaç")
+    await person.press("Kozağaç")
+    msgs = await person.bot_messages()
+    assert "Your neighborhood is now Kozağaç, Buca" in msgs[-2].text
+    resident = await _resident(meydan, person.id)
+    assert (
+        resident.language == "en" and not resident.notify_events and resident.neighborhood.name == "Kozağaç"
+    )
+
+
+async def test_cancel_and_help(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    person = await sandbox.person("Efe", language_code="en")
+    assert "nothing to cancel" in (await person.say("/cancel")).text
+    await person.say("/start")
+    assert "Cancelled" in (await person.say("/cancel")).text
+    assert "/settings" in (await person.say("/help")).text
+
+
+async def test_staff_ids_get_the_staff_menu(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    staff = await onboard(sandbox, lang="en", person_id=STAFF_ID)
+    assert any("Staff tools" in label for row in (await staff.last_message()).buttons for label in row)
+    resident = await onboard(sandbox, lang="en", name="Bob")
+    assert not any("Staff tools" in label for row in (await resident.last_message()).buttons for label in row)
+
+
+async def test_export_and_delete_my_data(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    import json
+
+    person = await onboard(sandbox, lang="en", district="Buca", neighborhood="Kozağaç")
+    await person.say("/settings")
+    await person.press("Export my data")
+    document = await person.last_message()
+    assert document.document is not None and document.document["file_name"] == "meydan-my-data.json"
+    data = json.loads(await fetch(sandbox, document.document["url"]))
+    assert data["account"]["telegram_id"] == person.id
+    assert data["account"]["place"] == {"neighborhood": "Kozağaç", "district": "Buca"}
+
+    await person.say("/settings")
+    await person.press("Delete my account")
+    await person.press("No, keep it")
+    assert await _resident(meydan, person.id) is not None
+    await person.press("Delete my account")
+    await person.press("Yes, delete my account")
+    assert "deleted" in (await person.last_message()).text
+    assert await _resident(meydan, person.id) is None
+    async with meydan.sessions() as session:
+        gone = await session.scalar(select(Resident).where(Resident.deleted_at.is_not(None)))
+        assert gone.telegram_id is None and gone.language is None
+    # coming back starts afresh
+    reply = await person.say("/start")
+    assert "language" in reply.text
