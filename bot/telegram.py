@@ -48,11 +48,13 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         raise AssertionError("unreachable")
 
 
-def make_bot(token: str, api_url: str | None = None, **session_kwargs: Any) -> Bot:
+def make_bot(
+    token: str, api_url: str | None = None, *, max_retry_wait: float = 60.0, **session_kwargs: Any
+) -> Bot:
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(api_url), **session_kwargs)
         if api_url
         else AiohttpSession(**session_kwargs)
     )
-    session.middleware(RetryAfterMiddleware())
+    session.middleware(RetryAfterMiddleware(max_wait=max_retry_wait))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

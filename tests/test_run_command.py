@@ -1,0 +1,138 @@
+"""`meydan run` against a Bot API server (the sandbox), by long polling and as a webhook server,
+and the administrative commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiogram.types import BotCommandScopeAllPrivateChats
+
+from bot.config import PROJECT_ROOT
+from bot.sandbox.emulator import Limits
+from bot.sandbox.testing import Sandbox
+from bot.telegram import make_bot
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    env.update(
+        PYTHONPATH=str(PROJECT_ROOT), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}", **extra
+    )
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_run_answers_through_a_custom_bot_api_server(tmp_path: Path, mode: str) -> None:
+    async with Sandbox(limits=Limits.for_tests()) as sb:
+        extra = {"BOT_TOKEN": sb.token, "TELEGRAM_API_URL": sb.url, "STAFF_IDS": "42"}
+        if mode == "webhook":
+            port = _free_port()
+            extra |= {
+                "WEBHOOK_URL": f"http://127.0.0.1:{port}",
+                "WEBHOOK_PORT": str(port),
+                "WEBHOOK_SECRET": "s3cret-token",
+            }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=_env(tmp_path, **extra),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            for _ in range(300):  # the bot is up once it has registered its commands
+                if (await sb.client.bot()).get("delivery") == ("webhook" if mode == "webhook" else "polling"):
+                    break
+                await asyncio.sleep(0.1)
+            person = await sb.person("Ayşe", language_code="tr")
+            person.timeout = 20
+            reply = await person.say("/start")
+            assert reply is not None and "Dilinizi seçin" in reply.text
+            bot = make_bot(sb.token, sb.url)
+            try:
+                scope = BotCommandScopeAllPrivateChats()
+                turkish = await bot.get_my_commands(scope=scope, language_code="tr")
+                english = await bot.get_my_commands(scope=scope, language_code="en")
+            finally:
+                await bot.session.close()
+            assert {c.command for c in turkish} >= {"start", "settings", "help", "cancel"}
+            assert next(c for c in turkish if c.command == "menu").description == "Ana menü"
+            assert next(c for c in english if c.command == "menu").description == "The main menu"
+        finally:
+            await _stop(proc)
+        stderr = (await proc.stderr.read()).decode()
+        assert "Traceback" not in stderr, stderr
+        assert "Ayşe" not in stderr  # no personal data in the logs
+
+
+def _meydan(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_admin_city_and_db_commands(tmp_path: Path) -> None:
+    done = _meydan(tmp_path, "db", "upgrade")
+    assert done.returncode == 0 and "database at revision" in done.stdout
+    done = _meydan(tmp_path, "city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml"))
+    assert done.returncode == 0 and "created 1 city" in done.stdout and "1308 neighborhoods" in done.stdout, (
+        done
+    )
+    again = _meydan(tmp_path, "city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml"))
+    assert "created nothing; updated nothing; deactivated nothing" in again.stdout
+    csv = tmp_path / "hoods.csv"
+    csv.write_text("district,neighborhood\nKonak,Yeni Mahalle\nKonak\n", encoding="utf-8")
+    bad = _meydan(tmp_path, "city", "import-neighborhoods", str(csv))
+    assert bad.returncode == 2 and "line 3" in bad.stderr
+    csv.write_text("district,neighborhood\nKonak,Yeni Mahalle\n", encoding="utf-8")
+    good = _meydan(tmp_path, "city", "import-neighborhoods", str(csv))
+    assert good.returncode == 0 and "1 neighborhoods created" in good.stdout
+    granted = _meydan(tmp_path, "admin", "grant", "4242", "coordinator", "--neighborhood", "konak/pazaryeri")
+    assert granted.returncode == 0 and "coordinator granted for 4242" in granted.stdout
+    assert (
+        "nothing to change"
+        in _meydan(
+            tmp_path, "admin", "grant", "4242", "coordinator", "--neighborhood", "konak/pazaryeri"
+        ).stdout
+    )
+    missing = _meydan(tmp_path, "admin", "grant", "4242", "coordinator")
+    assert missing.returncode == 2 and "needs the council's neighborhood" in missing.stderr
+    unknown = _meydan(tmp_path, "admin", "grant", "4242", "mayor")
+    assert unknown.returncode == 2 and "unknown role" in unknown.stderr
+    revoked = _meydan(tmp_path, "admin", "revoke", "4242", "coordinator")
+    assert revoked.returncode == 0 and "coordinator revoked" in revoked.stdout
+    bad_city = tmp_path / "bad.toml"
+    bad_city.write_text('key = "x"\n', encoding="utf-8")
+    failed = _meydan(tmp_path, "city", "load", str(bad_city))
+    assert failed.returncode == 2 and failed.stderr.startswith("meydan: ") and "names" in failed.stderr
