@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from bot.app import Meydan, build
 from bot.services import residents
 from storage.models import Neighborhood, ProcessedUpdate, Resident
-from tests.conftest import STAFF_ID, start_bot
+from tests.conftest import STAFF_ID, TEST_REDIS_URL, start_bot
 from tests.flows import fetch, onboard
 
 
@@ -126,23 +129,38 @@ async def test_start_again_keeps_the_data(meydan: Meydan, sandbox) -> None:  # n
     assert resident.neighborhood.name == "Kazımdirik"
 
 
-async def test_restart_in_the_middle_of_onboarding(meydan: Meydan, sandbox, settings) -> None:  # noqa: ANN001
-    person = await sandbox.person("Deniz", language_code="tr")
+@pytest.mark.parametrize("state_store", ["database", "redis"])
+async def test_restart_in_the_middle_of_onboarding(
+    settings,
+    sandbox,
+    state_store: str,  # noqa: ANN001
+) -> None:
+    if state_store == "redis":
+        if not TEST_REDIS_URL:
+            pytest.skip("TEST_REDIS_URL is not set")
+        settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
+    settings = settings.model_copy(update={"bot_token": sandbox.token})
+    meydan = await build(settings, api_url=sandbox.url)
+    first_runner = await start_bot(meydan, sandbox.url)
+    person = await sandbox.person("Deniz", language_code="tr", id=random.randint(10**9, 2 * 10**9))
     await person.say("/start")
     await person.press("Türkçe")
     await person.press("Kabul ediyorum")
     await person.say("çiğli")
     await person.press("Çiğli")
-    # the bot restarts: a new process, same database, same Telegram
+    # the bot restarts: a new process, same database (and Redis), same Telegram
+    await first_runner.cleanup()
     await meydan.close()
-    again = await build(settings.model_copy(update={"bot_token": sandbox.token}), api_url=sandbox.url)
+    again = await build(settings, api_url=sandbox.url)
     runner = await start_bot(again, sandbox.url)
     try:
         reply = await person.say("harmandalı")
         await person.press(reply.buttons[0][0])
         async with again.sessions() as session:
             resident = await residents.by_telegram_id(session, person.id)
-            hood = await session.get(Neighborhood, resident.neighborhood_id, options=[joinedload(Neighborhood.district)])
+            hood = await session.get(
+                Neighborhood, resident.neighborhood_id, options=[joinedload(Neighborhood.district)]
+            )
             assert hood.name.startswith("Harmandalı") and hood.district.name == "Çiğli"
     finally:
         await runner.cleanup()
@@ -261,3 +279,49 @@ async def test_export_and_delete_my_data(meydan: Meydan, sandbox) -> None:  # no
     # coming back starts afresh
     reply = await person.say("/start")
     assert "language" in reply.text
+
+
+async def test_a_failure_gets_a_polite_answer_and_a_log_line(
+    meydan: Meydan,
+    sandbox,
+    monkeypatch,
+    caplog,  # noqa: ANN001
+) -> None:
+    from bot.services import geography
+
+    async def broken(*_args: object, **_kwargs: object) -> list:
+        raise RuntimeError("database went away")
+
+    person = await sandbox.person("Nur", language_code="en")
+    await person.say("/start")
+    await person.press("English")
+    await person.press("I accept")
+    monkeypatch.setattr(geography, "search_districts", broken)
+    with caplog.at_level("ERROR", logger="meydan.errors"):
+        reply = await person.say("konak")
+    assert "something went wrong" in reply.text
+    record = next(r for r in caplog.records if r.name == "meydan.errors")
+    assert "update_id=" in record.getMessage() and "RuntimeError" in record.getMessage()
+    assert "konak" not in record.getMessage()
+    monkeypatch.undo()
+    await person.say("konak")  # the step is where it was
+    await person.press("Konak")
+    assert "Konak" in (await person.last_message()).text
+
+
+async def test_double_press_and_two_messages_at_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    import asyncio
+
+    person = await sandbox.person("Ozan", language_code="en")
+    start = await person.say("/start")
+    first, second = await asyncio.gather(person.press("English", start), person.press("English", start))
+    answers = sorted((first.text or "", second.text or ""))
+    assert answers[0] == "" and ("out of date" in answers[1] or "already received" in answers[1])
+    assert "Privacy" in (await person.last_message()).text
+    await person.press("I accept")
+    # two messages at once are handled one after the other, neither lost
+    await asyncio.gather(person.say("konak", check=True), person.say("buca", check=True))
+    results = (await person.bot_messages())[-2:]
+    assert sum("search:" in m.text for m in results) == 2
+    await person.press("Konak", next(m for m in results if "konak" in m.text))
+    assert "Konak" in (await person.last_message()).text
