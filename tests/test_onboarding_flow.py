@@ -323,5 +323,7 @@ async def test_double_press_and_two_messages_at_once(meydan: Meydan, sandbox) ->
     await asyncio.gather(person.say("konak", check=True), person.say("buca", check=True))
     results = (await person.bot_messages())[-2:]
     assert sum("search:" in m.text for m in results) == 2
-    await person.press("Konak", next(m for m in results if "konak" in m.text))
-    assert "Konak" in (await person.last_message()).text
+    konak = next(m for m in results if "konak" in m.text)
+    await person.press("Konak", konak)
+    edited = next(m for m in await person.chat() if m.message_id == konak.message_id)
+    assert "Which neighborhood of Konak" in edited.text
