@@ -31,11 +31,15 @@ _TR_FOLD = str.maketrans(
 
 
 def fold(text: str) -> str:
-    """Accent- and case-insensitive form: "KARŞIYAKA", "karsiyaka" and "Karşıyaka" fold alike."""
+    """Accent-, case- and punctuation-insensitive form for search and comparison:
+    "KARŞIYAKA", "karsiyaka" and "Karşıyaka" fold alike; "Saint-Léonard" folds to "saint leonard"."""
     text = unicodedata.normalize("NFC", text).translate(_TR_FOLD)
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.casefold().split())
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def slug(text: str) -> str:

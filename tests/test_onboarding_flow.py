@@ -327,3 +327,26 @@ async def test_double_press_and_two_messages_at_once(meydan: Meydan, sandbox) ->
     await person.press("Konak", konak)
     edited = next(m for m in await person.chat() if m.message_id == konak.message_id)
     assert "Which neighborhood of Konak" in edited.text
+
+
+async def test_another_city_file(empty_database_url: str, settings, sandbox) -> None:  # noqa: ANN001
+    from bot.config import PROJECT_ROOT
+
+    liege = settings.model_copy(
+        update={"database_url": empty_database_url, "city_file": PROJECT_ROOT / "cities" / "liege.toml",
+                "bot_token": sandbox.token}
+    )
+    app = await build(liege, api_url=sandbox.url)
+    runner = await start_bot(app, sandbox.url)
+    try:
+        person = await sandbox.person("Marie", language_code="fr")  # not spoken: the city's default, English
+        first = await person.say("/start")
+        assert "Choose your language" in first.text
+        await person.press("English")
+        await person.press("I accept")
+        await person.say("saint leonard")
+        await person.press("Saint-Léonard (Liège)")
+        assert "Saint-Léonard, Liège" in (await person.bot_messages())[-2].text
+    finally:
+        await runner.cleanup()
+        await app.close()

@@ -10,6 +10,7 @@ def test_fold_is_accent_and_case_insensitive() -> None:
     assert fold("KARŞIYAKA") == fold("karsiyaka") == fold("Karşıyaka") == "karsiyaka"
     assert fold("İZMİR") == fold("izmir")
     assert fold("  Güzel   Bahçe ") == "guzel bahce"
+    assert fold("Saint-Léonard") == "saint leonard" and fold("B.Hayrettin Paşa") == "b hayrettin pasa"
     assert fold("Çiğli") == "cigli"
 
 
