@@ -1,0 +1,475 @@
+"""Shared parts of the sandbox benchmarks.
+
+A benchmark scenario is: an emulator with rate limits off (:func:`running_emulator`), a bot process that
+runs an aiogram ``Dispatcher`` against it by long polling or as a webhook server (:func:`bot_process`),
+and simulated people driven concurrently through the client API (:class:`Driver`), each call timed
+from the client's send until the emulator reports the update handled (the client API's ``wait``).
+
+The bot runs in its own Python process, so its peak memory is its own (``ru_maxrss`` of that process)
+and it does not share an event loop with the emulator and the driver. The dispatcher comes from a
+factory named ``"module:function"``; the function returns a ``Dispatcher`` (or an awaitable of one).
+
+Run as ``python -m bench.common --factory MODULE:FUNC --mode polling|webhook --api URL --token TOKEN``
+this module is that bot process: it prints ``READY {json}`` once serving, stops when its stdin closes,
+then prints ``DONE {json}`` with its memory figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import json
+import math
+import os
+import resource
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_TOKEN = "123456789:bench-token-AAAAAAAAAAAAAAAA"
+WEBHOOK_SECRET = "bench-secret"
+Mode = Literal["polling", "webhook"]
+MODES: tuple[Mode, ...] = ("polling", "webhook")
+
+
+# ---- memory ---------------------------------------------------------------------------------
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now, in MiB (Linux ``/proc``; 0 where unavailable)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cpu_seconds() -> float:
+    """User plus system CPU time this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (``getrusage`` ``ru_maxrss``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+# ---- emulator -------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def running_emulator(token: str = BENCH_TOKEN) -> AsyncIterator[Any]:
+    """An emulator on 127.0.0.1 with a free port and the rate limits off."""
+    from bot.sandbox.emulator import Emulator, Limits
+
+    emulator = Emulator(token=token, limits=Limits(rate_limits=False))
+    await emulator.start(host="127.0.0.1", port=0)
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+# ---- client API -----------------------------------------------------------------------------
+
+
+class ClientAPI:
+    """A thin client of the emulator's ``/sandbox/api`` for simulated people."""
+
+    def __init__(self, base_url: str, session: aiohttp.ClientSession) -> None:
+        self.base = base_url.rstrip("/") + "/sandbox/api"
+        self.session = session
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with self.session.request(method, self.base + path, json=body) as response:
+            data = await response.json()
+            if response.status >= 400:
+                raise RuntimeError(f"{method} {path} -> {response.status}: {data}")
+            return data
+
+    async def bot(self) -> dict[str, Any]:
+        return await self._call("GET", "/bot")
+
+    async def create_person(self, first_name: str, language_code: str = "en") -> int:
+        person = await self._call(
+            "POST", "/people", {"first_name": first_name, "language_code": language_code}
+        )
+        return int(person["id"])
+
+    async def send(self, person_id: int, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        body = {**payload, "wait": True, "timeout": timeout}
+        return await self._call("POST", f"/people/{person_id}/messages", body)
+
+    async def press(
+        self, person_id: int, message_id: int, data: str, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        body = {"message_id": message_id, "data": data, "wait": True, "timeout": timeout}
+        return await self._call("POST", f"/people/{person_id}/callbacks", body)
+
+    async def chat(self, person_id: int) -> dict[str, Any]:
+        return await self._call("GET", f"/people/{person_id}/chat")
+
+    async def wait_for_delivery(self, mode: Mode, timeout: float = 15.0) -> None:
+        """Wait until the emulator sees the bot receiving updates in ``mode``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (await self.bot()).get("delivery") == mode:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"the bot did not start {mode} within {timeout} s")
+
+
+@asynccontextmanager
+async def client_api(base_url: str) -> AsyncIterator[ClientAPI]:
+    """A client with no connection cap, so hundreds of people can wait at once."""
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        yield ClientAPI(base_url, session)
+
+
+async def create_people(client: ClientAPI, count: int, language_code: str = "en") -> list[int]:
+    return list(
+        await asyncio.gather(*(client.create_person(f"Person {i + 1}", language_code) for i in range(count)))
+    )
+
+
+# ---- driving people -------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q``-th percentile (0 < q <= 100) of ``values``; NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class DriveResult:
+    """What one run of the people's scripts measured."""
+
+    wall_s: float
+    latencies_s: list[float]
+    unhandled: int
+    harness_cpu_s: float
+
+    @property
+    def updates(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def updates_per_s(self) -> float:
+        return self.updates / self.wall_s if self.wall_s > 0 else math.nan
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.latencies_s, 50) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies_s, 99) * 1000
+
+
+@dataclass
+class Driver:
+    """Times every update the people send: from the client's send until the bot has handled it."""
+
+    client: ClientAPI
+    latencies_s: list[float] = field(default_factory=list)
+    unhandled: int = 0
+
+    async def send(self, person_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        result = await self.client.send(person_id, payload)
+        self._record(started, result)
+        return result
+
+    async def say(self, person_id: int, text: str) -> dict[str, Any]:
+        return await self.send(person_id, {"text": text})
+
+    async def press(self, person_id: int, message_id: int, data: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        result = await self.client.press(person_id, message_id, data)
+        self._record(started, result)
+        return result
+
+    def _record(self, started: float, result: dict[str, Any]) -> None:
+        self.latencies_s.append(time.perf_counter() - started)
+        if not result.get("handled"):
+            self.unhandled += 1
+
+    async def run(
+        self, people: Sequence[int], script: Callable[[Driver, int], Awaitable[None]]
+    ) -> DriveResult:
+        """Run ``script(driver, person_id)`` for every person at once; measure the whole.
+
+        ``harness_cpu_s`` is the CPU this process (the emulator and the driver) used meanwhile.
+        """
+        self.latencies_s = []
+        self.unhandled = 0
+        started, cpu = time.perf_counter(), cpu_seconds()
+        await asyncio.gather(*(script(self, person_id) for person_id in people))
+        wall = time.perf_counter() - started
+        return DriveResult(wall, list(self.latencies_s), self.unhandled, cpu_seconds() - cpu)
+
+
+# ---- the bot process ------------------------------------------------------------------------
+
+
+@dataclass
+class BotStats:
+    """The bot process: RSS at READY (after startup), peak RSS over the whole run, CPU used after READY."""
+
+    rss_start_mb: float = math.nan
+    peak_rss_mb: float = math.nan
+    cpu_s: float = math.nan
+
+
+@asynccontextmanager
+async def bot_process(
+    factory: str, mode: Mode, api_url: str, token: str = BENCH_TOKEN, startup_timeout: float = 60.0
+) -> AsyncIterator[BotStats]:
+    """Run the dispatcher from ``factory`` in a child process, against the emulator at ``api_url``.
+
+    The yielded :class:`BotStats` is filled in when the block exits and the process has stopped.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.common",
+        "--factory",
+        factory,
+        "--mode",
+        mode,
+        "--api",
+        api_url,
+        "--token",
+        token,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=str(ROOT),
+        env=env,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stats = BotStats()
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), startup_timeout)
+        if not line.startswith(b"READY "):
+            raise RuntimeError(f"the bot process did not start: {line!r}")
+        stats.rss_start_mb = json.loads(line[6:])["rss_mb"]
+        yield stats
+    finally:
+        if process.returncode is None:
+            process.stdin.close()
+            try:
+                output = await asyncio.wait_for(process.stdout.read(), 30)
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+                output = b""
+            for line in output.splitlines():
+                if line.startswith(b"DONE "):
+                    done = json.loads(line[5:])
+                    stats.peak_rss_mb = done["peak_rss_mb"]
+                    stats.cpu_s = done["cpu_s"]
+
+
+def _load_factory(spec: str) -> Callable[[], Any]:
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise ValueError(f"factory must be 'module:function', got {spec!r}")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+async def _serve(factory: str, mode: Mode, api_url: str, token: str) -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    dispatcher = _load_factory(factory)()
+    if inspect.isawaitable(dispatcher):
+        dispatcher = await dispatcher
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+    runner: web.AppRunner | None = None
+    polling: asyncio.Task[None] | None = None
+    if mode == "polling":
+        await bot.delete_webhook()
+        polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+    else:
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher, bot, handle_in_background=False, secret_token=WEBHOOK_SECRET
+        ).register(app, path="/webhook")
+        setup_application(app, dispatcher, bot=bot)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        await bot.set_webhook(f"http://127.0.0.1:{port}/webhook", secret_token=WEBHOOK_SECRET)
+
+    cpu_at_ready = cpu_seconds()
+    print("READY " + json.dumps({"rss_mb": current_rss_mb()}), flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+
+    if polling is not None:
+        await dispatcher.stop_polling()
+        await polling
+    if runner is not None:
+        await bot.delete_webhook()
+        await runner.cleanup()
+    await bot.session.close()
+    done = {"peak_rss_mb": peak_rss_mb(), "cpu_s": cpu_seconds() - cpu_at_ready}
+    print("DONE " + json.dumps(done), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a benchmark dispatcher against the sandbox emulator.")
+    parser.add_argument("--factory", required=True, help="module:function returning a Dispatcher")
+    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--api", required=True, help="the emulator's base URL")
+    parser.add_argument("--token", default=BENCH_TOKEN)
+    args = parser.parse_args(argv)
+    asyncio.run(_serve(args.factory, args.mode, args.api, args.token))
+
+
+# ---- scenarios ------------------------------------------------------------------------------
+
+Script = Callable[[Driver, int], Awaitable[None]]
+Check = Callable[[ClientAPI, Sequence[int]], Awaitable[None]]
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario measured: a dispatcher, a delivery mode, a crowd of people running a script."""
+
+    name: str
+    mode: Mode
+    people: int
+    drive: DriveResult
+    bot: BotStats
+    bot_updates: int
+
+    HEADER = (
+        "scenario",
+        "delivery",
+        "people",
+        "updates",
+        "wall s",
+        "updates/s",
+        "p50 ms",
+        "p99 ms",
+        "unhandled",
+        "harness CPU ms/update",
+        "bot CPU ms/update",
+        "bot RSS at start MiB",
+        "bot peak RSS MiB",
+    )
+
+    def row(self) -> list[object]:
+        d = self.drive
+        return [
+            self.name,
+            self.mode,
+            self.people,
+            d.updates,
+            d.wall_s,
+            d.updates_per_s,
+            d.p50_ms,
+            d.p99_ms,
+            d.unhandled,
+            d.harness_cpu_s * 1000 / d.updates if d.updates else math.nan,
+            self.bot.cpu_s * 1000 / self.bot_updates if self.bot_updates else math.nan,
+            self.bot.rss_start_mb,
+            self.bot.peak_rss_mb,
+        ]
+
+
+async def run_scenario(
+    name: str,
+    factory: str,
+    mode: Mode,
+    people: int,
+    script: Script,
+    *,
+    warmup: Script | None = None,
+    check: Check | None = None,
+) -> ScenarioResult:
+    """Fresh emulator, the dispatcher from ``factory`` in its own process, ``people`` people at once.
+
+    ``warmup`` (unmeasured) runs first for every person, then ``script`` is measured, then ``check``
+    may verify the chats (it should raise when the bot did not do its job). The bot's CPU per update
+    counts every update it handled after startup, the warm-up's included.
+    """
+    async with (
+        running_emulator() as emulator,
+        client_api(emulator.url) as client,
+        bot_process(factory, mode, emulator.url) as stats,
+    ):
+        await client.wait_for_delivery(mode)
+        ids = await create_people(client, people)
+        driver = Driver(client)
+        warmed = (await driver.run(ids, warmup)).updates if warmup is not None else 0
+        drive = await driver.run(ids, script)
+        if check is not None:
+            await check(client, ids)
+    return ScenarioResult(name, mode, people, drive, stats, warmed + drive.updates)
+
+
+def results_table(results: Sequence[ScenarioResult]) -> str:
+    return format_table(ScenarioResult.HEADER, [r.row() for r in results])
+
+
+# ---- printing -------------------------------------------------------------------------------
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table, numbers right-aligned (Markdown-compatible)."""
+    cells = [[str(c) for c in header]] + [[_cell(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    numeric = [all(isinstance(row[i], int | float) for row in rows) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True)]
+        return "| " + " | ".join(parts) + " |"
+
+    rule = (
+        "|"
+        + "|".join(
+            ("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric, strict=True)
+        )
+        + "|"
+    )
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()
