@@ -2,8 +2,9 @@
 
 A benchmark scenario is: an emulator with rate limits off (:func:`running_emulator`), a bot process that
 runs an aiogram ``Dispatcher`` against it by long polling or as a webhook server (:func:`bot_process`),
-and simulated people driven concurrently through the client API (:class:`Driver`), each call timed
-from the client's send until the emulator reports the update handled (the client API's ``wait``).
+and simulated people driven concurrently through the client API (:class:`Driver`), each update timed
+from the client's send until the bot's answer entered the person's chat, by the emulator's timestamp of
+that message or edit (what counts as the answer is a :data:`ReplyRule`; :func:`bot_answer` by default).
 
 The bot runs in its own Python process, so its peak memory is its own (``ru_maxrss`` of that process)
 and it does not share an event loop with the emulator and the driver. The dispatcher comes from a
@@ -109,18 +110,19 @@ class ClientAPI:
         )
         return int(person["id"])
 
-    async def send(self, person_id: int, payload: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-        body = {**payload, "wait": True, "timeout": timeout}
-        return await self._call("POST", f"/people/{person_id}/messages", body)
+    async def send(self, person_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        """Post the person's message and return at once (``wait: false``)."""
+        return await self._call("POST", f"/people/{person_id}/messages", {**payload, "wait": False})
 
-    async def press(
-        self, person_id: int, message_id: int, data: str, timeout: float = 30.0
-    ) -> dict[str, Any]:
-        body = {"message_id": message_id, "data": data, "wait": True, "timeout": timeout}
+    async def press(self, person_id: int, message_id: int, data: str) -> dict[str, Any]:
+        """Press an inline button and return at once (``wait: false``)."""
+        body = {"message_id": message_id, "data": data, "wait": False}
         return await self._call("POST", f"/people/{person_id}/callbacks", body)
 
-    async def chat(self, person_id: int) -> dict[str, Any]:
-        return await self._call("GET", f"/people/{person_id}/chat")
+    async def chat(self, person_id: int, since: int | None = None, wait: float = 25.0) -> dict[str, Any]:
+        """The person's chat; with ``since``, once its version is past ``since`` or ``wait`` s have passed."""
+        query = f"?since={since}&wait={wait:.3f}" if since is not None else ""
+        return await self._call("GET", f"/people/{person_id}/chat{query}")
 
     async def wait_for_delivery(self, mode: Mode, timeout: float = 15.0) -> None:
         """Wait until the emulator sees the bot receiving updates in ``mode``."""
@@ -165,7 +167,7 @@ class DriveResult:
 
     wall_s: float
     latencies_s: list[float]
-    unhandled: int
+    unanswered: int
     harness_cpu_s: float
 
     @property
@@ -185,47 +187,132 @@ class DriveResult:
         return percentile(self.latencies_s, 99) * 1000
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One update a person sent: when (wall clock, ``time.time()``, just before the request) and what."""
+
+    person_id: int
+    at: float
+    response: dict[str, Any]
+
+    @property
+    def message_id(self) -> int | None:
+        """The person's own message in the chat, or None for a button press."""
+        message = self.response.get("message")
+        return int(message["message_id"]) if message else None
+
+
+ReplyRule = Callable[[Sent, Sequence[dict[str, Any]]], float | None]
+"""Given what was sent and the chat's messages now, the emulator's time the awaited answer appeared
+(a message's ``sent_at`` or ``edited_at``), or None while it has not."""
+
+
+def bot_answer(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:
+    """The default :data:`ReplyRule`: the first bot message newer than the one sent, or an edit after the send.
+
+    After a button press (no message of the person's), "newer" means created after the press.
+    """
+    times = []
+    for message in messages:
+        if message["from"] != "bot":
+            continue
+        if sent.message_id is not None:
+            new = message["message_id"] > sent.message_id
+        else:
+            new = message["sent_at"] >= sent.at
+        if new:
+            times.append(message["sent_at"])
+        elif message["edited_at"] is not None and message["edited_at"] >= sent.at:
+            times.append(message["edited_at"])
+    return min(times, default=None)
+
+
+@dataclass
+class Exchange:
+    """One update and the bot's answer: ``latency_s`` from the client's send to the answer entering the
+    chat (emulator time), None when no answer came within the driver's timeout."""
+
+    sent: Sent
+    messages: list[dict[str, Any]]
+    answered_at: float | None
+
+    @property
+    def latency_s(self) -> float | None:
+        return None if self.answered_at is None else self.answered_at - self.sent.at
+
+    def bot_messages(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["from"] == "bot"]
+
+
 @dataclass
 class Driver:
-    """Times every update the people send: from the client's send until the bot has handled it."""
+    """Times every update the people send: from the client's send until the bot's answer is in the chat.
+
+    An update is sent with ``wait: false``; the driver then long-polls that person's chat until
+    ``reply`` (per call, else the driver's) finds the answer, and takes the answer's own emulator-side
+    timestamp as its arrival, so neither the emulator's idle detection nor the harness's delay in
+    delivering the chat counts. The person's script goes on only once the answer is there: when the
+    bot answers with several messages, give a rule that waits for the last one, or the next step starts
+    while the bot is still answering (and a press may take the rest of that answer for its own).
+    A press the bot answers only with a callback toast changes nothing in the chat: give such a step a
+    rule that fits, or it counts as unanswered after ``timeout``.
+    """
 
     client: ClientAPI
+    reply: ReplyRule = bot_answer
+    timeout: float = 30.0
     latencies_s: list[float] = field(default_factory=list)
-    unhandled: int = 0
+    unanswered: int = 0
+    _versions: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
-    async def send(self, person_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-        started = time.perf_counter()
-        result = await self.client.send(person_id, payload)
-        self._record(started, result)
-        return result
+    async def send(self, person_id: int, payload: dict[str, Any], reply: ReplyRule | None = None) -> Exchange:
+        at = time.time()
+        response = await self.client.send(person_id, payload)
+        return await self._await_answer(Sent(person_id, at, response), reply, own_message=True)
 
-    async def say(self, person_id: int, text: str) -> dict[str, Any]:
-        return await self.send(person_id, {"text": text})
+    async def say(self, person_id: int, text: str, reply: ReplyRule | None = None) -> Exchange:
+        return await self.send(person_id, {"text": text}, reply)
 
-    async def press(self, person_id: int, message_id: int, data: str) -> dict[str, Any]:
-        started = time.perf_counter()
-        result = await self.client.press(person_id, message_id, data)
-        self._record(started, result)
-        return result
+    async def press(
+        self, person_id: int, message_id: int, data: str, reply: ReplyRule | None = None
+    ) -> Exchange:
+        at = time.time()
+        response = await self.client.press(person_id, message_id, data)
+        return await self._await_answer(Sent(person_id, at, response), reply, own_message=False)
 
-    def _record(self, started: float, result: dict[str, Any]) -> None:
-        self.latencies_s.append(time.perf_counter() - started)
-        if not result.get("handled"):
-            self.unhandled += 1
+    async def _await_answer(self, sent: Sent, reply: ReplyRule | None, own_message: bool) -> Exchange:
+        rule = reply or self.reply
+        deadline = time.monotonic() + self.timeout
+        # The person's own message moved the chat one version on: wait for the change after it.
+        since = self._versions.get(sent.person_id, 0) + (1 if own_message else 0)
+        while True:
+            remaining = deadline - time.monotonic()
+            view = await self.client.chat(sent.person_id, since=since, wait=max(0.0, min(remaining, 25.0)))
+            since = self._versions[sent.person_id] = view["version"]
+            answered_at = rule(sent, view["messages"])
+            if answered_at is not None or remaining <= 0:
+                break
+        exchange = Exchange(sent, view["messages"], answered_at)
+        if exchange.latency_s is None:
+            self.unanswered += 1
+        else:
+            self.latencies_s.append(exchange.latency_s)
+        return exchange
 
     async def run(
         self, people: Sequence[int], script: Callable[[Driver, int], Awaitable[None]]
     ) -> DriveResult:
         """Run ``script(driver, person_id)`` for every person at once; measure the whole.
 
-        ``harness_cpu_s`` is the CPU this process (the emulator and the driver) used meanwhile.
+        ``wall_s`` runs from the first send until the last answer was seen; ``harness_cpu_s`` is the
+        CPU this process (the emulator and the driver) used meanwhile.
         """
         self.latencies_s = []
-        self.unhandled = 0
+        self.unanswered = 0
         started, cpu = time.perf_counter(), cpu_seconds()
         await asyncio.gather(*(script(self, person_id) for person_id in people))
         wall = time.perf_counter() - started
-        return DriveResult(wall, list(self.latencies_s), self.unhandled, cpu_seconds() - cpu)
+        return DriveResult(wall, list(self.latencies_s), self.unanswered, cpu_seconds() - cpu)
 
 
 # ---- the bot process ------------------------------------------------------------------------
@@ -379,7 +466,7 @@ class ScenarioResult:
         "updates/s",
         "p50 ms",
         "p99 ms",
-        "unhandled",
+        "unanswered",
         "harness CPU ms/update",
         "bot CPU ms/update",
         "bot RSS at start MiB",
@@ -397,7 +484,7 @@ class ScenarioResult:
             d.updates_per_s,
             d.p50_ms,
             d.p99_ms,
-            d.unhandled,
+            d.unanswered,
             d.harness_cpu_s * 1000 / d.updates if d.updates else math.nan,
             self.bot.cpu_s * 1000 / self.bot_updates if self.bot_updates else math.nan,
             self.bot.rss_start_mb,
@@ -414,12 +501,14 @@ async def run_scenario(
     *,
     warmup: Script | None = None,
     check: Check | None = None,
+    reply: ReplyRule = bot_answer,
 ) -> ScenarioResult:
     """Fresh emulator, the dispatcher from ``factory`` in its own process, ``people`` people at once.
 
     ``warmup`` (unmeasured) runs first for every person, then ``script`` is measured, then ``check``
-    may verify the chats (it should raise when the bot did not do its job). The bot's CPU per update
-    counts every update it handled after startup, the warm-up's included.
+    may verify the chats (it should raise when the bot did not do its job). ``reply`` says when an
+    update is answered, unless a step of the script passes its own. The bot's CPU per update counts
+    every update it handled after startup, the warm-up's included.
     """
     async with (
         running_emulator() as emulator,
@@ -428,7 +517,7 @@ async def run_scenario(
     ):
         await client.wait_for_delivery(mode)
         ids = await create_people(client, people)
-        driver = Driver(client)
+        driver = Driver(client, reply)
         warmed = (await driver.run(ids, warmup)).updates if warmup is not None else 0
         drive = await driver.run(ids, script)
         if check is not None:

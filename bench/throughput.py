@@ -1,9 +1,10 @@
 """Throughput of a bare aiogram echo handler through the sandbox emulator.
 
-N simulated people each send M text messages, all people at once, each person waiting for the bot to
-handle one message before sending the next. Measured for long polling and for a webhook server
-(aiogram's ``SimpleRequestHandler``): updates per second, p50/p99 latency from the client's send until
-the update is handled, and the bot process's peak RSS. This echo figure is the anchor the feature
+N simulated people each send M text messages, all people at once, each person waiting for the bot's echo
+of one message before sending the next. Measured for long polling and for a webhook server (aiogram's
+``SimpleRequestHandler``): updates per second, p50/p99 latency from the client's send until the echo
+entered the person's chat (the emulator's timestamp of the bot's message), and the bot process's CPU and
+peak RSS. This echo figure is the anchor the feature
 benchmarks are compared against in the same run (see :mod:`bench.common`).
 
     .venv/bin/python -m bench.throughput [--people 200] [--messages 20] [--modes polling,webhook] [--quick]
@@ -112,8 +113,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print(results_table(results))
     print(
-        "latency: client send -> update handled (client API wait, which includes the emulator's quiet period "
-        "after the bot's last call); bot CPU and peak RSS: getrusage of the bot process"
+        "latency: client send -> the echo in the person's chat (emulator timestamp of the bot's message); "
+        "bot CPU and peak RSS: getrusage of the bot process"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -405,6 +406,7 @@ class BotApi:
 
     def _apply_edit(self, chat: ChatState, message: StoredMessage) -> dict[str, Any]:
         message.edit_date = now()
+        message.edited_at = time.time()
         chat.bump()
         return message.api_json()
 

@@ -37,6 +37,8 @@ class ChatMessage:
     reply_markup: dict[str, Any] | None = None
     reply_to_message_id: int | None = None
     edited: bool = False
+    sent_at: float = 0.0
+    edited_at: float | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChatMessage:
@@ -56,6 +58,8 @@ class ChatMessage:
             reply_markup=data.get("reply_markup"),
             reply_to_message_id=data.get("reply_to_message_id"),
             edited=bool(data.get("edited")),
+            sent_at=data.get("sent_at", 0.0),
+            edited_at=data.get("edited_at"),
         )
 
     @property

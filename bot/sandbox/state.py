@@ -73,6 +73,8 @@ class StoredMessage:
     forward_origin: dict[str, Any] | None = None
     edit_date: int | None = None
     deleted: bool = False
+    sent_at: float = field(default_factory=time.time)
+    edited_at: float | None = None
 
     @property
     def has_media(self) -> bool:
@@ -153,6 +155,8 @@ class StoredMessage:
             if self.forward_origin
             else None,
             "edited": self.edit_date is not None,
+            "sent_at": self.sent_at,
+            "edited_at": self.edited_at,
         }
 
 

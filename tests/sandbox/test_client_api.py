@@ -172,3 +172,26 @@ async def test_groups(api: BotApiCaller) -> None:
     assert [m["text"] for m in view["messages"]] == ["New idea to review", "on it"]
     member = (await api("getChatMember", chat_id=group["id"], user_id=ayse["id"])).result
     assert member["status"] == "member"
+
+
+async def test_messages_carry_sent_and_edited_times() -> None:
+    import time
+
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+
+    from bot.sandbox.testing import Sandbox
+
+    async with Sandbox() as sb:
+        person = await sb.person("Ayşe")
+        bot = Bot(sb.token, session=AiohttpSession(api=sb.api_server()))
+        try:
+            before = time.time()
+            sent = await bot.send_message(person.id, "one")
+            message = (await person.bot_messages())[-1]
+            assert before <= message.sent_at <= time.time() and message.edited_at is None
+            await bot.edit_message_text("two", chat_id=person.id, message_id=sent.message_id)
+            edited = (await person.bot_messages())[-1]
+            assert edited.edited_at is not None and edited.edited_at >= edited.sent_at
+        finally:
+            await bot.session.close()
