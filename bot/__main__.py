@@ -181,6 +181,74 @@ def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
     return _with_db(settings, work)
 
 
+def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from bot.i18n import when
+    from bot.services import processes
+    from storage.models import District, Neighborhood, utcnow
+
+    spec = load_city(settings.city_file)
+
+    async def create(sessions: Any) -> int:
+        try:
+            opens = processes.parse_local(args.opens, spec.zone)
+            closes = processes.parse_local(args.closes, spec.zone)
+        except processes.BadDate as exc:
+            print(f"--opens/--closes: {exc}", file=sys.stderr)
+            return 2
+        async with sessions.begin() as session:
+            hood_id = None
+            if args.neighborhood:
+                district_key, _, hood_key = args.neighborhood.partition("/")
+                hood_id = await session.scalar(
+                    select(Neighborhood.id)
+                    .join(District)
+                    .where(District.key == district_key, Neighborhood.key == hood_key)
+                )
+                if hood_id is None:
+                    print(
+                        f"--neighborhood: no neighborhood {args.neighborhood!r} (DISTRICT/NEIGHBORHOOD keys)",
+                        file=sys.stderr,
+                    )
+                    return 2
+            try:
+                process = await processes.create(
+                    session,
+                    key=args.key,
+                    names={"tr": args.name_tr, "en": args.name_en},
+                    opens_at=opens,
+                    closes_at=closes,
+                    neighborhood_id=hood_id,
+                    idea_limit=args.limit,
+                )
+            except processes.ProcessError as exc:
+                print(f"process: {exc}", file=sys.stderr)
+                return 2
+        print(f"process {process.key} created (id {process.id})")
+        return 0
+
+    async def listing(sessions: Any) -> int:
+        async with sessions() as session:
+            found = await processes.all_processes(session)
+        if not found:
+            print("no processes")
+        for process in found:
+            span = processes.window(process)
+            scope = process.neighborhood.name if process.neighborhood else "city"
+            window = (
+                f"{when(span.starts_at, spec.zone, 'en')} → {when(span.ends_at, spec.zone, 'en')} ({span.state(utcnow())})"
+                if span
+                else "no submission phase"
+            )
+            print(
+                f"{process.key}\t{processes.name(process, 'en')}\t{scope}\tlimit {process.idea_limit}\t{window}"
+            )
+        return 0
+
+    return _with_db(settings, create if args.action == "create" else listing)
+
+
 def cmd_tally(args: argparse.Namespace, settings: Settings) -> int:
     from bot.tally import cli
 
@@ -224,6 +292,19 @@ def parser() -> argparse.ArgumentParser:
         "--neighborhood", help="DISTRICT/NEIGHBORHOOD keys, for a coordinator (e.g. konak/pazaryeri)"
     )
     admin.set_defaults(func=cmd_admin)
+
+    process = sub.add_parser("process", help="create or list participation processes")
+    process_sub = process.add_subparsers(dest="action", required=True)
+    create = process_sub.add_parser("create", help="create a process with its idea submission window")
+    create.add_argument("--key", help="a stable key (a-z, 0-9, -); derived from the English name when absent")
+    create.add_argument("--name-tr", required=True, help="the name in Turkish")
+    create.add_argument("--name-en", required=True, help="the name in English")
+    create.add_argument("--opens", required=True, help='submission opens, city time: "YYYY-MM-DD HH:MM"')
+    create.add_argument("--closes", required=True, help='submission closes, city time: "YYYY-MM-DD HH:MM"')
+    create.add_argument("--neighborhood", help="DISTRICT/NEIGHBORHOOD keys for a one-neighborhood process")
+    create.add_argument("--limit", type=int, default=3, help="ideas per resident (default 3)")
+    process_sub.add_parser("list", help="list processes and their submission windows")
+    process.set_defaults(func=cmd_process)
 
     tally = sub.add_parser("tally", help="tally a Pabulib .pb election")
     try:

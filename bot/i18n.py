@@ -11,16 +11,20 @@ import logging
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import I18n
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
+from babel.support import NullTranslations, Translations
 
 from bot.config import LANGUAGES, PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 DOMAIN = "messages"
@@ -60,23 +64,28 @@ def _compile_one(source: Path, target: Path, lang: str) -> None:
 
 
 def make_i18n(default_locale: str = "tr") -> I18n:
+    """aiogram's I18n for the locale middleware: `_()` in handlers speaks the person's language."""
+    from aiogram.utils.i18n import I18n
+
     return I18n(path=compile_catalogs(), default_locale=default_locale, domain=DOMAIN)
 
 
-_shared: I18n | None = None
+_catalogs: dict[str, NullTranslations] = {}
 
 
-def shared_i18n() -> I18n:
-    """The process-wide I18n used outside handlers (scheduler, broadcasts, CLI)."""
-    global _shared
-    if _shared is None:
-        _shared = make_i18n()
-    return _shared
+def _catalog(lang: str) -> NullTranslations:
+    if lang not in _catalogs:
+        folder = compile_catalogs()
+        _catalogs[lang] = (
+            Translations.load(str(folder), [lang], DOMAIN) if lang in LANGUAGES else NullTranslations()
+        )
+    return _catalogs[lang]
 
 
 def translate(message: str, lang: str, **params: object) -> str:
-    """The message in `lang`, with named placeholders filled in."""
-    text = shared_i18n().gettext(message, locale=lang)
+    """The message in `lang`, with named placeholders filled in: for text rendered outside a handler
+    (notifications, broadcasts, scheduled messages), in each recipient's own language."""
+    text = _catalog(lang).gettext(message)
     return text.format(**params) if params else text
 
 

@@ -6,9 +6,20 @@ from aiogram import Router
 
 
 def routers() -> list[Router]:
-    from handlers import common, errors, fallback, onboarding, settings
+    from handlers import admin, common, errors, fallback, ideas, ideas_admin, onboarding, settings
 
-    return _detached([errors.router, common.router, onboarding.router, settings.router, fallback.router])
+    return _detached(
+        [
+            errors.router,
+            common.router,
+            onboarding.router,
+            settings.router,
+            ideas.router,
+            admin.router,
+            ideas_admin.router,
+            fallback.router,
+        ]
+    )
 
 
 def _detached(found: list[Router]) -> list[Router]:

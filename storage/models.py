@@ -275,7 +275,6 @@ class Idea(Base):
     theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="RESTRICT"))
     scope: Mapped[str] = mapped_column(String(16), default="neighborhood")
     title: Mapped[str] = mapped_column(String(120))
-    title_folded: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text)
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
     latitude: Mapped[float | None] = mapped_column(Float)

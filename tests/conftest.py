@@ -31,7 +31,11 @@ needs_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is n
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    db = make_url(TEST_DATABASE_URL).render_as_string(hide_password=True) if TEST_DATABASE_URL else "SQLite files"
+    db = (
+        make_url(TEST_DATABASE_URL).render_as_string(hide_password=True)
+        if TEST_DATABASE_URL
+        else "SQLite files"
+    )
     return [f"meydan database: {db}; redis: {TEST_REDIS_URL or 'not set'}"]
 
 
@@ -131,8 +135,9 @@ async def sessions(database_url: str) -> AsyncIterator:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator:
-    from bot.sandbox.emulator import Limits
     from bot.sandbox.testing import Sandbox
+
+    from bot.sandbox.emulator import Limits
 
     async with Sandbox(limits=Limits.for_tests()) as sb:
         yield sb

@@ -44,7 +44,9 @@ async def test_rename_keeps_id_and_references(sessions) -> None:  # noqa: ANN001
         gone = await session.scalar(select(Neighborhood).where(Neighborhood.key == "kadifekale"))
         assert gone is not None and not gone.active
         assert not await geography.search_neighborhoods(session, "kadifekale")
-        assert await session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "city.load"))
+        assert await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "city.load")
+        )
 
 
 async def test_import_neighborhoods_csv(sessions) -> None:  # noqa: ANN001

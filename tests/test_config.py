@@ -35,7 +35,9 @@ def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
         ("WEBHOOK_PORT", "99999", "WEBHOOK_PORT:"),
     ],
 )
-def test_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
+def test_bad_setting_names_itself(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as err:
         load_settings(_env_file=None)
@@ -46,7 +48,12 @@ def test_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch, name: str, va
 def test_bad_setting_stops_start_with_one_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": "nonsense", "HOME": str(tmp_path)}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -72,13 +79,19 @@ def test_city_syntax_error_names_the_line() -> None:
 
 
 def test_city_content_error_names_the_key() -> None:
-    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace('district = "bornova"', 'district = "atlantis"', 1)
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace(
+        'district = "bornova"', 'district = "atlantis"', 1
+    )
     with pytest.raises(ConfigError, match=r"unknown district 'atlantis'"):
         parse_city(text, "izmir.toml")
-    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace('timezone = "Europe/Istanbul"', 'timezone = "Mars/Olympus"')
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace(
+        'timezone = "Europe/Istanbul"', 'timezone = "Mars/Olympus"'
+    )
     with pytest.raises(ConfigError, match=r"izmir.toml: timezone: .*unknown timezone"):
         parse_city(text, "izmir.toml")
-    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace('{ key = "pazaryeri", name = "Pazaryeri"', '{ key = "pazaryeri", name = ""')
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace(
+        '{ key = "pazaryeri", name = "Pazaryeri"', '{ key = "pazaryeri", name = ""'
+    )
     with pytest.raises(ConfigError, match=r"districts\[konak\]\.neighborhoods\[pazaryeri\]\.name"):
         parse_city(text, "izmir.toml")
 

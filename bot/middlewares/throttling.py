@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
 # seconds a person must wait between two actions of the same key
-RATES: dict[str, float] = {"default": 0.3}
+RATES: dict[str, float] = {"default": 0.3, "idea_send": 2.0, "idea_support": 0.7}
 
 
 class ThrottlingMiddleware(BaseMiddleware):

@@ -87,3 +87,10 @@ def toggle_notification(resident: Resident, kind: str) -> bool:
 
 def mark_reachable(resident: Resident, reachable: bool) -> None:
     resident.reachable = reachable
+
+
+async def mark_unreachable(session: AsyncSession, resident_id: int) -> None:
+    """The person blocked the bot: stop counting on messages reaching them."""
+    resident = await session.get(Resident, resident_id)
+    if resident is not None:
+        resident.reachable = False

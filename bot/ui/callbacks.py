@@ -36,3 +36,45 @@ class MenuCb(CallbackData, prefix="menu"):
 class SettingsCb(CallbackData, prefix="set"):
     action: str
     value: str = ""
+
+
+class IdeaCb(CallbackData, prefix="idea"):
+    """The resident side of ideas: the ideas menu, the submission form, my ideas."""
+
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class BrowseCb(CallbackData, prefix="ib"):
+    """Browsing published ideas: process, sort (n newest, t most supported), filters, page, idea."""
+
+    action: str
+    pr: int
+    s: str = "n"
+    h: int = 0
+    t: int = 0
+    p: int = 0
+    id: int = 0
+
+
+class ModCb(CallbackData, prefix="mod"):
+    """Staff moderation of ideas."""
+
+    action: str
+    id: int = 0
+    value: str = ""
+
+
+class AdminCb(CallbackData, prefix="adm"):
+    """The staff hub's sections."""
+
+    section: str
+    value: str = ""
+
+
+class ProcessCb(CallbackData, prefix="proc"):
+    """Staff: listing and creating processes."""
+
+    action: str
+    value: str = ""

@@ -11,6 +11,7 @@ from bot.ui.keyboards import single_column
 
 def main_menu(*, is_staff: bool = False) -> InlineKeyboardMarkup:
     entries = [
+        (_("💡 Ideas"), MenuCb(action="ideas")),
         (_("⚙️ Settings"), MenuCb(action="settings")),
         (_("❓ Help"), MenuCb(action="help")),
     ]

@@ -56,7 +56,6 @@ def upgrade() -> None:
         sa.Column("theme_id", sa.Integer(), nullable=False),
         sa.Column("scope", sa.String(length=16), nullable=False),
         sa.Column("title", sa.String(length=120), nullable=False),
-        sa.Column("title_folded", sa.String(length=255), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("photo_file_id", sa.String(length=255), nullable=True),
         sa.Column("latitude", sa.Float(), nullable=True),

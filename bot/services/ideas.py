@@ -1,0 +1,724 @@
+"""Ideas: submission during a process's submission phase, supports, browsing and moderation.
+
+Plain values in, ORM objects or dataclasses out, domain exceptions for every refusal. A moderation
+decision is a conditional update (`... WHERE status IN (...)`), so of two staff members deciding the
+same idea at once exactly one wins and the other gets `AlreadyDecided`, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from bot.config import Bounds
+from bot.i18n import N_, translate
+from bot.services import audit, processes, roles
+from bot.text import fold
+from storage.models import Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
+
+TITLE_MIN, TITLE_MAX = 3, 120
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 2000
+REASON_MIN, REASON_MAX = 3, 500
+
+PENDING, APPROVED, REJECTED, MERGED, PROJECT, WITHDRAWN, HIDDEN = (
+    "pending",
+    "approved",
+    "rejected",
+    "merged",
+    "project",
+    "withdrawn",
+    "hidden",
+)
+STATUSES = (PENDING, APPROVED, REJECTED, MERGED, PROJECT, WITHDRAWN, HIDDEN)
+VISIBLE = (APPROVED, PROJECT)  # what residents can browse
+SCOPE_NEIGHBORHOOD, SCOPE_CITY = "neighborhood", "city"
+SCOPES = (SCOPE_NEIGHBORHOOD, SCOPE_CITY)
+
+# flood control: at most this many ideas from one resident in this span, whatever the process
+FLOOD_COUNT, FLOOD_SPAN = 3, timedelta(minutes=10)
+
+REJECT_REASONS: dict[str, str] = {
+    "duplicate": N_("It repeats an idea already shared."),
+    "remit": N_("It is outside what the municipality can do."),
+    "vague": N_("It is not specific enough to act on."),
+    "scope": N_("It does not fit this process."),
+    "conduct": N_("It breaks the participation rules (personal, offensive or commercial content)."),
+}
+
+STATUS_LABELS: dict[str, str] = {
+    PENDING: N_("waiting for review"),
+    APPROVED: N_("published"),
+    REJECTED: N_("not accepted"),
+    MERGED: N_("merged"),
+    PROJECT: N_("became a project"),
+    WITHDRAWN: N_("withdrawn"),
+    HIDDEN: N_("hidden"),
+}
+
+
+# --- refusals --------------------------------------------------------------------------------------
+
+
+class IdeaError(Exception):
+    """An idea action that cannot be done; the handler turns it into a message."""
+
+
+class Invalid(IdeaError):
+    """A field fails its rule: `field` is title/description/reason, `problem` is short/long/empty."""
+
+    def __init__(self, field: str, problem: str, limit: int) -> None:
+        super().__init__(f"{field}: {problem} (limit {limit})")
+        self.field, self.problem, self.limit = field, problem, limit
+
+
+class OutsideCity(IdeaError):
+    pass
+
+
+class SubmissionNotOpen(IdeaError):
+    def __init__(self, process: Process | None, state: str | None, at: datetime | None) -> None:
+        super().__init__(f"submission is {state or 'not set up'}")
+        self.process, self.state, self.at = process, state, at
+
+
+class LimitReached(IdeaError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"limit of {limit} ideas reached")
+        self.limit = limit
+
+
+class Flooding(IdeaError):
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"too many ideas just now; wait {minutes} min")
+        self.minutes = minutes
+
+
+class NotFound(IdeaError):
+    pass
+
+
+class NotAllowed(IdeaError):
+    """The actor lacks the role, or the idea is not theirs."""
+
+
+class NotSupportable(IdeaError):
+    pass
+
+
+class OwnIdea(IdeaError):
+    pass
+
+
+class NotWithdrawable(IdeaError):
+    pass
+
+
+class AlreadyDecided(IdeaError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"already {status}")
+        self.status = status
+
+
+class BadTarget(IdeaError):
+    pass
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A finished form, as the resident typed it."""
+
+    process_id: int
+    theme_id: int
+    title: str
+    description: str
+    scope: str = SCOPE_NEIGHBORHOOD
+    photo_file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    idea: Idea
+    supports: int
+
+
+@dataclass(frozen=True)
+class Similar:
+    idea: Idea
+    score: float
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for one resident, already rendered in their language."""
+
+    resident_id: int
+    telegram_id: int
+    lang: str
+    text: str
+
+
+# --- text rules ------------------------------------------------------------------------------------
+
+
+def clean_title(text: str | None) -> str:
+    value = " ".join((text or "").split())
+    if not value:
+        raise Invalid("title", "empty", TITLE_MIN)
+    if len(value) < TITLE_MIN:
+        raise Invalid("title", "short", TITLE_MIN)
+    if len(value) > TITLE_MAX:
+        raise Invalid("title", "long", TITLE_MAX)
+    return value
+
+
+def clean_description(text: str | None) -> str:
+    lines = [" ".join(line.split()) for line in (text or "").strip().splitlines()]
+    value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if not value:
+        raise Invalid("description", "empty", DESCRIPTION_MIN)
+    if len(value) < DESCRIPTION_MIN:
+        raise Invalid("description", "short", DESCRIPTION_MIN)
+    if len(value) > DESCRIPTION_MAX:
+        raise Invalid("description", "long", DESCRIPTION_MAX)
+    return value
+
+
+def clean_reason(text: str | None) -> str:
+    value = " ".join((text or "").split())
+    if len(value) < REASON_MIN:
+        raise Invalid("reason", "short", REASON_MIN)
+    if len(value) > REASON_MAX:
+        raise Invalid("reason", "long", REASON_MAX)
+    return value
+
+
+def check_location(bounds: Bounds, latitude: float, longitude: float) -> None:
+    if not bounds.contains(latitude, longitude):
+        raise OutsideCity("the location is outside the city")
+
+
+# --- similarity ------------------------------------------------------------------------------------
+
+_TR_STOP = "ve ile icin bir bu su o da de ki mi mu daha cok en gibi olan olsun yeni"
+_EN_STOP = "the a an and or of for to in on at with by new more please"
+STOP_WORDS = frozenset(f"{_TR_STOP} {_EN_STOP}".split())  # noqa: SIM905 - two readable lists
+SIMILAR_AT = 0.6
+
+
+def tokens(title: str) -> list[str]:
+    """Folded words of a title, without short and filler words: "Çocuk parkı'na bank" → [cocuk, parki, bank]."""
+    words = re.findall(r"[a-z0-9]+", fold(title))
+    return [w for w in words if len(w) > 2 and w not in STOP_WORDS]
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Equal, or one Turkish word with different suffixes ("parkı", "parka", "parkta"; "bank", "banklar")."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    if shorter == 3:
+        return common == 3 and max(len(a), len(b)) <= 5
+    return common >= 4 and common >= 0.75 * shorter
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two titles are, 0 to 1, whatever the word order, accents or case (Dice on words)."""
+    left, right = tokens(a), tokens(b)
+    if not left or not right:
+        return 1.0 if fold(a) == fold(b) and fold(a) else 0.0
+    unused = list(right)
+    matched = 0
+    for word in left:
+        for i, other in enumerate(unused):
+            if _same_word(word, other):
+                matched += 1
+                del unused[i]
+                break
+    return 2 * matched / (len(left) + len(right))
+
+
+def rank_similar(title: str, candidates: list[Idea], limit: int = 5, at: float = SIMILAR_AT) -> list[Similar]:
+    scored = [Similar(idea, similarity(title, idea.title)) for idea in candidates]
+    hits = [s for s in scored if s.score >= at]
+    hits.sort(key=lambda s: (-s.score, -s.idea.id))
+    return hits[:limit]
+
+
+def _with_places():  # noqa: ANN202 - a select of ideas with theme and place loaded
+    return select(Idea).options(
+        joinedload(Idea.theme), joinedload(Idea.neighborhood).joinedload(Neighborhood.district)
+    )
+
+
+async def similar(
+    session: AsyncSession, process_id: int, neighborhood_id: int, title: str, limit: int = 5
+) -> list[Similar]:
+    """Published ideas of the same process and neighborhood with a title like `title`."""
+    rows = await session.scalars(
+        _with_places()
+        .where(
+            Idea.process_id == process_id,
+            Idea.neighborhood_id == neighborhood_id,
+            Idea.status == APPROVED,
+        )
+        .order_by(Idea.id.desc())
+        .limit(1000)
+    )
+    return rank_similar(title, list(rows), limit)
+
+
+# --- lookups ---------------------------------------------------------------------------------------
+
+
+async def themes(session: AsyncSession) -> list[Theme]:
+    return list(await session.scalars(select(Theme).where(Theme.active).order_by(Theme.position, Theme.id)))
+
+
+async def theme(session: AsyncSession, theme_id: int) -> Theme | None:
+    found = await session.get(Theme, theme_id)
+    return found if found is not None and found.active else None
+
+
+def theme_name(theme: Theme, lang: str) -> str:
+    return theme.names.get(lang) or theme.names.get("en") or theme.key
+
+
+async def get(session: AsyncSession, idea_id: int) -> Idea | None:
+    return await session.scalar(
+        _with_places().where(Idea.id == idea_id).execution_options(populate_existing=True)
+    )
+
+
+async def support_count(session: AsyncSession, idea_id: int) -> int:
+    return await session.scalar(select(func.count()).where(IdeaSupport.idea_id == idea_id)) or 0
+
+
+async def supports(session: AsyncSession, idea_id: int, resident_id: int) -> bool:
+    found = await session.scalar(
+        select(IdeaSupport.idea_id).where(
+            IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id == resident_id
+        )
+    )
+    return found is not None
+
+
+async def mine(
+    session: AsyncSession, resident_id: int, *, page: int = 0, page_size: int = 5
+) -> tuple[list[Listed], int]:
+    """The resident's ideas, newest first, with their support counts."""
+    where = (Idea.author_id == resident_id,)
+    return await _listed(session, where, order="new", page=page, page_size=page_size)
+
+
+async def browse(
+    session: AsyncSession,
+    process_id: int,
+    *,
+    sort: str = "new",
+    neighborhood_id: int | None = None,
+    theme_id: int | None = None,
+    page: int = 0,
+    page_size: int = 5,
+) -> tuple[list[Listed], int]:
+    """Published ideas of a process, newest or most supported first, optionally of one place or theme."""
+    where = [Idea.process_id == process_id, Idea.status.in_(VISIBLE)]
+    if neighborhood_id:
+        where.append(Idea.neighborhood_id == neighborhood_id)
+    if theme_id:
+        where.append(Idea.theme_id == theme_id)
+    return await _listed(session, tuple(where), order=sort, page=page, page_size=page_size)
+
+
+async def _listed(
+    session: AsyncSession, where: tuple, *, order: str, page: int, page_size: int
+) -> tuple[list[Listed], int]:
+    total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+    count = (
+        select(func.count())
+        .where(IdeaSupport.idea_id == Idea.id)
+        .correlate(Idea)
+        .scalar_subquery()
+        .label("supports")
+    )
+    stmt = _with_places().add_columns(count).where(*where)
+    stmt = stmt.order_by(count.desc(), Idea.id.desc()) if order == "top" else stmt.order_by(Idea.id.desc())
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 0), pages - 1)
+    rows = await session.execute(stmt.offset(page * page_size).limit(page_size))
+    return [Listed(idea, n) for idea, n in rows.unique()], total
+
+
+async def neighborhoods_with_ideas(session: AsyncSession, process_id: int) -> list[tuple[Neighborhood, int]]:
+    rows = await session.execute(
+        select(Neighborhood, func.count(Idea.id))
+        .join(Idea, Idea.neighborhood_id == Neighborhood.id)
+        .options(joinedload(Neighborhood.district))
+        .where(Idea.process_id == process_id, Idea.status.in_(VISIBLE))
+        .group_by(Neighborhood.id)
+        .order_by(func.count(Idea.id).desc(), Neighborhood.name_folded)
+    )
+    return [(hood, n) for hood, n in rows.unique()]
+
+
+async def themes_with_ideas(session: AsyncSession, process_id: int) -> list[tuple[Theme, int]]:
+    rows = await session.execute(
+        select(Theme, func.count(Idea.id))
+        .join(Idea, Idea.theme_id == Theme.id)
+        .where(Idea.process_id == process_id, Idea.status.in_(VISIBLE))
+        .group_by(Theme.id)
+        .order_by(Theme.position, Theme.id)
+    )
+    return [(theme, n) for theme, n in rows]
+
+
+# --- submitting ------------------------------------------------------------------------------------
+
+
+async def check_can_submit(
+    session: AsyncSession, resident: Resident, process: Process | None, now: datetime | None = None
+) -> None:
+    """Raise unless the resident may send an idea to `process` now (phase, scope, limit, flood)."""
+    now = now or utcnow()
+    if process is None or not processes.applies_to(process, resident.neighborhood_id):
+        raise SubmissionNotOpen(None, None, None)
+    span = processes.window(process)
+    if span is None:
+        raise SubmissionNotOpen(process, None, None)
+    state = span.state(now)
+    if state != processes.OPEN:
+        raise SubmissionNotOpen(
+            process, state, span.starts_at if state == processes.UPCOMING else span.ends_at
+        )
+    sent = await session.scalar(
+        select(func.count())
+        .select_from(Idea)
+        .where(Idea.process_id == process.id, Idea.author_id == resident.id, Idea.status != WITHDRAWN)
+    )
+    if (sent or 0) >= process.idea_limit:
+        raise LimitReached(process.idea_limit)
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(Idea)
+        .where(Idea.author_id == resident.id, Idea.created_at > now - FLOOD_SPAN)
+    )
+    if (recent or 0) >= FLOOD_COUNT:
+        raise Flooding(int(FLOOD_SPAN.total_seconds() // 60))
+
+
+async def submit(
+    session: AsyncSession, resident: Resident, draft: Draft, bounds: Bounds, now: datetime | None = None
+) -> Idea:
+    """Check every rule again (the form may be days old) and save the idea as pending."""
+    process = await processes.get(session, draft.process_id)
+    await check_can_submit(session, resident, process, now)
+    title = clean_title(draft.title)
+    description = clean_description(draft.description)
+    theme = await session.get(Theme, draft.theme_id)
+    if theme is None or not theme.active:
+        raise NotFound("no such theme")
+    if draft.scope not in SCOPES:
+        raise NotFound("no such scope")
+    if (draft.latitude is None) != (draft.longitude is None):
+        raise OutsideCity("half a location")
+    if draft.latitude is not None and draft.longitude is not None:
+        check_location(bounds, draft.latitude, draft.longitude)
+    scope = SCOPE_NEIGHBORHOOD if process.scope == processes.NEIGHBORHOOD else draft.scope  # type: ignore[union-attr]
+    idea = Idea(
+        process_id=draft.process_id,
+        author_id=resident.id,
+        neighborhood_id=resident.neighborhood_id,
+        theme_id=theme.id,
+        scope=scope,
+        title=title,
+        description=description,
+        photo_file_id=draft.photo_file_id,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        status=PENDING,
+        created_at=now or utcnow(),
+    )
+    session.add(idea)
+    await session.flush()
+    return await get(session, idea.id)  # type: ignore[return-value]
+
+
+async def withdraw(session: AsyncSession, idea_id: int, resident: Resident) -> Idea:
+    result = await session.execute(
+        update(Idea)
+        .where(Idea.id == idea_id, Idea.author_id == resident.id, Idea.status == PENDING)
+        .values(status=WITHDRAWN, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise NotWithdrawable("only your own idea, while it waits for review")
+    return await get(session, idea_id)  # type: ignore[return-value]
+
+
+# --- supporting ------------------------------------------------------------------------------------
+
+
+async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident) -> tuple[bool, int]:
+    """Support a published idea, or take the support back. Returns (supported now, count)."""
+    idea = await session.get(Idea, idea_id)
+    if idea is None:
+        raise NotFound("no such idea")
+    if idea.status != APPROVED:
+        raise NotSupportable(f"the idea is {idea.status}")
+    if idea.author_id == resident.id:
+        raise OwnIdea("authors do not support their own idea")
+    removed = await session.execute(
+        delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id == resident.id)
+    )
+    supported = False
+    if not removed.rowcount:
+        try:
+            async with session.begin_nested():
+                session.add(IdeaSupport(idea_id=idea_id, resident_id=resident.id))
+        except IntegrityError:
+            pass  # the same press delivered twice at once: the support exists either way
+        supported = True
+    return supported, await support_count(session, idea_id)
+
+
+# --- moderation ------------------------------------------------------------------------------------
+
+
+async def require_staff(session: AsyncSession, actor_id: int | None) -> None:
+    if actor_id is None or roles.STAFF not in await roles.role_names(session, actor_id):
+        raise NotAllowed("staff only")
+
+
+async def queue_count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Idea).where(Idea.status == PENDING)) or 0
+
+
+async def next_pending(session: AsyncSession, after_id: int = 0) -> Idea | None:
+    """The oldest idea waiting for review after `after_id` (wrapping round to the oldest)."""
+    stmt = _with_places().where(Idea.status == PENDING).order_by(Idea.id).limit(1)
+    found = await session.scalar(stmt.where(Idea.id > after_id))
+    if found is None and after_id:
+        found = await session.scalar(stmt)
+    return found
+
+
+async def published(session: AsyncSession, *, page: int = 0, page_size: int = 8) -> tuple[list[Listed], int]:
+    """Published ideas of every process, for staff (to merge, hide or turn into projects)."""
+    return await _listed(session, (Idea.status == APPROVED,), order="new", page=page, page_size=page_size)
+
+
+async def _decide(
+    session: AsyncSession,
+    idea_id: int,
+    actor_id: int | None,
+    allowed: tuple[str, ...],
+    status: str,
+    action: str,
+    **values: object,
+) -> Idea:
+    await require_staff(session, actor_id)
+    before = await session.scalar(select(Idea.status).where(Idea.id == idea_id))
+    if before is None:
+        raise NotFound("no such idea")
+    result = await session.execute(
+        update(Idea)
+        .where(Idea.id == idea_id, Idea.status.in_(allowed))
+        .values(status=status, decided_at=utcnow(), decided_by=actor_id, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        current = await session.scalar(
+            select(Idea.status).where(Idea.id == idea_id).execution_options(populate_existing=True)
+        )
+        raise AlreadyDecided(current or "gone")
+    details = {k: v for k, v in values.items() if v is not None}
+    await audit.record(
+        session, action, actor_id=actor_id, object_type="idea", object_id=idea_id, status=status, **details
+    )
+    return await get(session, idea_id)  # type: ignore[return-value]
+
+
+async def approve(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
+    return await _decide(session, idea_id, actor_id, (PENDING,), APPROVED, "idea.approve")
+
+
+async def reject(
+    session: AsyncSession,
+    idea_id: int,
+    actor_id: int | None,
+    *,
+    reason_key: str | None = None,
+    reason: str | None = None,
+) -> Idea:
+    """Reject with one of REJECT_REASONS, or with a typed reason."""
+    if reason_key is not None and reason_key not in REJECT_REASONS:
+        raise NotFound("no such reason")
+    text = clean_reason(reason) if reason_key is None else None
+    return await _decide(
+        session,
+        idea_id,
+        actor_id,
+        (PENDING,),
+        REJECTED,
+        "idea.reject",
+        reject_reason_key=reason_key,
+        reject_reason=text,
+    )
+
+
+async def hide(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
+    return await _decide(session, idea_id, actor_id, (PENDING, APPROVED), HIDDEN, "idea.hide")
+
+
+async def make_project(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
+    """Mark a published idea as turned into a project (budgeting attaches cost and feasibility to it)."""
+    return await _decide(session, idea_id, actor_id, (APPROVED,), PROJECT, "idea.project")
+
+
+async def merge_targets(session: AsyncSession, idea: Idea, limit: int = 30) -> list[Similar]:
+    """Published ideas of the same process that `idea` may merge into, the most alike first."""
+    rows = await session.scalars(
+        _with_places()
+        .where(Idea.process_id == idea.process_id, Idea.status == APPROVED, Idea.id != idea.id)
+        .order_by(Idea.id.desc())
+        .limit(1000)
+    )
+    scored = [Similar(other, similarity(idea.title, other.title)) for other in rows]
+    scored.sort(key=lambda s: (-s.score, -s.idea.id))
+    return scored[:limit]
+
+
+async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: int | None) -> Idea:
+    """Merge `idea_id` into the published idea `target_id`: its supports (and its author's voice) move
+    there, each person counted once. Returns the merged idea."""
+    await require_staff(session, actor_id)
+    idea = await session.get(Idea, idea_id)
+    target = await session.get(Idea, target_id)
+    if idea is None:
+        raise NotFound("no such idea")
+    if target is None or target.id == idea.id or target.process_id != idea.process_id:
+        raise BadTarget("merge into another idea of the same process")
+    if target.status != APPROVED:
+        raise BadTarget("merge into a published idea")
+    merged = await _decide(
+        session, idea_id, actor_id, (PENDING, APPROVED), MERGED, "idea.merge", merged_into_id=target_id
+    )
+    already = select(IdeaSupport.resident_id).where(IdeaSupport.idea_id == target_id)
+    moving = select(IdeaSupport.resident_id).where(
+        IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id.not_in(already)
+    )
+    if target.author_id is not None:
+        moving = moving.where(IdeaSupport.resident_id != target.author_id)
+    movers = set(await session.scalars(moving))
+    author = merged.author_id
+    if author is not None and author != target.author_id and not await supports(session, target_id, author):
+        movers.add(author)
+    if movers:
+        now = utcnow()
+        await session.execute(
+            insert(IdeaSupport), [{"idea_id": target_id, "resident_id": r, "created_at": now} for r in movers]
+        )
+    await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
+    return merged
+
+
+async def edit_title(session: AsyncSession, idea_id: int, actor_id: int | None, title: str) -> Idea:
+    await require_staff(session, actor_id)
+    idea = await get(session, idea_id)
+    if idea is None:
+        raise NotFound("no such idea")
+    value = clean_title(title)
+    before = idea.title
+    idea.title = value
+    await session.flush()
+    await audit.record(
+        session, "idea.edit_title", actor_id=actor_id, object_type="idea", object_id=idea_id, before=before
+    )
+    return idea
+
+
+async def set_theme(session: AsyncSession, idea_id: int, actor_id: int | None, theme_id: int) -> Idea:
+    await require_staff(session, actor_id)
+    idea = await get(session, idea_id)
+    theme = await session.get(Theme, theme_id)
+    if idea is None or theme is None or not theme.active:
+        raise NotFound("no such idea or theme")
+    before = idea.theme_id
+    idea.theme_id = theme.id
+    await session.flush()
+    await audit.record(
+        session,
+        "idea.edit_theme",
+        actor_id=actor_id,
+        object_type="idea",
+        object_id=idea_id,
+        before=before,
+        after=theme.id,
+    )
+    return await get(session, idea_id)  # type: ignore[return-value]
+
+
+async def reveal_author(session: AsyncSession, idea_id: int, actor_id: int | None) -> int | None:
+    """The author's Telegram id, for a staff member who asks (written to the audit log)."""
+    await require_staff(session, actor_id)
+    idea = await session.get(Idea, idea_id)
+    if idea is None:
+        raise NotFound("no such idea")
+    author = await session.get(Resident, idea.author_id) if idea.author_id else None
+    await audit.record(
+        session, "idea.reveal_author", actor_id=actor_id, object_type="idea", object_id=idea_id
+    )
+    return author.telegram_id if author is not None and author.deleted_at is None else None
+
+
+# --- notices ---------------------------------------------------------------------------------------
+
+NOTICES: dict[str, str] = {
+    APPROVED: N_("✅ Your idea #{number} “{title}” is published. Others can now read and support it."),
+    REJECTED: N_("Your idea #{number} “{title}” was not accepted.\nReason: {reason}"),
+    MERGED: N_(
+        "🔀 Your idea #{number} “{title}” says much the same as idea #{target} “{target_title}”, so the two "
+        "were merged. Its supports, and yours, now count for #{target}."
+    ),
+    PROJECT: N_("🏗 Your idea #{number} “{title}” has become a project of the municipality. Thank you!"),
+}
+
+
+def reason_text(idea: Idea, lang: str) -> str:
+    if idea.reject_reason_key in REJECT_REASONS:
+        return translate(REJECT_REASONS[idea.reject_reason_key], lang)
+    return escape(idea.reject_reason or "—")
+
+
+async def notice_for_author(session: AsyncSession, idea: Idea, default_lang: str) -> Notice | None:
+    """The message telling the author what became of their idea, in their language; None when the
+    idea's status has no message or the author can no longer be reached."""
+    template = NOTICES.get(idea.status)
+    author = await session.get(Resident, idea.author_id) if idea.author_id else None
+    if template is None or author is None or author.telegram_id is None or author.deleted_at is not None:
+        return None
+    lang = author.language or default_lang
+    params: dict[str, object] = {"number": idea.id, "title": escape(idea.title)}
+    if idea.status == REJECTED:
+        params["reason"] = reason_text(idea, lang)
+    if idea.status == MERGED:
+        target = await session.get(Idea, idea.merged_into_id) if idea.merged_into_id else None
+        params["target"] = idea.merged_into_id or "—"
+        params["target_title"] = escape(target.title) if target else "—"
+    return Notice(author.id, author.telegram_id, lang, translate(template, lang, **params))

@@ -1,0 +1,286 @@
+"""Participation processes and their phases.
+
+A process has a name in each language, a scope (the whole city or one neighborhood) and a timeline of
+phases, one `ProcessPhase` row each (draft → submission → review → voting → results → implementation).
+The ideas feature reads the submission phase; budgeting adds its own phases, pots and ballots next to it.
+Times are stored in UTC and typed by staff in the city's timezone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from bot.config import LANGUAGES
+from bot.services import audit
+from bot.text import slug
+from storage.models import Neighborhood, Process, ProcessPhase, utcnow
+
+PHASES = ("draft", "submission", "review", "voting", "results", "implementation")
+SUBMISSION = "submission"
+CITY, NEIGHBORHOOD = "city", "neighborhood"
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+NAME_MAX = 200
+LIMIT_MIN, LIMIT_MAX = 1, 50
+DEFAULT_LIMIT = 3
+DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y")
+
+UPCOMING, OPEN, CLOSED = "upcoming", "open", "closed"
+
+
+class ProcessError(ValueError):
+    """A process cannot be created or changed as asked; the message says why (in English, for the CLI)."""
+
+
+class BadKey(ProcessError):
+    pass
+
+
+class KeyTaken(ProcessError):
+    pass
+
+
+class BadName(ProcessError):
+    pass
+
+
+class BadDate(ProcessError):
+    pass
+
+
+class BadWindow(ProcessError):
+    pass
+
+
+class BadLimit(ProcessError):
+    pass
+
+
+class BadPhase(ProcessError):
+    pass
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span of one phase, in UTC."""
+
+    starts_at: datetime
+    ends_at: datetime
+
+    def state(self, now: datetime) -> str:
+        if now < self.starts_at:
+            return UPCOMING
+        if now >= self.ends_at:
+            return CLOSED
+        return OPEN
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a resident of one neighborhood can do about submitting ideas right now."""
+
+    open: list[Process]
+    next_opening: Process | None
+    last_closed: Process | None
+
+
+def parse_local(text: str, zone: ZoneInfo) -> datetime:
+    """A date typed in the city's timezone ("2026-12-01 09:00", "01.12.2026 09:00", "2026-12-01") in UTC."""
+    value = " ".join(text.split())
+    for fmt in DATE_FORMATS:
+        try:
+            naive = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    raise BadDate(f"{text!r} is not a date like 2026-12-01 09:00")
+
+
+def name(process: Process, lang: str) -> str:
+    names = process.names or {}
+    return names.get(lang) or names.get("en") or next(iter(names.values()), process.key)
+
+
+def window(process: Process, kind: str = SUBMISSION) -> Window | None:
+    for phase in process.phases:
+        if phase.kind == kind:
+            return Window(phase.starts_at, phase.ends_at)
+    return None
+
+
+def submission_state(process: Process, now: datetime | None = None) -> str | None:
+    span = window(process)
+    return span.state(now or utcnow()) if span else None
+
+
+def applies_to(process: Process, neighborhood_id: int | None) -> bool:
+    return process.scope == CITY or process.neighborhood_id == neighborhood_id
+
+
+def _loaded():  # noqa: ANN202 - a select with the phases and the neighborhood loaded
+    return select(Process).options(
+        selectinload(Process.phases), joinedload(Process.neighborhood).joinedload(Neighborhood.district)
+    )
+
+
+async def get(session: AsyncSession, process_id: int) -> Process | None:
+    return await session.scalar(_loaded().where(Process.id == process_id))
+
+
+async def by_key(session: AsyncSession, key: str) -> Process | None:
+    return await session.scalar(_loaded().where(Process.key == key))
+
+
+async def all_processes(session: AsyncSession) -> list[Process]:
+    return list(await session.scalars(_loaded().order_by(Process.created_at.desc(), Process.id.desc())))
+
+
+async def for_neighborhood(session: AsyncSession, neighborhood_id: int | None) -> list[Process]:
+    """Processes a resident of this neighborhood takes part in, newest first."""
+    stmt = _loaded().where(or_(Process.scope == CITY, Process.neighborhood_id == neighborhood_id))
+    return list(await session.scalars(stmt.order_by(Process.created_at.desc(), Process.id.desc())))
+
+
+async def outlook(session: AsyncSession, neighborhood_id: int | None, now: datetime | None = None) -> Outlook:
+    now = now or utcnow()
+    open_now: list[Process] = []
+    upcoming: list[tuple[datetime, Process]] = []
+    closed: list[tuple[datetime, Process]] = []
+    for process in await for_neighborhood(session, neighborhood_id):
+        span = window(process)
+        if span is None:
+            continue
+        state = span.state(now)
+        if state == OPEN:
+            open_now.append(process)
+        elif state == UPCOMING:
+            upcoming.append((span.starts_at, process))
+        else:
+            closed.append((span.ends_at, process))
+    open_now.sort(key=lambda p: window(p).ends_at)  # type: ignore[union-attr]
+    next_opening = min(upcoming, key=lambda pair: pair[0])[1] if upcoming else None
+    last_closed = max(closed, key=lambda pair: pair[0])[1] if closed else None
+    return Outlook(open=open_now, next_opening=next_opening, last_closed=last_closed)
+
+
+def clean_names(names: Mapping[str, str]) -> dict[str, str]:
+    cleaned = {lang: " ".join((names.get(lang) or "").split()) for lang in LANGUAGES}
+    for lang, value in cleaned.items():
+        if not value:
+            raise BadName(f"the {lang} name is empty")
+        if len(value) > NAME_MAX:
+            raise BadName(f"the {lang} name is longer than {NAME_MAX} characters")
+    return cleaned
+
+
+def check_limit(limit: int) -> int:
+    if not LIMIT_MIN <= limit <= LIMIT_MAX:
+        raise BadLimit(f"the idea limit must be between {LIMIT_MIN} and {LIMIT_MAX}")
+    return limit
+
+
+def check_window(opens_at: datetime, closes_at: datetime) -> None:
+    if closes_at <= opens_at:
+        raise BadWindow("submission must close after it opens")
+
+
+async def free_key(session: AsyncSession, text: str) -> str:
+    """A key derived from `text` that no process uses yet: "lets-design-izmir", "lets-design-izmir-2"…"""
+    base = (slug(re.sub(r"['’]", "", text))[:56].strip("-") or "process").ljust(2, "0")
+    key, n = base, 1
+    while await session.scalar(select(Process.id).where(Process.key == key)) is not None:
+        n += 1
+        key = f"{base}-{n}"
+    return key
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    names: Mapping[str, str],
+    opens_at: datetime,
+    closes_at: datetime,
+    key: str | None = None,
+    neighborhood_id: int | None = None,
+    idea_limit: int = DEFAULT_LIMIT,
+    actor_id: int | None = None,
+) -> Process:
+    """A process with its submission phase. A staff action: it writes the audit log."""
+    cleaned = clean_names(names)
+    check_window(opens_at, closes_at)
+    check_limit(idea_limit)
+    if key is None:
+        key = await free_key(session, cleaned["en"])
+    elif not KEY_PATTERN.match(key):
+        raise BadKey(f"key {key!r}: use 2-64 characters a-z, 0-9 and -")
+    elif await session.scalar(select(Process.id).where(Process.key == key)) is not None:
+        raise KeyTaken(f"key {key!r} is already used by another process")
+    if neighborhood_id is not None:
+        hood = await session.get(Neighborhood, neighborhood_id)
+        if hood is None or not hood.active:
+            raise ProcessError("no such neighborhood")
+    process = Process(
+        key=key,
+        names=cleaned,
+        scope=NEIGHBORHOOD if neighborhood_id is not None else CITY,
+        neighborhood_id=neighborhood_id,
+        idea_limit=idea_limit,
+        created_by=actor_id,
+        phases=[ProcessPhase(kind=SUBMISSION, starts_at=opens_at, ends_at=closes_at)],
+    )
+    session.add(process)
+    await session.flush()
+    await audit.record(
+        session,
+        "process.create",
+        actor_id=actor_id,
+        object_type="process",
+        object_id=process.id,
+        key=key,
+        scope=process.scope,
+        neighborhood_id=neighborhood_id,
+        opens_at=opens_at.isoformat(),
+        closes_at=closes_at.isoformat(),
+        idea_limit=idea_limit,
+    )
+    return await get(session, process.id)  # type: ignore[return-value]
+
+
+async def set_phase(
+    session: AsyncSession,
+    process: Process,
+    kind: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    actor_id: int | None = None,
+) -> ProcessPhase:
+    """Add a phase to a process, or move an existing one (later features add their phases this way)."""
+    if kind not in PHASES:
+        raise BadPhase(f"unknown phase {kind!r}; one of {', '.join(PHASES)}")
+    check_window(starts_at, ends_at)
+    phase = next((p for p in process.phases if p.kind == kind), None)
+    if phase is None:
+        phase = ProcessPhase(kind=kind, starts_at=starts_at, ends_at=ends_at)
+        process.phases.append(phase)
+    else:
+        phase.starts_at, phase.ends_at = starts_at, ends_at
+    await session.flush()
+    await audit.record(
+        session,
+        "process.phase",
+        actor_id=actor_id,
+        object_type="process",
+        object_id=process.id,
+        kind=kind,
+        starts_at=starts_at.isoformat(),
+        ends_at=ends_at.isoformat(),
+    )
+    return phase

@@ -1,0 +1,762 @@
+"""Ideas through the sandbox, in Turkish and English: submit, browse and support, moderation and the
+author's notices, the staff side, and the unhappy paths (bad input, stale and forged buttons, two staff
+members at once, a closed phase, a restart mid-form)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from bot.app import Meydan, build
+from bot.config import Settings
+from bot.services import ideas, processes, residents, roles
+from bot.ui.callbacks import BrowseCb, IdeaCb, ModCb
+from storage.models import (
+    AuditEntry,
+    District,
+    Idea,
+    IdeaSupport,
+    Neighborhood,
+    Process,
+    ProcessPhase,
+    Theme,
+    utcnow,
+)
+from tests.conftest import STAFF_ID, start_bot
+from tests.flows import onboard
+
+DESCRIPTION = "Çocuk parkında oturacak hiç yer yok; ağaçların altına birkaç bank konulsun."
+SECOND_STAFF_ID = 100_000_901
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+async def _process(meydan: Meydan, *, key: str = "birlikte", limit: int = 3, days: int = 10, **extra) -> int:  # noqa: ANN003
+    now = utcnow()
+    async with meydan.sessions.begin() as session:
+        process = await processes.create(
+            session,
+            key=key,
+            names={"tr": "Birlikte Tasarlayalım", "en": "Design Together"},
+            opens_at=extra.pop("opens_at", now - timedelta(days=1)),
+            closes_at=extra.pop("closes_at", now + timedelta(days=days)),
+            idea_limit=limit,
+            **extra,
+        )
+        return process.id
+
+
+async def _ideas(meydan: Meydan) -> list[Idea]:
+    async with meydan.sessions() as session:
+        return list(await session.scalars(select(Idea).order_by(Idea.id)))
+
+
+async def _seed_idea(
+    meydan: Meydan,
+    process_id: int,
+    title: str,
+    *,
+    author_tg: int,
+    status: str = ideas.APPROVED,
+    hood: tuple[str, str] = ("konak", "pazaryeri"),
+    theme: str = "green",
+    photo: str | None = None,
+) -> int:
+    """An idea written straight into the database, by a resident who never talks to the bot."""
+    async with meydan.sessions.begin() as session:
+        place = await session.scalar(
+            select(Neighborhood).join(District).where(District.key == hood[0], Neighborhood.key == hood[1])
+        )
+        author = (await residents.get_or_create(session, author_tg)).resident
+        residents.set_language(author, "tr")
+        residents.accept_privacy(author)
+        await residents.set_neighborhood(session, author, place.id)
+        theme_row = await session.scalar(select(Theme).where(Theme.key == theme))
+        idea = Idea(
+            process_id=process_id,
+            author_id=author.id,
+            neighborhood_id=place.id,
+            theme_id=theme_row.id,
+            title=title,
+            description=DESCRIPTION,
+            photo_file_id=photo,
+            status=status,
+        )
+        session.add(idea)
+        await session.flush()
+        return idea.id
+
+
+async def _fill_form(person, lang: str = "tr", *, title: str = "Parka gölgelik", photo: bool = False) -> None:  # noqa: ANN001
+    """From the main menu to the preview: theme, title, description, (photo), no location, the city."""
+    labels = {
+        "tr": ("Fikirler", "Fikir paylaş", "Yeşil alanlar", "Atla", "Bütün şehir"),
+        "en": ("Ideas", "Share an idea", "Green spaces", "Skip", "The whole city"),
+    }[lang]
+    await person.say("/menu")
+    await person.press(labels[0])
+    await person.press(labels[1])
+    await person.press(labels[2])
+    await person.say(title)
+    await person.say(DESCRIPTION)
+    if photo:
+        await person.send_photo()
+    else:
+        await person.press(labels[3])
+    await person.press(labels[3])
+    await person.press(labels[4])
+
+
+@asynccontextmanager
+async def _bot(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
+    app = await build(settings.model_copy(update={"bot_token": sandbox.token}), api_url=sandbox.url)
+    runner = await start_bot(app, sandbox.url)
+    try:
+        yield app
+    finally:
+        await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
+        await runner.cleanup()
+        await app.close()
+
+
+async def _message(person, message_id: int):  # noqa: ANN001, ANN202
+    """A message of the chat as it is now (after edits)."""
+    return next(m for m in await person.chat() if m.message_id == message_id)
+
+
+def _labels(message) -> list[str]:  # noqa: ANN001
+    return [label for row in message.buttons for label in row]
+
+
+# --- submitting ------------------------------------------------------------------------------------
+
+
+async def test_submit_in_turkish_with_photo_and_location(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, lang="tr")
+    await ayse.say("/menu")
+    await ayse.press("💡 Fikirler")
+    home = await ayse.last_message()
+    assert "Birlikte Tasarlayalım" in home.text and "tarihine kadar bekliyoruz" in home.text
+    await ayse.press("Fikir paylaş")
+    step = await ayse.last_message()
+    assert "Adım 1/6" in step.text and "hangi temayla" in step.text
+    await ayse.press("Yeşil alanlar ve parklar")
+    assert "kısa bir başlık" in (await ayse.last_message()).text
+    reply = await ayse.say("Pazaryeri parkına gölgelik")
+    assert "Adım 3/6" in reply.text
+    reply = await ayse.say(DESCRIPTION)
+    assert "fotoğrafını gönderin" in reply.text
+    reply = await ayse.send_photo()
+    assert "konumunu paylaşın" in reply.text
+    reply = await ayse.share_location(38.4125, 27.1382)
+    assert "bütün şehir için mi" in reply.text
+    await ayse.press("Bütün şehir")
+    preview = await ayse.last_message()
+    assert preview.photo is not None and "Önizleme" in preview.caption
+    assert "Pazaryeri parkına gölgelik" in preview.caption and "Şehir geneli" in preview.caption
+    assert "38.41250, 27.13820" in preview.caption
+    await ayse.press("Gönder")
+    receipt = await ayse.last_message()
+    [idea] = await _ideas(meydan)
+    assert f"#{idea.id}" in receipt.text and "Teşekkürler" in receipt.text
+    assert idea.status == ideas.PENDING and idea.scope == ideas.SCOPE_CITY
+    assert idea.photo_file_id == preview.photo["file_id"]
+    assert (idea.latitude, idea.longitude) == (38.4125, 27.1382)
+    assert idea.title == "Pazaryeri parkına gölgelik" and idea.description == DESCRIPTION
+    assert (await ayse.bot_messages())[-2].reply_markup in (
+        None,
+        {},
+        {"inline_keyboard": []},
+    )  # no second Send
+
+
+async def test_submit_in_english_skipping_and_editing(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+    await _fill_form(john, "en", title="Benches in the park")
+    preview = await john.last_message()
+    assert "Preview" in preview.text and "No photo" in preview.text and "No location" in preview.text
+    await john.press("Edit")
+    await john.press("Title")
+    prompt = await john.last_message()
+    assert "Now: Benches in the park" in prompt.text
+    reply = await john.say("More benches along the seaside")
+    assert "Preview" in reply.text and "More benches along the seaside" in reply.text
+    await john.press("Edit")
+    await john.press("Neighborhood or city")
+    await john.press("My neighborhood: Bostanlı")
+    await john.press("Send")
+    receipt = await john.last_message()
+    [idea] = await _ideas(meydan)
+    assert f"#{idea.id}" in receipt.text and "Thank you" in receipt.text
+    assert idea.title == "More benches along the seaside" and idea.scope == ideas.SCOPE_NEIGHBORHOOD
+    assert idea.photo_file_id is None and idea.latitude is None
+
+
+async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, lang="tr")
+    await ayse.say("/menu")
+    await ayse.press("Fikirler")
+    await ayse.press("Fikir paylaş")
+    reply = await ayse.say("merhaba")  # text where a button is expected
+    assert "düğmeleri kullanın" in (await ayse.bot_messages())[-2].text and "Adım 1/6" in reply.text
+    await ayse.press("Yeşil alanlar ve parklar")
+    assert "çok uzun" in (await ayse.say("x" * 121)).text
+    assert "çok kısa" in (await ayse.say("ab")).text
+    await ayse.send_sticker("🌳")
+    assert "metin olarak yazın" in (await ayse.last_message()).text
+    await ayse.send_photo()
+    assert "fotoğraf başlık olamaz" in (await ayse.last_message()).text
+    assert "metin olarak yazın" in (await ayse.say("/bilinmeyen")).text
+    assert "Adım 3/6" in (await ayse.say("  Parka   gölgelik  ")).text
+    assert "çok uzun" in (await ayse.say("y" * 2001)).text
+    assert "çok kısa" in (await ayse.say("kısa")).text
+    await ayse.send_photo()
+    assert "sonraki adımda fotoğraf" in (await ayse.last_message()).text
+    await ayse.say(DESCRIPTION)
+    assert "fotoğraf gönderin" in (await ayse.say("işte fotoğraf")).text  # text where a photo is allowed
+    await ayse.send_document(b"%PDF-1.4", "plan.pdf")
+    assert "fotoğraf olarak" in (await ayse.last_message()).text
+    await ayse.send_sticker("📷")
+    assert "Atla" in _labels(await ayse.last_message())[0]
+    await ayse.press("Atla")
+    outside = await ayse.share_location(41.0082, 28.9784)  # Istanbul
+    assert "İzmir dışında" in outside.text
+    assert "konum paylaşın" in (await ayse.say("Konak meydanı")).text
+    await ayse.share_location(38.4189, 27.1287)
+    await ayse.press("Mahallem: Pazaryeri")
+    preview = await ayse.last_message()
+    assert "Parka gölgelik" in preview.text and "38.41890, 27.12870" in preview.text
+    assert await _ideas(meydan) == []  # nothing saved before Send
+    await ayse.press("Gönder")
+    [idea] = await _ideas(meydan)
+    assert idea.title == "Parka gölgelik" and idea.latitude == 38.4189
+
+
+async def test_cancel_discards_the_draft_and_old_buttons_are_out_of_date(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Share an idea")
+    themes = await john.last_message()
+    theme_data = themes.button_data("Green spaces and parks")
+    await john.press("Green spaces and parks")
+    await john.say("Benches in the park")
+    assert "Cancelled" in (await john.say("/cancel")).text
+    answer = await john.press_data(themes.message_id, theme_data)  # a button from the old form
+    assert answer.show_alert and "out of date" in answer.text
+    assert "did not understand" in (await john.say("A description that goes nowhere at all")).text
+    await _fill_form(john, "en")
+    preview = await john.last_message()
+    send_data = preview.button_data("Send")
+    await john.press("Send")
+    await asyncio.sleep(2.1)  # past the throttle: the old Send button is simply out of date now
+    answer = await john.press_data(preview.message_id, send_data)
+    assert answer.show_alert and "out of date" in answer.text
+    assert len(await _ideas(meydan)) == 1
+
+
+async def test_restart_in_the_middle_of_the_form(settings: Settings, sandbox) -> None:  # noqa: ANN001
+    async with _bot(settings, sandbox) as first:
+        await _process(first)
+        ayse = await onboard(sandbox, lang="tr")
+        await ayse.say("/menu")
+        await ayse.press("Fikirler")
+        await ayse.press("Fikir paylaş")
+        await ayse.press("Kültür ve sanat")
+        await ayse.say("Mahalle kütüphanesi")
+    # a new process on the same database and the same Telegram: the draft is still there
+    async with _bot(settings, sandbox) as second:
+        reply = await ayse.say("Eski muhtarlık binası hafta sonları kütüphane olarak açılsın.")
+        assert "Adım 4/6" in reply.text
+        await ayse.press("Atla")
+        await ayse.press("Atla")
+        await ayse.press("Mahallem: Pazaryeri")
+        preview = await ayse.last_message()
+        assert "Mahalle kütüphanesi" in preview.text and "Kültür ve sanat" in preview.text
+        await ayse.press("Gönder")
+        [idea] = await _ideas(second)
+        assert idea.title == "Mahalle kütüphanesi" and idea.status == ideas.PENDING
+
+
+async def test_submission_only_while_the_phase_is_open(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    now = utcnow()
+    process_id = await _process(meydan, opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=9))
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Share an idea")
+    assert "opens on" in (await john.last_message()).text
+    async with meydan.sessions.begin() as session:
+        await session.execute(
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == process_id)
+            .values(starts_at=now - timedelta(days=1))
+        )
+    await _fill_form(john, "en")
+    # the phase closes while the preview is on screen
+    async with meydan.sessions.begin() as session:
+        await session.execute(
+            update(ProcessPhase).where(ProcessPhase.process_id == process_id).values(ends_at=utcnow())
+        )
+    await john.press("Send")
+    reply = await john.last_message()
+    assert "closed on" in reply.text and "discarded" in reply.text
+    assert await _ideas(meydan) == []
+    await john.say("/menu")
+    await john.press("Ideas")
+    assert "closed on" in (await john.last_message()).text
+    await john.press("Share an idea")
+    assert "closed on" in (await john.last_message()).text
+    # a forged button for the closed process starts nothing
+    await john.press_data(
+        (await john.last_message()).message_id, IdeaCb(action="process", id=process_id).pack()
+    )
+    assert "closed on" in (await john.last_message()).text
+
+
+async def test_limit_per_resident(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan, limit=1)
+    ayse = await onboard(sandbox, lang="tr")
+    await _fill_form(ayse)
+    await ayse.press("Gönder")
+    await ayse.say("/menu")
+    await ayse.press("Fikirler")
+    await ayse.press("Fikir paylaş")
+    assert "zaten 1 fikir gönderdiniz" in (await ayse.last_message()).text
+    assert len(await _ideas(meydan)) == 1
+
+
+async def test_similar_ideas_are_offered_before_sending(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    existing = await _seed_idea(meydan, process_id, "Çocuk parkına bank konulsun", author_tg=100_000_960)
+    ayse = await onboard(sandbox, lang="tr")
+    await ayse.say("/menu")
+    await ayse.press("Fikirler")
+    await ayse.press("Fikir paylaş")
+    await ayse.press("Yeşil alanlar ve parklar")
+    offer = await ayse.say("PARKA BANKLAR, çocuklar için")
+    assert "benzeyen fikirler" in offer.text and f"#{existing}" in offer.text
+    await ayse.press(f"#{existing} fikrini destekle")
+    assert "artık" in (await ayse.last_message()).text
+    assert await _ideas(meydan) and len(await _ideas(meydan)) == 1  # only the existing one
+    async with meydan.sessions() as session:
+        assert await ideas.support_count(session, existing) == 1
+    # "mine is different" continues the form
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Share an idea")
+    await john.press("Green spaces and parks")
+    await john.say("Parka bank konulsun")
+    await john.press("Mine is different")
+    assert "Step 3 of 6" in (await john.last_message()).text
+
+
+# --- browsing and supporting -----------------------------------------------------------------------
+
+
+async def test_browse_page_sort_filter_and_support_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    photographer = await sandbox.person("Foto", language_code="tr")
+    await photographer.send_photo()  # a photo the emulator knows, to reuse by its file_id
+    file_id = next(m for m in await photographer.chat() if m.photo).photo["file_id"]
+    made = []
+    for n in range(7):
+        made.append(
+            await _seed_idea(
+                meydan,
+                process_id,
+                f"Fikir numara {n}",
+                author_tg=100_000_970 + n,
+                hood=("karsiyaka", "bostanli") if n == 3 else ("konak", "pazaryeri"),
+                theme="culture" if n == 5 else "green",
+                photo=file_id if n == 6 else None,
+            )
+        )
+    await _seed_idea(meydan, process_id, "Bekleyen fikir", author_tg=100_000_980, status=ideas.PENDING)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    page = await john.last_message()
+    assert "newest first" in page.text and "1/2" in _labels(page)
+    assert f"#{made[6]}" in page.text and f"#{made[1]}" not in page.text and "Bekleyen" not in page.text
+    await john.press("▶")
+    page = await john.last_message()
+    assert f"#{made[0]}" in page.text and "2/2" in _labels(page)
+    await john.press("By theme")
+    await john.press("Culture and the arts (1)")
+    page = await john.last_message()
+    assert f"#{made[5]}" in page.text and f"#{made[4]}" not in page.text
+    await john.press("By neighborhood")
+    await john.press("Bostanlı (1)")
+    assert "No published ideas here yet." in (await john.last_message()).text  # theme and place together
+    await john.press("By theme")
+    await john.press("All themes")
+    page = await john.last_message()
+    assert f"#{made[3]}" in page.text and "Bostanlı" in page.text
+    await john.press("By neighborhood")
+    await john.press("All neighborhoods")
+    await john.press(f"#{made[6]}")
+    card = await john.last_message()
+    assert card.photo is not None and "Fikir numara 6" in card.caption and "Supports: 0" in card.caption
+    answer = await john.press("Support · 0")
+    assert "You support this idea" in answer.text
+    card = await john.last_message()
+    assert "Supports: 1" in card.caption and "You support this · 1" in _labels(card)[0]
+    await asyncio.sleep(0.8)
+    await john.press("You support this")
+    assert "Supports: 0" in (await john.last_message()).caption
+    await asyncio.sleep(0.8)
+    await john.press("Support · 0")
+    await john.press("Back to the list")
+    await john.press("Most supported first")
+    top = await john.last_message()
+    assert top.text.index(f"#{made[6]}") < top.text.index(f"#{made[5]}")
+    async with meydan.sessions() as session:
+        assert await ideas.support_count(session, made[6]) == 1
+        total = await session.scalar(select(func.count()).select_from(IdeaSupport))
+        assert total == 1
+
+
+async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    rejected = await _seed_idea(
+        meydan, process_id, "Reddedilen", author_tg=100_000_961, status=ideas.REJECTED
+    )
+    pending = await _seed_idea(meydan, process_id, "Bekleyen", author_tg=100_000_962, status=ideas.PENDING)
+    ayse = await onboard(sandbox, lang="tr")
+    menu = await ayse.last_message()
+    support = BrowseCb(action="sup", pr=process_id, id=rejected).pack()
+    answer = await ayse.press_data(menu.message_id, support)
+    assert answer.show_alert and "desteklenemez" in answer.text
+    answer = await ayse.press_data(menu.message_id, BrowseCb(action="view", pr=process_id, id=pending).pack())
+    assert answer.show_alert and "yayımlanmış değil" in answer.text
+    for action in ("approve", "hide", "author", "queue"):
+        answer = await ayse.press_data(menu.message_id, ModCb(action=action, id=pending).pack())
+        assert answer.show_alert and "yalnızca belediye personeli" in answer.text
+    answer = await ayse.press_data(menu.message_id, ModCb(action="rr", id=pending, value="vague").pack())
+    assert "yalnızca belediye personeli" in answer.text
+    answer = await ayse.press_data(menu.message_id, IdeaCb(action="withdraw_yes", id=pending).pack())
+    assert answer.show_alert and "kendi fikirlerinizi" in answer.text
+    assert "yalnızca belediye personeli" in (await ayse.say("/admin")).text
+    async with meydan.sessions() as session:
+        statuses = dict((await session.execute(select(Idea.id, Idea.status))).all())
+        assert statuses == {rejected: ideas.REJECTED, pending: ideas.PENDING}
+        assert await session.scalar(select(func.count()).select_from(IdeaSupport)) == 0
+        assert await session.scalar(select(func.count()).where(AuditEntry.object_type == "idea")) == 0
+
+
+async def test_my_ideas_and_withdraw(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    john = await onboard(sandbox, name="John", lang="en")
+    await _fill_form(john, "en", title="Lights on the stairs")
+    await john.press("Send")
+    await john.press("My ideas")
+    mine = await john.last_message()
+    assert "Lights on the stairs: waiting for review" in mine.text
+    [idea] = await _ideas(meydan)
+    await john.press(f"#{idea.id}")
+    await john.press("Withdraw")
+    await john.press("Yes, withdraw it")
+    assert "was withdrawn" in (await john.last_message()).text
+    await john.press("My ideas")
+    assert "Lights on the stairs: withdrawn" in (await john.last_message()).text
+    assert (await _ideas(meydan))[0].status == ideas.WITHDRAWN
+
+
+# --- staff -----------------------------------------------------------------------------------------
+
+
+async def test_moderation_approve_and_the_author_is_told(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+    await _fill_form(ayse, title="Pazaryeri'ne gölgelik", photo=True)
+    await ayse.press("Gönder")
+    [idea] = await _ideas(meydan)
+    staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    await staff.say("/menu")
+    await staff.press("Staff tools")
+    hub = await staff.last_message()
+    assert "Ideas waiting for review: 1" in hub.text
+    await staff.press("Ideas to review (1)")
+    card = await staff.last_message()
+    assert card.photo is not None
+    assert (
+        "Pazaryeri'ne gölgelik" in card.caption and "Author's neighborhood: Pazaryeri, Konak" in card.caption
+    )
+    assert "Ayşe" not in card.caption and str(ayse.id) not in card.caption  # never the author's identity
+    await staff.press("Approve")
+    told = await ayse.last_message()
+    assert f"#{idea.id}" in told.text and "yayımlandı" in told.text
+    assert "Nothing is waiting for review" in (await staff.last_message()).text
+    async with meydan.sessions() as session:
+        row = await session.get(Idea, idea.id)
+        staff_row = await residents.by_telegram_id(session, STAFF_ID)
+        assert row.status == ideas.APPROVED and row.decided_by == staff_row.id
+        logged = await session.scalar(
+            select(func.count()).where(
+                AuditEntry.action == "idea.approve", AuditEntry.actor_id == staff_row.id
+            )
+        )
+        assert logged == 1
+
+
+async def test_reject_with_a_common_and_a_typed_reason(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+    john = await onboard(sandbox, name="John", lang="en", district="Bornova", neighborhood="Kazımdirik")
+    await _fill_form(ayse, title="Parka gölgelik")
+    await ayse.press("Gönder")
+    await _fill_form(john, "en", title="A metro line to the moon")
+    await john.press("Send")
+    first, second = await _ideas(meydan)
+    staff = await onboard(sandbox, name="Selin", lang="tr", person_id=STAFF_ID)
+    await staff.say("/admin")
+    await staff.press("İncelenecek fikirler (2)")
+    assert f"#{first.id}" in (await staff.last_message()).text
+    await staff.press("Reddet")
+    await staff.press("Belediyenin yetkisinde değil")
+    told = await ayse.last_message()
+    assert "kabul edilmedi" in told.text and "Belediyenin yetki alanının dışında." in told.text
+    card = await staff.last_message()
+    assert f"#{second.id}" in card.text
+    await asyncio.sleep(0.8)
+    await staff.press("Reddet")
+    await staff.press("Gerekçe yaz")
+    assert "çok kısa" in (await staff.say("no")).text
+    await staff.say("Please write to the <metro> company.")
+    told = await john.last_message()
+    assert "was not accepted" in told.text and "Please write to the <metro> company." in told.text
+    async with meydan.sessions() as session:
+        a, b = await session.get(Idea, first.id), await session.get(Idea, second.id)
+        assert (a.status, a.reject_reason_key) == (ideas.REJECTED, "remit")
+        assert (b.status, b.reject_reason) == (ideas.REJECTED, "Please write to the <metro> company.")
+
+
+async def test_merge_edit_hide_project_and_show_author(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    target = await _seed_idea(meydan, process_id, "Çocuk parkına bank", author_tg=100_000_963)
+    ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+    fan = await onboard(sandbox, name="Fan", lang="en")
+    await ayse.say("/menu")
+    await ayse.press("Fikirler")
+    await ayse.press("Fikir paylaş")
+    await ayse.press("Yeşil alanlar ve parklar")
+    await ayse.say("Banklar parka konulsun")
+    await ayse.press("Benimki farklı")
+    await ayse.say(DESCRIPTION)
+    await ayse.press("Atla")
+    await ayse.press("Atla")
+    await ayse.press("Bütün şehir")
+    await ayse.press("Gönder")
+    dup = [i for i in await _ideas(meydan) if i.id != target][0]
+    async with meydan.sessions.begin() as session:
+        fan_row = await residents.by_telegram_id(session, fan.id)
+        session.add(IdeaSupport(idea_id=target, resident_id=fan_row.id))
+    staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    await staff.say("/admin")
+    await staff.press("Ideas to review")
+    await staff.press("Edit title")
+    await staff.say("Benches for the park")
+    assert "Benches for the park" in (await staff.last_message()).text
+    await staff.press("Edit theme")
+    await staff.press("Children and young people")
+    assert "Children and young people" in (await staff.last_message()).text
+    await staff.press("Show the author")
+    revealed = await staff.last_message()
+    assert str(ayse.id) in revealed.text and "audit log" in revealed.text
+    card = (await staff.bot_messages())[-2]
+    await staff.press("Merge into", message=card)
+    merge_menu = await _message(staff, card.message_id)
+    assert f"#{target}" in _labels(merge_menu)[0]  # the most alike first
+    await staff.press(f"#{target}")
+    await staff.press("Yes, merge")
+    told = await ayse.last_message()
+    assert "birleştirildi" in told.text and f"#{target}" in told.text
+    async with meydan.sessions() as session:
+        merged = await session.get(Idea, dup.id)
+        assert merged.status == ideas.MERGED and merged.title == "Benches for the park"
+        assert await ideas.support_count(session, target) == 2  # the fan, and the merged idea's author
+    # published ideas: turn one into a project, hide another
+    other = await _seed_idea(meydan, process_id, "Sahil yolu", author_tg=100_000_964)
+    await staff.say("/admin")
+    await staff.press("Published ideas")
+    await staff.press(f"#{target}")
+    await staff.press("Turn into a project")
+    await staff.say("/admin")
+    await staff.press("Published ideas")
+    await staff.press(f"#{other}")
+    await staff.press("Hide")
+    async with meydan.sessions() as session:
+        assert (await session.get(Idea, target)).status == ideas.PROJECT
+        assert (await session.get(Idea, other)).status == ideas.HIDDEN
+        actions = set(
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "idea"))
+        )
+        assert {
+            "idea.edit_title",
+            "idea.edit_theme",
+            "idea.reveal_author",
+            "idea.merge",
+            "idea.project",
+            "idea.hide",
+        } <= actions
+
+
+async def test_a_card_already_decided_by_another_staff_member(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    idea_id = await _seed_idea(meydan, process_id, "Tek karar", author_tg=100_000_965, status=ideas.PENDING)
+    first = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    second = await onboard(sandbox, name="Murat", lang="tr", person_id=SECOND_STAFF_ID)
+    async with meydan.sessions.begin() as session:
+        await roles.grant(session, await residents.by_telegram_id(session, SECOND_STAFF_ID), roles.STAFF)
+    for person in (first, second):
+        await person.say("/admin")
+        await person.press("🗂")
+    stale = await second.last_message()
+    await first.press("Approve")
+    late = await second.press("Reddet", message=stale)
+    assert late.show_alert and "Geç kalındı" in late.text and "yayımlandı" in late.text
+    refreshed = await second.last_message()
+    assert "Durum: yayımlandı" in refreshed.text and "Reddet" not in " ".join(_labels(refreshed))
+    late = await second.press_data(stale.message_id, ModCb(action="rr", id=idea_id, value="duplicate").pack())
+    assert late.show_alert and "Geç kalındı" in late.text
+    async with meydan.sessions() as session:
+        assert (await session.get(Idea, idea_id)).status == ideas.APPROVED
+        decisions = await session.scalar(
+            select(func.count()).where(AuditEntry.action.in_(["idea.approve", "idea.reject"]))
+        )
+        assert decisions == 1
+
+
+async def test_two_staff_members_press_approve_and_reject_reason_together(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    idea_id = await _seed_idea(meydan, process_id, "Yarış", author_tg=100_000_966, status=ideas.PENDING)
+    first = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    second = await onboard(sandbox, name="Murat", lang="en", person_id=SECOND_STAFF_ID)
+    async with meydan.sessions.begin() as session:
+        await roles.grant(session, await residents.by_telegram_id(session, SECOND_STAFF_ID), roles.STAFF)
+    await first.say("/admin")
+    await first.press("Ideas to review")
+    await second.say("/admin")
+    await second.press("Ideas to review")
+    await second.press("Reject")
+    card, reasons = await first.last_message(), await second.last_message()
+    answers = await asyncio.gather(
+        first.press("Approve", message=card), second.press("Not specific enough", message=reasons)
+    )
+    texts = sorted(a.text or "" for a in answers)
+    assert sum("Too late" in t for t in texts) == 1 and any(t in ("Approved.", "Rejected.") for t in texts)
+    async with meydan.sessions() as session:
+        status = (await session.get(Idea, idea_id)).status
+        assert status in (ideas.APPROVED, ideas.REJECTED)
+        decisions = await session.scalar(
+            select(func.count()).where(AuditEntry.action.in_(["idea.approve", "idea.reject"]))
+        )
+        assert decisions == 1
+
+
+async def test_a_blocked_author_never_fails_the_decision(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+    await _fill_form(ayse)
+    await ayse.press("Gönder")
+    await ayse.block()
+    staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    await staff.say("/admin")
+    await staff.press("Ideas to review")
+    await staff.press("Approve")
+    assert "Nothing is waiting for review" in (await staff.last_message()).text
+    async with meydan.sessions() as session:
+        author = await residents.by_telegram_id(session, ayse.id)
+        assert author.reachable is False
+        assert (await _ideas(meydan))[0].status == ideas.APPROVED
+
+
+async def test_new_ideas_are_announced_in_the_staff_group(settings: Settings, sandbox) -> None:  # noqa: ANN001
+    group_member = await sandbox.person("Selin", language_code="tr", id=STAFF_ID)
+    group = await sandbox.group("Meydan staff", members=[group_member])
+    async with _bot(settings.model_copy(update={"staff_group_id": group.id}), sandbox) as app:
+        await _process(app)
+        ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+        await _fill_form(ayse, title="Gölgelik")
+        await ayse.press("Gönder")
+        [idea] = await _ideas(app)
+        post = await group.last_message()
+        assert f"#{idea.id}" in post.text
+        assert "Yeni fikir" in post.text and "Gölgelik" in post.text and "Ayşe" not in post.text
+    # a staff group the bot cannot post to: the idea is still received
+    async with _bot(settings.model_copy(update={"staff_group_id": -100999}), sandbox) as app:
+        john = await onboard(sandbox, name="John", lang="en")
+        await _fill_form(john, "en", title="Benches")
+        await john.press("Send")
+        assert "Thank you" in (await john.last_message()).text
+        assert len(await _ideas(app)) == 2
+
+
+async def test_staff_create_a_process_in_chat(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    zone = meydan.city.zone
+    opens = (utcnow() + timedelta(days=1)).astimezone(zone)
+    closes = (utcnow() + timedelta(days=20)).astimezone(zone)
+    staff = await onboard(sandbox, name="Selin", lang="tr", person_id=STAFF_ID)
+    await staff.say("/admin")
+    await staff.press("Süreçler")
+    await staff.press("Yeni süreç")
+    await staff.say("Bostanlı'yı Birlikte Tasarlayalım")
+    await staff.say("Let's Design Bostanlı Together")
+    await staff.press("Tek bir mahalle")
+    await staff.say("bostanli")
+    await staff.press("Bostanlı (Karşıyaka)")
+    assert "okuyabildiğim bir tarih değil" in (await staff.say("yarın")).text
+    await staff.say(opens.strftime("%Y-%m-%d %H:%M"))
+    assert "çoktan geçti" in (await staff.say("2020-01-01 10:00")).text
+    before = (opens - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    assert "açıldıktan" in (await staff.say(before)).text
+    await staff.say(closes.strftime("%d.%m.%Y %H:%M"))
+    assert "tam sayı" in (await staff.say("0")).text
+    summary = await staff.say("4")
+    assert "Bostanlı, Karşıyaka" in summary.text and "Kişi başına fikir: 4" in summary.text
+    await staff.press("Oluştur")
+    assert "Süreç oluşturuldu" in (await staff.last_message()).text
+    async with meydan.sessions() as session:
+        process = await session.scalar(select(Process).where(Process.key == "lets-design-bostanli-together"))
+        process = await processes.get(session, process.id)
+        span = processes.window(process)
+        assert process.scope == processes.NEIGHBORHOOD and process.idea_limit == 4
+        assert span.starts_at == opens.replace(second=0, microsecond=0)
+        assert span.ends_at == closes.replace(second=0, microsecond=0)
+        assert await session.scalar(select(func.count()).where(AuditEntry.action == "process.create")) == 1
+    # a resident of another neighborhood is not part of it
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    assert "No idea collection is running" in (await john.last_message()).text
+
+
+async def test_double_presses_send_once_and_support_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    target = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_967)
+    john = await onboard(sandbox, name="John", lang="en")
+    await _fill_form(john, "en", title="Benches")
+    preview = await john.last_message()
+    await asyncio.gather(john.press("Send", message=preview), john.press("Send", message=preview))
+    assert len(await _ideas(meydan)) == 2  # the seeded idea and one new
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    await john.press(f"#{target}")
+    card = await john.last_message()
+    answers = await asyncio.gather(john.press("Support", message=card), john.press("Support", message=card))
+    assert sorted(bool(a.text and "You support" in a.text) for a in answers) == [False, True]
+    async with meydan.sessions() as session:
+        assert await ideas.support_count(session, target) == 1
