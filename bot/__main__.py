@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_city, load_settings
+from bot.tally import cli as tally_cli
 
 log = logging.getLogger("meydan")
 
@@ -250,9 +251,7 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tally(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.tally import cli
-
-    return cli.run(args)
+    return tally_cli.run(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -307,12 +306,7 @@ def parser() -> argparse.ArgumentParser:
     process.set_defaults(func=cmd_process)
 
     tally = sub.add_parser("tally", help="tally a Pabulib .pb election")
-    try:
-        from bot.tally import cli as tally_cli
-
-        tally_cli.add_arguments(tally)
-    except ImportError:
-        pass
+    tally_cli.add_arguments(tally)
     tally.set_defaults(func=cmd_tally)
     return p
 
