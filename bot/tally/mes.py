@@ -34,11 +34,6 @@ from bot.tally.numbers import Number, normalize
 from bot.tally.outcome import Explanation, Outcome, Param, Reason, TallyError
 from bot.tally.tiebreak import TieBreaking, tie_order
 
-try:  # the C function behind np.count_nonzero, without its Python wrapper: called in the innermost loop
-    from numpy._core.multiarray import count_nonzero as _count_nonzero
-except ImportError:  # pragma: no cover
-    _count_nonzero = np.count_nonzero
-
 EPS = float(np.finfo(np.float64).eps)
 SAFETY = 16.0
 
@@ -238,7 +233,7 @@ class _Run:
             tol = self.err + dbeta
             poor = diff < -tol
             band = (diff <= tol) ^ poor
-            weight = len(voters) - int(_count_nonzero(poor)) - int(_count_nonzero(band))
+            weight = len(voters) - int(np.count_nonzero(poor)) - int(np.count_nonzero(band))
         spent = self.exact_sum(voters[poor & ~self.gone[voters]], live=True)
         band_idx = np.flatnonzero(band)
         groups: list[tuple[int, int, int]] = []
@@ -279,7 +274,7 @@ class _Run:
         if inst.weighted:
             w = inst.weights_f[p]
             poor = b < beta * w
-            count = int(_count_nonzero(poor))
+            count = int(np.count_nonzero(poor))
             while count:
                 spent = float(np.dot(b, poor))
                 rich_weight = weight - round(float(np.dot(w, poor)))
@@ -287,13 +282,13 @@ class _Run:
                     break
                 beta = (c - spent) / rich_weight
                 poor |= b < beta * w
-                new_count = int(_count_nonzero(poor))
+                new_count = int(np.count_nonzero(poor))
                 if new_count == count:
                     break
                 count = new_count
         else:
             poor = b < beta
-            count = int(_count_nonzero(poor))
+            count = int(np.count_nonzero(poor))
             while count:
                 spent = float(np.dot(b, poor))
                 rich_weight = weight - count
@@ -301,7 +296,7 @@ class _Run:
                     break
                 beta = (c - spent) / rich_weight
                 poor |= b < beta
-                new_count = int(_count_nonzero(poor))
+                new_count = int(np.count_nonzero(poor))
                 if new_count == count:
                     break
                 count = new_count
@@ -425,7 +420,7 @@ class _Run:
                 else:
                     partial_paid.append(value)
         rich_weights = weights[full] if inst.weighted else None
-        broke = int(_count_nonzero(pays_all & gone))
+        broke = int(np.count_nonzero(pays_all & gone))
         self.rounds.append(
             _Round(p, beta, voters[full], rich_weights, voters[partial], partial_paid, self.D, broke)
         )
@@ -584,7 +579,7 @@ def _loss(inst: _Instance, j: int, votes: int, result: _RunResult, voter_budget:
     for rnd in result.rounds:
         inside = mask[rnd.rich]
         if rnd.rich_weights is None:
-            amount = rnd.beta * int(_count_nonzero(inside))
+            amount = rnd.beta * int(np.count_nonzero(inside))
         else:
             amount = rnd.beta * int(rnd.rich_weights[inside].sum())
         if len(rnd.poor):
