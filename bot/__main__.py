@@ -144,29 +144,30 @@ def cmd_city(args: argparse.Namespace, settings: Settings) -> int:
     return _with_db(settings, import_csv)
 
 
+async def _neighborhood_option(session: Any, value: str | None) -> int | None:
+    """The id for a --neighborhood DISTRICT/NEIGHBORHOOD option; None when absent, 0 (said) when unknown."""
+    from bot.services import geography
+
+    if not value:
+        return None
+    district_key, _, hood_key = value.partition("/")
+    hood = await geography.by_keys(session, district_key, hood_key)
+    if hood is None:
+        print(f"--neighborhood: no neighborhood {value!r} (DISTRICT/NEIGHBORHOOD keys)", file=sys.stderr)
+        return 0
+    return hood.id
+
+
 def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
 
     from bot.services import residents, roles
-    from storage.models import District, Neighborhood
 
     async def work(sessions: Any) -> int:
         async with sessions.begin() as session:
             known = await residents.get_or_create(session, args.telegram_id)
-            hood_id = None
-            if args.neighborhood:
-                district_key, _, hood_key = args.neighborhood.partition("/")
-                hood_id = await session.scalar(
-                    select(Neighborhood.id)
-                    .join(District)
-                    .where(District.key == district_key, Neighborhood.key == hood_key)
-                )
-                if hood_id is None:
-                    print(
-                        f"--neighborhood: no neighborhood {args.neighborhood!r} (DISTRICT/NEIGHBORHOOD keys)",
-                        file=sys.stderr,
-                    )
-                    return 2
+            hood_id = await _neighborhood_option(session, args.neighborhood)
+            if hood_id == 0:
+                return 2
             try:
                 if args.action == "grant":
                     changed = await roles.grant(session, known.resident, args.role, neighborhood_id=hood_id)
@@ -183,11 +184,10 @@ def cmd_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
 
     from bot.i18n import when
     from bot.services import processes
-    from storage.models import District, Neighborhood, utcnow
+    from storage.models import utcnow
 
     spec = load_city(settings.city_file)
 
@@ -199,20 +199,9 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
             print(f"--opens/--closes: {exc}", file=sys.stderr)
             return 2
         async with sessions.begin() as session:
-            hood_id = None
-            if args.neighborhood:
-                district_key, _, hood_key = args.neighborhood.partition("/")
-                hood_id = await session.scalar(
-                    select(Neighborhood.id)
-                    .join(District)
-                    .where(District.key == district_key, Neighborhood.key == hood_key)
-                )
-                if hood_id is None:
-                    print(
-                        f"--neighborhood: no neighborhood {args.neighborhood!r} (DISTRICT/NEIGHBORHOOD keys)",
-                        file=sys.stderr,
-                    )
-                    return 2
+            hood_id = await _neighborhood_option(session, args.neighborhood)
+            if hood_id == 0:
+                return 2
             try:
                 process = await processes.create(
                     session,

@@ -135,9 +135,8 @@ async def sessions(database_url: str) -> AsyncIterator:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator:
-    from bot.sandbox.testing import Sandbox
-
     from bot.sandbox.emulator import Limits
+    from bot.sandbox.testing import Sandbox
 
     async with Sandbox(limits=Limits.for_tests()) as sb:
         yield sb

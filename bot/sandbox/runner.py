@@ -6,7 +6,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec, Settings
@@ -48,17 +47,13 @@ def sandbox_settings(settings: Settings) -> Settings:
 
 async def seed_people(session: AsyncSession) -> None:
     """Demo people who have already been through onboarding, with their roles (idempotent)."""
-    from bot.services import residents, roles
-    from storage.models import District, Neighborhood
+    from bot.services import geography, residents, roles
 
     for person in DEMO_PEOPLE:
-        hood_id = await session.scalar(
-            select(Neighborhood.id)
-            .join(District, Neighborhood.district_id == District.id)
-            .where(District.key == person.district, Neighborhood.key == person.neighborhood)
-        )
-        if hood_id is None:
+        hood = await geography.by_keys(session, person.district, person.neighborhood)
+        if hood is None:
             continue
+        hood_id = hood.id
         known = await residents.get_or_create(session, person.id)
         if residents.is_onboarded(known.resident):
             continue

@@ -85,3 +85,12 @@ async def count_neighborhoods(session: AsyncSession) -> int:
     return (
         await session.scalar(select(func.count()).select_from(Neighborhood).where(Neighborhood.active)) or 0
     )
+
+
+async def by_keys(session: AsyncSession, district_key: str, neighborhood_key: str) -> Neighborhood | None:
+    """The active neighborhood with these stable keys, e.g. ("konak", "pazaryeri")."""
+    return await session.scalar(
+        select(Neighborhood)
+        .join(Neighborhood.district)
+        .where(District.key == district_key, Neighborhood.key == neighborhood_key, Neighborhood.active)
+    )
