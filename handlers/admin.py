@@ -25,7 +25,7 @@ from bot.services import geography, ideas, processes
 from bot.services.residents import Known
 from bot.ui.callbacks import AdminCb, HoodCb, MenuCb, ModCb, ProcessCb
 from bot.ui.messages import replace
-from storage.models import Process, utcnow
+from storage.models import Process
 
 router = Router(name="admin")
 router.message.filter(F.chat.type == "private")
@@ -116,7 +116,7 @@ def process_summary(process: Process, lang: str, city: CitySpec) -> str:
             _("Idea submission: {opens} → {closes} ({state})").format(
                 opens=when(span.starts_at, city.zone, lang),
                 closes=when(span.ends_at, city.zone, lang),
-                state=_state_label(span.state(utcnow())),
+                state=_state_label(processes.submission_state(process)),
             )
         )
     lines.append(_("Ideas per person: {limit}").format(limit=process.idea_limit))
@@ -271,6 +271,11 @@ async def typed_opens(message: Message, state: FSMContext, city: CitySpec) -> No
     moment = await _typed_moment(message, city)
     if moment is None:
         return
+    try:
+        processes.check_opening(moment, city.zone)
+    except processes.InPast:
+        await message.answer(_("That day has already passed. Please type today's date or a later one."))
+        return
     await state.update_data(opens=moment.isoformat())
     await state.set_state(ProcessForm.closes)
     await message.answer(_("When does it close?") + "\n" + _date_hint(city), reply_markup=_cancel_keyboard())
@@ -282,10 +287,12 @@ async def typed_closes(message: Message, state: FSMContext, city: CitySpec, lang
     if moment is None:
         return
     opens = datetime.fromisoformat((await state.get_data())["opens"])
-    if moment <= utcnow():
+    try:
+        processes.check_closing(opens, moment)
+    except processes.InPast:
         await message.answer(_("That moment has already passed. Please type a date in the future."))
         return
-    if moment <= opens:
+    except processes.BadWindow:
         await message.answer(
             _("Submission must close after it opens ({opens}). Please type a later date.").format(
                 opens=when(opens, city.zone, lang)

@@ -6,6 +6,7 @@ The form keeps its draft in the conversation state (stored in the database), so 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -24,7 +25,7 @@ from bot.services import geography, ideas, processes, residents
 from bot.services.residents import Known
 from bot.ui.callbacks import BrowseCb, IdeaCb, MenuCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas import draft_card, group_card, idea_card, status_label
+from bot.ui.ideas import draft_card, group_card, idea_card, idea_label, list_line, page_row, status_label
 from bot.ui.messages import replace
 from bot.ui.notify import post_to_group
 from storage.models import Idea, Neighborhood, Process
@@ -62,7 +63,12 @@ STATES = {
 # --- shared pieces ---------------------------------------------------------------------------------
 
 
-def _cancel_button() -> InlineKeyboardButton:
+def _leave_button(data: dict[str, Any]) -> InlineKeyboardButton:
+    """Under a step: back to the preview while editing from it, else Cancel (discard the draft)."""
+    if data.get("editing"):
+        return InlineKeyboardButton(
+            text=_("« Back to the preview"), callback_data=IdeaCb(action="preview").pack()
+        )
     return InlineKeyboardButton(text=_("✖️ Cancel"), callback_data=IdeaCb(action="cancel").pack())
 
 
@@ -130,6 +136,10 @@ def refusal_text(error: ideas.IdeaError, lang: str, city: CitySpec) -> str:
 
 
 def invalid_text(error: ideas.Invalid) -> str:
+    if error.problem == "empty" and error.field == "title":
+        return _("The title needs words: please type a short title in letters.")
+    if error.problem == "empty" and error.field == "description":
+        return _("The description needs words: please describe your idea in a few sentences.")
     if error.field == "title":
         if error.problem == "long":
             return _("The title is too long: please keep it to {max} characters.").format(max=error.limit)
@@ -231,18 +241,8 @@ async def new_idea(
         return
     view = await processes.outlook(session, known.resident.neighborhood_id)
     if not view.open:
-        if view.next_opening is not None:
-            error = ideas.SubmissionNotOpen(
-                view.next_opening, processes.UPCOMING, processes.window(view.next_opening).starts_at
-            )
-        elif view.last_closed is not None:
-            error = ideas.SubmissionNotOpen(
-                view.last_closed, processes.CLOSED, processes.window(view.last_closed).ends_at
-            )
-        else:
-            error = ideas.SubmissionNotOpen(None, None, None)
         await query.answer()
-        await query.message.answer(closed_text(error, lang, city))
+        await query.message.answer(closed_text(ideas.not_open(view), lang, city))
         return
     if len(view.open) > 1:
         builder = InlineKeyboardBuilder()
@@ -362,14 +362,7 @@ async def _prompt(
             text=_("🌆 The whole city"), callback_data=IdeaCb(action="scope", value=ideas.SCOPE_CITY)
         )
     builder.adjust(1)
-    if data.get("editing"):
-        builder.row(
-            InlineKeyboardButton(
-                text=_("« Back to the preview"), callback_data=IdeaCb(action="preview").pack()
-            )
-        )
-    else:
-        builder.row(_cancel_button())
+    builder.row(_leave_button(data))
     return "\n".join(p for p in (head, line, text) if p), builder.as_markup()
 
 
@@ -393,10 +386,8 @@ async def _go(
 ) -> None:
     """Move the form to `step` and ask its question (editing the message after a button press)."""
     data = await state.get_data()
-    process = await processes.get(session, data.get("process_id", 0))
+    process = await _form_process(event, state, session, data)
     if process is None:
-        await state.clear()
-        await _reply(event, _("This idea collection no longer exists. Nothing was saved."))
         return
     await state.set_state(STATES[step])
     if step == "preview":
@@ -428,13 +419,16 @@ async def _go(
         await event.answer(text, reply_markup=keyboard)
 
 
-async def _reply(
-    event: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
-    if isinstance(event, CallbackQuery):
-        await event.message.answer(text, reply_markup=keyboard)
-    else:
-        await event.answer(text, reply_markup=keyboard)
+async def _form_process(
+    event: Message | CallbackQuery, state: FSMContext, session: AsyncSession, data: dict[str, Any]
+) -> Process | None:
+    """The process the draft is for; when it is gone, the draft is dropped and the person told."""
+    process = await processes.get(session, data.get("process_id", 0))
+    if process is None:
+        await state.clear()
+        text = _("This idea collection no longer exists. Nothing was saved.")
+        await (event.message.answer(text) if isinstance(event, CallbackQuery) else event.answer(text))
+    return process
 
 
 async def _advance(
@@ -447,12 +441,9 @@ async def _advance(
     city: CitySpec,
 ) -> None:
     data = await state.get_data()
-    process = await processes.get(session, data.get("process_id", 0))
-    if process is None:
-        await state.clear()
-        await _reply(event, _("This idea collection no longer exists. Nothing was saved."))
-        return
-    await _go(event, state, session, known, lang, city, _next_step(step, data, process))
+    process = await _form_process(event, state, session, data)
+    if process is not None:
+        await _go(event, state, session, known, lang, city, _next_step(step, data, process))
 
 
 # --- the steps -------------------------------------------------------------------------------------
@@ -477,22 +468,32 @@ async def chose_theme(
     await _advance(query, "theme", state, session, known, lang, city)
 
 
+async def _typed(message: Message, clean: Callable[[str], str], command_hint: str) -> str | None:
+    """A typed field, cleaned by the service's rule; None (and the person told why) when it fails."""
+    if message.text.startswith("/"):
+        await message.answer(command_hint)
+        return None
+    try:
+        return clean(message.text)
+    except ideas.Invalid as error:
+        await message.answer(invalid_text(error))
+        return None
+
+
 @router.message(IdeaForm.title, F.text)
 async def typed_title(
     message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
 ) -> None:
-    if message.text.startswith("/"):
-        await message.answer(_("Please type the title as text, or send /cancel to stop."))
-        return
-    try:
-        title = ideas.clean_title(message.text)
-    except ideas.Invalid as error:
-        await message.answer(invalid_text(error))
+    title = await _typed(
+        message, ideas.clean_title, _("Please type the title as text, or send /cancel to stop.")
+    )
+    if title is None:
         return
     await state.update_data(title=title)
     data = await state.get_data()
-    found = await ideas.similar(session, data["process_id"], known.resident.neighborhood_id, title)
-    found = [s for s in found if s.idea.author_id != known.resident.id]
+    found = await ideas.similar(
+        session, data["process_id"], known.resident.neighborhood_id, title, exclude_author=known.resident.id
+    )
     if not found:
         await _advance(message, "title", state, session, known, lang, city)
         return
@@ -518,7 +519,7 @@ async def typed_title(
         )
     builder.button(text=_("✍️ Mine is different: continue"), callback_data=IdeaCb(action="different"))
     builder.adjust(1)
-    builder.row(_cancel_button())
+    builder.row(_leave_button(data))
     await message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
 
@@ -563,13 +564,10 @@ async def support_instead(
 async def typed_description(
     message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
 ) -> None:
-    if message.text.startswith("/"):
-        await message.answer(_("Please type the description as text, or send /cancel to stop."))
-        return
-    try:
-        description = ideas.clean_description(message.text)
-    except ideas.Invalid as error:
-        await message.answer(invalid_text(error))
+    description = await _typed(
+        message, ideas.clean_description, _("Please type the description as text, or send /cancel to stop.")
+    )
+    if description is None:
         return
     await state.update_data(description=description)
     await _advance(message, "description", state, session, known, lang, city)
@@ -878,47 +876,16 @@ async def _browse_page(
         lines.append(_("No published ideas here yet."))
     for item in items:
         idea = item.idea
-        lines.append(
-            _("<b>#{number}</b> {title} · 👍 {count} · {place}").format(
-                number=idea.id,
-                title=escape(idea.title),
-                count=item.supports,
-                place=escape(idea.neighborhood.name),
-            )
-        )
-        label = f"#{idea.id} {idea.title}"
+        lines.append(list_line(idea, item.supports))
         builder.button(
-            text=label if len(label) <= 40 else label[:39] + "…",
+            text=idea_label(idea),
             callback_data=BrowseCb(action="view", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=page, id=idea.id),
         )
     builder.adjust(1)
     if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(
-                InlineKeyboardButton(
-                    text="◀",
-                    callback_data=BrowseCb(
-                        action="list", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=page - 1
-                    ).pack(),
-                )
-            )
-        nav.append(
-            InlineKeyboardButton(
-                text=f"{page + 1}/{pages}",
-                callback_data=BrowseCb(action="list", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=page).pack(),
-            )
+        builder.row(
+            *page_row(page, pages, lambda n: BrowseCb(action="list", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=n))
         )
-        if page < pages - 1:
-            nav.append(
-                InlineKeyboardButton(
-                    text="▶",
-                    callback_data=BrowseCb(
-                        action="list", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=page + 1
-                    ).pack(),
-                )
-            )
-        builder.row(*nav)
     other = "n" if cb.s == "t" else "t"
     builder.row(
         InlineKeyboardButton(
@@ -1013,18 +980,11 @@ def _view_keyboard(
     return builder.as_markup()
 
 
-async def _visible(session: AsyncSession, cb: BrowseCb) -> Idea | None:
-    idea = await ideas.get(session, cb.id)
-    if idea is None or idea.status not in ideas.VISIBLE or idea.process_id != cb.pr:
-        return None
-    return idea
-
-
 @router.callback_query(BrowseCb.filter(F.action == "view"))
 async def view_idea(
     query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, known: Known, lang: str
 ) -> None:
-    idea = await _visible(session, callback_data)
+    idea = await ideas.visible(session, callback_data.id, callback_data.pr)
     if idea is None:
         await query.answer(_("This idea is not published (any more)."), show_alert=True)
         return
@@ -1086,23 +1046,10 @@ async def my_ideas(
                 count=item.supports,
             )
         )
-        label = f"#{idea.id} {idea.title}"
-        builder.button(
-            text=label if len(label) <= 40 else label[:39] + "…",
-            callback_data=IdeaCb(action="my", id=idea.id),
-        )
+        builder.button(text=idea_label(idea), callback_data=IdeaCb(action="my", id=idea.id))
     builder.adjust(1)
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(text="◀", callback_data=IdeaCb(action="mine", value=str(page - 1)).pack())
-        )
-    if page < pages - 1:
-        nav.append(
-            InlineKeyboardButton(text="▶", callback_data=IdeaCb(action="mine", value=str(page + 1)).pack())
-        )
-    if nav:
-        builder.row(*nav)
+    if pages > 1:
+        builder.row(*page_row(page, pages, lambda n: IdeaCb(action="mine", value=str(n))))
     builder.row(InlineKeyboardButton(text=_("« Ideas"), callback_data=IdeaCb(action="home").pack()))
     await query.answer()
     await replace(query.message, "\n".join(lines), builder.as_markup())

@@ -8,6 +8,7 @@ and the other is told.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from aiogram import Bot, F, Router
@@ -29,7 +30,7 @@ from bot.services import ideas
 from bot.services.residents import Known
 from bot.ui.callbacks import AdminCb, ModCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas import staff_card, status_label
+from bot.ui.ideas import idea_label, list_line, page_row, staff_card, status_label
 from bot.ui.messages import replace
 from bot.ui.notify import deliver
 from handlers.admin import StaffOnly, staff_only_text
@@ -148,6 +149,12 @@ async def _close(message: Message | InaccessibleMessage | None, text: str) -> No
         await replace(message, text)
 
 
+def too_late_text(status: str) -> str:
+    return _("Too late: another staff member has already decided this idea ({status}).").format(
+        status=status_label(status)
+    )
+
+
 async def _load(query: CallbackQuery, session: AsyncSession, idea_id: int) -> Idea | None:
     idea = await ideas.get(session, idea_id)
     if idea is None:
@@ -165,12 +172,7 @@ async def _refused(
 ) -> None:
     """Tell the staff member why not, and show the idea as it is now."""
     if isinstance(error, ideas.AlreadyDecided):
-        await query.answer(
-            _("Too late: another staff member has already decided this idea ({status}).").format(
-                status=status_label(error.status)
-            ),
-            show_alert=True,
-        )
+        await query.answer(too_late_text(error.status), show_alert=True)
         idea = await ideas.get(session, idea_id)
         if idea is not None:
             await refresh_card(query.message, await _render(session, idea, lang, city), card_keyboard(idea))
@@ -180,9 +182,15 @@ async def _refused(
     elif isinstance(error, ideas.BadTarget):
         await query.answer(_("Choose another published idea of the same process."), show_alert=True)
     elif isinstance(error, ideas.Invalid):
-        await query.answer(str(error), show_alert=True)
+        await query.answer(invalid_text(error), show_alert=True)
     else:
         await query.answer(_("This idea no longer exists."), show_alert=True)
+
+
+async def _was_pending(session: AsyncSession, idea_id: int) -> bool:
+    """Read before a decision: the queue then moves on to the next idea waiting."""
+    idea = await ideas.get(session, idea_id)
+    return idea is not None and idea.status == ideas.PENDING
 
 
 def _default_lang(settings: Settings, city: CitySpec) -> str:
@@ -244,34 +252,14 @@ async def published(
         lines.append(_("No published ideas yet."))
     builder = InlineKeyboardBuilder()
     for item in items:
-        lines.append(
-            _("<b>#{number}</b> {title} · 👍 {count} · {place}").format(
-                number=item.idea.id,
-                title=escape(item.idea.title),
-                count=item.supports,
-                place=escape(item.idea.neighborhood.name),
-            )
-        )
+        lines.append(list_line(item.idea, item.supports))
         builder.button(
-            text=f"#{item.idea.id} {item.idea.title}"[:40],
+            text=idea_label(item.idea),
             callback_data=ModCb(action="card", id=item.idea.id),
         )
     builder.adjust(1)
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text="◀", callback_data=ModCb(action="published", value=str(page - 1)).pack()
-            )
-        )
-    if page < pages - 1:
-        nav.append(
-            InlineKeyboardButton(
-                text="▶", callback_data=ModCb(action="published", value=str(page + 1)).pack()
-            )
-        )
-    if nav:
-        builder.row(*nav)
+    if pages > 1:
+        builder.row(*page_row(page, pages, lambda n: ModCb(action="published", value=str(n))))
     builder.row(InlineKeyboardButton(text=_("« Staff tools"), callback_data=AdminCb(section="hub").pack()))
     await query.answer()
     await replace(query.message, "\n".join(lines), builder.as_markup())
@@ -348,10 +336,7 @@ async def reject_menu(
     text = _("Why is idea #{number} “{title}” not accepted? The author will read the reason.").format(
         number=idea.id, title=escape(idea.title)
     )
-    if isinstance(query.message, Message) and query.message.photo:
-        await query.message.answer(text, reply_markup=builder.as_markup())
-    else:
-        await replace(query.message, text, builder.as_markup())
+    await replace(query.message, text, builder.as_markup())
 
 
 @router.callback_query(ModCb.filter(F.action == "rr"))
@@ -379,20 +364,37 @@ async def reject_with_reason(
     await _after_decision(query, session, bot, idea, outcome, True, lang, city, settings)
 
 
+async def _ask(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    idea_id: int,
+    step: State,
+    question: Callable[[Idea], str],
+) -> None:
+    """Ask staff to type something about an idea (a reason, a title); the answer comes as a message."""
+    idea = await _load(query, session, idea_id)
+    if idea is None:
+        return
+    await state.set_state(step)
+    await state.set_data({"idea_id": idea.id})
+    await query.answer()
+    await query.message.answer(question(idea))
+
+
 @router.callback_query(ModCb.filter(F.action == "rt"))
 async def reject_typed_ask(
     query: CallbackQuery, callback_data: ModCb, state: FSMContext, session: AsyncSession
 ) -> None:
-    idea = await _load(query, session, callback_data.id)
-    if idea is None:
-        return
-    await state.set_state(ModForm.reason)
-    await state.set_data({"idea_id": idea.id})
-    await query.answer()
-    await query.message.answer(
-        _("Type the reason for the author of #{number} ({min} to {max} characters), or send /cancel.").format(
-            number=idea.id, min=ideas.REASON_MIN, max=ideas.REASON_MAX
-        )
+    await _ask(
+        query,
+        state,
+        session,
+        callback_data.id,
+        ModForm.reason,
+        lambda idea: _(
+            "Type the reason for the author of #{number} ({min} to {max} characters), or send /cancel."
+        ).format(number=idea.id, min=ideas.REASON_MIN, max=ideas.REASON_MAX),
     )
 
 
@@ -415,16 +417,15 @@ async def reject_typed(
         return
     except ideas.AlreadyDecided as error:
         await state.clear()
-        await message.answer(
-            _("Too late: another staff member has already decided this idea ({status}).").format(
-                status=status_label(error.status)
-            ),
-            reply_markup=_done_keyboard(),
-        )
+        await message.answer(too_late_text(error.status), reply_markup=_done_keyboard())
+        return
+    except ideas.NotAllowed:
+        await state.clear()
+        await message.answer(staff_only_text())
         return
     except ideas.IdeaError:
         await state.clear()
-        await message.answer(staff_only_text())
+        await message.answer(_("This idea no longer exists."), reply_markup=_done_keyboard())
         return
     await state.clear()
     outcome = _("✖️ Idea #{number} “{title}” rejected: {reason}").format(
@@ -444,7 +445,7 @@ async def hide(
     city: CitySpec,
     settings: Settings,
 ) -> None:
-    before = await ideas.get(session, callback_data.id)
+    was_pending = await _was_pending(session, callback_data.id)
     try:
         idea = await ideas.hide(session, callback_data.id, known.resident.id)
     except ideas.IdeaError as error:
@@ -452,7 +453,6 @@ async def hide(
         return
     await query.answer(_("Hidden."))
     outcome = _("🙈 Idea #{number} “{title}” hidden.").format(number=idea.id, title=escape(idea.title))
-    was_pending = before is not None and before.status == ideas.PENDING
     await _after_decision(query, session, bot, idea, outcome, was_pending, lang, city, settings)
 
 
@@ -503,24 +503,13 @@ async def merge_menu(
     page = min(page, pages - 1)
     builder = InlineKeyboardBuilder()
     for hit in targets[page * TARGETS_PAGE : (page + 1) * TARGETS_PAGE]:
-        label = f"#{hit.idea.id} {hit.idea.title}"[:48]
-        builder.button(text=label, callback_data=ModCb(action="mt", id=idea.id, value=str(hit.idea.id)))
+        builder.button(
+            text=idea_label(hit.idea, 48),
+            callback_data=ModCb(action="mt", id=idea.id, value=str(hit.idea.id)),
+        )
     builder.adjust(1)
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text="◀", callback_data=ModCb(action="merge", id=idea.id, value=str(page - 1)).pack()
-            )
-        )
-    if page < pages - 1:
-        nav.append(
-            InlineKeyboardButton(
-                text="▶", callback_data=ModCb(action="merge", id=idea.id, value=str(page + 1)).pack()
-            )
-        )
-    if nav:
-        builder.row(*nav)
+    if pages > 1:
+        builder.row(*page_row(page, pages, lambda n: ModCb(action="merge", id=idea.id, value=str(n))))
     builder.row(InlineKeyboardButton(text=_("« Back"), callback_data=ModCb(action="card", id=idea.id).pack()))
     await state.set_state(ModForm.target)
     await state.set_data({"idea_id": idea.id})
@@ -531,10 +520,7 @@ async def merge_menu(
     if not targets:
         text += "\n" + _("There are no other published ideas in this process yet.")
     await query.answer()
-    if isinstance(query.message, Message) and query.message.photo:
-        await query.message.answer(text, reply_markup=builder.as_markup())
-    else:
-        await replace(query.message, text, builder.as_markup())
+    await replace(query.message, text, builder.as_markup())
 
 
 async def _merge_confirm_view(
@@ -554,18 +540,14 @@ async def _merge_confirm_view(
 
 
 @router.callback_query(ModCb.filter(F.action == "mt"))
-async def merge_target(query: CallbackQuery, callback_data: ModCb, session: AsyncSession) -> None:
-    idea = await _load(query, session, callback_data.id)
-    target = await ideas.get(session, int(callback_data.value)) if callback_data.value.isdigit() else None
-    if idea is None:
-        return
-    if (
-        target is None
-        or target.status != ideas.APPROVED
-        or target.process_id != idea.process_id
-        or target.id == idea.id
-    ):
-        await query.answer(_("Choose another published idea of the same process."), show_alert=True)
+async def merge_target(
+    query: CallbackQuery, callback_data: ModCb, session: AsyncSession, lang: str, city: CitySpec
+) -> None:
+    target_id = int(callback_data.value) if callback_data.value.isdigit() else 0
+    try:
+        idea, target = await ideas.merge_pair(session, callback_data.id, target_id)
+    except ideas.IdeaError as error:
+        await _refused(query, error, session, callback_data.id, lang, city)
         return
     await query.answer()
     await replace(query.message, *await _merge_confirm_view(session, idea, target))
@@ -573,20 +555,21 @@ async def merge_target(query: CallbackQuery, callback_data: ModCb, session: Asyn
 
 @router.message(ModForm.target, F.text, StaffOnly())
 async def merge_target_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    idea = await ideas.get(session, (await state.get_data()).get("idea_id", 0))
     number = message.text.strip().lstrip("#")
-    target = await ideas.get(session, int(number)) if number.isdigit() else None
-    if idea is None:
+    try:
+        idea, target = await ideas.merge_pair(
+            session, (await state.get_data()).get("idea_id", 0), int(number) if number.isdigit() else 0
+        )
+    except ideas.BadTarget:
+        await message.answer(_("Choose another published idea of the same process."))
+        return
+    except ideas.AlreadyDecided as error:
+        await state.clear()
+        await message.answer(too_late_text(error.status), reply_markup=_done_keyboard())
+        return
+    except ideas.IdeaError:
         await state.clear()
         await message.answer(_("This idea no longer exists."), reply_markup=_done_keyboard())
-        return
-    if (
-        target is None
-        or target.status != ideas.APPROVED
-        or target.process_id != idea.process_id
-        or target.id == idea.id
-    ):
-        await message.answer(_("Choose another published idea of the same process."))
         return
     text, keyboard = await _merge_confirm_view(session, idea, target)
     await message.answer(text, reply_markup=keyboard)
@@ -605,7 +588,7 @@ async def merge(
     settings: Settings,
 ) -> None:
     target_id = int(callback_data.value) if callback_data.value.isdigit() else 0
-    before = await ideas.get(session, callback_data.id)
+    was_pending = await _was_pending(session, callback_data.id)
     try:
         idea = await ideas.merge(session, callback_data.id, target_id, known.resident.id)
     except ideas.IdeaError as error:
@@ -616,7 +599,6 @@ async def merge(
     outcome = _("🔀 Idea #{number} “{title}” merged into #{target}.").format(
         number=idea.id, title=escape(idea.title), target=target_id
     )
-    was_pending = before is not None and before.status == ideas.PENDING
     await _after_decision(query, session, bot, idea, outcome, was_pending, lang, city, settings)
 
 
@@ -627,16 +609,15 @@ async def merge(
 async def edit_title_ask(
     query: CallbackQuery, callback_data: ModCb, state: FSMContext, session: AsyncSession
 ) -> None:
-    idea = await _load(query, session, callback_data.id)
-    if idea is None:
-        return
-    await state.set_state(ModForm.title)
-    await state.set_data({"idea_id": idea.id})
-    await query.answer()
-    await query.message.answer(
-        _("Type the new title for #{number} (now: “{title}”), or send /cancel.").format(
+    await _ask(
+        query,
+        state,
+        session,
+        callback_data.id,
+        ModForm.title,
+        lambda idea: _("Type the new title for #{number} (now: “{title}”), or send /cancel.").format(
             number=idea.id, title=escape(idea.title)
-        )
+        ),
     )
 
 
@@ -677,10 +658,7 @@ async def edit_theme_ask(
     builder.adjust(1)
     await query.answer()
     text = _("Which theme fits idea #{number}?").format(number=idea.id)
-    if isinstance(query.message, Message) and query.message.photo:
-        await query.message.answer(text, reply_markup=builder.as_markup())
-    else:
-        await replace(query.message, text, builder.as_markup())
+    await replace(query.message, text, builder.as_markup())
 
 
 @router.callback_query(ModCb.filter(F.action == "st"))

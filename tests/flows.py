@@ -37,3 +37,15 @@ async def fetch(sandbox: Any, path: str) -> bytes:
     async with aiohttp.ClientSession() as http, http.get(f"{sandbox.url}{path}") as resp:
         resp.raise_for_status()
         return await resp.read()
+
+
+async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) -> int:
+    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.url}/sandbox/api/bot") as resp:
+            webhook_url = (await resp.json())["webhook_url"]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with http.post(webhook_url, json=update, headers=headers) as resp:
+            return resp.status

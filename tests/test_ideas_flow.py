@@ -1,6 +1,8 @@
-"""Ideas through the sandbox, in Turkish and English: submit, browse and support, moderation and the
-author's notices, the staff side, and the unhappy paths (bad input, stale and forged buttons, two staff
-members at once, a closed phase, a restart mid-form)."""
+"""Ideas through the sandbox, in Turkish and English: submit (and edit from the preview), browse and
+support, my ideas, moderation and the author's notices in the author's language, the staff group and
+processes, and the unhappy paths (bad input, stale and forged buttons, a command without the role, two
+staff members at once, a closed phase, the limit and flood control, a restart mid-form, double presses,
+two updates at once, the same update twice)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import Meydan, build
 from bot.config import Settings
 from bot.services import ideas, processes, residents, roles
-from bot.ui.callbacks import BrowseCb, IdeaCb, ModCb
+from bot.ui.callbacks import AdminCb, BrowseCb, IdeaCb, ModCb, ProcessCb
 from storage.models import (
     AuditEntry,
     District,
@@ -23,14 +26,55 @@ from storage.models import (
     Neighborhood,
     Process,
     ProcessPhase,
+    Resident,
     Theme,
     utcnow,
 )
 from tests.conftest import STAFF_ID, start_bot
-from tests.flows import onboard
+from tests.flows import onboard, post_update
 
 DESCRIPTION = "Çocuk parkında oturacak hiç yer yok; ağaçların altına birkaç bank konulsun."
 SECOND_STAFF_ID = 100_000_901
+NAMES = {"tr": "Ayşe", "en": "John"}
+# what a person presses and reads, in each language, for the tests that run in both
+WORDS = {
+    "tr": {
+        "ideas": "Fikirler",
+        "share": "Fikir paylaş",
+        "green": "Yeşil alanlar ve parklar",
+        "send": "Gönder",
+        "mine": "Fikirlerim",
+        "withdraw": "Geri çek",
+        "withdraw_yes": "Evet, geri çek",
+        "waiting": "incelenmeyi bekliyor",
+        "withdrawn": "geri çekildi",
+        "was_withdrawn": "numaralı fikir geri çekildi",
+        "cancelled": "İptal edildi",
+        "out_of_date": "süresi geçmiş",
+        "not_understood": "Bunu anlayamadım",
+        "opens": "tarihinde açılıyor",
+        "closed": "tarihinde kapandı",
+        "discarded": "gönderilemedi ve silindi",
+    },
+    "en": {
+        "ideas": "Ideas",
+        "share": "Share an idea",
+        "green": "Green spaces and parks",
+        "send": "Send",
+        "mine": "My ideas",
+        "withdraw": "Withdraw",
+        "withdraw_yes": "Yes, withdraw it",
+        "waiting": "waiting for review",
+        "withdrawn": "withdrawn",
+        "was_withdrawn": "was withdrawn",
+        "cancelled": "Cancelled",
+        "out_of_date": "out of date",
+        "not_understood": "did not understand",
+        "opens": "opens on",
+        "closed": "closed on",
+        "discarded": "could not be sent and was discarded",
+    },
+}
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -66,16 +110,19 @@ async def _seed_idea(
     hood: tuple[str, str] = ("konak", "pazaryeri"),
     theme: str = "green",
     photo: str | None = None,
+    supporters: tuple[int, ...] = (),
 ) -> int:
-    """An idea written straight into the database, by a resident who never talks to the bot."""
+    """An idea written straight into the database, by a resident who never talks to the bot (the
+    author, like the `supporters`, is given by a Telegram id and made a resident when new)."""
     async with meydan.sessions.begin() as session:
         place = await session.scalar(
             select(Neighborhood).join(District).where(District.key == hood[0], Neighborhood.key == hood[1])
         )
         author = (await residents.get_or_create(session, author_tg)).resident
-        residents.set_language(author, "tr")
-        residents.accept_privacy(author)
-        await residents.set_neighborhood(session, author, place.id)
+        if author.language is None:
+            residents.set_language(author, "tr")
+            residents.accept_privacy(author)
+            await residents.set_neighborhood(session, author, place.id)
         theme_row = await session.scalar(select(Theme).where(Theme.key == theme))
         idea = Idea(
             process_id=process_id,
@@ -89,11 +136,21 @@ async def _seed_idea(
         )
         session.add(idea)
         await session.flush()
+        for telegram_id in supporters:
+            fan = (await residents.get_or_create(session, telegram_id)).resident
+            session.add(IdeaSupport(idea_id=idea.id, resident_id=fan.id))
         return idea.id
 
 
-async def _fill_form(person, lang: str = "tr", *, title: str = "Parka gölgelik", photo: bool = False) -> None:  # noqa: ANN001
-    """From the main menu to the preview: theme, title, description, (photo), no location, the city."""
+async def _fill_form(  # noqa: ANN001
+    person,
+    lang: str = "tr",
+    *,
+    title: str = "Parka gölgelik",
+    photo: bool = False,
+    location: tuple[float, float] | None = None,
+) -> None:
+    """From the main menu to the preview: theme, title, description, (photo), (location), the city."""
     labels = {
         "tr": ("Fikirler", "Fikir paylaş", "Yeşil alanlar", "Atla", "Bütün şehir"),
         "en": ("Ideas", "Share an idea", "Green spaces", "Skip", "The whole city"),
@@ -108,7 +165,10 @@ async def _fill_form(person, lang: str = "tr", *, title: str = "Parka gölgelik"
         await person.send_photo()
     else:
         await person.press(labels[3])
-    await person.press(labels[3])
+    if location:
+        await person.share_location(*location)
+    else:
+        await person.press(labels[3])
     await person.press(labels[4])
 
 
@@ -186,6 +246,10 @@ async def test_submit_in_english_skipping_and_editing(meydan: Meydan, sandbox) -
     await john.press("Title")
     prompt = await john.last_message()
     assert "Now: Benches in the park" in prompt.text
+    assert "too long" in (await john.say("z" * 121)).text  # while editing, the same rules and answers
+    assert "needs words" in (await john.say("👍 👍 👍")).text
+    await john.send_sticker("🪑")
+    assert "type the title as text" in (await john.last_message()).text
     reply = await john.say("More benches along the seaside")
     assert "Preview" in reply.text and "More benches along the seaside" in reply.text
     await john.press("Edit")
@@ -199,6 +263,64 @@ async def test_submit_in_english_skipping_and_editing(meydan: Meydan, sandbox) -
     assert idea.photo_file_id is None and idea.latitude is None
 
 
+async def test_edit_from_the_preview_returns_to_the_preview(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    existing = await _seed_idea(meydan, process_id, "Çocuk parkına bank konulsun", author_tg=100_000_988)
+    ayse = await onboard(sandbox, lang="tr")
+    await _fill_form(ayse, title="Parka gölgelik")
+    preview = await ayse.last_message()
+    assert "Fotoğraf yok" in preview.text and "Konum yok" in preview.text and "Şehir geneli" in preview.text
+    await ayse.press("Düzenle")
+    assert "Neyi değiştirmek istersiniz?" in (await ayse.last_message()).text
+    await ayse.press("Önizlemeye dön")  # nothing changed: back to the same preview
+    assert "Önizleme" in (await ayse.last_message()).text
+    await ayse.press("Düzenle")
+    await ayse.press("Tema")
+    themes = await ayse.last_message()
+    assert "✓ Yeşil alanlar ve parklar" in _labels(themes) and "Önizlemeye dön" in _labels(themes)[-1]
+    await ayse.press("Çocuklar ve gençler")
+    preview = await ayse.last_message()
+    assert "Önizleme" in preview.text and "Çocuklar ve gençler" in preview.text
+    await ayse.press("Düzenle")
+    await ayse.press("Başlık")
+    offer = await ayse.say("Parka banklar konulsun")  # like a published idea: offered, as on the way in
+    assert f"#{existing}" in offer.text and "Önizlemeye dön" in _labels(offer)[-1]
+    assert not any("Vazgeç" in label for label in _labels(offer))  # editing never discards the draft
+    await ayse.press("Benimki farklı")
+    assert "Parka banklar konulsun" in (await ayse.last_message()).text
+    await ayse.press("Düzenle")
+    await ayse.press("Açıklama")
+    reply = await ayse.say("Parkın güney köşesine çocuklar için bir gölgelik yapılsın.")
+    assert "Önizleme" in reply.text and "güney köşesine" in reply.text
+    await ayse.press("Düzenle")
+    await ayse.press("Konum")
+    reply = await ayse.share_location(38.4189, 27.1287)
+    assert "Önizleme" in reply.text and "38.41890, 27.12870" in reply.text
+    await ayse.press("Düzenle")
+    await ayse.press("Fotoğraf")
+    preview = await ayse.send_photo()  # a photo added from the preview: the preview shows it
+    assert preview.photo is not None and "Fotoğraflı" in preview.caption and "Önizleme" in preview.caption
+    await ayse.press("Düzenle")
+    await ayse.press("Konum")
+    await ayse.press("Konumu kaldır")
+    preview = await ayse.last_message()
+    assert "Konum yok" in preview.caption and "Fotoğraflı" in preview.caption
+    await ayse.press("Düzenle")
+    await ayse.press("Mahalle ya da şehir")
+    await ayse.press("Mahallem: Pazaryeri")
+    preview = await ayse.last_message()
+    assert "🏘 Pazaryeri, Konak" in preview.caption and "Adım" not in preview.caption
+    assert [i.id for i in await _ideas(meydan)] == [existing]  # editing saves nothing
+    await ayse.press("Gönder")
+    *_, idea = await _ideas(meydan)
+    assert idea.id != existing and len(await _ideas(meydan)) == 2
+    assert idea.title == "Parka banklar konulsun" and idea.description.startswith("Parkın güney köşesine")
+    assert idea.photo_file_id == preview.photo["file_id"] and idea.latitude is None
+    assert idea.scope == ideas.SCOPE_NEIGHBORHOOD
+    async with meydan.sessions() as session:
+        assert (await session.get(Theme, idea.theme_id)).key == "children-youth"
+
+
 async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     await _process(meydan)
     ayse = await onboard(sandbox, lang="tr")
@@ -210,6 +332,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, 
     await ayse.press("Yeşil alanlar ve parklar")
     assert "çok uzun" in (await ayse.say("x" * 121)).text
     assert "çok kısa" in (await ayse.say("ab")).text
+    assert "hiç kelime yok" in (await ayse.say("...")).text  # as good as empty
     await ayse.send_sticker("🌳")
     assert "metin olarak yazın" in (await ayse.last_message()).text
     await ayse.send_photo()
@@ -218,6 +341,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, 
     assert "Adım 3/6" in (await ayse.say("  Parka   gölgelik  ")).text
     assert "çok uzun" in (await ayse.say("y" * 2001)).text
     assert "çok kısa" in (await ayse.say("kısa")).text
+    assert "hiç kelime yok" in (await ayse.say("!!!!!!!!!!!!")).text
     await ayse.send_photo()
     assert "sonraki adımda fotoğraf" in (await ayse.last_message()).text
     await ayse.say(DESCRIPTION)
@@ -240,27 +364,33 @@ async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, 
     assert idea.title == "Parka gölgelik" and idea.latitude == 38.4189
 
 
-async def test_cancel_discards_the_draft_and_old_buttons_are_out_of_date(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("lang", ["tr", "en"])
+async def test_cancel_discards_the_draft_and_old_buttons_are_out_of_date(
+    meydan: Meydan,
+    sandbox,  # noqa: ANN001
+    lang: str,
+) -> None:
+    words = WORDS[lang]
     await _process(meydan)
-    john = await onboard(sandbox, name="John", lang="en")
-    await john.say("/menu")
-    await john.press("Ideas")
-    await john.press("Share an idea")
-    themes = await john.last_message()
-    theme_data = themes.button_data("Green spaces and parks")
-    await john.press("Green spaces and parks")
-    await john.say("Benches in the park")
-    assert "Cancelled" in (await john.say("/cancel")).text
-    answer = await john.press_data(themes.message_id, theme_data)  # a button from the old form
-    assert answer.show_alert and "out of date" in answer.text
-    assert "did not understand" in (await john.say("A description that goes nowhere at all")).text
-    await _fill_form(john, "en")
-    preview = await john.last_message()
-    send_data = preview.button_data("Send")
-    await john.press("Send")
+    person = await onboard(sandbox, name=NAMES[lang], lang=lang)
+    await person.say("/menu")
+    await person.press(words["ideas"])
+    await person.press(words["share"])
+    themes = await person.last_message()
+    theme_data = themes.button_data(words["green"])
+    await person.press(words["green"])
+    await person.say("Parka bank")
+    assert words["cancelled"] in (await person.say("/cancel")).text
+    answer = await person.press_data(themes.message_id, theme_data)  # a button from the old form
+    assert answer.show_alert and words["out_of_date"] in answer.text
+    assert words["not_understood"] in (await person.say("Hiçbir yere gitmeyen bir açıklama")).text
+    await _fill_form(person, lang)
+    preview = await person.last_message()
+    send_data = preview.button_data(words["send"])
+    await person.press(words["send"])
     await asyncio.sleep(2.1)  # past the throttle: the old Send button is simply out of date now
-    answer = await john.press_data(preview.message_id, send_data)
-    assert answer.show_alert and "out of date" in answer.text
+    answer = await person.press_data(preview.message_id, send_data)
+    assert answer.show_alert and words["out_of_date"] in answer.text
     assert len(await _ideas(meydan)) == 1
 
 
@@ -287,40 +417,42 @@ async def test_restart_in_the_middle_of_the_form(settings: Settings, sandbox) ->
         assert idea.title == "Mahalle kütüphanesi" and idea.status == ideas.PENDING
 
 
-async def test_submission_only_while_the_phase_is_open(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("lang", ["tr", "en"])
+async def test_submission_only_while_the_phase_is_open(meydan: Meydan, sandbox, lang: str) -> None:  # noqa: ANN001
+    words = WORDS[lang]
     now = utcnow()
     process_id = await _process(meydan, opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=9))
-    john = await onboard(sandbox, name="John", lang="en")
+    john = await onboard(sandbox, name=NAMES[lang], lang=lang)
     await john.say("/menu")
-    await john.press("Ideas")
-    await john.press("Share an idea")
-    assert "opens on" in (await john.last_message()).text
+    await john.press(words["ideas"])
+    await john.press(words["share"])
+    assert words["opens"] in (await john.last_message()).text
     async with meydan.sessions.begin() as session:
         await session.execute(
             update(ProcessPhase)
             .where(ProcessPhase.process_id == process_id)
             .values(starts_at=now - timedelta(days=1))
         )
-    await _fill_form(john, "en")
+    await _fill_form(john, lang)
     # the phase closes while the preview is on screen
     async with meydan.sessions.begin() as session:
         await session.execute(
             update(ProcessPhase).where(ProcessPhase.process_id == process_id).values(ends_at=utcnow())
         )
-    await john.press("Send")
+    await john.press(words["send"])
     reply = await john.last_message()
-    assert "closed on" in reply.text and "discarded" in reply.text
+    assert words["closed"] in reply.text and words["discarded"] in reply.text
     assert await _ideas(meydan) == []
     await john.say("/menu")
-    await john.press("Ideas")
-    assert "closed on" in (await john.last_message()).text
-    await john.press("Share an idea")
-    assert "closed on" in (await john.last_message()).text
+    await john.press(words["ideas"])
+    assert words["closed"] in (await john.last_message()).text
+    await john.press(words["share"])
+    assert words["closed"] in (await john.last_message()).text
     # a forged button for the closed process starts nothing
     await john.press_data(
         (await john.last_message()).message_id, IdeaCb(action="process", id=process_id).pack()
     )
-    assert "closed on" in (await john.last_message()).text
+    assert words["closed"] in (await john.last_message()).text
 
 
 async def test_limit_per_resident(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -335,6 +467,25 @@ async def test_limit_per_resident(meydan: Meydan, sandbox) -> None:  # noqa: ANN
     assert len(await _ideas(meydan)) == 1
 
 
+async def test_flood_control_keeps_the_draft_at_the_preview(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan, limit=10)
+    john = await onboard(sandbox, name="John", lang="en")
+    await _fill_form(john, "en", title="Benches")
+    for n in range(ideas.FLOOD_COUNT):  # sent just now, by other means
+        await _seed_idea(meydan, process_id, f"Earlier idea {n}", author_tg=john.id, status=ideas.PENDING)
+    answer = await john.press("Send")
+    assert answer.show_alert and "wait 10 minutes" in answer.text
+    preview = await john.last_message()
+    assert "Preview" in preview.text and "Send" in " ".join(_labels(preview))  # the form stays
+    assert len(await _ideas(meydan)) == ideas.FLOOD_COUNT
+    async with meydan.sessions.begin() as session:  # ten minutes later
+        await session.execute(update(Idea).values(created_at=utcnow() - timedelta(minutes=11)))
+    await asyncio.sleep(2.1)  # past the Send throttle
+    await john.press("Send")
+    assert "Thank you" in (await john.last_message()).text
+    assert (await _ideas(meydan))[-1].title == "Benches"
+
+
 async def test_similar_ideas_are_offered_before_sending(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     process_id = await _process(meydan)
     existing = await _seed_idea(meydan, process_id, "Çocuk parkına bank konulsun", author_tg=100_000_960)
@@ -345,7 +496,7 @@ async def test_similar_ideas_are_offered_before_sending(meydan: Meydan, sandbox)
     await ayse.press("Yeşil alanlar ve parklar")
     offer = await ayse.say("PARKA BANKLAR, çocuklar için")
     assert "benzeyen fikirler" in offer.text and f"#{existing}" in offer.text
-    await ayse.press(f"#{existing} fikrini destekle")
+    await ayse.press(f"#{existing} numaralı fikri destekle")
     assert "artık" in (await ayse.last_message()).text
     assert await _ideas(meydan) and len(await _ideas(meydan)) == 1  # only the existing one
     async with meydan.sessions() as session:
@@ -428,6 +579,62 @@ async def test_browse_page_sort_filter_and_support_once(meydan: Meydan, sandbox)
         assert total == 1
 
 
+async def test_browse_and_support_in_turkish(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    photographer = await sandbox.person("Foto", language_code="tr")
+    await photographer.send_photo()  # a photo the emulator knows, to reuse by its file_id
+    file_id = next(m for m in await photographer.chat() if m.photo).photo["file_id"]
+    made = [
+        await _seed_idea(
+            meydan,
+            process_id,
+            f"Sahil fikri {n}",
+            author_tg=100_000_970 + n,
+            theme="culture" if n == 1 else "green",
+            photo=file_id if n == 0 else None,
+            supporters=(100_000_990, 100_000_991) if n == 2 else (),
+        )
+        for n in range(6)
+    ]
+    ayse = await onboard(sandbox, lang="tr")
+    await ayse.say("/menu")
+    await ayse.press("Fikirler")
+    await ayse.press("Fikirlere göz at")
+    page = await ayse.last_message()
+    assert "önce en yeniler · tüm mahalleler · tüm temalar" in page.text and "1/2" in _labels(page)
+    assert f"#{made[5]}" in page.text and f"#{made[0]}" not in page.text
+    await ayse.press("▶")
+    page = await ayse.last_message()
+    assert f"#{made[0]}" in page.text and "2/2" in _labels(page)
+    await ayse.press(f"#{made[0]}")
+    card = await ayse.last_message()
+    assert card.photo is not None and "Sahil fikri 0" in card.caption and "Destek: 0" in card.caption
+    assert "Pazaryeri, Konak" in card.caption and DESCRIPTION in card.caption
+    assert "Bu fikri destekliyorsunuz" in (await ayse.press("Destekle · 0")).text
+    card = await ayse.last_message()
+    assert "Destek: 1" in card.caption and "Destekliyorsunuz · 1" in _labels(card)[0]
+    await asyncio.sleep(0.8)
+    assert "geri alındı" in (await ayse.press("Destekliyorsunuz")).text
+    assert "Destek: 0" in (await ayse.last_message()).caption
+    await asyncio.sleep(0.8)
+    await ayse.press("Destekle · 0")
+    await ayse.press("Listeye dön")
+    await ayse.press("Önce en çok desteklenenler")
+    top = await ayse.last_message()
+    assert "önce en çok desteklenenler" in top.text
+    assert top.text.index(f"#{made[2]}") < top.text.index(f"#{made[0]}") < top.text.index(f"#{made[5]}")
+    await ayse.press("Temaya göre")
+    await ayse.press("Kültür ve sanat (1)")
+    page = await ayse.last_message()
+    assert f"#{made[1]}" in page.text and f"#{made[2]}" not in page.text and "Kültür ve sanat" in page.text
+    await ayse.press("Mahalleye göre")
+    await ayse.press("Mahallem")
+    assert f"#{made[1]}" in (await ayse.last_message()).text  # her neighborhood and the theme together
+    async with meydan.sessions() as session:
+        assert await ideas.support_count(session, made[0]) == 1
+        assert await ideas.support_count(session, made[2]) == 2
+
+
 async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     process_id = await _process(meydan)
     rejected = await _seed_idea(
@@ -440,7 +647,7 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     answer = await ayse.press_data(menu.message_id, support)
     assert answer.show_alert and "desteklenemez" in answer.text
     answer = await ayse.press_data(menu.message_id, BrowseCb(action="view", pr=process_id, id=pending).pack())
-    assert answer.show_alert and "yayımlanmış değil" in answer.text
+    assert answer.show_alert and "yayımlanmamış" in answer.text
     for action in ("approve", "hide", "author", "queue"):
         answer = await ayse.press_data(menu.message_id, ModCb(action=action, id=pending).pack())
         assert answer.show_alert and "yalnızca belediye personeli" in answer.text
@@ -448,6 +655,9 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     assert "yalnızca belediye personeli" in answer.text
     answer = await ayse.press_data(menu.message_id, IdeaCb(action="withdraw_yes", id=pending).pack())
     assert answer.show_alert and "kendi fikirlerinizi" in answer.text
+    for data in (ProcessCb(action="new"), ProcessCb(action="create"), AdminCb(section="hub")):
+        answer = await ayse.press_data(menu.message_id, data.pack())
+        assert answer.show_alert and "yalnızca belediye personeli" in answer.text
     assert "yalnızca belediye personeli" in (await ayse.say("/admin")).text
     async with meydan.sessions() as session:
         statuses = dict((await session.execute(select(Idea.id, Idea.status))).all())
@@ -456,31 +666,37 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
         assert await session.scalar(select(func.count()).where(AuditEntry.object_type == "idea")) == 0
 
 
-async def test_my_ideas_and_withdraw(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("lang", ["tr", "en"])
+async def test_my_ideas_and_withdraw(meydan: Meydan, sandbox, lang: str) -> None:  # noqa: ANN001
+    words = WORDS[lang]
     await _process(meydan)
-    john = await onboard(sandbox, name="John", lang="en")
-    await _fill_form(john, "en", title="Lights on the stairs")
-    await john.press("Send")
-    await john.press("My ideas")
-    mine = await john.last_message()
-    assert "Lights on the stairs: waiting for review" in mine.text
+    person = await onboard(sandbox, name=NAMES[lang], lang=lang)
+    await _fill_form(person, lang, title="Merdivenlere ışık")
+    await person.press(words["send"])
+    await person.press(words["mine"])
+    mine = await person.last_message()
+    assert f"Merdivenlere ışık: {words['waiting']}" in mine.text
     [idea] = await _ideas(meydan)
-    await john.press(f"#{idea.id}")
-    await john.press("Withdraw")
-    await john.press("Yes, withdraw it")
-    assert "was withdrawn" in (await john.last_message()).text
-    await john.press("My ideas")
-    assert "Lights on the stairs: withdrawn" in (await john.last_message()).text
+    await person.press(f"#{idea.id}")
+    card = await person.last_message()
+    assert "Merdivenlere ışık" in card.text and words["waiting"] in card.text
+    await person.press(words["withdraw"])
+    await person.press(words["withdraw_yes"])
+    assert words["was_withdrawn"] in (await person.last_message()).text
+    answer = await person.press_data(card.message_id, IdeaCb(action="withdraw_yes", id=idea.id).pack())
+    assert answer.show_alert  # an old Withdraw button: already withdrawn
+    await person.press(words["mine"])
+    assert f"Merdivenlere ışık: {words['withdrawn']}" in (await person.last_message()).text
     assert (await _ideas(meydan))[0].status == ideas.WITHDRAWN
 
 
 # --- staff -----------------------------------------------------------------------------------------
 
 
-async def test_moderation_approve_and_the_author_is_told(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+async def test_moderation_approve_then_project_and_the_author_is_told(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     await _process(meydan)
     ayse = await onboard(sandbox, name="Ayşe", lang="tr")
-    await _fill_form(ayse, title="Pazaryeri'ne gölgelik", photo=True)
+    await _fill_form(ayse, title="Pazaryeri'ne gölgelik", photo=True, location=(38.4189, 27.1287))
     await ayse.press("Gönder")
     [idea] = await _ideas(meydan)
     staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
@@ -494,21 +710,33 @@ async def test_moderation_approve_and_the_author_is_told(meydan: Meydan, sandbox
     assert (
         "Pazaryeri'ne gölgelik" in card.caption and "Author's neighborhood: Pazaryeri, Konak" in card.caption
     )
+    assert "📌 Location: 38.41890, 27.12870" in card.caption
     assert "Ayşe" not in card.caption and str(ayse.id) not in card.caption  # never the author's identity
+    assert str(ayse.id) not in str(card.entities)  # not even as a hidden link
     await staff.press("Approve")
     told = await ayse.last_message()
-    assert f"#{idea.id}" in told.text and "yayımlandı" in told.text
+    assert f"#{idea.id}" in told.text and "yayımlandı" in told.text  # in her language, not the staff's
     assert "Nothing is waiting for review" in (await staff.last_message()).text
+    # from Published ideas, the idea becomes a project, and the author hears of it in Turkish
+    await staff.say("/admin")
+    await staff.press("Published ideas")
+    await staff.press(f"#{idea.id}")
+    await staff.press("Turn into a project")
+    told = await ayse.last_message()
+    assert f"#{idea.id}" in told.text and "belediye projesine dönüştü" in told.text
+    assert "What next?" in (await staff.last_message()).text
     async with meydan.sessions() as session:
         row = await session.get(Idea, idea.id)
         staff_row = await residents.by_telegram_id(session, STAFF_ID)
-        assert row.status == ideas.APPROVED and row.decided_by == staff_row.id
-        logged = await session.scalar(
-            select(func.count()).where(
-                AuditEntry.action == "idea.approve", AuditEntry.actor_id == staff_row.id
+        assert row.status == ideas.PROJECT and row.decided_by == staff_row.id
+        logged = list(
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.object_id == idea.id, AuditEntry.actor_id == staff_row.id)
+                .order_by(AuditEntry.id)
             )
         )
-        assert logged == 1
+        assert logged == ["idea.approve", "idea.project"]  # and no look-up of the author was made
 
 
 async def test_reject_with_a_common_and_a_typed_reason(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -535,8 +763,12 @@ async def test_reject_with_a_common_and_a_typed_reason(meydan: Meydan, sandbox) 
     await staff.press("Gerekçe yaz")
     assert "çok kısa" in (await staff.say("no")).text
     await staff.say("Please write to the <metro> company.")
-    told = await john.last_message()
+    told = await john.last_message()  # "<metro>" reached him only because it was escaped
     assert "was not accepted" in told.text and "Please write to the <metro> company." in told.text
+    outcome = (await staff.bot_messages())[-2]
+    assert (
+        f"#{second.id}" in outcome.text and "reddedildi: Please write to the <metro> company." in outcome.text
+    )
     async with meydan.sessions() as session:
         a, b = await session.get(Idea, first.id), await session.get(Idea, second.id)
         assert (a.status, a.reject_reason_key) == (ideas.REJECTED, "remit")
@@ -572,9 +804,21 @@ async def test_merge_edit_hide_project_and_show_author(meydan: Meydan, sandbox) 
     await staff.press("Edit theme")
     await staff.press("Children and young people")
     assert "Children and young people" in (await staff.last_message()).text
+    card_text = (await staff.last_message()).text
+    assert str(ayse.id) not in card_text and "Ayşe" not in card_text
     await staff.press("Show the author")
     revealed = await staff.last_message()
     assert str(ayse.id) in revealed.text and "audit log" in revealed.text
+    async with meydan.sessions() as session:
+        staff_row = await residents.by_telegram_id(session, STAFF_ID)
+        lookups = (
+            await session.execute(
+                select(AuditEntry.actor_id, AuditEntry.object_id).where(
+                    AuditEntry.action == "idea.reveal_author"
+                )
+            )
+        ).all()
+        assert lookups == [(staff_row.id, dup.id)]  # who asked, about which idea
     card = (await staff.bot_messages())[-2]
     await staff.press("Merge into", message=card)
     merge_menu = await _message(staff, card.message_id)
@@ -611,6 +855,62 @@ async def test_merge_edit_hide_project_and_show_author(meydan: Meydan, sandbox) 
             "idea.project",
             "idea.hide",
         } <= actions
+
+
+async def test_the_queue_moves_on_after_hide_and_merge_and_supports_move_once(
+    meydan: Meydan, sandbox
+) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    both, only_dup = 100_000_981, 100_000_982
+    target = await _seed_idea(
+        meydan, process_id, "Sahile gölgelik", author_tg=100_000_983, supporters=(both,)
+    )
+    spam = await _seed_idea(meydan, process_id, "Reklam", author_tg=100_000_984, status=ideas.PENDING)
+    dup = await _seed_idea(meydan, process_id, "Sahil gölgeliği", author_tg=100_000_985, status=ideas.PENDING)
+    last = await _seed_idea(meydan, process_id, "Kütüphane", author_tg=100_000_986, status=ideas.PENDING)
+    twin = await _seed_idea(
+        meydan, process_id, "Gölgelik sahile", author_tg=100_000_987, supporters=(both, only_dup)
+    )
+    staff = await onboard(sandbox, name="Selin", lang="tr", person_id=STAFF_ID)
+    await staff.say("/admin")
+    await staff.press("İncelenecek fikirler (3)")
+    assert f"#{spam}" in (await staff.last_message()).text
+    await staff.press("Gizle")
+    assert f"#{dup}" in (await staff.last_message()).text  # the next idea waiting, not a dead end
+    await staff.press("Birleştir")
+    assert "yayımlanmış başka bir fikrini seçin" in (await staff.say("#999999")).text
+    confirm = await staff.say(f"#{target}")  # the other idea's number, typed
+    assert f"#{target} “Sahile gölgelik”" in confirm.text
+    await staff.press("Evet, birleştir")
+    assert f"#{last}" in (await staff.last_message()).text  # and on to the next
+    # an approved idea merged from Published ideas: a person who supported both counts once
+    await staff.say("/admin")
+    await staff.press("Yayımlanan fikirler")
+    await staff.press(f"#{twin}")
+    await staff.press("Birleştir")
+    await staff.press(f"#{target}")
+    await staff.press("Evet, birleştir")
+    async with meydan.sessions() as session:
+        statuses = dict((await session.execute(select(Idea.id, Idea.status))).all())
+        assert statuses == {
+            target: ideas.APPROVED,
+            spam: ideas.HIDDEN,
+            dup: ideas.MERGED,
+            last: ideas.PENDING,
+            twin: ideas.MERGED,
+        }
+        supporters = set(
+            await session.scalars(
+                select(Resident.telegram_id)
+                .join(IdeaSupport, IdeaSupport.resident_id == Resident.id)
+                .where(IdeaSupport.idea_id == target)
+            )
+        )
+        # both once, only_dup moved, and the two merged ideas' authors; the target's own author not
+        assert supporters == {both, only_dup, 100_000_985, 100_000_987}
+        assert await ideas.support_count(session, twin) == 0
+        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+        assert actions[-3:] == ["idea.hide", "idea.merge", "idea.merge"]
 
 
 async def test_a_card_already_decided_by_another_staff_member(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -690,18 +990,26 @@ async def test_new_ideas_are_announced_in_the_staff_group(settings: Settings, sa
         await _process(app)
         ayse = await onboard(sandbox, name="Ayşe", lang="tr")
         await _fill_form(ayse, title="Gölgelik")
-        await ayse.press("Gönder")
+        post, _ = await asyncio.gather(group.wait_for(lambda m: "Gölgelik" in m.body), ayse.press("Gönder"))
         [idea] = await _ideas(app)
+        assert f"#{idea.id}" in post.text and "Pazaryeri, Konak" in post.text
+        assert "Yeni fikir" in post.text and "Ayşe" not in post.text and str(ayse.id) not in post.html
+        # an English speaker's idea is announced in the city's language, once
+        john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+        await _fill_form(john, "en", title="Benches by the sea")
+        await john.press("Send")
         post = await group.last_message()
-        assert f"#{idea.id}" in post.text
-        assert "Yeni fikir" in post.text and "Gölgelik" in post.text and "Ayşe" not in post.text
+        assert "Yeni fikir" in post.text and "Benches by the sea" in post.text and "Bostanlı" in post.text
+        assert [m.body for m in await group.messages() if m.from_bot].count(post.body) == 1
+        # the staff tools answer in a private chat only, never in the group
+        assert await group.say(group_member, "/admin") is None
     # a staff group the bot cannot post to: the idea is still received
     async with _bot(settings.model_copy(update={"staff_group_id": -100999}), sandbox) as app:
-        john = await onboard(sandbox, name="John", lang="en")
+        await asyncio.sleep(2.1)  # past the Send throttle
         await _fill_form(john, "en", title="Benches")
         await john.press("Send")
         assert "Thank you" in (await john.last_message()).text
-        assert len(await _ideas(app)) == 2
+        assert len(await _ideas(app)) == 3
 
 
 async def test_staff_create_a_process_in_chat(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -712,16 +1020,19 @@ async def test_staff_create_a_process_in_chat(meydan: Meydan, sandbox) -> None: 
     await staff.say("/admin")
     await staff.press("Süreçler")
     await staff.press("Yeni süreç")
+    await staff.send_sticker("📅")
+    assert "metin olarak yazın" in (await staff.last_message()).text
     await staff.say("Bostanlı'yı Birlikte Tasarlayalım")
     await staff.say("Let's Design Bostanlı Together")
     await staff.press("Tek bir mahalle")
     await staff.say("bostanli")
     await staff.press("Bostanlı (Karşıyaka)")
     assert "okuyabildiğim bir tarih değil" in (await staff.say("yarın")).text
+    assert "geçmişte kaldı" in (await staff.say("2020-01-01 10:00")).text
     await staff.say(opens.strftime("%Y-%m-%d %H:%M"))
     assert "çoktan geçti" in (await staff.say("2020-01-01 10:00")).text
     before = (opens - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
-    assert "açıldıktan" in (await staff.say(before)).text
+    assert "açılış tarihinden" in (await staff.say(before)).text
     await staff.say(closes.strftime("%d.%m.%Y %H:%M"))
     assert "tam sayı" in (await staff.say("0")).text
     summary = await staff.say("4")
@@ -743,6 +1054,9 @@ async def test_staff_create_a_process_in_chat(meydan: Meydan, sandbox) -> None: 
     assert "No idea collection is running" in (await john.last_message()).text
 
 
+# --- the same person twice or at once --------------------------------------------------------------
+
+
 async def test_double_presses_send_once_and_support_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     process_id = await _process(meydan)
     target = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_967)
@@ -760,3 +1074,50 @@ async def test_double_presses_send_once_and_support_once(meydan: Meydan, sandbox
     assert sorted(bool(a.text and "You support" in a.text) for a in answers) == [False, True]
     async with meydan.sessions() as session:
         assert await ideas.support_count(session, target) == 1
+
+
+async def test_send_and_cancel_at_once_never_half_save(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    john = await onboard(sandbox, name="John", lang="en")
+    await _fill_form(john, "en", title="Benches")
+    preview = await john.last_message()
+    answer, _ = await asyncio.gather(john.press("Send", message=preview), john.say("/cancel"))
+    texts = [m.body for m in await john.bot_messages()]
+    if await _ideas(meydan):  # Send came first: sent, and nothing was left to cancel
+        assert answer.text == "Sent!" and any("Thank you" in t for t in texts)
+        assert any("There is nothing to cancel" in t for t in texts)
+    else:  # /cancel came first: the old Send button is out of date
+        assert answer.show_alert and "out of date" in answer.text
+        assert any("Cancelled" in t for t in texts)
+    assert "nothing to cancel" in (await john.say("/cancel")).text  # no form left behind either way
+
+
+async def test_the_same_update_twice_moves_the_form_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Share an idea")
+    await john.press("Green spaces and parks")
+    user = {"id": john.id, "is_bot": False, "first_name": "John", "language_code": "en"}
+    title = {
+        "update_id": 900_100,
+        "message": {
+            "message_id": 50_000,
+            "date": 1_790_000_000,
+            "chat": {"id": john.id, "type": "private", "first_name": "John"},
+            "from": user,
+            "text": "Benches in the park",
+        },
+    }
+    before = len(await john.bot_messages())
+    assert await post_update(sandbox, title, meydan.webhook_secret) == 200
+    assert await post_update(sandbox, title, meydan.webhook_secret) == 200  # Telegram retries it
+    answers = (await john.bot_messages())[before:]
+    assert len(answers) == 1 and "Step 3 of 6" in answers[0].text  # not taken as the description too
+    assert "photo" in (await john.say(DESCRIPTION)).text
+    await john.press("Skip")
+    await john.press("Skip")
+    await john.press("The whole city")
+    preview = await john.last_message()
+    assert "Benches in the park" in preview.text and DESCRIPTION in preview.text

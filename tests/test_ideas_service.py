@@ -77,6 +77,23 @@ def test_dates_are_typed_in_the_city_timezone_and_stored_in_utc() -> None:
             processes.parse_local(bad, zone)
 
 
+def test_dates_typed_by_staff_open_today_or_later_and_close_in_the_future() -> None:
+    zone = ZoneInfo("Europe/Istanbul")
+    now = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 10:00 in İzmir
+    processes.check_opening(
+        datetime(2026, 11, 30, 21, 0, tzinfo=UTC), zone, now
+    )  # 00:00 today: opens at once
+    processes.check_opening(datetime(2027, 1, 1, 6, 0, tzinfo=UTC), zone, now)
+    with pytest.raises(processes.InPast):
+        processes.check_opening(datetime(2026, 11, 30, 20, 59, tzinfo=UTC), zone, now)  # 23:59 yesterday
+    opens = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    processes.check_closing(opens, opens + timedelta(days=1), now)
+    with pytest.raises(processes.InPast):
+        processes.check_closing(opens, now - timedelta(minutes=1), now)
+    with pytest.raises(processes.BadWindow):
+        processes.check_closing(opens, opens, now)
+
+
 async def test_create_process_validates_and_writes_the_audit_log(sessions) -> None:  # noqa: ANN001
     now = utcnow()
     async with sessions.begin() as session:
@@ -179,6 +196,12 @@ async def test_outlook_says_what_is_open_what_opens_next_and_what_closed(session
         )
         view = await processes.outlook(session, konak.id)
         assert view.open == [] and view.next_opening.key == "soon" and view.last_closed.key == "old"
+        refusal = ideas.not_open(view)  # what the resident is told: when the next one opens
+        assert (refusal.process.key, refusal.state) == ("soon", processes.UPCOMING)
+        assert refusal.at == processes.window(view.next_opening).starts_at
+        refusal = ideas.not_open(processes.Outlook(open=[], next_opening=None, last_closed=view.last_closed))
+        assert (refusal.process.key, refusal.state) == ("old", processes.CLOSED)
+        assert ideas.not_open(processes.Outlook([], None, None)).state is None
         view = await processes.outlook(session, bostanli.id)
         assert [p.key for p in view.open] == ["local"]
 
@@ -268,6 +291,13 @@ async def test_fields_are_checked_again_when_sent(sessions) -> None:  # noqa: AN
             await ideas.submit(
                 session, ayse, _draft(process.id, theme.id, latitude=41.01, longitude=28.97), CITY.bounds
             )
+        for nothing in ("   ", "...", "👍👍👍", "\u200b\u200b\u200b"):
+            with pytest.raises(ideas.Invalid) as bad:
+                ideas.clean_title(nothing)
+            assert bad.value.problem == "empty"
+            with pytest.raises(ideas.Invalid) as bad:
+                ideas.clean_description(nothing * 5)
+            assert bad.value.problem == "empty"
         assert ideas.clean_title("  Parka \n  bank  ") == "Parka bank"
         assert ideas.clean_description("a  b\n\n\n\nc   d e f g h") == "a b\n\nc d e f g h"
         idea = await ideas.submit(
@@ -313,6 +343,8 @@ async def test_similar_ideas_are_published_ones_of_the_same_neighborhood_and_pro
             made[n] = idea.id
         found = await ideas.similar(session, process.id, konak.id, "BANKLAR, ÇOCUK PARKI İÇİN")
         assert [s.idea.id for s in found] == [made[0]]
+        own = (await ideas.get(session, made[0])).author_id  # one's own idea is not offered to support
+        assert await ideas.similar(session, process.id, konak.id, "Parka bank", exclude_author=own) == []
 
 
 # --- supporting ------------------------------------------------------------------------------------
@@ -382,6 +414,9 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
         themed, total = await ideas.browse(session, process.id, theme_id=culture.id)
         assert total == 1 and themed[0].idea.id == made[3]
         assert pending.id not in {i.idea.id for i in newest + second}
+        assert (await ideas.visible(session, made[0], process.id)).id == made[0]
+        assert await ideas.visible(session, pending.id, process.id) is None
+        assert await ideas.visible(session, made[0], process.id + 1) is None
         hoods = await ideas.neighborhoods_with_ideas(session, process.id)
         assert [(h.key, n) for h, n in hoods] == [("pazaryeri", 4), ("bostanli", 3)]
         assert {t.key: n for t, n in await ideas.themes_with_ideas(session, process.id)} == {
@@ -515,6 +550,16 @@ async def test_merge_moves_supports_without_counting_anyone_twice(sessions) -> N
         pending = await ideas.submit(session, only_target, _draft(process.id, theme.id, "Işık"), CITY.bounds)
         with pytest.raises(ideas.BadTarget):  # only into a published idea
             await ideas.merge(session, pending.id, rejected.id, staff.id)
+        assert [i.id for i in await ideas.merge_pair(session, pending.id, target.id)] == [
+            pending.id,
+            target.id,
+        ]
+        with pytest.raises(ideas.AlreadyDecided):  # a rejected idea is not merged anywhere
+            await ideas.merge_pair(session, rejected.id, target.id)
+        with pytest.raises(ideas.NotFound):
+            await ideas.merge_pair(session, 999_999, target.id)
+        with pytest.raises(ideas.BadTarget):
+            await ideas.merge_pair(session, pending.id, 999_999)
 
 
 async def test_two_staff_members_deciding_at_once_one_wins(sessions) -> None:  # noqa: ANN001
@@ -579,6 +624,38 @@ async def test_the_author_is_told_in_their_own_language(sessions) -> None:  # no
         b = await ideas.reject(session, b.id, staff.id, reason="Please <b>ask</b> the district office.")
         notice = await ideas.notice_for_author(session, b, "tr")
         assert notice.lang == "en" and "Please &lt;b&gt;ask&lt;/b&gt; the district office." in notice.text
+
+
+async def test_every_decision_the_author_hears_of_in_their_language(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        hood = await _hood(session)
+        staff = await _staff(session, 99, hood)
+        turkish = await _resident(session, 80, hood, "tr")
+        english = await _resident(session, 81, hood, "en")
+        theme = await _theme(session)
+        process = await _open_process(session, limit=10)
+
+        async def sent(author: Resident, title: str) -> Idea:
+            return await ideas.submit(session, author, _draft(process.id, theme.id, title), CITY.bounds)
+
+        target = await ideas.approve(session, (await sent(turkish, "Sahile <gölge>")).id, staff.id)
+        notice = await ideas.notice_for_author(session, target, "en")
+        assert notice.lang == "tr" and "yayımlandı" in notice.text and "Sahile &lt;gölge&gt;" in notice.text
+        dup = await ideas.merge(session, (await sent(english, "Shade on the beach")).id, target.id, staff.id)
+        notice = await ideas.notice_for_author(session, dup, "tr")
+        assert notice.lang == "en" and "were merged" in notice.text
+        assert (
+            f"#{target.id} “Sahile &lt;gölge&gt;”" in notice.text
+            and f"now count for #{target.id}" in notice.text
+        )
+        project = await ideas.make_project(session, target.id, staff.id)
+        notice = await ideas.notice_for_author(session, project, "en")
+        assert notice.lang == "tr" and "belediye projesine dönüştü" in notice.text
+        hidden = await ideas.hide(session, (await sent(english, "Something else")).id, staff.id)
+        assert await ideas.notice_for_author(session, hidden, "en") is None  # hiding tells nobody
+        gone = await ideas.approve(session, (await sent(english, "Park lights")).id, staff.id)
+        english.deleted_at = utcnow()
+        assert await ideas.notice_for_author(session, gone, "en") is None  # a deleted account hears nothing
 
 
 # --- demo data -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -36,7 +36,6 @@ PENDING, APPROVED, REJECTED, MERGED, PROJECT, WITHDRAWN, HIDDEN = (
     "withdrawn",
     "hidden",
 )
-STATUSES = (PENDING, APPROVED, REJECTED, MERGED, PROJECT, WITHDRAWN, HIDDEN)
 VISIBLE = (APPROVED, PROJECT)  # what residents can browse
 SCOPE_NEIGHBORHOOD, SCOPE_CITY = "neighborhood", "city"
 SCOPES = (SCOPE_NEIGHBORHOOD, SCOPE_CITY)
@@ -71,7 +70,8 @@ class IdeaError(Exception):
 
 
 class Invalid(IdeaError):
-    """A field fails its rule: `field` is title/description/reason, `problem` is short/long/empty."""
+    """A field fails its rule: `field` is title/description/reason, `problem` is short/long/empty
+    (empty: nothing but spaces, punctuation or emoji)."""
 
     def __init__(self, field: str, problem: str, limit: int) -> None:
         super().__init__(f"{field}: {problem} (limit {limit})")
@@ -172,36 +172,32 @@ class Notice:
 # --- text rules ------------------------------------------------------------------------------------
 
 
-def clean_title(text: str | None) -> str:
-    value = " ".join((text or "").split())
-    if not value:
-        raise Invalid("title", "empty", TITLE_MIN)
-    if len(value) < TITLE_MIN:
-        raise Invalid("title", "short", TITLE_MIN)
-    if len(value) > TITLE_MAX:
-        raise Invalid("title", "long", TITLE_MAX)
+def _has_words(value: str) -> bool:
+    return any(ch.isalnum() for ch in value)
+
+
+def _checked(field: str, value: str, shortest: int, longest: int) -> str:
+    if not _has_words(value):
+        raise Invalid(field, "empty", shortest)
+    if len(value) < shortest:
+        raise Invalid(field, "short", shortest)
+    if len(value) > longest:
+        raise Invalid(field, "long", longest)
     return value
+
+
+def clean_title(text: str | None) -> str:
+    return _checked("title", " ".join((text or "").split()), TITLE_MIN, TITLE_MAX)
 
 
 def clean_description(text: str | None) -> str:
     lines = [" ".join(line.split()) for line in (text or "").strip().splitlines()]
     value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    if not value:
-        raise Invalid("description", "empty", DESCRIPTION_MIN)
-    if len(value) < DESCRIPTION_MIN:
-        raise Invalid("description", "short", DESCRIPTION_MIN)
-    if len(value) > DESCRIPTION_MAX:
-        raise Invalid("description", "long", DESCRIPTION_MAX)
-    return value
+    return _checked("description", value, DESCRIPTION_MIN, DESCRIPTION_MAX)
 
 
 def clean_reason(text: str | None) -> str:
-    value = " ".join((text or "").split())
-    if len(value) < REASON_MIN:
-        raise Invalid("reason", "short", REASON_MIN)
-    if len(value) > REASON_MAX:
-        raise Invalid("reason", "long", REASON_MAX)
-    return value
+    return _checked("reason", " ".join((text or "").split()), REASON_MIN, REASON_MAX)
 
 
 def check_location(bounds: Bounds, latitude: float, longitude: float) -> None:
@@ -268,19 +264,24 @@ def _with_places():  # noqa: ANN202 - a select of ideas with theme and place loa
 
 
 async def similar(
-    session: AsyncSession, process_id: int, neighborhood_id: int, title: str, limit: int = 5
+    session: AsyncSession,
+    process_id: int,
+    neighborhood_id: int,
+    title: str,
+    *,
+    exclude_author: int | None = None,
+    limit: int = 5,
 ) -> list[Similar]:
-    """Published ideas of the same process and neighborhood with a title like `title`."""
-    rows = await session.scalars(
-        _with_places()
-        .where(
-            Idea.process_id == process_id,
-            Idea.neighborhood_id == neighborhood_id,
-            Idea.status == APPROVED,
-        )
-        .order_by(Idea.id.desc())
-        .limit(1000)
+    """Published ideas of the same process and neighborhood with a title like `title` (someone's own
+    ideas are left out with `exclude_author`: they cannot support them instead)."""
+    stmt = _with_places().where(
+        Idea.process_id == process_id,
+        Idea.neighborhood_id == neighborhood_id,
+        Idea.status == APPROVED,
     )
+    if exclude_author is not None:
+        stmt = stmt.where(or_(Idea.author_id.is_(None), Idea.author_id != exclude_author))
+    rows = await session.scalars(stmt.order_by(Idea.id.desc()).limit(1000))
     return rank_similar(title, list(rows), limit)
 
 
@@ -304,6 +305,14 @@ async def get(session: AsyncSession, idea_id: int) -> Idea | None:
     return await session.scalar(
         _with_places().where(Idea.id == idea_id).execution_options(populate_existing=True)
     )
+
+
+async def visible(session: AsyncSession, idea_id: int, process_id: int) -> Idea | None:
+    """An idea every resident may read: published (or turned into a project) in that process."""
+    idea = await get(session, idea_id)
+    if idea is None or idea.status not in VISIBLE or idea.process_id != process_id:
+        return None
+    return idea
 
 
 async def support_count(session: AsyncSession, idea_id: int) -> int:
@@ -389,6 +398,18 @@ async def themes_with_ideas(session: AsyncSession, process_id: int) -> list[tupl
 
 
 # --- submitting ------------------------------------------------------------------------------------
+
+
+def not_open(view: processes.Outlook) -> SubmissionNotOpen:
+    """Why nobody with this outlook can send an idea now: when the next collection opens, else when the
+    last one closed, else that there is none."""
+    if view.next_opening is not None:
+        span = processes.window(view.next_opening)
+        return SubmissionNotOpen(view.next_opening, processes.UPCOMING, span.starts_at if span else None)
+    if view.last_closed is not None:
+        span = processes.window(view.last_closed)
+        return SubmissionNotOpen(view.last_closed, processes.CLOSED, span.ends_at if span else None)
+    return SubmissionNotOpen(None, None, None)
 
 
 async def check_can_submit(
@@ -604,18 +625,26 @@ async def merge_targets(session: AsyncSession, idea: Idea, limit: int = 30) -> l
     return scored[:limit]
 
 
-async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: int | None) -> Idea:
-    """Merge `idea_id` into the published idea `target_id`: its supports (and its author's voice) move
-    there, each person counted once. Returns the merged idea."""
-    await require_staff(session, actor_id)
-    idea = await session.get(Idea, idea_id)
-    target = await session.get(Idea, target_id)
+async def merge_pair(session: AsyncSession, idea_id: int, target_id: int) -> tuple[Idea, Idea]:
+    """The idea to merge and the idea to merge it into, when that merge is allowed now."""
+    idea = await get(session, idea_id)
     if idea is None:
         raise NotFound("no such idea")
+    if idea.status not in (PENDING, APPROVED):
+        raise AlreadyDecided(idea.status)
+    target = await get(session, target_id) if target_id else None
     if target is None or target.id == idea.id or target.process_id != idea.process_id:
         raise BadTarget("merge into another idea of the same process")
     if target.status != APPROVED:
         raise BadTarget("merge into a published idea")
+    return idea, target
+
+
+async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: int | None) -> Idea:
+    """Merge `idea_id` into the published idea `target_id`: its supports (and its author's voice) move
+    there, each person counted once. Returns the merged idea."""
+    await require_staff(session, actor_id)
+    _idea, target = await merge_pair(session, idea_id, target_id)
     merged = await _decide(
         session, idea_id, actor_id, (PENDING, APPROVED), MERGED, "idea.merge", merged_into_id=target_id
     )

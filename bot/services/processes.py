@@ -59,6 +59,10 @@ class BadWindow(ProcessError):
     pass
 
 
+class InPast(ProcessError):
+    pass
+
+
 class BadLimit(ProcessError):
     pass
 
@@ -189,6 +193,20 @@ def check_limit(limit: int) -> int:
 def check_window(opens_at: datetime, closes_at: datetime) -> None:
     if closes_at <= opens_at:
         raise BadWindow("submission must close after it opens")
+
+
+def check_opening(opens_at: datetime, zone: ZoneInfo, now: datetime | None = None) -> None:
+    """An opening typed by staff: today (a moment already past today opens at once) or later."""
+    today = (now or utcnow()).astimezone(zone).date()
+    if opens_at.astimezone(zone).date() < today:
+        raise InPast("submission cannot open on a day that has passed")
+
+
+def check_closing(opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> None:
+    """A closing typed by staff: in the future, and after the opening."""
+    if closes_at <= (now or utcnow()):
+        raise InPast("submission cannot close in the past")
+    check_window(opens_at, closes_at)
 
 
 async def free_key(session: AsyncSession, text: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import translate, when
@@ -25,14 +28,37 @@ def map_link(latitude: float, longitude: float) -> str:
     return f'<a href="{url}">{latitude:.5f}, {longitude:.5f}</a>'
 
 
+def idea_label(idea: Idea, width: int = 40) -> str:
+    """A button's label for an idea: its number and title, cut with "…" to `width` characters."""
+    label = f"#{idea.id} {idea.title}"
+    return label if len(label) <= width else label[: width - 1].rstrip() + "…"
+
+
+def page_row(page: int, pages: int, data: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """◀ n/m ▶ under a paged list: `data(n)` is the button data that shows page n (from 0)."""
+    row = [InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=data(page).pack())]
+    if page > 0:
+        row.insert(0, InlineKeyboardButton(text="◀", callback_data=data(page - 1).pack()))
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(text="▶", callback_data=data(page + 1).pack()))
+    return row
+
+
+def list_line(idea: Idea, supports: int) -> str:
+    """One idea in a list: number, title, supports and neighborhood."""
+    return _("<b>#{number}</b> {title} · 👍 {count} · {place}").format(
+        number=idea.id, title=escape(idea.title), count=supports, place=escape(idea.neighborhood.name)
+    )
+
+
 def status_label(status: str) -> str:
     return _(ideas.STATUS_LABELS.get(status, status))
 
 
-def scope_line(idea: Idea) -> str:
-    if idea.scope == ideas.SCOPE_CITY:
-        return _("🌆 Citywide (sent from {place})").format(place=place(idea.neighborhood))
-    return _("🏘 {place}").format(place=place(idea.neighborhood))
+def scope_line(scope: str, hood: Neighborhood | None) -> str:
+    if scope == ideas.SCOPE_CITY:
+        return _("🌆 Citywide (sent from {place})").format(place=place(hood))
+    return _("🏘 {place}").format(place=place(hood))
 
 
 def idea_card(idea: Idea, supports: int, lang: str, limit: int, *, show_status: bool = False) -> str:
@@ -40,7 +66,7 @@ def idea_card(idea: Idea, supports: int, lang: str, limit: int, *, show_status: 
     lines = [
         f"💡 <b>#{idea.id} {escape(idea.title)}</b>",
         _("🏷 {theme}").format(theme=escape(ideas.theme_name(idea.theme, lang))),
-        scope_line(idea),
+        scope_line(idea.scope, idea.neighborhood),
         _("👍 Supports: {count}").format(count=supports),
     ]
     if idea.latitude is not None and idea.longitude is not None:
@@ -65,7 +91,7 @@ def staff_card(
         f"💡 <b>#{idea.id} {escape(idea.title)}</b>",
         _("Status: {status}").format(status=status_label(idea.status)),
         _("🏷 {theme}").format(theme=escape(ideas.theme_name(idea.theme, lang))),
-        scope_line(idea),
+        scope_line(idea.scope, idea.neighborhood),
         _("Author's neighborhood: {place}").format(place=place(idea.neighborhood)),
         _("Sent: {when}").format(when=when(idea.created_at, zone, lang)),
         _("👍 Supports: {count}").format(count=supports),
@@ -104,10 +130,7 @@ def draft_card(
         f"<b>{escape(data.get('title', ''))}</b>",
         _("🏷 {theme}").format(theme=escape(theme)),
     ]
-    if data.get("scope") == ideas.SCOPE_CITY:
-        lines.append(_("🌆 Citywide (sent from {place})").format(place=place(hood)))
-    else:
-        lines.append(_("🏘 {place}").format(place=place(hood)))
+    lines.append(scope_line(data.get("scope", ideas.SCOPE_NEIGHBORHOOD), hood))
     if data.get("latitude") is not None:
         lines.append(_("📌 Location: {link}").format(link=map_link(data["latitude"], data["longitude"])))
     else:
