@@ -27,14 +27,20 @@ def _imports(path) -> set[str]:  # noqa: ANN001
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_services_load_no_aiogram(name: str) -> None:
-    code = f"import sys, bot.services.{name}; print(sorted(m for m in sys.modules if m.startswith('aiogram')))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    code = (
+        f"import sys, bot.services.{name}; print(sorted(m for m in sys.modules if m.startswith('aiogram')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]", f"bot.services.{name} pulls in {out.stdout.strip()}"
 
 
 def test_handlers_run_no_sql() -> None:
     for path in (PROJECT_ROOT / "handlers").glob("*.py"):
-        sql = {name for name in _imports(path) if name.startswith("sqlalchemy") and "AsyncSession" not in name}
+        sql = {
+            name for name in _imports(path) if name.startswith("sqlalchemy") and "AsyncSession" not in name
+        }
         sql -= {"sqlalchemy.ext.asyncio"}
         assert not sql, f"{path.name} imports {sorted(sql)}: SQL belongs in bot/services"
 

@@ -12,7 +12,7 @@ from bot.app import Meydan, build
 from bot.services import residents
 from storage.models import Neighborhood, ProcessedUpdate, Resident
 from tests.conftest import STAFF_ID, TEST_REDIS_URL, start_bot
-from tests.flows import fetch, onboard
+from tests.flows import fetch, onboard, post_update
 
 
 async def _resident(meydan: Meydan, telegram_id: int) -> Resident | None:
@@ -167,18 +167,6 @@ async def test_restart_in_the_middle_of_onboarding(
         await again.close()
 
 
-async def _post_update(meydan: Meydan, sandbox, update: dict, secret: str | None) -> int:  # noqa: ANN001
-    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again)."""
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sandbox.url}/sandbox/api/bot") as resp:
-            webhook_url = (await resp.json())["webhook_url"]
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-        async with http.post(webhook_url, json=update, headers=headers) as resp:
-            return resp.status
-
-
 def _start_update(update_id: int, person_id: int) -> dict:
     user = {"id": person_id, "is_bot": False, "first_name": "Ali", "language_code": "tr"}
     return {
@@ -199,9 +187,9 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
     await person.say("hello")  # the chat exists now
     before = len(await person.bot_messages())
     update = _start_update(900_001, person.id)
-    assert await _post_update(meydan, sandbox, update, meydan.webhook_secret) == 200
+    assert await post_update(sandbox, update, meydan.webhook_secret) == 200
     assert len(await person.bot_messages()) == before + 1
-    assert await _post_update(meydan, sandbox, update, meydan.webhook_secret) == 200
+    assert await post_update(sandbox, update, meydan.webhook_secret) == 200
     assert len(await person.bot_messages()) == before + 1
     async with meydan.sessions() as session:
         rows = await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001))
@@ -210,8 +198,8 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
 
 async def test_webhook_rejects_a_wrong_secret(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     person = await sandbox.person("Veli", language_code="tr")
-    assert await _post_update(meydan, sandbox, _start_update(900_002, person.id), "wrong-secret") == 403
-    assert await _post_update(meydan, sandbox, _start_update(900_003, person.id), None) == 403
+    assert await post_update(sandbox, _start_update(900_002, person.id), "wrong-secret") == 403
+    assert await post_update(sandbox, _start_update(900_003, person.id), None) == 403
     assert await person.bot_messages() == []
 
 
@@ -333,8 +321,11 @@ async def test_another_city_file(empty_database_url: str, settings, sandbox) -> 
     from bot.config import PROJECT_ROOT
 
     liege = settings.model_copy(
-        update={"database_url": empty_database_url, "city_file": PROJECT_ROOT / "cities" / "liege.toml",
-                "bot_token": sandbox.token}
+        update={
+            "database_url": empty_database_url,
+            "city_file": PROJECT_ROOT / "cities" / "liege.toml",
+            "bot_token": sandbox.token,
+        }
     )
     app = await build(liege, api_url=sandbox.url)
     runner = await start_bot(app, sandbox.url)
