@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import CommandStart
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -33,10 +35,13 @@ class Onboarding(StatesGroup):
     neighborhood = State()
 
 
-def language_keyboard(selected: str, factory=LangCb) -> InlineKeyboardMarkup:  # noqa: ANN001
+def language_keyboard(
+    selected: str | None, data: Callable[[str], CallbackData] = lambda code: LangCb(code=code)
+) -> InlineKeyboardMarkup:
+    """One button per language, each in its own language, the selected one ticked."""
     return single_column(
         [
-            ((f"✓ {label}" if code == selected else label), factory(code=code))
+            ((f"✓ {label}" if code == selected else label), data(code))
             for code, label in LANGUAGE_LABELS.items()
         ]
     )

@@ -19,7 +19,7 @@ from bot.services.residents import NOTIFICATIONS, Known
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.messages import replace
 from handlers import places
-from handlers.onboarding import LANGUAGE_LABELS, Onboarding, start
+from handlers.onboarding import LANGUAGE_LABELS, Onboarding, language_keyboard, start
 
 router = Router(name="settings")
 
@@ -105,12 +105,10 @@ async def settings_action(
     action, value = callback_data.action, callback_data.value
     if action == "language":
         await query.answer()
-        buttons = InlineKeyboardBuilder()
-        for code, label in LANGUAGE_LABELS.items():
-            mark = "✓ " if code == known.resident.language else ""
-            buttons.button(text=mark + label, callback_data=SettingsCb(action="set-language", value=code))
-        buttons.adjust(1)
-        await replace(query.message, _("Choose your language:"), buttons.as_markup())
+        keyboard = language_keyboard(
+            known.resident.language, lambda code: SettingsCb(action="set-language", value=code)
+        )
+        await replace(query.message, _("Choose your language:"), keyboard)
         return
     if action == "set-language" and value in LANGUAGE_LABELS:
         residents.set_language(known.resident, value)

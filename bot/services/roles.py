@@ -33,9 +33,7 @@ async def grant(
         select(Role).where(
             Role.resident_id == resident.id,
             Role.role == role,
-            Role.neighborhood_id.is_(neighborhood_id)
-            if neighborhood_id is None
-            else Role.neighborhood_id == neighborhood_id,
+            Role.neighborhood_id.is_not_distinct_from(neighborhood_id),
         )
     )
     if exists:
