@@ -1121,3 +1121,26 @@ async def test_the_same_update_twice_moves_the_form_once(meydan: Meydan, sandbox
     await john.press("The whole city")
     preview = await john.last_message()
     assert "Benches in the park" in preview.text and DESCRIPTION in preview.text
+
+
+async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    from bot.ui.callbacks import BrowseCb
+
+    process_id = await _process(meydan)
+    first = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_965)
+    second = await _seed_idea(meydan, process_id, "Parka gölgelik", author_tg=100_000_966)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    await john.press(f"#{first}")
+    card = await john.last_message()
+    support = BrowseCb.unpack(card.button_data(next(label for label in _labels(card) if "Support" in label)))
+    other = support.model_copy(update={"id": second}).pack()
+    # one press each on two different ideas, at once: both are taken (only repeats of one button are dropped)
+    await asyncio.gather(
+        john.press_data(card.message_id, support.pack()), john.press_data(card.message_id, other)
+    )
+    async with meydan.sessions() as session:
+        assert await ideas.support_count(session, first) == 1
+        assert await ideas.support_count(session, second) == 1

@@ -20,7 +20,7 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     def __init__(self, rates: dict[str, float] | None = None, max_keys: int = 100_000) -> None:
         self._rates = {**RATES, **(rates or {})}
-        self._last: dict[tuple[int, str], float] = {}
+        self._last: dict[tuple[int, str, str | None], float] = {}
         self._max_keys = max_keys
 
     async def __call__(
@@ -35,7 +35,8 @@ class ThrottlingMiddleware(BaseMiddleware):
             return await handler(event, data)
         now = time.monotonic()
         rate = self._rates.get(key, self._rates["default"])
-        slot = (user.id, key)
+        # a press is throttled per button (a double press), so two different buttons are both taken
+        slot = (user.id, key, event.data if isinstance(event, CallbackQuery) else None)
         last = self._last.get(slot)
         if last is not None and now - last < rate:
             if isinstance(event, CallbackQuery):
