@@ -8,11 +8,17 @@ that message or edit (what counts as the answer is a :data:`ReplyRule`; :func:`b
 
 The bot runs in its own Python process, so its peak memory is its own (``ru_maxrss`` of that process)
 and it does not share an event loop with the emulator and the driver. The dispatcher comes from a
-factory named ``"module:function"``; the function returns a ``Dispatcher`` (or an awaitable of one).
+factory named ``"module:function"``; the function returns (or returns an awaitable of) either a
+``Dispatcher``, served with a plain ``Bot`` made here; or a ``(Bot, Dispatcher)`` pair; or an object
+with ``.bot`` and ``.dp`` and, optionally, an async ``close()`` awaited once the bot has stopped (a whole
+application with its own client settings, database and clean-up). A factory whose signature names
+``api_url`` or ``token`` gets the emulator's base URL and the bot token as keyword arguments. In both
+delivery modes the dispatcher's startup and shutdown observers run with its workflow data, and updates
+are limited to the types its handlers use, as a production bot does.
 
 Run as ``python -m bench.common --factory MODULE:FUNC --mode polling|webhook --api URL --token TOKEN``
-this module is that bot process: it prints ``READY {json}`` once serving, stops when its stdin closes,
-then prints ``DONE {json}`` with its memory figures.
+(``--profile FILE`` to profile it) this module is that bot process: it prints ``READY {json}`` once
+serving, stops when its stdin closes, then prints ``DONE {json}`` with its memory and CPU figures.
 """
 
 from __future__ import annotations
@@ -320,20 +326,32 @@ class Driver:
 
 @dataclass
 class BotStats:
-    """The bot process: RSS at READY (after startup), peak RSS over the whole run, CPU used after READY."""
+    """The bot process: RSS at READY (after startup), peak RSS over the whole run, CPU used after READY.
+
+    ``loop_cpu_s`` is the part of ``cpu_s`` used by the thread running the event loop; the rest went to
+    other threads (a database driver's worker threads, such as aiosqlite's).
+    """
 
     rss_start_mb: float = math.nan
     peak_rss_mb: float = math.nan
     cpu_s: float = math.nan
+    loop_cpu_s: float = math.nan
 
 
 @asynccontextmanager
 async def bot_process(
-    factory: str, mode: Mode, api_url: str, token: str = BENCH_TOKEN, startup_timeout: float = 60.0
+    factory: str,
+    mode: Mode,
+    api_url: str,
+    token: str = BENCH_TOKEN,
+    startup_timeout: float = 60.0,
+    profile: str | None = None,
 ) -> AsyncIterator[BotStats]:
     """Run the dispatcher from ``factory`` in a child process, against the emulator at ``api_url``.
 
-    The yielded :class:`BotStats` is filled in when the block exits and the process has stopped.
+    The yielded :class:`BotStats` is filled in when the block exits and the process has stopped. With
+    ``profile`` (a file path) the process profiles its event-loop thread with cProfile from READY until
+    it is told to stop, and writes the statistics there.
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -349,6 +367,7 @@ async def bot_process(
         api_url,
         "--token",
         token,
+        *(["--profile", profile] if profile else []),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         cwd=str(ROOT),
@@ -377,47 +396,79 @@ async def bot_process(
                     done = json.loads(line[5:])
                     stats.peak_rss_mb = done["peak_rss_mb"]
                     stats.cpu_s = done["cpu_s"]
+                    stats.loop_cpu_s = done["loop_cpu_s"]
 
 
-def _load_factory(spec: str) -> Callable[[], Any]:
+def _load_factory(spec: str) -> Callable[..., Any]:
     module_name, _, attribute = spec.partition(":")
     if not attribute:
         raise ValueError(f"factory must be 'module:function', got {spec!r}")
     return getattr(importlib.import_module(module_name), attribute)
 
 
-async def _serve(factory: str, mode: Mode, api_url: str, token: str) -> None:
-    from aiogram import Bot
+async def _make_served(factory: str, api_url: str, token: str) -> tuple[Any, Any, Callable[[], Any] | None]:
+    """Call the factory and return ``(bot, dispatcher, close)`` whatever form it answered in."""
+    from aiogram import Bot, Dispatcher
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
+
+    make = _load_factory(factory)
+    offered = {"api_url": api_url, "token": token}
+    parameters = inspect.signature(make).parameters
+    served = make(**{name: value for name, value in offered.items() if name in parameters})
+    if inspect.isawaitable(served):
+        served = await served
+    if isinstance(served, Dispatcher):
+        return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url))), served, None
+    if isinstance(served, tuple):
+        bot, dispatcher = served
+        return bot, dispatcher, None
+    return served.bot, served.dp, getattr(served, "close", None)
+
+
+async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: str | None = None) -> None:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
-    dispatcher = _load_factory(factory)()
-    if inspect.isawaitable(dispatcher):
-        dispatcher = await dispatcher
-    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+    bot, dispatcher, close = await _make_served(factory, api_url, token)
+    allowed_updates = dispatcher.resolve_used_update_types()
     runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
     if mode == "polling":
         await bot.delete_webhook()
-        polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False))
+        # start_polling emits the dispatcher's startup with its workflow data, and its shutdown at the end
+        polling = asyncio.create_task(
+            dispatcher.start_polling(bot, handle_signals=False, allowed_updates=allowed_updates)
+        )
     else:
         app = web.Application()
         SimpleRequestHandler(
             dispatcher, bot, handle_in_background=False, secret_token=WEBHOOK_SECRET
         ).register(app, path="/webhook")
+        # the app's startup emits the dispatcher's startup with its workflow data (and shutdown at cleanup)
         setup_application(app, dispatcher, bot=bot)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        await bot.set_webhook(f"http://127.0.0.1:{port}/webhook", secret_token=WEBHOOK_SECRET)
+        await bot.set_webhook(
+            f"http://127.0.0.1:{port}/webhook", secret_token=WEBHOOK_SECRET, allowed_updates=allowed_updates
+        )
 
-    cpu_at_ready = cpu_seconds()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    cpu_at_ready, loop_cpu_at_ready = cpu_seconds(), time.thread_time()
     print("READY " + json.dumps({"rss_mb": current_rss_mb()}), flush=True)
+    if profiler is not None:
+        profiler.enable()
     await asyncio.to_thread(sys.stdin.read)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
 
     if polling is not None:
         await dispatcher.stop_polling()
@@ -426,18 +477,29 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str) -> None:
         await bot.delete_webhook()
         await runner.cleanup()
     await bot.session.close()
-    done = {"peak_rss_mb": peak_rss_mb(), "cpu_s": cpu_seconds() - cpu_at_ready}
+    if close is not None:
+        await close()
+    done = {
+        "peak_rss_mb": peak_rss_mb(),
+        "cpu_s": cpu_seconds() - cpu_at_ready,
+        "loop_cpu_s": time.thread_time() - loop_cpu_at_ready,
+    }
     print("DONE " + json.dumps(done), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a benchmark dispatcher against the sandbox emulator.")
-    parser.add_argument("--factory", required=True, help="module:function returning a Dispatcher")
+    parser.add_argument(
+        "--factory",
+        required=True,
+        help="module:function: a Dispatcher, a (Bot, Dispatcher) pair, or an app with .bot and .dp",
+    )
     parser.add_argument("--mode", choices=MODES, required=True)
     parser.add_argument("--api", required=True, help="the emulator's base URL")
     parser.add_argument("--token", default=BENCH_TOKEN)
+    parser.add_argument("--profile", help="write cProfile statistics of the event-loop thread to this file")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.factory, args.mode, args.api, args.token))
+    asyncio.run(_serve(args.factory, args.mode, args.api, args.token, args.profile))
 
 
 # ---- scenarios ------------------------------------------------------------------------------
@@ -502,18 +564,20 @@ async def run_scenario(
     warmup: Script | None = None,
     check: Check | None = None,
     reply: ReplyRule = bot_answer,
+    profile: str | None = None,
 ) -> ScenarioResult:
     """Fresh emulator, the dispatcher from ``factory`` in its own process, ``people`` people at once.
 
     ``warmup`` (unmeasured) runs first for every person, then ``script`` is measured, then ``check``
     may verify the chats (it should raise when the bot did not do its job). ``reply`` says when an
     update is answered, unless a step of the script passes its own. The bot's CPU per update counts
-    every update it handled after startup, the warm-up's included.
+    every update it handled after startup, the warm-up's included. ``profile`` is passed to
+    :func:`bot_process`.
     """
     async with (
         running_emulator() as emulator,
         client_api(emulator.url) as client,
-        bot_process(factory, mode, emulator.url) as stats,
+        bot_process(factory, mode, emulator.url, profile=profile) as stats,
     ):
         await client.wait_for_delivery(mode)
         ids = await create_people(client, people)

@@ -48,6 +48,26 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         raise AssertionError("unreachable")
 
 
+class KeepResponseTypes(BaseRequestMiddleware):
+    """aiogram validates every answer as `Response[<result type>]`; pydantic keeps such parametrised
+    classes only weakly, so under load they are garbage-collected and rebuilt (1-5 ms each) again and
+    again. Holding a reference to each method's class the first time it is used stops that."""
+
+    def __init__(self) -> None:
+        self._kept: dict[type, type] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        kind = type(method)
+        if kind not in self._kept:
+            self._kept[kind] = Response[method.__returning__]  # type: ignore[name-defined]
+        return await make_request(bot, method)
+
+
 def make_bot(
     token: str, api_url: str | None = None, *, max_retry_wait: float = 60.0, **session_kwargs: Any
 ) -> Bot:
@@ -56,5 +76,6 @@ def make_bot(
         if api_url
         else AiohttpSession(**session_kwargs)
     )
+    session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware(max_wait=max_retry_wait))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

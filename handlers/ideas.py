@@ -25,7 +25,8 @@ from bot.services import geography, ideas, processes, residents
 from bot.services.residents import Known
 from bot.ui.callbacks import BrowseCb, IdeaCb, MenuCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas import draft_card, group_card, idea_card, idea_label, list_line, page_row, status_label
+from bot.ui.ideas import draft_card, group_card, idea_card, idea_label, list_line, status_label
+from bot.ui.keyboards import page_row
 from bot.ui.messages import replace
 from bot.ui.notify import post_to_group
 from storage.models import Idea, Neighborhood, Process

@@ -30,7 +30,8 @@ from bot.services import ideas
 from bot.services.residents import Known
 from bot.ui.callbacks import AdminCb, ModCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas import idea_label, list_line, page_row, staff_card, status_label
+from bot.ui.ideas import idea_label, list_line, staff_card, status_label
+from bot.ui.keyboards import page_row
 from bot.ui.messages import replace
 from bot.ui.notify import deliver
 from handlers.admin import StaffOnly, staff_only_text

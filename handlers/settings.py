@@ -7,16 +7,17 @@ from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import privacy, residents
 from bot.services.residents import NOTIFICATIONS, Known
 from bot.ui.callbacks import MenuCb, SettingsCb
+from bot.ui.keyboards import single_column
 from bot.ui.messages import replace
 from handlers import places
 from handlers.onboarding import LANGUAGE_LABELS, Onboarding, language_keyboard, start
@@ -46,23 +47,21 @@ async def settings_view(session: AsyncSession, known: Known) -> tuple[str, Inlin
         _("Neighborhood: {place}").format(place=place),
         _("Notifications:"),
     ]
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🌐 Change language"), callback_data=SettingsCb(action="language"))
-    builder.button(text=_("🏘 Change neighborhood"), callback_data=SettingsCb(action="place"))
+    buttons: list[tuple[str, CallbackData]] = [
+        (_("🌐 Change language"), SettingsCb(action="language")),
+        (_("🏘 Change neighborhood"), SettingsCb(action="place")),
+    ]
     for kind in NOTIFICATIONS:
         on = getattr(resident, f"notify_{kind}")
         lines.append(f"{'🔔' if on else '🔕'} {_notification_label(kind)}")
-        builder.button(
-            text=(_("Turn off: {what}") if on else _("Turn on: {what}")).format(
-                what=_notification_label(kind)
-            ),
-            callback_data=SettingsCb(action="notify", value=kind),
-        )
-    builder.button(text=_("📦 Export my data"), callback_data=SettingsCb(action="export"))
-    builder.button(text=_("🗑 Delete my account"), callback_data=SettingsCb(action="delete"))
-    builder.button(text=_("« Menu"), callback_data=MenuCb(action="menu"))
-    builder.adjust(1)
-    return "\n".join(lines), builder.as_markup()
+        label = (_("Turn off: {what}") if on else _("Turn on: {what}")).format(what=_notification_label(kind))
+        buttons.append((label, SettingsCb(action="notify", value=kind)))
+    buttons += [
+        (_("📦 Export my data"), SettingsCb(action="export")),
+        (_("🗑 Delete my account"), SettingsCb(action="delete")),
+        (_("« Menu"), MenuCb(action="menu")),
+    ]
+    return "\n".join(lines), single_column(buttons)
 
 
 @router.message(Command("settings"))
@@ -132,17 +131,19 @@ async def settings_action(
         return
     if action == "delete":
         await query.answer()
-        confirm = InlineKeyboardBuilder()
-        confirm.button(text=_("Yes, delete my account"), callback_data=SettingsCb(action="delete-confirm"))
-        confirm.button(text=_("No, keep it"), callback_data=MenuCb(action="settings"))
-        confirm.adjust(1)
+        confirm = single_column(
+            [
+                (_("Yes, delete my account"), SettingsCb(action="delete-confirm")),
+                (_("No, keep it"), MenuCb(action="settings")),
+            ]
+        )
         await replace(
             query.message,
             _(
                 "🗑 Delete your account? Your settings and roles are erased and you are unlinked from "
                 "everything you sent. Votes and supports stay counted, anonymously. This cannot be undone."
             ),
-            confirm.as_markup(),
+            confirm,
         )
         return
     if action == "delete-confirm":

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import translate, when
@@ -32,16 +29,6 @@ def idea_label(idea: Idea, width: int = 40) -> str:
     """A button's label for an idea: its number and title, cut with "…" to `width` characters."""
     label = f"#{idea.id} {idea.title}"
     return label if len(label) <= width else label[: width - 1].rstrip() + "…"
-
-
-def page_row(page: int, pages: int, data: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
-    """◀ n/m ▶ under a paged list: `data(n)` is the button data that shows page n (from 0)."""
-    row = [InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=data(page).pack())]
-    if page > 0:
-        row.insert(0, InlineKeyboardButton(text="◀", callback_data=data(page - 1).pack()))
-    if page < pages - 1:
-        row.append(InlineKeyboardButton(text="▶", callback_data=data(page + 1).pack()))
-    return row
 
 
 def list_line(idea: Idea, supports: int) -> str:

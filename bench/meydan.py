@@ -1,0 +1,414 @@
+"""Meydan's own bot through the sandbox emulator, against the echo anchor in the same run.
+
+The whole application is built as in production (``bot.app.build``: migrations, the Izmir city file,
+the SQL conversation storage, every middleware, HTML parse mode and the flood-limit retry) on a fresh
+SQLite file, or on a PostgreSQL database of its own made from ``BENCH_DATABASE_URL`` and dropped at the
+end, and served in its own process by long polling and then as a webhook server. N people at once each
+go through onboarding (/start, choose a language, accept the privacy notice, type a district and press
+it, type a neighborhood and press it), then a few rounds of /settings, a notification toggled, /menu
+and /help, each step waiting for the bot's answer to it. The echo bot of :mod:`bench.throughput` runs
+the same number of updates per person with the same number of people, and the table gives Meydan's
+updates per second and CPU per update as ratios to the echo row of the same delivery mode.
+
+    .venv/bin/python -m bench.meydan [--people 100] [--rounds 2] [--database sqlite|postgresql]
+                                     [--modes polling,webhook] [--quick] [--profile PREFIX]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import random
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram import Bot, Dispatcher
+
+from bench.common import (
+    BENCH_TOKEN,
+    MODES,
+    Check,
+    ClientAPI,
+    Driver,
+    Exchange,
+    Mode,
+    ReplyRule,
+    ScenarioResult,
+    Script,
+    Sent,
+    format_table,
+    run_scenario,
+)
+from bench.throughput import measure_echo
+from bot.config import DEFAULT_CITY_FILE, Settings, load_city
+from bot.services.residents import NOTIFICATIONS
+from bot.ui.callbacks import SettingsCb
+
+if TYPE_CHECKING:
+    from bot.app import Meydan
+
+Database = Literal["sqlite", "postgresql"]
+DATABASES: tuple[Database, ...] = ("sqlite", "postgresql")
+DATABASE_URL_VARIABLE = "BENCH_DATABASE_URL"
+FACTORIES: dict[Database, str] = {
+    "sqlite": "bench.meydan:meydan_on_sqlite",
+    "postgresql": "bench.meydan:meydan_on_postgresql",
+}
+
+LANGUAGE_BUTTON = {"tr": "🇹🇷 Türkçe", "en": "🇬🇧 English"}
+ACCEPT_BUTTON = {"tr": "✅ Kabul ediyorum", "en": "✅ I accept"}
+ONBOARDING_STEPS = 7
+ROUND_STEPS = 4
+
+
+# ---- the application under test (runs in the bot process) ---------------------------------------
+
+
+@dataclass
+class MeydanUnderTest:
+    """The built application and what to remove once it has stopped (its database)."""
+
+    meydan: Meydan
+    release: Callable[[], Awaitable[None]]
+
+    @property
+    def bot(self) -> Bot:
+        return self.meydan.bot
+
+    @property
+    def dp(self) -> Dispatcher:
+        return self.meydan.dp
+
+    async def close(self) -> None:
+        try:
+            await self.meydan.close()
+        finally:
+            await self.release()
+
+
+def _settings(database_url: str, api_url: str, token: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        bot_token=token,
+        telegram_api_url=api_url,
+        database_url=database_url,
+        redis_url=None,
+        city_file=DEFAULT_CITY_FILE,
+        staff_ids=[],
+        webhook_url=None,
+        webhook_secret=None,
+        default_language=None,
+        staff_group_id=None,
+        log_level="WARNING",
+    )
+
+
+async def meydan_on_sqlite(api_url: str, token: str = BENCH_TOKEN) -> MeydanUnderTest:
+    """The whole bot on a fresh SQLite file in a temporary directory (removed at the end)."""
+    from bot.app import build
+
+    directory = tempfile.TemporaryDirectory(prefix="meydan-bench-")
+    url = f"sqlite+aiosqlite:///{Path(directory.name) / 'meydan.db'}"
+    meydan = await build(_settings(url, api_url, token), api_url=api_url)
+
+    async def release() -> None:
+        directory.cleanup()
+
+    return MeydanUnderTest(meydan, release)
+
+
+async def _postgres_admin(server_url: str, statement: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def meydan_on_postgresql(api_url: str, token: str = BENCH_TOKEN) -> MeydanUnderTest:
+    """The whole bot on a new PostgreSQL database on the server of ``BENCH_DATABASE_URL``, dropped at the end."""
+    from sqlalchemy.engine import make_url
+
+    from bot.app import build
+
+    server_url = os.environ.get(DATABASE_URL_VARIABLE)
+    if not server_url:
+        raise RuntimeError(f"{DATABASE_URL_VARIABLE} is not set")
+    name = f"meydan_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    await _postgres_admin(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        meydan = await build(_settings(url, api_url, token), api_url=api_url)
+    except BaseException:
+        await _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        raise
+
+    async def release() -> None:
+        await _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return MeydanUnderTest(meydan, release)
+
+
+# ---- the people ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resident:
+    """What one simulated person picks: a language and a place of the city file."""
+
+    language: str
+    district: str
+    neighborhood: str
+
+
+@cache
+def _places() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    city = load_city(DEFAULT_CITY_FILE)
+    return tuple((d.name, tuple(n.name for n in d.neighborhoods)) for d in city.districts)
+
+
+def resident_for(person_id: int) -> Resident:
+    """Half the people choose Turkish, half English; places are spread over the whole city."""
+    rng = random.Random(person_id)
+    district, neighborhoods = rng.choice(_places())
+    return Resident("tr" if person_id % 2 == 0 else "en", district, rng.choice(neighborhoods))
+
+
+def toggled(rounds: int) -> list[str]:
+    """The notification each round toggles, in turn."""
+    return [NOTIFICATIONS[i % len(NOTIFICATIONS)] for i in range(rounds)]
+
+
+def new_bot_message(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:
+    """A :data:`ReplyRule` for a press the bot answers with an edit and then a new message: the new one."""
+    times = [
+        m["sent_at"]
+        for m in messages
+        if m["from"] == "bot"
+        and (m["message_id"] > sent.message_id if sent.message_id is not None else m["sent_at"] >= sent.at)
+    ]
+    return min(times, default=None)
+
+
+def find_button(
+    messages: Sequence[dict[str, Any]], label: str | None = None, data: str | None = None
+) -> tuple[int, str]:
+    """The newest bot message with an inline button of this label (else containing it) or callback data.
+
+    Returns the message id and the button's callback data; raises when no message has such a button.
+    """
+    for message in reversed(messages):
+        if message["from"] != "bot":
+            continue
+        buttons = [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        for match in (
+            lambda b: (
+                (label is not None and b.get("text") == label)
+                or (data is not None and b.get("callback_data") == data)
+            ),
+            lambda b: label is not None and label in b.get("text", ""),
+        ):
+            found = next((b for b in buttons if match(b)), None)
+            if found is not None:
+                return int(message["message_id"]), str(found["callback_data"])
+    shown = [m["text"][:80] for m in messages if m["from"] == "bot"][-3:]
+    raise AssertionError(f"no button {label or data!r} in the bot's messages (last: {shown})")
+
+
+async def _press(
+    driver: Driver,
+    person_id: int,
+    after: Exchange,
+    label: str | None = None,
+    data: str | None = None,
+    reply: ReplyRule | None = None,
+) -> Exchange:
+    message_id, callback_data = find_button(after.messages, label, data)
+    return await driver.press(person_id, message_id, callback_data, reply)
+
+
+def resident_script(rounds: int) -> Script:
+    """Onboarding, then ``rounds`` times: /settings, toggle a notification, /menu, /help.
+
+    A step whose answer did not come (counted as unanswered) ends that person's script.
+    """
+
+    async def script(driver: Driver, person_id: int) -> None:
+        me = resident_for(person_id)
+        steps: list[Callable[[Exchange], Awaitable[Exchange]]] = [
+            lambda ex: _press(driver, person_id, ex, LANGUAGE_BUTTON[me.language]),
+            lambda ex: _press(driver, person_id, ex, ACCEPT_BUTTON[me.language]),
+            lambda ex: driver.say(person_id, me.district),
+            lambda ex: _press(driver, person_id, ex, me.district),
+            lambda ex: driver.say(person_id, me.neighborhood),
+            # an edit ("you are set") and then the main menu in a new message: wait for the menu
+            lambda ex: _press(driver, person_id, ex, me.neighborhood, reply=new_bot_message),
+        ]
+        for kind in toggled(rounds):
+            toggle = SettingsCb(action="notify", value=kind).pack()
+            steps += [
+                lambda ex: driver.say(person_id, "/settings"),
+                lambda ex, toggle=toggle: _press(driver, person_id, ex, data=toggle),
+                lambda ex: driver.say(person_id, "/menu"),
+                lambda ex: driver.say(person_id, "/help"),
+            ]
+        exchange = await driver.say(person_id, "/start")
+        for step in steps:
+            if exchange.answered_at is None:
+                return
+            exchange = await step(exchange)
+
+    return script
+
+
+async def _warm_up(driver: Driver, person_id: int) -> None:
+    await driver.say(person_id, "/help")
+
+
+def resident_check(rounds: int) -> Check:
+    """Every person was onboarded, got every answer, and the last settings view shows the toggles;
+    the bot's startup (which sets the command list) ran."""
+    expected_messages = 1 + 4 + 3 * rounds  # warm-up /help; start, 2 searches, menu; per round 3
+    off: set[str] = set()
+    for kind in toggled(rounds):
+        off ^= {kind}
+
+    async def check(client: ClientAPI, people: Sequence[int]) -> None:
+        base = client.base.removesuffix("/sandbox/api")
+        body = {"scope": {"type": "all_private_chats"}}
+        async with client.session.post(f"{base}/bot{BENCH_TOKEN}/getMyCommands", json=body) as response:
+            commands = (await response.json())["result"]
+        if not commands:
+            raise AssertionError("the bot's startup did not set its commands")
+        for person_id in people:
+            messages = [m for m in (await client.chat(person_id))["messages"] if m["from"] == "bot"]
+            problem = None
+            if len(messages) != expected_messages:
+                problem = f"{len(messages)} bot messages, expected {expected_messages}"
+            elif not any(m["edited"] and m["text"].startswith("✅") for m in messages):
+                problem = "onboarding did not end with a place chosen"
+            elif rounds:
+                views = [m for m in messages if "set:notify:" in str(m.get("reply_markup"))]
+                if not views or views[-1]["text"].count("🔕") != len(off):
+                    problem = f"the last settings view does not show {len(off)} notifications off"
+            if problem:
+                raise AssertionError(f"person {person_id}: {problem}")
+
+    return check
+
+
+# ---- measuring -----------------------------------------------------------------------------------
+
+
+def updates_per_person(rounds: int) -> int:
+    return ONBOARDING_STEPS + ROUND_STEPS * rounds
+
+
+async def measure_meydan(
+    mode: Mode, people: int, rounds: int, database: Database = "sqlite", profile: str | None = None
+) -> ScenarioResult:
+    return await run_scenario(
+        f"meydan ({database})",
+        FACTORIES[database],
+        mode,
+        people,
+        resident_script(rounds),
+        warmup=_warm_up,
+        check=resident_check(rounds),
+        profile=profile,
+    )
+
+
+async def run(
+    people: int, rounds: int, modes: Sequence[Mode], database: Database, profile: str | None = None
+) -> list[tuple[ScenarioResult, ScenarioResult]]:
+    """For each mode, the echo anchor and Meydan, one after the other."""
+    pairs = []
+    for mode in modes:
+        echo = await measure_echo(mode, people, updates_per_person(rounds))
+        meydan = await measure_meydan(
+            mode, people, rounds, database, f"{profile}.{mode}.prof" if profile else None
+        )
+        pairs.append((echo, meydan))
+    return pairs
+
+
+def bot_cpu_ms_per_update(result: ScenarioResult) -> float:
+    return result.bot.cpu_s * 1000 / result.bot_updates if result.bot_updates else math.nan
+
+
+HEADER = (*ScenarioResult.HEADER, "updates/s vs echo", "bot CPU/update vs echo")
+
+
+def table(pairs: Sequence[tuple[ScenarioResult, ScenarioResult]]) -> str:
+    rows = []
+    for echo, meydan in pairs:
+        for result in (echo, meydan):
+            rows.append(
+                [
+                    *result.row(),
+                    result.drive.updates_per_s / echo.drive.updates_per_s,
+                    bot_cpu_ms_per_update(result) / bot_cpu_ms_per_update(echo),
+                ]
+            )
+    return format_table(HEADER, rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=100, help="simulated people at once (100)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of settings, menu and help (2)")
+    parser.add_argument("--database", choices=DATABASES, default="sqlite")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: polling,webhook")
+    parser.add_argument("--quick", action="store_true", help="a short run: 10 people, 1 round")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="profile Meydan's bot process to PREFIX.<mode>.prof (cProfile)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.people, args.rounds = 10, 1
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for mode in modes:
+        if mode not in MODES:
+            parser.error(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    if args.database == "postgresql" and not os.environ.get(DATABASE_URL_VARIABLE):
+        parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
+
+    pairs = asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile))
+    print(
+        f"Meydan against the echo anchor through the sandbox, {date.today().isoformat()}, "
+        f"Python {platform.python_version()}, {args.database}, {args.people} people x "
+        f"{updates_per_person(args.rounds)} updates (onboarding + {args.rounds} rounds of settings, "
+        f"a toggle, menu, help; after 1 warm-up message each)"
+    )
+    print(table(pairs))
+    for _echo, meydan in pairs:
+        bot = meydan.bot
+        print(
+            f"{meydan.name} {meydan.mode}: {bot.loop_cpu_s / bot.cpu_s:.0%} of the bot's CPU on the "
+            "event-loop thread, the rest in other threads"
+        )
+    if args.profile:
+        print(f"profiles: {', '.join(f'{args.profile}.{mode}.prof' for mode in modes)}")
+
+
+if __name__ == "__main__":
+    main()
