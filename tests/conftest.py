@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -154,8 +155,10 @@ async def start_bot(meydan: Meydan, sandbox_url: str) -> web.AppRunner:
     return runner
 
 
-@pytest.fixture
-async def meydan(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
+@asynccontextmanager
+async def running_bot(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
+    """The whole bot, built as production builds it, serving the sandbox's webhook until the block ends
+    (a second one on the same database is a restart)."""
     app = await build(settings.model_copy(update={"bot_token": sandbox.token}), api_url=sandbox.url)
     runner = await start_bot(app, sandbox.url)
     try:
@@ -164,3 +167,9 @@ async def meydan(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa:
         await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
         await runner.cleanup()
         await app.close()
+
+
+@pytest.fixture
+async def meydan(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
+    async with running_bot(settings, sandbox) as app:
+        yield app

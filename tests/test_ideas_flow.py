@@ -7,14 +7,12 @@ two updates at once, the same update twice)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.app import Meydan, build
+from bot.app import Meydan
 from bot.config import Settings
 from bot.services import ideas, processes, residents, roles
 from bot.ui.callbacks import AdminCb, BrowseCb, IdeaCb, ModCb, ProcessCb
@@ -30,7 +28,7 @@ from storage.models import (
     Theme,
     utcnow,
 )
-from tests.conftest import STAFF_ID, start_bot
+from tests.conftest import STAFF_ID, running_bot
 from tests.flows import onboard, post_update
 
 DESCRIPTION = "Çocuk parkında oturacak hiç yer yok; ağaçların altına birkaç bank konulsun."
@@ -170,18 +168,6 @@ async def _fill_form(  # noqa: ANN001
     else:
         await person.press(labels[3])
     await person.press(labels[4])
-
-
-@asynccontextmanager
-async def _bot(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
-    app = await build(settings.model_copy(update={"bot_token": sandbox.token}), api_url=sandbox.url)
-    runner = await start_bot(app, sandbox.url)
-    try:
-        yield app
-    finally:
-        await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
-        await runner.cleanup()
-        await app.close()
 
 
 async def _message(person, message_id: int):  # noqa: ANN001, ANN202
@@ -395,7 +381,7 @@ async def test_cancel_discards_the_draft_and_old_buttons_are_out_of_date(
 
 
 async def test_restart_in_the_middle_of_the_form(settings: Settings, sandbox) -> None:  # noqa: ANN001
-    async with _bot(settings, sandbox) as first:
+    async with running_bot(settings, sandbox) as first:
         await _process(first)
         ayse = await onboard(sandbox, lang="tr")
         await ayse.say("/menu")
@@ -404,7 +390,7 @@ async def test_restart_in_the_middle_of_the_form(settings: Settings, sandbox) ->
         await ayse.press("Kültür ve sanat")
         await ayse.say("Mahalle kütüphanesi")
     # a new process on the same database and the same Telegram: the draft is still there
-    async with _bot(settings, sandbox) as second:
+    async with running_bot(settings, sandbox) as second:
         reply = await ayse.say("Eski muhtarlık binası hafta sonları kütüphane olarak açılsın.")
         assert "Adım 4/6" in reply.text
         await ayse.press("Atla")
@@ -986,7 +972,7 @@ async def test_a_blocked_author_never_fails_the_decision(meydan: Meydan, sandbox
 async def test_new_ideas_are_announced_in_the_staff_group(settings: Settings, sandbox) -> None:  # noqa: ANN001
     group_member = await sandbox.person("Selin", language_code="tr", id=STAFF_ID)
     group = await sandbox.group("Meydan staff", members=[group_member])
-    async with _bot(settings.model_copy(update={"staff_group_id": group.id}), sandbox) as app:
+    async with running_bot(settings.model_copy(update={"staff_group_id": group.id}), sandbox) as app:
         await _process(app)
         ayse = await onboard(sandbox, name="Ayşe", lang="tr")
         await _fill_form(ayse, title="Gölgelik")
@@ -1004,7 +990,7 @@ async def test_new_ideas_are_announced_in_the_staff_group(settings: Settings, sa
         # the staff tools answer in a private chat only, never in the group
         assert await group.say(group_member, "/admin") is None
     # a staff group the bot cannot post to: the idea is still received
-    async with _bot(settings.model_copy(update={"staff_group_id": -100999}), sandbox) as app:
+    async with running_bot(settings.model_copy(update={"staff_group_id": -100999}), sandbox) as app:
         await asyncio.sleep(2.1)  # past the Send throttle
         await _fill_form(john, "en", title="Benches")
         await john.press("Send")
@@ -1144,3 +1130,26 @@ async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox)
     async with meydan.sessions() as session:
         assert await ideas.support_count(session, first) == 1
         assert await ideas.support_count(session, second) == 1
+
+
+async def test_restart_in_the_middle_of_the_staff_process_form(settings: Settings, sandbox) -> None:  # noqa: ANN001
+    async with running_bot(settings, sandbox):
+        staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+        await staff.say("/admin")
+        await staff.press("Processes")
+        await staff.press("New process")
+        await staff.say("Karşıyaka'yı Birlikte Tasarlayalım")
+    async with running_bot(settings, sandbox) as again:
+        await staff.say("Let's Design Karşıyaka Together")  # the form goes on where it was
+        await staff.press("The whole city")
+        opens = (utcnow() + timedelta(days=1)).astimezone(again.city.zone)
+        await staff.say(opens.strftime("%Y-%m-%d %H:%M"))
+        await staff.say((opens + timedelta(days=30)).strftime("%Y-%m-%d %H:%M"))
+        summary = await staff.say("2")
+        assert "Karşıyaka'yı Birlikte Tasarlayalım" in summary.text
+        await staff.press("Create")
+        async with again.sessions() as session:
+            created = await session.scalar(
+                select(Process).where(Process.key == "lets-design-karsiyaka-together")
+            )
+            assert created is not None and created.idea_limit == 2 and created.names["en"].startswith("Let's")

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from bot.app import Meydan, build
+from bot.app import Meydan
 from bot.services import residents
 from storage.models import Neighborhood, ProcessedUpdate, Resident
-from tests.conftest import STAFF_ID, TEST_REDIS_URL, start_bot
+from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
 from tests.flows import fetch, onboard, post_update
 
 
@@ -139,21 +139,15 @@ async def test_restart_in_the_middle_of_onboarding(
         if not TEST_REDIS_URL:
             pytest.skip("TEST_REDIS_URL is not set")
         settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
-    settings = settings.model_copy(update={"bot_token": sandbox.token})
-    meydan = await build(settings, api_url=sandbox.url)
-    first_runner = await start_bot(meydan, sandbox.url)
     person = await sandbox.person("Deniz", language_code="tr", id=random.randint(10**9, 2 * 10**9))
-    await person.say("/start")
-    await person.press("Türkçe")
-    await person.press("Kabul ediyorum")
-    await person.say("çiğli")
-    await person.press("Çiğli")
+    async with running_bot(settings, sandbox):
+        await person.say("/start")
+        await person.press("Türkçe")
+        await person.press("Kabul ediyorum")
+        await person.say("çiğli")
+        await person.press("Çiğli")
     # the bot restarts: a new process, same database (and Redis), same Telegram
-    await first_runner.cleanup()
-    await meydan.close()
-    again = await build(settings, api_url=sandbox.url)
-    runner = await start_bot(again, sandbox.url)
-    try:
+    async with running_bot(settings, sandbox) as again:
         reply = await person.say("harmandalı")
         await person.press(reply.buttons[0][0])
         async with again.sessions() as session:
@@ -162,9 +156,6 @@ async def test_restart_in_the_middle_of_onboarding(
                 Neighborhood, resident.neighborhood_id, options=[joinedload(Neighborhood.district)]
             )
             assert hood.name.startswith("Harmandalı") and hood.district.name == "Çiğli"
-    finally:
-        await runner.cleanup()
-        await again.close()
 
 
 def _start_update(update_id: int, person_id: int) -> dict:
@@ -321,15 +312,9 @@ async def test_another_city_file(empty_database_url: str, settings, sandbox) -> 
     from bot.config import PROJECT_ROOT
 
     liege = settings.model_copy(
-        update={
-            "database_url": empty_database_url,
-            "city_file": PROJECT_ROOT / "cities" / "liege.toml",
-            "bot_token": sandbox.token,
-        }
+        update={"database_url": empty_database_url, "city_file": PROJECT_ROOT / "cities" / "liege.toml"}
     )
-    app = await build(liege, api_url=sandbox.url)
-    runner = await start_bot(app, sandbox.url)
-    try:
+    async with running_bot(liege, sandbox):
         person = await sandbox.person("Marie", language_code="fr")  # not spoken: the city's default, English
         first = await person.say("/start")
         assert "Choose your language" in first.text
@@ -338,6 +323,3 @@ async def test_another_city_file(empty_database_url: str, settings, sandbox) -> 
         await person.say("saint leonard")
         await person.press("Saint-Léonard (Liège)")
         assert "Saint-Léonard, Liège" in (await person.bot_messages())[-2].text
-    finally:
-        await runner.cleanup()
-        await app.close()
