@@ -23,7 +23,7 @@ def setup_logging(level: str = "INFO") -> None:
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("aiogram.event", "apscheduler.executors.default", "aiohttp.access"):
+    for noisy in ("aiogram.event", "apscheduler.executors.default", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
