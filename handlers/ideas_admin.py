@@ -8,8 +8,10 @@ and the other is told.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from html import escape
+from typing import Literal
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
@@ -296,8 +298,29 @@ async def _after_decision(
         await message.answer(_("What next?"), reply_markup=_done_keyboard())
 
 
-@router.callback_query(ModCb.filter(F.action == "approve"))
-async def approve(
+@dataclass(frozen=True)
+class _Decision:
+    """A one-press decision: the service call, the staff's toast, the line left on the card, and
+    whether the queue moves on to the next idea ("pending": only if this one was waiting)."""
+
+    decide: Callable[[AsyncSession, int, int], Awaitable[Idea]]
+    toast: str
+    outcome: str
+    next_card: bool | Literal["pending"]
+
+
+def _decisions() -> dict[str, _Decision]:
+    return {
+        "approve": _Decision(ideas.approve, _("Approved."), _("✅ Idea #{number} “{title}” approved."), True),
+        "hide": _Decision(ideas.hide, _("Hidden."), _("🙈 Idea #{number} “{title}” hidden."), "pending"),
+        "project": _Decision(
+            ideas.make_project, _("Done."), _("🏗 Idea #{number} “{title}” became a project."), False
+        ),
+    }
+
+
+@router.callback_query(ModCb.filter(F.action.in_({"approve", "hide", "project"})))
+async def decide(
     query: CallbackQuery,
     callback_data: ModCb,
     session: AsyncSession,
@@ -307,14 +330,18 @@ async def approve(
     city: CitySpec,
     settings: Settings,
 ) -> None:
+    decision = _decisions()[callback_data.action]
+    next_card = decision.next_card
+    if next_card == "pending":
+        next_card = await _was_pending(session, callback_data.id)
     try:
-        idea = await ideas.approve(session, callback_data.id, known.resident.id)
+        idea = await decision.decide(session, callback_data.id, known.resident.id)
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
         return
-    await query.answer(_("Approved."))
-    outcome = _("✅ Idea #{number} “{title}” approved.").format(number=idea.id, title=escape(idea.title))
-    await _after_decision(query, session, bot, idea, outcome, True, lang, city, settings)
+    await query.answer(decision.toast)
+    outcome = decision.outcome.format(number=idea.id, title=escape(idea.title))
+    await _after_decision(query, session, bot, idea, outcome, next_card, lang, city, settings)
 
 
 @router.callback_query(ModCb.filter(F.action == "reject"))
@@ -433,51 +460,6 @@ async def reject_typed(
         number=idea.id, title=escape(idea.title), reason=escape(idea.reject_reason or "")
     )
     await _after_decision(message, session, bot, idea, outcome, True, lang, city, settings)
-
-
-@router.callback_query(ModCb.filter(F.action == "hide"))
-async def hide(
-    query: CallbackQuery,
-    callback_data: ModCb,
-    session: AsyncSession,
-    known: Known,
-    bot: Bot,
-    lang: str,
-    city: CitySpec,
-    settings: Settings,
-) -> None:
-    was_pending = await _was_pending(session, callback_data.id)
-    try:
-        idea = await ideas.hide(session, callback_data.id, known.resident.id)
-    except ideas.IdeaError as error:
-        await _refused(query, error, session, callback_data.id, lang, city)
-        return
-    await query.answer(_("Hidden."))
-    outcome = _("🙈 Idea #{number} “{title}” hidden.").format(number=idea.id, title=escape(idea.title))
-    await _after_decision(query, session, bot, idea, outcome, was_pending, lang, city, settings)
-
-
-@router.callback_query(ModCb.filter(F.action == "project"))
-async def project(
-    query: CallbackQuery,
-    callback_data: ModCb,
-    session: AsyncSession,
-    known: Known,
-    bot: Bot,
-    lang: str,
-    city: CitySpec,
-    settings: Settings,
-) -> None:
-    try:
-        idea = await ideas.make_project(session, callback_data.id, known.resident.id)
-    except ideas.IdeaError as error:
-        await _refused(query, error, session, callback_data.id, lang, city)
-        return
-    await query.answer(_("Done."))
-    outcome = _("🏗 Idea #{number} “{title}” became a project.").format(
-        number=idea.id, title=escape(idea.title)
-    )
-    await _after_decision(query, session, bot, idea, outcome, False, lang, city, settings)
 
 
 # --- merging ---------------------------------------------------------------------------------------
