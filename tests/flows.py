@@ -49,3 +49,28 @@ async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) 
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with http.post(webhook_url, json=update, headers=headers) as resp:
             return resp.status
+
+
+def command_env(**extra: str) -> dict[str, str]:
+    """A clean environment for running `python -m bot …` as a subprocess (nothing from a `.env`)."""
+    import os
+
+    from bot.config import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+    env.update(PYTHONPATH=str(PROJECT_ROOT), **extra)
+    return env
+
+
+async def stop_process(proc: Any) -> None:
+    """Stop a bot subprocess as Ctrl+C would, killing it if it does not stop within 20 s."""
+    import asyncio
+    import signal
+
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()

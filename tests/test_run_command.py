@@ -4,8 +4,6 @@ and the administrative commands."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,30 +16,17 @@ from bot.config import PROJECT_ROOT
 from bot.sandbox.emulator import Limits
 from bot.sandbox.testing import Sandbox
 from bot.telegram import make_bot
+from tests.flows import command_env, stop_process
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
-    env.update(
-        PYTHONPATH=str(PROJECT_ROOT), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}", **extra
-    )
-    return env
+    return command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}", **extra)
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
@@ -85,7 +70,7 @@ async def test_run_answers_through_a_custom_bot_api_server(tmp_path: Path, mode:
             assert next(c for c in turkish if c.command == "menu").description == "Ana menü"
             assert next(c for c in english if c.command == "menu").description == "The main menu"
         finally:
-            await _stop(proc)
+            await stop_process(proc)
         stderr = (await proc.stderr.read()).decode()
         assert "Traceback" not in stderr, stderr
         assert "Ayşe" not in stderr  # no personal data in the logs

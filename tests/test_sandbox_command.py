@@ -4,15 +4,13 @@ the bot answers a demo person by long polling."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import sys
 from pathlib import Path
 
-from bot.config import PROJECT_ROOT
 from bot.sandbox.client import SandboxClient
 from bot.sandbox.runner import DEMO_PEOPLE
+from tests.flows import command_env, stop_process
 
 
 async def _wait_for_url(proc: asyncio.subprocess.Process) -> str:
@@ -26,8 +24,7 @@ async def _wait_for_url(proc: asyncio.subprocess.Process) -> str:
 
 
 async def test_meydan_sandbox_runs_the_bot_and_web_chat(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
-    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    env = command_env()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -55,10 +52,4 @@ async def test_meydan_sandbox_runs_the_bot_and_web_chat(tmp_path: Path) -> None:
             assert replies and "Meydan" in replies[-1].text  # a demo resident is already onboarded
         assert (tmp_path / "meydan-sandbox.db").exists()
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_process(proc)
