@@ -1,19 +1,23 @@
 """A resident's own data (KVKK/GDPR): export everything held about them, delete the account.
 
-Each feature registers what it holds with `@exporter("name")`; deletion unlinks the person from
-the account while what they did (votes, supports, ideas) stays counted, no longer linked to them.
+Each feature registers what it holds with `@exporter("name")` (the account and the audit entries
+here, ideas and supports in `idea_exports`); `export()` adds the form in progress ("drafts"). Deletion
+unlinks the person from the account while what they did (votes, supports, ideas) stays counted, no
+longer linked to them. Exports hold JSON-ready values only (ISO 8601 times) and never another
+person's identity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
-from storage.models import District, FsmRecord, Neighborhood, Resident, Role, utcnow
+from storage.models import AuditEntry, District, FsmRecord, Idea, Neighborhood, Resident, Role, utcnow
 
 Exporter = Callable[[AsyncSession, Resident], Awaitable[Any]]
 _EXPORTERS: dict[str, Exporter] = {}
@@ -57,10 +61,92 @@ async def _account(session: AsyncSession, resident: Resident) -> dict[str, Any]:
     }
 
 
-async def export(session: AsyncSession, resident: Resident) -> dict[str, Any]:
+# detail keys of audit entries that may name a person (a resident or Telegram id)
+_PERSON_KEYS = frozenset(
+    {"actor_id", "author_id", "decided_by", "granted_by", "resident_id", "telegram_id", "user_id", "chat_id"}
+)
+
+
+@exporter("audit")
+async def _audit(session: AsyncSession, resident: Resident) -> list[dict[str, Any]]:
+    """Audit entries about the person (their account, their ideas) and those they made themselves.
+
+    Other people stay anonymous: an entry by someone else says "staff" (or "system" for the command
+    line), a resident acted on by the person is "another resident", and detail fields holding an id
+    of a person are left out unless they are the person's own.
+    """
+    own_ideas = select(Idea.id).where(Idea.author_id == resident.id)
+    rows = await session.scalars(
+        select(AuditEntry)
+        .where(
+            or_(
+                AuditEntry.actor_id == resident.id,
+                and_(AuditEntry.object_type == "resident", AuditEntry.object_id == resident.id),
+                and_(AuditEntry.object_type == "idea", AuditEntry.object_id.in_(own_ideas)),
+            )
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    own = {resident.id, resident.telegram_id} - {None}
+    return [_audit_entry(entry, resident.id, own) for entry in rows]
+
+
+def _audit_entry(entry: AuditEntry, resident_id: int, own: set[int]) -> dict[str, Any]:
+    by = "you" if entry.actor_id == resident_id else "system" if entry.actor_id is None else "staff"
+    target: dict[str, Any] | None = None
+    if entry.object_type == "resident":
+        target = {"type": "resident", "who": "you" if entry.object_id == resident_id else "another resident"}
+    elif entry.object_type == "idea":
+        target = {"type": "idea", "number": entry.object_id}
+    elif entry.object_type is not None:
+        target = {"type": entry.object_type, "id": entry.object_id}
+    details = {
+        key: plain(value)
+        for key, value in (entry.details or {}).items()
+        if key not in _PERSON_KEYS
+        or (isinstance(value, int) and not isinstance(value, bool) and value in own)
+    }
+    return {"at": _iso(entry.at), "action": entry.action, "by": by, "object": target, "details": details}
+
+
+async def drafts(
+    session: AsyncSession, resident: Resident, conversation: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Forms in progress: `conversation` (`{"state": ..., "data": {...}}`, the conversation state the
+    handler read from its FSM storage, whatever the storage is) when given, else what the SQL FSM table
+    holds for the person's Telegram id, in every chat. Empty when no form is in progress."""
+    if conversation is not None:
+        state, data = conversation.get("state"), conversation.get("data") or {}
+        return [{"state": state, "data": plain(data)}] if state or data else []
+    if resident.telegram_id is None:
+        return []
+    tid = str(resident.telegram_id)
+    rows = await session.scalars(
+        select(FsmRecord).where(FsmRecord.key.contains(f":{tid}:")).order_by(FsmRecord.updated_at)
+    )
+    return [
+        {"state": row.state, "data": plain(row.data or {}), "updated_at": _iso(row.updated_at)}
+        for row in rows
+        if fsm_user(row.key) == tid and (row.state or row.data)
+    ]
+
+
+def fsm_user(key: str) -> str | None:
+    """The user id in an FSM key as storage.fsm builds it (aiogram's DefaultKeyBuilder with destiny:
+    `fsm:<chat>[:<thread>]:<user>:<destiny>`), or None for another shape."""
+    parts = key.split(":")
+    return parts[-2] if len(parts) >= 4 and parts[0] == "fsm" else None
+
+
+async def export(
+    session: AsyncSession, resident: Resident, conversation: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything held about the resident, JSON-ready: each registered exporter's part, then "drafts"
+    (see `drafts()`; the handler passes the FSM conversation as a plain dict)."""
     data: dict[str, Any] = {"exported_at": _iso(utcnow())}
     for name, func in _EXPORTERS.items():
         data[name] = await func(session, resident)
+    data["drafts"] = await drafts(session, resident, conversation)
     return data
 
 
@@ -82,3 +168,20 @@ async def delete_account(session: AsyncSession, resident: Resident) -> None:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON-ready data: dates as ISO 8601 text, tuples and sets as lists, other objects as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return str(value)
+
+
+# feature exporters register themselves on import; imported last, as they import `exporter` from here
+from bot.services import idea_exports  # noqa: E402, F401
