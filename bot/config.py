@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -200,6 +202,63 @@ class Bounds(_Strict):
         return self.south <= latitude <= self.north and self.west <= longitude <= self.east
 
 
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>.]+$")
+
+
+def _https_url(value: str) -> str:
+    """`value` when it is an absolute https:// address with a host name, else a ValueError."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host, parts = None, None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not host
+        or "." not in host
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError(f"must be an https:// address, like https://example.org/privacy (got {value!r})")
+    return value
+
+
+class PrivacySpec(_Strict):
+    """Who is responsible for the data (the data controller under KVKK/GDPR) and where the full privacy
+    notice is; the bot's short notice names the controller and links the full one."""
+
+    controller: Names
+    notice_url: str
+    contact: str | None = None  # an e-mail address or an https:// address
+
+    @field_validator("notice_url")
+    @classmethod
+    def _notice_url(cls, value: str) -> str:
+        return _https_url(value.strip())
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if _EMAIL.match(value):
+            return value
+        if value.startswith("https://"):
+            return _https_url(value)
+        raise ValueError(f"must be an e-mail address or an https:// address (got {value!r})")
+
+    def controller_name(self, lang: str) -> str:
+        return self.controller.get(lang)
+
+    @property
+    def contact_url(self) -> str | None:
+        """The contact as a link: mailto: for an e-mail address."""
+        if self.contact is None:
+            return None
+        return self.contact if self.contact.startswith("https://") else f"mailto:{self.contact}"
+
+
 class CitySpec(_Strict):
     key: str = Field(min_length=1, pattern=r"^[a-z0-9-]+$")
     names: Names
@@ -211,6 +270,7 @@ class CitySpec(_Strict):
     themes: list[ThemeSpec] = Field(min_length=1)
     parks: list[ParkSpec] = Field(default_factory=list)
     support: list[SupportItemSpec] = Field(default_factory=list)
+    privacy: PrivacySpec | None = None  # read from the spec at runtime; not stored in the database
 
     @field_validator("timezone")
     @classmethod

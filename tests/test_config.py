@@ -99,3 +99,60 @@ def test_city_content_error_names_the_key() -> None:
 def test_missing_city_file() -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_city("/nonexistent/city.toml")
+
+
+IZMIR_NOTICE = "https://www.izmir.bel.tr/en/processing-of-all-kinds-of-personal-data/514/3216"
+
+
+def _izmir_privacy(replace: str, by: str) -> str:
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8")
+    assert replace in text
+    return text.replace(replace, by, 1)
+
+
+def test_city_files_name_the_data_controller_and_link_the_notice() -> None:
+    izmir = load_city(DEFAULT_CITY_FILE).privacy
+    assert izmir is not None
+    assert izmir.controller_name("tr") == "İzmir Büyükşehir Belediyesi"
+    assert izmir.controller_name("en") == "Izmir Metropolitan Municipality"
+    assert izmir.notice_url == IZMIR_NOTICE
+    liege = load_city(PROJECT_ROOT / "cities" / "liege.toml").privacy
+    assert liege is not None and liege.controller_name("en") == "City of Liège"
+    assert liege.controller_name("fr") == "Ville de Liège"
+    assert liege.controller_name("de") == "City of Liège"  # a language without a name falls back to English
+    assert liege.notice_url.startswith("https://www.liege.be/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://www.izmir.bel.tr/kvkk", "www.izmir.bel.tr/kvkk", "https://", "https://izmir bel.tr/", "kvkk"],
+)
+def test_bad_notice_url_names_its_key(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"^izmir\.toml: privacy\.notice_url: .*https://") as err:
+        parse_city(_izmir_privacy(IZMIR_NOTICE, url), "izmir.toml")
+    assert "\n" not in str(err.value)
+
+
+def test_privacy_contact_is_an_email_or_an_https_address() -> None:
+    line = f'notice_url = "{IZMIR_NOTICE}"'
+    spec = parse_city(_izmir_privacy(line, f'{line}\ncontact = "kvkk@example.org"'))
+    assert spec.privacy.contact == "kvkk@example.org"
+    assert spec.privacy.contact_url == "mailto:kvkk@example.org"
+    spec = parse_city(_izmir_privacy(line, f'{line}\ncontact = "https://example.org/dpo"'))
+    assert spec.privacy.contact_url == "https://example.org/dpo"
+    for bad in ("call us", "ftp://example.org", "http://example.org/dpo"):
+        with pytest.raises(ConfigError, match=r"izmir\.toml: privacy\.contact: "):
+            parse_city(_izmir_privacy(line, f'{line}\ncontact = "{bad}"'), "izmir.toml")
+
+
+def test_privacy_table_is_optional_but_complete_when_present() -> None:
+    text = DEFAULT_CITY_FILE.read_text(encoding="utf-8")
+    start = text.index("[privacy]")
+    end = text.index("\n\n", start)
+    assert parse_city(text[:start] + text[end:]).privacy is None
+    with pytest.raises(ConfigError, match=r"izmir\.toml: privacy\.controller\.en: "):
+        parse_city(_izmir_privacy('controller.en = "Izmir Metropolitan Municipality"\n', ""), "izmir.toml")
+    with pytest.raises(ConfigError, match=r"izmir\.toml: privacy\.notice_url: "):
+        parse_city(_izmir_privacy(f'notice_url = "{IZMIR_NOTICE}"\n', ""), "izmir.toml")
+    with pytest.raises(ConfigError, match=r"izmir\.toml: privacy\.url: "):
+        parse_city(_izmir_privacy("[privacy]\n", '[privacy]\nurl = "https://example.org"\n'), "izmir.toml")
