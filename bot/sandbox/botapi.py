@@ -499,9 +499,27 @@ class BotApi:
         return True
 
     @staticmethod
-    def _scope_key(params: Params) -> tuple[str, str]:
-        scope = params.json("scope") or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), params.str("language_code") or ""
+    def _scope(raw: Any) -> dict[str, Any]:
+        """A BotCommandScope reduced to the fields that identify it (chat ids as numbers)."""
+        if not isinstance(raw, dict) or not raw.get("type"):
+            return {"type": "default"}
+        scope: dict[str, Any] = {"type": str(raw["type"])}
+        for name in ("chat_id", "user_id"):
+            value = raw.get(name)
+            if value is None:
+                continue
+            try:
+                scope[name] = int(str(value).strip())
+            except ValueError:
+                scope[name] = str(value)
+        return scope
+
+    @staticmethod
+    def _command_key(scope: dict[str, Any], language: str) -> tuple[str, str]:
+        return json.dumps(scope, sort_keys=True), language
+
+    def _scope_key(self, params: Params) -> tuple[str, str]:
+        return self._command_key(self._scope(params.json("scope")), params.str("language_code") or "")
 
     async def set_my_commands(self, params: Params) -> bool:
         commands = params.json("commands")
@@ -518,7 +536,11 @@ class BotApi:
             if not 1 <= len(description.strip()) <= 256:
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
             checked.append({"command": name, "description": description})
-        self.commands[self._scope_key(params)] = checked
+        key = self._scope_key(params)
+        if checked:
+            self.commands[key] = checked
+        else:  # an empty list removes the commands of that scope and language, as deleteMyCommands
+            self.commands.pop(key, None)
         return True
 
     async def get_my_commands(self, params: Params) -> list[dict[str, str]]:
@@ -528,24 +550,47 @@ class BotApi:
         self.commands.pop(self._scope_key(params), None)
         return True
 
+    def private_commands(self, user_id: int, language: str | None) -> list[dict[str, str]]:
+        """The commands a person sees in their private chat with the bot.
+
+        Telegram's resolution: the chat scope, then all_private_chats, then default; within each scope
+        the person's language first, then the commands set without a language. The first non-empty list
+        wins.
+        """
+        languages = [language, ""] if language else [""]
+        scopes = [{"type": "chat", "chat_id": user_id}, {"type": "all_private_chats"}, {"type": "default"}]
+        for scope in scopes:
+            for code in languages:
+                commands = self.commands.get(self._command_key(scope, code))
+                if commands:
+                    return commands
+        return []
+
     def set_description(self, field: str) -> Handler:
         async def handler(params: Params) -> bool:
             value = params.str(field) or ""
             limit = {"description": 512, "short_description": 120, "name": 64}[field]
             if len(value) > limit:
                 raise bad_request(f"{field.upper()}_INVALID")
-            self.descriptions[(field, params.str("language_code") or "")] = value
+            key = (field, params.str("language_code") or "")
+            if value:
+                self.descriptions[key] = value
+            else:  # an empty string removes the dedicated value for that language
+                self.descriptions.pop(key, None)
             return True
 
         return handler
 
+    def description(self, field: str, language: str | None) -> str:
+        """The bot's name, description or short description for a language, else the default one."""
+        value = self.descriptions.get((field, language or "")) or self.descriptions.get((field, ""))
+        if value is None and field == "name":
+            value = self.emu.bot_user["first_name"]
+        return value or ""
+
     def get_description(self, field: str) -> Handler:
         async def handler(params: Params) -> dict[str, str]:
-            key = (field, params.str("language_code") or "")
-            value = self.descriptions.get(key)
-            if value is None and field == "name":
-                value = self.emu.bot_user["first_name"]
-            return {field: value or ""}
+            return {field: self.description(field, params.str("language_code"))}
 
         return handler
 
@@ -555,6 +600,14 @@ class BotApi:
             raise bad_request("can't parse menu button")
         self.menu_buttons[params.int("chat_id")] = button
         return True
+
+    def menu_button(self, chat_id: int) -> dict[str, Any]:
+        """The menu button a person sees: the chat's own, else the bot's default, else the commands menu."""
+        for key in (chat_id, None):
+            button = self.menu_buttons.get(key)
+            if button is not None and button.get("type") != "default":
+                return button
+        return {"type": "commands"}
 
     async def get_chat_menu_button(self, params: Params) -> dict[str, Any]:
         chat_id = params.int("chat_id")

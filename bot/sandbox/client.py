@@ -175,8 +175,14 @@ class SandboxClient:
             return data
 
     # bot and people -------------------------------------------------------------------------------
-    async def bot(self) -> dict[str, Any]:
-        return await self.request("GET", "/sandbox/api/bot")
+    async def bot(self, language: str | None = None) -> dict[str, Any]:
+        """The bot; with ``language`` also its name, description and short description in it."""
+        params = {"language": language} if language is not None else None
+        return await self.request("GET", "/sandbox/api/bot", params=params)
+
+    async def bot_for(self, person_id: int) -> dict[str, Any]:
+        """The bot as a person sees it: descriptions in their language, their commands, the menu button."""
+        return await self.request("GET", f"/sandbox/api/people/{person_id}/bot")
 
     async def people(self) -> list[dict[str, Any]]:
         return (await self.request("GET", "/sandbox/api/people"))["people"]

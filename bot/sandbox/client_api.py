@@ -83,6 +83,7 @@ class ClientApi:
         r.add_post(r"/sandbox/api/people/{id:-?\d+}/callbacks", self.press_button)
         r.add_post(r"/sandbox/api/people/{id:-?\d+}/block", self.block)
         r.add_get(r"/sandbox/api/people/{id:-?\d+}/chat", self.chat)
+        r.add_get(r"/sandbox/api/people/{id:-?\d+}/bot", self.bot_for_person)
         r.add_get("/sandbox/api/groups", self.list_groups)
         r.add_post("/sandbox/api/groups", self.create_group)
         r.add_get(r"/sandbox/api/groups/{id:-?\d+}/chat", self.group_chat)
@@ -258,6 +259,33 @@ class ClientApi:
                 "first_name": emu.bot_first_name,
                 "delivery": emu.hub.delivery,
                 "webhook_url": webhook.url if webhook is not None else None,
+                **self._profile(request.query.get("language")),
+            }
+        )
+
+    def _profile(self, language: str | None) -> dict[str, Any]:
+        """The bot's name and descriptions for a language (the default's where it has none)."""
+        if language is None:
+            return {}
+        api = self.emu.api
+        return {
+            "language": language,
+            "name": api.description("name", language),
+            "description": api.description("description", language),
+            "short_description": api.description("short_description", language),
+        }
+
+    async def bot_for_person(self, request: web.Request) -> web.Response:
+        """The bot as this person sees it: in their language, with the commands of their private chat."""
+        person = self._person(request)
+        api = self.emu.api
+        return web.json_response(
+            {
+                "id": self.emu.bot_id,
+                "username": self.emu.bot_username,
+                **self._profile(person.language_code or ""),
+                "commands": api.private_commands(person.id, person.language_code),
+                "menu_button": api.menu_button(person.id),
             }
         )
 

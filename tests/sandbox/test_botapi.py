@@ -381,6 +381,57 @@ async def test_commands_per_scope_and_language(api: BotApiCaller) -> None:
     assert (await api("getMyCommands", language_code="tr")).result == []
 
 
+async def test_empty_command_list_removes_the_scope(api: BotApiCaller) -> None:
+    commands = [{"command": "help", "description": "Help"}]
+    scope = json.dumps({"type": "chat", "chat_id": "100000001"})
+    assert (await api("setMyCommands", commands=json.dumps(commands), scope=scope)).result is True
+    same_chat = json.dumps({"type": "chat", "chat_id": 100000001})
+    assert (await api("getMyCommands", scope=same_chat)).result == commands  # "100000001" is the same chat
+    assert (await api("setMyCommands", commands="[]", scope=scope)).result is True
+    assert (await api("getMyCommands", scope=same_chat)).result == []
+
+
+@pytest.mark.parametrize(
+    ("setter", "getter", "field"),
+    [
+        ("setMyDescription", "getMyDescription", "description"),
+        ("setMyShortDescription", "getMyShortDescription", "short_description"),
+    ],
+)
+async def test_descriptions_per_language(api: BotApiCaller, setter: str, getter: str, field: str) -> None:
+    assert (await api(getter)).result == {field: ""}
+    assert (await api(getter, language_code="tr")).result == {field: ""}
+    assert (await api(setter, **{field: "Votes and ideas for your city"})).result is True
+    assert (
+        await api(setter, **{field: "Şehriniz için oylar ve fikirler"}, language_code="tr")
+    ).result is True
+    assert (await api(getter)).result == {field: "Votes and ideas for your city"}
+    assert (await api(getter, language_code="tr")).result == {field: "Şehriniz için oylar ve fikirler"}
+    # A language without its own value gets the default one.
+    assert (await api(getter, language_code="fr")).result == {field: "Votes and ideas for your city"}
+    # An empty string removes the value for that language only.
+    assert (await api(setter, **{field: ""}, language_code="tr")).result is True
+    assert (await api(getter, language_code="tr")).result == {field: "Votes and ideas for your city"}
+    assert (await api(setter, language_code="tr")).result is True  # omitted is empty too
+    assert (await api(setter, **{field: "Yeni"}, language_code="tr")).result is True
+    assert (await api(setter)).result is True
+    assert (await api(getter)).result == {field: ""}
+    assert (await api(getter, language_code="tr")).result == {field: "Yeni"}
+    limit = {"description": 512, "short_description": 120}[field]
+    assert (await api(setter, **{field: "x" * limit})).result is True
+    too_long = await api(setter, **{field: "x" * (limit + 1)})
+    assert too_long.status == 400 and too_long.description == f"Bad Request: {field.upper()}_INVALID"
+
+
+async def test_name_per_language_falls_back_to_the_bots_name(api: BotApiCaller) -> None:
+    assert (await api("getMyName", language_code="tr")).result == {"name": "Meydan"}
+    assert (await api("setMyName", name="Meydan TR", language_code="tr")).result is True
+    assert (await api("getMyName", language_code="tr")).result == {"name": "Meydan TR"}
+    assert (await api("getMyName")).result == {"name": "Meydan"}
+    assert (await api("setMyName", name="", language_code="tr")).result is True
+    assert (await api("getMyName", language_code="tr")).result == {"name": "Meydan"}
+
+
 async def test_chat_action(api: BotApiCaller) -> None:
     person = await api.person()
     assert (await api("sendChatAction", chat_id=person["id"], action="typing")).result is True

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
+from typing import Any
 
 from bot.sandbox.testing import tiny_png
 from tests.sandbox.conftest import BotApiCaller
@@ -155,6 +157,87 @@ async def test_bot_endpoint_and_reset(api: BotApiCaller) -> None:
     assert (
         await api("sendMessage", chat_id=person["id"], text="x")
     ).description == "Bad Request: chat not found"
+
+
+async def test_bot_descriptions_for_a_language(api: BotApiCaller) -> None:
+    await api("setMyDescription", description="What this bot does")
+    await api("setMyDescription", description="Bu bot ne yapar", language_code="tr")
+    await api("setMyShortDescription", short_description="Civic votes")
+    status, bot = await api.client("GET", "/bot?language=tr")
+    assert status == 200
+    assert (bot["language"], bot["name"], bot["description"], bot["short_description"]) == (
+        "tr",
+        "Meydan",
+        "Bu bot ne yapar",
+        "Civic votes",
+    )
+    status, bot = await api.client("GET", "/bot?language=")
+    assert (bot["description"], bot["short_description"]) == ("What this bot does", "Civic votes")
+    status, bot = await api.client("GET", "/bot")
+    assert "description" not in bot
+
+
+async def test_the_bot_as_a_person_sees_it(api: BotApiCaller) -> None:
+    """Descriptions in the person's language; commands along Telegram's scope and language order."""
+    ayse = await api.person("Ayşe", language_code="tr")
+    john = await api.person("John", language_code="en")
+    nobody = await api.person("Nobody")
+
+    def commands(*names: str) -> str:
+        return json.dumps([{"command": n, "description": f"{n} text"} for n in names])
+
+    async def seen(person: dict[str, Any]) -> list[str]:
+        status, view = await api.client("GET", f"/people/{person['id']}/bot")
+        assert status == 200, view
+        return [c["command"] for c in view["commands"]]
+
+    assert await seen(ayse) == []
+    await api("setMyCommands", commands=commands("start"))
+    assert (await seen(ayse), await seen(john), await seen(nobody)) == (["start"], ["start"], ["start"])
+    await api("setMyCommands", commands=commands("start_tr"), language_code="tr")
+    assert (await seen(ayse), await seen(john)) == (["start_tr"], ["start"])
+    private = json.dumps({"type": "all_private_chats"})
+    await api("setMyCommands", commands=commands("private"), scope=private)
+    # all_private_chats without a language beats the default scope in the person's language
+    assert (await seen(ayse), await seen(john)) == (["private"], ["private"])
+    await api("setMyCommands", commands=commands("private_tr"), scope=private, language_code="tr")
+    assert (await seen(ayse), await seen(john), await seen(nobody)) == (
+        ["private_tr"],
+        ["private"],
+        ["private"],
+    )
+    await api("setMyCommands", commands=commands("groups"), scope=json.dumps({"type": "all_group_chats"}))
+    assert await seen(john) == ["private"]
+    chat = json.dumps({"type": "chat", "chat_id": john["id"]})
+    await api("setMyCommands", commands=commands("john"), scope=chat)
+    assert (await seen(ayse), await seen(john)) == (["private_tr"], ["john"])
+    await api("deleteMyCommands", scope=private)
+    await api("deleteMyCommands", scope=chat)
+    assert (await seen(ayse), await seen(john)) == (["private_tr"], ["start"])
+
+    await api("setMyDescription", description="Default description")
+    await api("setMyDescription", description="Türkçe açıklama", language_code="tr")
+    await api("setMyShortDescription", short_description="Kısa", language_code="tr")
+    await api("setChatMenuButton", menu_button=json.dumps({"type": "default"}))
+    status, view = await api.client("GET", f"/people/{ayse['id']}/bot")
+    assert view == {
+        "id": 123456789,
+        "username": "meydan_sandbox_bot",
+        "language": "tr",
+        "name": "Meydan",
+        "description": "Türkçe açıklama",
+        "short_description": "Kısa",
+        "commands": [{"command": "private_tr", "description": "private_tr text"}],
+        "menu_button": {"type": "commands"},
+    }
+    status, view = await api.client("GET", f"/people/{john['id']}/bot")
+    assert (view["language"], view["description"], view["short_description"]) == (
+        "en",
+        "Default description",
+        "",
+    )
+    status, missing = await api.client("GET", "/people/5/bot")
+    assert status == 404 and missing == {"error": "no such person"}
 
 
 async def test_groups(api: BotApiCaller) -> None:

@@ -6,6 +6,7 @@ Debian's ``chromium`` is driven through Playwright (``scripts/install-chromium``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import struct
 import zlib
@@ -18,8 +19,10 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.filters import CommandStart
+from aiogram.filters import Command, CommandStart
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -106,6 +109,25 @@ def colour_bot() -> Dispatcher:
             await message.bot.delete_message(message.chat.id, prompt)
         await message.answer(f"One {message.text.lower()} coming up.", reply_markup=ReplyKeyboardRemove())
 
+    @router.message(Command("help"))
+    async def help_(message: Message) -> None:
+        about = InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text="About", callback_data="about")]]
+        )
+        await message.answer(
+            "Use /settings to change them. Not these: <code>/secret</code>, "
+            '<a href="https://example.org/">/link</a>, and/or, /Upper, /x/y, mail/settings.',
+            reply_markup=about,
+        )
+
+    @router.message(Command("settings"))
+    async def settings(message: Message) -> None:
+        await message.answer("Settings: nothing to change yet.")
+
+    @router.callback_query(F.data == "about")
+    async def about(callback: CallbackQuery) -> None:
+        await callback.answer("A small bot for the sandbox tests.", show_alert=True)
+
     @router.message(F.photo)
     async def photo(message: Message) -> None:
         file = await message.bot.get_file(message.photo[-1].file_id)
@@ -126,6 +148,7 @@ async def sandbox(emulator: Emulator) -> AsyncIterator[Emulator]:
         session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)),
         default=DefaultBotProperties(parse_mode="HTML"),
     )
+    await describe_the_bot(bot)
     dispatcher = colour_bot()
     polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, polling_timeout=5))
     try:
@@ -133,6 +156,34 @@ async def sandbox(emulator: Emulator) -> AsyncIterator[Emulator]:
     finally:
         await dispatcher.stop_polling()
         await polling
+
+
+DESCRIPTION_EN = "Vote on ideas for your neighbourhood.\nTap Start to begin."
+DESCRIPTION_TR = "Mahalleniz için fikirlere oy verin."
+
+
+async def describe_the_bot(bot: Bot) -> None:
+    """What the colour bot tells Telegram about itself before it starts polling."""
+    await bot.set_my_description(DESCRIPTION_EN)
+    await bot.set_my_description(DESCRIPTION_TR, language_code="tr")
+    await bot.set_my_short_description("Civic participation, in colour")
+    await bot.set_my_commands([BotCommand(command="start", description="Start")])
+    await bot.set_my_commands(
+        [
+            BotCommand(command="start", description="Start over"),
+            BotCommand(command="help", description="Help"),
+            BotCommand(command="settings", description="Settings"),
+        ],
+        scope=BotCommandScopeAllPrivateChats(),
+    )
+    await bot.set_my_commands(
+        [
+            BotCommand(command="start", description="Baştan başla"),
+            BotCommand(command="help", description="Yardım"),
+        ],
+        scope=BotCommandScopeAllPrivateChats(),
+        language_code="tr",
+    )
 
 
 async def client_get(emulator: Emulator, path: str) -> Any:
@@ -235,3 +286,212 @@ async def test_a_person_talks_to_the_bot_in_the_browser(sandbox: Emulator) -> No
     assert chat[1]["edited"] is True
     assert [b["text"] for b in chat[1]["reply_markup"]["inline_keyboard"][0]] == ["Change colour"]
     assert await client_get(sandbox, chat[4]["photo"]["url"]) == png
+
+
+@contextlib.asynccontextmanager
+async def browser_page(width: int, height: int) -> AsyncIterator[tuple[Any, list[str]]]:
+    """A page in headless chromium at the given viewport, and the JavaScript errors it raises."""
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=15_000)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            yield page, errors
+        finally:
+            await browser.close()
+
+
+async def create_person(page: Any, first_name: str, language: str = "en") -> None:
+    """Fills in the page's New person form (opening the People panel first on a narrow screen)."""
+    toggle = page.locator("#toggle-people")
+    if await toggle.is_visible():
+        await toggle.click()
+    form = page.get_by_role("form", name="New person")
+    await form.get_by_label("First name").fill(first_name)
+    await form.get_by_label("Language").select_option(language)
+    await form.get_by_role("button", name="Create and open chat").click()
+
+
+async def people(emulator: Emulator) -> list[dict[str, Any]]:
+    return (await client_get(emulator, "/sandbox/api/people"))["people"]
+
+
+async def box(locator: Any) -> dict[str, float]:
+    found = await locator.bounding_box()
+    assert found is not None
+    return found
+
+
+async def hit(locator: Any) -> bool:
+    """Whether a click at the element's centre lands on it (nothing covers it)."""
+    return await locator.evaluate(
+        """node => {
+            const r = node.getBoundingClientRect();
+            const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return top !== null && (top === node || node.contains(top));
+        }"""
+    )
+
+
+async def test_a_new_chat_shows_the_description_and_a_start_button(sandbox: Emulator) -> None:
+    from playwright.async_api import expect
+
+    async with browser_page(1100, 900) as (page, errors):
+        await page.goto(sandbox.url + "/")
+        await expect(page.locator("#bot-info")).to_contain_text("via polling")
+
+        await create_person(page, "Ayşe", "tr")
+        intro = page.get_by_role("region", name="What can this bot do?")
+        await expect(intro).to_be_visible()
+        await expect(intro).to_contain_text(DESCRIPTION_TR)
+        # No Turkish short description: the default one, under the bot's name in the header.
+        await expect(page.locator("#chat-about")).to_have_text("Civic participation, in colour")
+        start = page.get_by_role("button", name="Start", exact=True)
+        await expect(start).to_be_visible()
+        await start.click()
+        await expect(page.locator('.message[data-from="person"] .text')).to_have_text(["/start"])
+        await expect(page.get_by_text("Welcome, Ayşe! Pick a colour.")).to_be_visible()
+        await expect(intro).to_be_hidden()
+        await expect(start).to_be_hidden()
+
+        # After blocking the bot, Restart sends /start again, which unblocks.
+        await page.get_by_role("button", name="Block bot", exact=True).click()
+        restart = page.get_by_role("button", name="Restart", exact=True)
+        await restart.click()
+        await expect(page.get_by_role("button", name="Block bot", exact=True)).to_be_visible()
+        await expect(restart).to_be_hidden()
+        await expect(page.locator('.message[data-from="person"] .text')).to_have_text(["/start", "/start"])
+
+        # The Turkish commands of the private-chat scope.
+        composer = page.get_by_label("Message", exact=True)
+        await composer.press_sequentially("/")
+        menu = page.get_by_role("menu", name="Bot commands")
+        await expect(menu.get_by_role("menuitem")).to_have_text(["/startBaştan başla", "/helpYardım"])
+        await composer.press("Escape")
+        await expect(menu).to_be_hidden()
+
+        await create_person(page, "John", "en")
+        await expect(page.get_by_role("tab", name="John", exact=True)).to_have_attribute(
+            "aria-selected", "true"
+        )
+        await expect(intro).to_be_visible()
+        await expect(page.locator("#bot-description")).to_have_text(DESCRIPTION_EN)
+        await expect(page.get_by_role("button", name="Start", exact=True)).to_be_visible()
+        assert errors == []
+
+
+async def test_commands_in_bot_text_and_the_command_menu(sandbox: Emulator) -> None:
+    from playwright.async_api import expect
+
+    async with browser_page(1100, 900) as (page, errors):
+        await page.goto(sandbox.url + "/")
+        await expect(page.locator("#bot-info")).to_contain_text("via polling")
+        await create_person(page, "John", "en")
+        await page.get_by_role("button", name="Start", exact=True).click()
+        await expect(page.get_by_text("Welcome, John! Pick a colour.")).to_be_visible()
+
+        menu = page.get_by_role("menu", name="Bot commands")
+        menu_button = page.get_by_role("button", name="Menu", exact=True)
+        await expect(menu_button).to_have_attribute("aria-expanded", "false")
+        await menu_button.click()
+        await expect(menu_button).to_have_attribute("aria-expanded", "true")
+        items = menu.get_by_role("menuitem")
+        await expect(items).to_have_text(["/startStart over", "/helpHelp", "/settingsSettings"])
+        await items.filter(has_text="/help").click()
+        await expect(menu).to_be_hidden()
+
+        help_message = page.locator('.message[data-from="bot"]').filter(has_text="Use /settings")
+        await expect(help_message).to_be_visible()
+        # Only the plain-text, word-bounded /settings is tappable: not in code, a link, "and/or", "/Upper"...
+        await expect(help_message.locator(".bot-command")).to_have_text(["/settings"])
+        await expect(help_message.locator("code")).to_have_text("/secret")
+        await expect(help_message.locator("a")).to_have_text("/link")
+        await help_message.get_by_role("button", name="/settings", exact=True).click()
+        await expect(page.get_by_text("Settings: nothing to change yet.")).to_have_count(1)
+
+        # Typing "/" opens the menu, further letters filter it, arrows and Enter pick.
+        composer = page.get_by_label("Message", exact=True)
+        await composer.press_sequentially("/")
+        await expect(items).to_have_count(3)
+        await composer.press_sequentially("se")
+        await expect(items).to_have_text(["/settingsSettings"])
+        await composer.press("ArrowDown")
+        await composer.press("Enter")
+        await expect(menu).to_be_hidden()
+        await expect(composer).to_have_value("")
+        await expect(page.get_by_text("Settings: nothing to change yet.")).to_have_count(2)
+        await composer.press_sequentially("/nothing")
+        await expect(menu).to_be_hidden()
+        await composer.fill("")
+
+        # An alert is not modal and leaves the header visible and usable.
+        await help_message.get_by_role("button", name="About").click()
+        alert = page.locator("#alert-dialog")
+        await expect(alert).to_be_visible()
+        await expect(alert).to_contain_text("A small bot for the sandbox tests.")
+        header = page.locator(".chat-head")
+        header_box, alert_box = await box(header), await box(alert)
+        assert alert_box["y"] >= header_box["y"] + header_box["height"]
+        block = page.get_by_role("button", name="Block bot", exact=True)
+        assert await hit(block)
+        await alert.get_by_role("button", name="OK").click()
+        await expect(alert).to_be_hidden()
+        assert errors == []
+
+    chat = await client_get(sandbox, f"/sandbox/api/people/{(await people(sandbox))[0]['id']}/chat")
+    sent = [m["text"] for m in chat["messages"] if m["from"] == "person"]
+    assert sent == ["/start", "/help", "/settings", "/settings"]
+
+
+async def test_many_chats_on_a_phone(sandbox: Emulator) -> None:
+    from playwright.async_api import expect
+
+    names = ["Ayşe", "Burak", "Cem", "Deniz", "Elif", "Fatma", "Gökhan", "Hülya"]
+    async with browser_page(390, 844) as (page, errors):
+        await page.goto(sandbox.url + "/")
+        phone = page.locator("#phone")
+        back = page.get_by_role("button", name="Back to chats")
+        for name in names:
+            await create_person(page, name)
+            await expect(page.locator("#chat-subtitle")).to_contain_text(f"talking as {name}")
+            await expect(phone).to_be_visible()
+            await back.click()
+            await expect(phone).to_be_hidden()
+        assert len(await people(sandbox)) == 8
+
+        tabs = page.get_by_role("tab")
+        await expect(tabs).to_have_count(8)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        for name in reversed(names):  # the first ones end up below the fold when the list is long
+            tab = page.get_by_role("tab", name=name, exact=True)
+            await tab.scroll_into_view_if_needed()
+            await expect(tab).to_be_in_viewport()
+            assert await hit(tab)
+            await tab.click()
+            await expect(page.locator("#chat-subtitle")).to_contain_text(f"talking as {name}")
+            # The conversation fills the screen, header and composer included.
+            assert await box(phone) == {"x": 0, "y": 0, "width": 390, "height": 844}
+            await expect(page.get_by_label("Message", exact=True)).to_be_in_viewport()
+            await expect(back).to_be_in_viewport()
+            await back.click()
+            await expect(tabs.first).to_be_visible()
+
+        # A toast in a chat on the phone stays below the header.
+        await page.get_by_role("tab", name="Cem", exact=True).click()
+        await page.get_by_role("button", name="Start", exact=True).click()
+        await page.get_by_role("button", name="Blue", exact=True).click()
+        toast = page.locator("#toast")
+        await expect(toast).to_have_text("Saved blue")
+        header_box, toast_box = await box(page.locator(".chat-head")), await box(toast)
+        assert toast_box["y"] >= header_box["y"] + header_box["height"]
+        assert await hit(back)
+        assert await hit(page.get_by_role("button", name="Block bot", exact=True))
+        await back.click()
+        await expect(page.get_by_role("tab", name="Cem", exact=True)).to_be_visible()
+        assert errors == []

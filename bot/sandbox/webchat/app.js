@@ -8,6 +8,8 @@ const POLL_WAIT_SECONDS = 25;
 const SEND_TIMEOUT_SECONDS = 10;
 const STORE_TABS = "meydan.sandbox.tabs";
 const STORE_ROLES = "meydan.sandbox.roles";
+// A /command in the bot's text, as Telegram makes it tappable: not glued to a letter, digit, "_" or "/".
+const COMMAND_IN_TEXT = /(?<![\p{L}\p{N}_/])\/[a-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\p{L}\p{N}_/@])/gu;
 const STICKERS = ["👍", "❤️", "😂", "🎉", "🙏", "😮", "😢", "🌳"];
 const PLACES = [
   { name: "İzmir, Kültürpark", latitude: 38.4275, longitude: 27.1439 },
@@ -20,6 +22,9 @@ const PLACES = [
 const state = {
   bot: null,
   botTimer: null,
+  profile: null,
+  view: "list",
+  menuActive: -1,
   people: new Map(),
   roles: loadJson(STORE_ROLES, {}),
   tabs: loadJson(STORE_TABS, []),
@@ -102,8 +107,17 @@ async function api(method, path, body = null, signal = undefined) {
 
 let toastTimer = null;
 
+function chatVisible() {
+  return $("chat-body").getClientRects().length > 0;
+}
+
 function toast(text, link = null) {
   const box = $("toast");
+  // Inside the open chat the toast floats over the messages, below the chat header, which stays usable.
+  const inChat = chatVisible();
+  const host = inChat ? $("chat-body") : document.body;
+  if (box.parentElement !== host) host.append(box);
+  box.classList.toggle("in-chat", inChat);
   box.replaceChildren(el("span", { text }));
   if (link) box.append(" ", el("a", { href: link, target: "_blank", rel: "noopener", text: "Open" }));
   box.hidden = false;
@@ -117,7 +131,14 @@ function showAlert(text) {
   const dialog = $("alert-dialog");
   $("alert-title").textContent = botName();
   $("alert-text").textContent = text;
-  if (!dialog.open) dialog.showModal();
+  // Not modal: the alert sits over the messages and the chat header stays visible and usable.
+  if (!dialog.open) dialog.show();
+  dialog.querySelector("button").focus();
+}
+
+function closeAlert() {
+  const dialog = $("alert-dialog");
+  if (dialog.open) dialog.close();
 }
 
 function updateStatus(text = null) {
@@ -126,7 +147,7 @@ function updateStatus(text = null) {
 }
 
 function botName() {
-  return (state.bot && state.bot.first_name) || "Bot";
+  return (state.profile && state.profile.name) || (state.bot && state.bot.first_name) || "Bot";
 }
 
 // ---- bot and people -------------------------------------------------------------------------
@@ -138,13 +159,43 @@ async function refreshBot() {
     const bot = state.bot;
     const delivery = bot.delivery ? `via ${bot.delivery}` : "not connected yet";
     $("bot-info").textContent = `${bot.first_name} (@${bot.username}) · ${delivery}`;
-    $("chat-avatar").textContent = (bot.first_name || "B").slice(0, 1).toUpperCase();
-    $("chat-title").textContent = bot.first_name;
+    renderProfile();
   } catch (error) {
     $("bot-info").textContent = `Sandbox unreachable: ${error.message}`;
   }
   const connected = Boolean(state.bot && state.bot.delivery);
   state.botTimer = setTimeout(refreshBot, connected ? 10000 : 1000);
+  refreshProfile();
+}
+
+// The bot as the open chat's person sees it: name and descriptions in their language, their commands.
+async function refreshProfile() {
+  const id = state.active;
+  if (id === null) return;
+  let profile;
+  try {
+    profile = await api("GET", `/people/${id}/bot`);
+  } catch {
+    return;
+  }
+  if (state.active !== id) return;
+  const changed = JSON.stringify(profile) !== JSON.stringify(state.profile);
+  state.profile = profile;
+  if (changed) renderProfile();
+}
+
+function renderProfile() {
+  const name = botName();
+  $("chat-title").textContent = name;
+  $("chat-avatar").textContent = name.slice(0, 1).toUpperCase();
+  const about = (state.profile && state.profile.short_description) || "";
+  $("chat-about").textContent = about;
+  $("chat-about").hidden = !about;
+  $("chat-about").title = about;
+  renderEmptyState();
+  renderMenuButton();
+  const menu = $("command-menu");
+  if (!menu.hidden) openCommandMenu(menu.dataset.prefix || "");
 }
 
 async function refreshPeople() {
@@ -228,7 +279,10 @@ function renderTabs() {
               role: "tab",
               "aria-selected": selected ? "true" : "false",
               "aria-controls": "phone",
-              onclick: () => selectPerson(id),
+              onclick: () => {
+                selectPerson(id);
+                setView("chat");
+              },
             },
             personLabel(person),
             " ",
@@ -256,6 +310,22 @@ function renderHeader() {
   $("block-toggle").textContent = person.blocked ? "Unblock bot" : "Block bot";
   $("block-toggle").setAttribute("aria-pressed", person.blocked ? "true" : "false");
   $("blocked-banner").hidden = !person.blocked;
+  renderEmptyState();
+}
+
+// What a new chat shows (as Telegram does): the bot's description and a Start button.
+function renderEmptyState() {
+  const chat = state.active !== null ? state.chats.get(state.active) : null;
+  const person = state.active !== null ? state.people.get(state.active) : null;
+  const empty = Boolean(chat) && chat.messages.length === 0;
+  const description = (state.profile && state.profile.description) || "";
+  $("empty-chat").hidden = !empty;
+  $("bot-intro").hidden = !description;
+  $("bot-description").textContent = description;
+  $("no-messages").hidden = Boolean(description);
+  const blocked = Boolean(person && person.blocked);
+  $("start-bar").hidden = !(empty || blocked);
+  $("start-button").textContent = empty ? "Start" : "Restart";
 }
 
 function openChat(id) {
@@ -264,6 +334,7 @@ function openChat(id) {
     saveJson(STORE_TABS, state.tabs);
   }
   selectPerson(id);
+  setView("chat");
   setPanelOpen(false);
   $("message-input").focus();
 }
@@ -276,24 +347,44 @@ function closeTab(id) {
 }
 
 function selectPerson(id) {
-  if (state.active !== id) {
+  const changed = state.active !== id;
+  if (changed) {
     state.replyTo = null;
     state.keyboardShown = true;
     state.keyboardFor = null;
+    state.profile = null;
     $("messages").replaceChildren();
+    closeCommandMenu();
+    closeAlert();
   }
   state.active = id;
+  renderProfile();
   renderTabs();
   renderPeople();
   renderHeader();
   renderReplyTarget();
   if (id === null) {
     stopFollowing();
+    setView("list");
     return;
   }
   const chat = state.chats.get(id);
   if (chat) renderChat(chat, true);
+  if (changed) refreshProfile();
   follow(id);
+}
+
+// On a narrow (phone) screen the page shows either the list of open chats or one conversation.
+function setView(view) {
+  state.view = view;
+  document.body.dataset.view = view;
+}
+
+function backToList() {
+  setView("list");
+  closeCommandMenu();
+  const selected = document.querySelector('#tabs [aria-selected="true"]');
+  if (selected) selected.focus();
 }
 
 // ---- following a chat -----------------------------------------------------------------------
@@ -372,16 +463,57 @@ function renderChat(chat, forceScroll = false) {
   if (forceScroll || nearBottom || grew) box.scrollTop = box.scrollHeight;
   renderReplyKeyboard(chat);
   applyForceReply(chat.messages);
+  renderEmptyState();
 }
 
 function messageBody(message) {
   if (message.html !== null && message.html !== undefined) {
     const body = el("div", { class: "text" });
     body.innerHTML = message.html;
+    if (message.from === "bot") linkifyCommands(body);
     return body;
   }
   const plain = message.text ?? message.caption;
   return plain ? el("div", { class: "text", text: plain }) : null;
+}
+
+// Turns /commands in the plain text of a bot message into buttons that send them, as Telegram does.
+// Text inside links, code and pre blocks is left alone; the characters around a text node (in the
+// neighbouring nodes) count for the word boundary.
+function linkifyCommands(root) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  nodes.forEach((node, index) => {
+    if (node.parentElement.closest("a, code, pre, button")) return;
+    const text = node.nodeValue;
+    if (!text.includes("/")) return;
+    const before = index > 0 ? nodes[index - 1].nodeValue.slice(-1) : "";
+    const after = index + 1 < nodes.length ? nodes[index + 1].nodeValue.slice(0, 1) : "";
+    const padded = before + text + after;
+    const parts = [];
+    let last = 0;
+    for (const match of padded.matchAll(COMMAND_IN_TEXT)) {
+      const start = match.index - before.length;
+      const end = start + match[0].length;
+      if (start < 0 || end > text.length) continue;
+      if (start > last) parts.push(text.slice(last, start));
+      const command = match[0];
+      parts.push(
+        el("button", {
+          type: "button",
+          class: "bot-command",
+          title: `Send ${command}`,
+          text: command,
+          onclick: () => sendText(command),
+        }),
+      );
+      last = end;
+    }
+    if (parts.length === 0) return;
+    if (last < text.length) parts.push(text.slice(last));
+    node.replaceWith(...parts);
+  });
 }
 
 function quotePreview(message) {
@@ -613,6 +745,91 @@ function renderReplyTarget() {
   $("reply-target-text").textContent = `Replying to ${who}: ${preview}`;
 }
 
+// ---- the bot's command menu -----------------------------------------------------------------
+
+function profileCommands() {
+  return (state.profile && state.profile.commands) || [];
+}
+
+function renderMenuButton() {
+  const button = $("menu-button");
+  const menuButton = state.profile && state.profile.menu_button;
+  const webApp = Boolean(menuButton && menuButton.type === "web_app");
+  button.hidden = !(webApp || profileCommands().length > 0);
+  button.disabled = webApp;
+  button.title = webApp ? "Web apps are not available in the sandbox" : "The bot's commands";
+  button.querySelector(".menu-label").textContent = webApp ? menuButton.text || "Menu" : "Menu";
+  if (webApp || profileCommands().length === 0) closeCommandMenu();
+}
+
+function openCommandMenu(prefix = "") {
+  const menu = $("command-menu");
+  const commands = profileCommands().filter((c) => c.command.startsWith(prefix));
+  if (commands.length === 0) {
+    closeCommandMenu();
+    return;
+  }
+  menu.dataset.prefix = prefix;
+  state.menuActive = -1;
+  $("message-input").removeAttribute("aria-activedescendant");
+  menu.replaceChildren(
+    ...commands.map((command, index) =>
+      el(
+        "button",
+        {
+          type: "button",
+          role: "menuitem",
+          class: "command-item",
+          id: `command-item-${index}`,
+          tabindex: "-1",
+          "data-command": command.command,
+          onclick: () => pickCommand(command.command),
+        },
+        el("span", { class: "command-name", text: `/${command.command}` }),
+        el("span", { class: "command-description", text: command.description }),
+      ),
+    ),
+  );
+  menu.hidden = false;
+  $("menu-button").setAttribute("aria-expanded", "true");
+}
+
+function closeCommandMenu() {
+  const menu = $("command-menu");
+  if (menu.hidden) return;
+  menu.hidden = true;
+  menu.replaceChildren();
+  state.menuActive = -1;
+  $("menu-button").setAttribute("aria-expanded", "false");
+  $("message-input").removeAttribute("aria-activedescendant");
+}
+
+function moveInCommandMenu(step, focus = false) {
+  const items = [...$("command-menu").querySelectorAll(".command-item")];
+  if (items.length === 0) return;
+  if (state.menuActive < 0) state.menuActive = step > 0 ? 0 : items.length - 1;
+  else state.menuActive = (state.menuActive + step + items.length) % items.length;
+  items.forEach((item, index) => item.classList.toggle("active", index === state.menuActive));
+  const active = items[state.menuActive];
+  active.scrollIntoView({ block: "nearest" });
+  if (focus) active.focus();
+  else $("message-input").setAttribute("aria-activedescendant", active.id);
+}
+
+function pickCommand(command) {
+  closeCommandMenu();
+  const input = $("message-input");
+  if (input.value.startsWith("/")) input.value = "";
+  input.focus();
+  return sendText(`/${command}`);
+}
+
+// The menu follows what is typed: "/" lists every command, "/he" those starting with "he".
+function commandPrefix(value) {
+  const match = /^\/([a-z0-9_]*)$/i.exec(value);
+  return match ? match[1].toLowerCase() : null;
+}
+
 // ---- actions --------------------------------------------------------------------------------
 
 async function send(payload) {
@@ -792,6 +1009,34 @@ function wire() {
   $("reset-sandbox").addEventListener("click", resetSandbox);
   $("toggle-people").addEventListener("click", () => setPanelOpen(!document.body.classList.contains("panel-open")));
   $("block-toggle").addEventListener("click", toggleBlock);
+  $("back-to-list").addEventListener("click", backToList);
+  $("start-button").addEventListener("click", () => {
+    sendText("/start");
+    $("message-input").focus();
+  });
+  $("menu-button").addEventListener("click", async () => {
+    if (!$("command-menu").hidden) {
+      closeCommandMenu();
+      return;
+    }
+    await refreshProfile();
+    openCommandMenu("");
+    moveInCommandMenu(1, true);
+  });
+  $("command-menu").addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      moveInCommandMenu(event.key === "ArrowDown" ? 1 : -1, true);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      closeCommandMenu();
+      $("message-input").focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    const inside = event.target.closest && event.target.closest("#command-menu, #menu-button, #message-input");
+    if (!inside) closeCommandMenu();
+  });
   $("reply-cancel").addEventListener("click", () => {
     state.replyTo = null;
     renderReplyTarget();
@@ -802,10 +1047,39 @@ function wire() {
     event.preventDefault();
     const text = input.value;
     input.value = "";
+    closeCommandMenu();
     sendText(text);
     input.focus();
   });
+  input.addEventListener("input", () => {
+    const prefix = commandPrefix(input.value);
+    if (prefix !== null) openCommandMenu(prefix);
+    else closeCommandMenu();
+  });
   input.addEventListener("keydown", (event) => {
+    const menuOpen = !$("command-menu").hidden;
+    if (menuOpen && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      moveInCommandMenu(event.key === "ArrowDown" ? 1 : -1);
+      return;
+    }
+    if (menuOpen && event.key === "Escape") {
+      event.preventDefault();
+      closeCommandMenu();
+      return;
+    }
+    const active = menuOpen ? $("command-menu").querySelector(".command-item.active") : null;
+    if (active && event.key === "Tab") {
+      event.preventDefault();
+      input.value = `/${active.dataset.command}`;
+      closeCommandMenu();
+      return;
+    }
+    if (active && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      pickCommand(active.dataset.command);
+      return;
+    }
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       $("composer").requestSubmit();
@@ -887,6 +1161,10 @@ function wire() {
   });
 
   document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && $("alert-dialog").open) {
+      closeAlert();
+      return;
+    }
     if (event.key === "Escape" && !$("sticker-panel").hidden) {
       $("sticker-panel").hidden = true;
       $("sticker-button").setAttribute("aria-expanded", "false");
@@ -896,6 +1174,7 @@ function wire() {
 }
 
 async function main() {
+  setView("list");
   wire();
   await refreshBot();
   await refreshPeople();
