@@ -54,7 +54,7 @@ from bench.common import (
 )
 from bench.throughput import measure_echo
 from bot.config import DEFAULT_CITY_FILE, Settings, load_city
-from bot.services.residents import NOTIFICATIONS
+from bot.features import categories
 from bot.ui.callbacks import SettingsCb
 
 if TYPE_CHECKING:
@@ -194,7 +194,8 @@ def resident_for(person_id: int) -> Resident:
 
 def toggled(rounds: int) -> list[str]:
     """The notification each round toggles, in turn."""
-    return [NOTIFICATIONS[i % len(NOTIFICATIONS)] for i in range(rounds)]
+    kinds = [c.key for c in categories()]
+    return [kinds[i % len(kinds)] for i in range(rounds)]
 
 
 def new_bot_message(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -18,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
 from bot.config import CitySpec, Settings, load_city
+from bot.features import Feature, pitches
+from bot.features import commands as manifest_commands
 from bot.i18n import N_, make_i18n, translate
+from bot.middlewares.answer import AnswerMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.dedup import DedupMiddleware
 from bot.middlewares.locale import LocaleMiddleware
@@ -91,7 +95,9 @@ def make_dispatcher(
     i18n: I18n,
     storage: BaseStorage,
     isolation: BaseEventIsolation,
+    extra_features: Iterable[Feature] = (),
 ) -> Dispatcher:
+    feature_routers = handlers.routers(extra_features)  # also makes these the bot's active features
     dp = Dispatcher(storage=storage, events_isolation=isolation)
     dp["settings"] = settings
     dp["city"] = city
@@ -104,18 +110,21 @@ def make_dispatcher(
     throttling = ThrottlingMiddleware()
     dp.message.middleware(throttling)
     dp.callback_query.middleware(throttling)
-    dp.include_routers(*handlers.routers())
+    dp.callback_query.middleware(AnswerMiddleware())
+    dp.include_routers(*feature_routers)
     return dp
 
 
-async def build(settings: Settings, *, api_url: str | None = None) -> Meydan:
+async def build(
+    settings: Settings, *, api_url: str | None = None, extra_features: Iterable[Feature] = ()
+) -> Meydan:
     if not settings.bot_token:
         raise ValueError("BOT_TOKEN is not set")
     engine, sessions, city = await prepare_database(settings)
     default_language = settings.default_language or city.default_language
     i18n = make_i18n(default_language)
     storage, isolation = make_storage(settings, sessions)
-    dp = make_dispatcher(settings, city, sessions, i18n, storage, isolation)
+    dp = make_dispatcher(settings, city, sessions, i18n, storage, isolation, extra_features)
     bot = make_bot(settings.bot_token, api_url or settings.telegram_api_url)
     scheduler = make_scheduler(sessions)
     app = Meydan(
@@ -137,27 +146,41 @@ async def build(settings: Settings, *, api_url: str | None = None) -> Meydan:
 
 
 async def _on_startup(bot: Bot, meydan: Meydan) -> None:
-    await set_commands(bot, meydan.i18n, meydan.settings.default_language or meydan.city.default_language)
+    default_language = meydan.settings.default_language or meydan.city.default_language
+    await set_commands(bot, meydan.i18n, default_language)
+    await set_descriptions(bot, meydan.i18n, default_language, meydan.city)
     if not meydan.scheduler.running:
         meydan.scheduler.start()
     log.info("bot started city=%s", meydan.city.key)
 
 
-COMMANDS = (
-    ("start", N_("Start, or open the main menu")),
-    ("menu", N_("The main menu")),
-    ("settings", N_("Language, neighborhood, notifications")),
-    ("help", N_("How Meydan works")),
-    ("cancel", N_("Stop what you are doing")),
-)
+DESCRIPTION = N_("Meydan is {city}'s public square in your pocket. Here you can:")
+DESCRIPTION_END = N_("Press Start to choose your language and neighborhood.")
+SHORT_DESCRIPTION = N_("{city}'s public square: ideas, votes and your neighborhood, from Telegram.")
 
 
 async def set_commands(bot: Bot, i18n: I18n, default_language: str) -> None:
-    """The command list in each language (and the city's language for everyone else)."""
+    """The "/" menu in each language (and the city's language for everyone else), from the manifest."""
     for lang in (*i18n.available_locales, None):
         shown = lang or default_language
-        commands = [BotCommand(command=c, description=translate(d, shown)) for c, d in COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=lang)
+        listed = [
+            BotCommand(command=c.name, description=translate(c.description, shown))
+            for c in manifest_commands()
+            if not c.staff_only
+        ]
+        await bot.set_my_commands(listed, scope=BotCommandScopeAllPrivateChats(), language_code=lang)
+
+
+async def set_descriptions(bot: Bot, i18n: I18n, default_language: str, city: CitySpec) -> None:
+    """What Telegram shows in an empty chat with the bot, and on its profile, in each language."""
+    for lang in (*i18n.available_locales, None):
+        shown = lang or default_language
+        name = city.names.get(shown)
+        lines = [translate(DESCRIPTION, shown, city=name)]
+        lines += [f"• {translate(pitch, shown)}" for pitch in pitches()]
+        lines += ["", translate(DESCRIPTION_END, shown)]
+        await bot.set_my_description("\n".join(lines)[:512], language_code=lang)
+        await bot.set_my_short_description(translate(SHORT_DESCRIPTION, shown, city=name), language_code=lang)
 
 
 def webhook_app(meydan: Meydan, *, background: bool = True) -> web.Application:

@@ -16,6 +16,8 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.middlewares.answer import AnsweredTracker
+
 log = logging.getLogger(__name__)
 
 
@@ -78,4 +80,5 @@ def make_bot(
     )
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware(max_wait=max_retry_wait))
+    session.middleware(AnsweredTracker())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

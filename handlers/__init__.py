@@ -1,32 +1,14 @@
-"""One Router per feature. The order here is the order the dispatcher tries them."""
+"""Handlers: one package per feature, each with a `make_router()` named in the feature manifest
+(`bot/features.py`). A new Router tree is built for every Dispatcher, in the manifest's order."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiogram import Router
 
-
-def routers() -> list[Router]:
-    from handlers import admin, common, errors, fallback, ideas, ideas_admin, onboarding, settings
-
-    return _detached(
-        [
-            errors.router,
-            common.router,
-            onboarding.router,
-            settings.router,
-            ideas.router,
-            admin.router,
-            ideas_admin.router,
-            fallback.router,
-        ]
-    )
+from bot.features import Feature, activate, resolve
 
 
-def _detached(found: list[Router]) -> list[Router]:
-    """Routers are module-level; a second Dispatcher in one process (a restart in tests) takes them over."""
-    for router in found:
-        parent = router.parent_router
-        if parent is not None:
-            parent.sub_routers.remove(router)
-            router._parent_router = None  # noqa: SLF001 - aiogram offers no public way to detach
-    return found
+def routers(extra: Iterable[Feature] = ()) -> list[Router]:
+    return [resolve(f.router)() for f in activate(extra) if f.router]

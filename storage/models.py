@@ -152,9 +152,6 @@ class Resident(Base):
     )
     consent_at: Mapped[datetime | None] = mapped_column()
     onboarded_at: Mapped[datetime | None] = mapped_column()
-    notify_phases: Mapped[bool] = mapped_column(Boolean, default=True)
-    notify_events: Mapped[bool] = mapped_column(Boolean, default=True)
-    notify_council: Mapped[bool] = mapped_column(Boolean, default=True)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column()
@@ -163,6 +160,19 @@ class Resident(Base):
     roles: Mapped[list[Role]] = relationship(
         back_populates="resident", cascade="all, delete-orphan", foreign_keys="Role.resident_id"
     )
+
+
+class NotificationChoice(Base):
+    """A resident's choice for one notification category (categories come from the feature manifest;
+    without a row the category's default applies)."""
+
+    __tablename__ = "notification_choices"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
 
 
 class Role(Base):

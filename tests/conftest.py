@@ -156,10 +156,14 @@ async def start_bot(meydan: Meydan, sandbox_url: str) -> web.AppRunner:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
+async def running_bot(settings: Settings, sandbox, extra_features=()) -> AsyncIterator[Meydan]:  # noqa: ANN001
     """The whole bot, built as production builds it, serving the sandbox's webhook until the block ends
-    (a second one on the same database is a restart)."""
-    app = await build(settings.model_copy(update={"bot_token": sandbox.token}), api_url=sandbox.url)
+    (a second one on the same database is a restart); `extra_features` adds features to the manifest."""
+    app = await build(
+        settings.model_copy(update={"bot_token": sandbox.token}),
+        api_url=sandbox.url,
+        extra_features=extra_features,
+    )
     runner = await start_bot(app, sandbox.url)
     try:
         yield app

@@ -23,11 +23,20 @@ async def onboard(
     await person.say("/start")
     await person.press(LANGUAGE[lang])
     await person.press(ACCEPT[lang])
-    await person.say(district)
-    await person.press(district)
-    await person.say(neighborhood)
-    await person.press(neighborhood)
+    await _pick(person, district, f"{district} ({DISTRICT[lang]})")
+    await _pick(person, neighborhood, neighborhood)
     return person
+
+
+DISTRICT = {"tr": "ilçe", "en": "district"}
+
+
+async def _pick(person: Any, typed: str, label: str) -> None:
+    """Type a place's name; press it when the bot offers several matches (a lone match is taken)."""
+    answer = await person.say(typed)
+    labels = [text for row in answer.buttons for text in row] if answer is not None else []
+    if any(text == label or text.endswith(f" {label}") for text in labels):
+        await person.press(next(t for t in labels if t == label or t.endswith(f" {label}")))
 
 
 async def fetch(sandbox: Any, path: str) -> bytes:

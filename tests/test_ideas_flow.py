@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from bot.app import Meydan
 from bot.config import Settings
 from bot.services import ideas, processes, residents, roles
-from bot.ui.callbacks import AdminCb, BrowseCb, IdeaCb, ModCb, ProcessCb
+from bot.ui.callbacks import BrowseCb, HubCb, IdeaCb, ModCb, ProcessCb
 from storage.models import (
     AuditEntry,
     District,
@@ -231,7 +231,7 @@ async def test_submit_in_english_skipping_and_editing(meydan: Meydan, sandbox) -
     await john.press("Edit")
     await john.press("Title")
     prompt = await john.last_message()
-    assert "Now: Benches in the park" in prompt.text
+    assert "Current: Benches in the park" in prompt.text
     assert "too long" in (await john.say("z" * 121)).text  # while editing, the same rules and answers
     assert "needs words" in (await john.say("👍 👍 👍")).text
     await john.send_sticker("🪑")
@@ -338,7 +338,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, 
     assert "Atla" in _labels(await ayse.last_message())[0]
     await ayse.press("Atla")
     outside = await ayse.share_location(41.0082, 28.9784)  # Istanbul
-    assert "İzmir dışında" in outside.text
+    assert "İzmir sınırlarının dışında" in outside.text
     assert "konum paylaşın" in (await ayse.say("Konak meydanı")).text
     await ayse.share_location(38.4189, 27.1287)
     await ayse.press("Mahallem: Pazaryeri")
@@ -545,14 +545,14 @@ async def test_browse_page_sort_filter_and_support_once(meydan: Meydan, sandbox)
     await john.press("All neighborhoods")
     await john.press(f"#{made[6]}")
     card = await john.last_message()
-    assert card.photo is not None and "Fikir numara 6" in card.caption and "Supports: 0" in card.caption
+    assert card.photo is not None and "Fikir numara 6" in card.caption and "Supporters: 0" in card.caption
     answer = await john.press("Support · 0")
     assert "You support this idea" in answer.text
     card = await john.last_message()
-    assert "Supports: 1" in card.caption and "You support this · 1" in _labels(card)[0]
+    assert "Supporters: 1" in card.caption and "You support this · 1" in _labels(card)[0]
     await asyncio.sleep(0.8)
     await john.press("You support this")
-    assert "Supports: 0" in (await john.last_message()).caption
+    assert "Supporters: 0" in (await john.last_message()).caption
     await asyncio.sleep(0.8)
     await john.press("Support · 0")
     await john.press("Back to the list")
@@ -600,7 +600,7 @@ async def test_browse_and_support_in_turkish(meydan: Meydan, sandbox) -> None:  
     card = await ayse.last_message()
     assert "Destek: 1" in card.caption and "Destekliyorsunuz · 1" in _labels(card)[0]
     await asyncio.sleep(0.8)
-    assert "geri alındı" in (await ayse.press("Destekliyorsunuz")).text
+    assert "artık desteklemiyorsunuz" in (await ayse.press("Destekliyorsunuz")).text
     assert "Destek: 0" in (await ayse.last_message()).caption
     await asyncio.sleep(0.8)
     await ayse.press("Destekle · 0")
@@ -636,15 +636,15 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     assert answer.show_alert and "yayımlanmamış" in answer.text
     for action in ("approve", "hide", "author", "queue"):
         answer = await ayse.press_data(menu.message_id, ModCb(action=action, id=pending).pack())
-        assert answer.show_alert and "yalnızca belediye personeli" in answer.text
+        assert answer.show_alert and "yalnızca belediye ekibi" in answer.text
     answer = await ayse.press_data(menu.message_id, ModCb(action="rr", id=pending, value="vague").pack())
-    assert "yalnızca belediye personeli" in answer.text
+    assert "yalnızca belediye ekibi" in answer.text
     answer = await ayse.press_data(menu.message_id, IdeaCb(action="withdraw_yes", id=pending).pack())
     assert answer.show_alert and "kendi fikirlerinizi" in answer.text
-    for data in (ProcessCb(action="new"), ProcessCb(action="create"), AdminCb(section="hub")):
+    for data in (ProcessCb(action="new"), ProcessCb(action="create"), HubCb(section="ideas-queue")):
         answer = await ayse.press_data(menu.message_id, data.pack())
-        assert answer.show_alert and "yalnızca belediye personeli" in answer.text
-    assert "yalnızca belediye personeli" in (await ayse.say("/admin")).text
+        assert answer.show_alert and "yalnızca belediye ekibi" in answer.text
+    assert "yalnızca belediye ekibi" in (await ayse.say("/admin")).text
     async with meydan.sessions() as session:
         statuses = dict((await session.execute(select(Idea.id, Idea.status))).all())
         assert statuses == {rejected: ideas.REJECTED, pending: ideas.PENDING}
@@ -689,7 +689,7 @@ async def test_moderation_approve_then_project_and_the_author_is_told(meydan: Me
     await staff.say("/menu")
     await staff.press("Staff tools")
     hub = await staff.last_message()
-    assert "Ideas waiting for review: 1" in hub.text
+    assert "🗂 Ideas to review (1)" in [label for row in hub.buttons for label in row]
     await staff.press("Ideas to review (1)")
     card = await staff.last_message()
     assert card.photo is not None
@@ -739,7 +739,7 @@ async def test_reject_with_a_common_and_a_typed_reason(meydan: Meydan, sandbox) 
     await staff.press("İncelenecek fikirler (2)")
     assert f"#{first.id}" in (await staff.last_message()).text
     await staff.press("Reddet")
-    await staff.press("Belediyenin yetkisinde değil")
+    await staff.press("Belediyenin yetki alanı dışında")
     told = await ayse.last_message()
     assert "kabul edilmedi" in told.text and "Belediyenin yetki alanının dışında." in told.text
     card = await staff.last_message()
@@ -912,11 +912,11 @@ async def test_a_card_already_decided_by_another_staff_member(meydan: Meydan, sa
     stale = await second.last_message()
     await first.press("Approve")
     late = await second.press("Reddet", message=stale)
-    assert late.show_alert and "Geç kalındı" in late.text and "yayımlandı" in late.text
+    assert late.show_alert and "Geç kaldınız" in late.text and "yayımlandı" in late.text
     refreshed = await second.last_message()
     assert "Durum: yayımlandı" in refreshed.text and "Reddet" not in " ".join(_labels(refreshed))
     late = await second.press_data(stale.message_id, ModCb(action="rr", id=idea_id, value="duplicate").pack())
-    assert late.show_alert and "Geç kalındı" in late.text
+    assert late.show_alert and "Geç kaldınız" in late.text
     async with meydan.sessions() as session:
         assert (await session.get(Idea, idea_id)).status == ideas.APPROVED
         decisions = await session.scalar(
@@ -1013,10 +1013,10 @@ async def test_staff_create_a_process_in_chat(meydan: Meydan, sandbox) -> None: 
     await staff.press("Tek bir mahalle")
     await staff.say("bostanli")
     await staff.press("Bostanlı (Karşıyaka)")
-    assert "okuyabildiğim bir tarih değil" in (await staff.say("yarın")).text
+    assert "Bu tarihi anlayamadım" in (await staff.say("yarın")).text
     assert "geçmişte kaldı" in (await staff.say("2020-01-01 10:00")).text
     await staff.say(opens.strftime("%Y-%m-%d %H:%M"))
-    assert "çoktan geçti" in (await staff.say("2020-01-01 10:00")).text
+    assert "geçmişte kaldı" in (await staff.say("2020-01-01 10:00")).text
     before = (opens - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
     assert "açılış tarihinden" in (await staff.say(before)).text
     await staff.say(closes.strftime("%d.%m.%Y %H:%M"))
@@ -1153,3 +1153,31 @@ async def test_restart_in_the_middle_of_the_staff_process_form(settings: Setting
                 select(Process).where(Process.key == "lets-design-karsiyaka-together")
             )
             assert created is not None and created.idea_limit == 2 and created.names["en"].startswith("Let's")
+
+
+async def test_a_notice_opens_the_idea_and_the_author_can_turn_them_off(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+    await _fill_form(ayse, title="Pazaryeri'ne gölgelik")
+    await ayse.press("Gönder")
+    staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    await staff.say("/admin")
+    await staff.press("Ideas to review (1)")
+    await staff.press("Approve")
+    [idea] = await _ideas(meydan)
+    told = await ayse.last_message()
+    assert "yayımlandı" in told.text and f"#{idea.id}" in " ".join(_labels(told))  # a button to the idea
+    await ayse.press(f"#{idea.id}", told)
+    card = await ayse.last_message()
+    assert "Pazaryeri'ne gölgelik" in card.text and "yayımlandı" in card.text  # her own idea, with its status
+    # "Decisions on my ideas" turned off: the next decision is made, and not sent
+    await ayse.say("/settings")
+    await ayse.press("Kapat: Fikirlerimle ilgili kararlar")
+    before = len(await ayse.bot_messages())
+    await staff.say("/admin")
+    await staff.press("Published ideas")
+    await staff.press(f"#{idea.id}")
+    await staff.press("Turn into a project")
+    assert len(await ayse.bot_messages()) == before
+    async with meydan.sessions() as session:
+        assert (await session.get(Idea, idea.id)).status == ideas.PROJECT

@@ -618,12 +618,12 @@ async def test_the_author_is_told_in_their_own_language(sessions) -> None:  # no
         assert await ideas.notice_for_author(session, a, "tr") is None  # pending: nothing to say
         a = await ideas.reject(session, a.id, staff.id, reason_key="remit")
         notice = await ideas.notice_for_author(session, a, "en")
-        assert notice.telegram_id == 70 and notice.lang == "tr"
-        assert "Parka &lt;bank&gt;" in notice.text and f"#{a.id}" in notice.text
-        assert translate(ideas.REJECT_REASONS["remit"], "tr") in notice.text
+        assert notice.chat_id == 70 and notice.lang == "tr"
+        assert "Parka &lt;bank&gt;" in notice.render() and f"#{a.id}" in notice.render()
+        assert translate(ideas.REJECT_REASONS["remit"], "tr") in notice.render()
         b = await ideas.reject(session, b.id, staff.id, reason="Please <b>ask</b> the district office.")
         notice = await ideas.notice_for_author(session, b, "tr")
-        assert notice.lang == "en" and "Please &lt;b&gt;ask&lt;/b&gt; the district office." in notice.text
+        assert notice.lang == "en" and "Please &lt;b&gt;ask&lt;/b&gt; the district office." in notice.render()
 
 
 async def test_every_decision_the_author_hears_of_in_their_language(sessions) -> None:  # noqa: ANN001
@@ -640,17 +640,17 @@ async def test_every_decision_the_author_hears_of_in_their_language(sessions) ->
 
         target = await ideas.approve(session, (await sent(turkish, "Sahile <gölge>")).id, staff.id)
         notice = await ideas.notice_for_author(session, target, "en")
-        assert notice.lang == "tr" and "yayımlandı" in notice.text and "Sahile &lt;gölge&gt;" in notice.text
+        assert notice.lang == "tr" and "yayımlandı" in notice.render() and "Sahile &lt;gölge&gt;" in notice.render()
         dup = await ideas.merge(session, (await sent(english, "Shade on the beach")).id, target.id, staff.id)
         notice = await ideas.notice_for_author(session, dup, "tr")
-        assert notice.lang == "en" and "were merged" in notice.text
+        assert notice.lang == "en" and "were merged" in notice.render()
         assert (
-            f"#{target.id} “Sahile &lt;gölge&gt;”" in notice.text
-            and f"now count for #{target.id}" in notice.text
+            f"#{target.id} “Sahile &lt;gölge&gt;”" in notice.render()
+            and f"supporters of #{target.id}" in notice.render()
         )
         project = await ideas.make_project(session, target.id, staff.id)
         notice = await ideas.notice_for_author(session, project, "en")
-        assert notice.lang == "tr" and "belediye projesine dönüştü" in notice.text
+        assert notice.lang == "tr" and "belediye projesine dönüştü" in notice.render()
         hidden = await ideas.hide(session, (await sent(english, "Something else")).id, staff.id)
         assert await ideas.notice_for_author(session, hidden, "en") is None  # hiding tells nobody
         gone = await ideas.approve(session, (await sent(english, "Park lights")).id, staff.id)

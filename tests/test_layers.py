@@ -50,3 +50,75 @@ def test_tally_depends_on_nothing_of_ours() -> None:
     for path in (PROJECT_ROOT / "bot" / "tally").glob("*.py"):
         bad = {name for name in _imports(path) if name.startswith(ours) and not name.startswith("bot.tally")}
         assert not bad, f"bot/tally/{path.name} imports {sorted(bad)}"
+
+
+HANDLERS = PROJECT_ROOT / "handlers"
+MODULE_BUDGET, HANDLER_BUDGET = 300, 30
+# modules still waiting to be cut to the feature shape's size budgets: they may only shrink
+GRANDFATHERED = {
+    "handlers/ideas/resident.py": 1055,
+    "handlers/ideas/staff.py": 692,
+    "handlers/processes/form.py": 377,
+}
+
+
+def _handler_modules() -> list:  # noqa: ANN201
+    return sorted(p for p in HANDLERS.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_handler_modules_never_import_one_another() -> None:
+    for path in _handler_modules():
+        feature = path.relative_to(HANDLERS).parts[0]
+        for name in _imports(path):
+            if name.startswith("handlers."):
+                assert name.split(".")[1] == feature, (
+                    f"{path.relative_to(PROJECT_ROOT)} imports {name}: shared pieces belong in bot/ui or bot/services"
+                )
+
+
+def test_handler_modules_keep_their_size() -> None:
+    for path in _handler_modules():
+        rel = str(path.relative_to(PROJECT_ROOT))
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= GRANDFATHERED.get(rel, MODULE_BUDGET), f"{rel} has {lines} lines"
+
+
+def test_new_handlers_stay_short() -> None:
+    for path in _handler_modules():
+        rel = str(path.relative_to(PROJECT_ROOT))
+        if rel in GRANDFATHERED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= HANDLER_BUDGET, f"{rel}:{node.name} has {length} lines"
+
+
+def test_no_private_aiogram_api_and_no_module_level_routers() -> None:
+    for path in _handler_modules():
+        text = path.read_text(encoding="utf-8")
+        assert "._parent_router" not in text, path
+        tree = ast.parse(text)
+        for node in tree.body:  # a Router made at import time would be shared by every Dispatcher
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                func = node.value.func
+                assert getattr(func, "id", None) != "Router", (
+                    f"{path.relative_to(PROJECT_ROOT)} builds a Router at import"
+                )
+
+
+def test_every_feature_package_is_in_the_manifest() -> None:
+    from bot.features import FEATURES
+
+    named = {f.router.split(":")[0] for f in FEATURES if f.router}
+    packages = {f"handlers.{p.name}" for p in HANDLERS.iterdir() if (p / "__init__.py").exists()}
+    assert packages == named, (
+        f"not in bot/features.py: {sorted(packages - named)}; missing: {sorted(named - packages)}"
+    )
+
+
+def test_routers_are_built_anew_for_each_dispatcher() -> None:
+    import handlers
+
+    first, second = handlers.routers(), handlers.routers()
+    assert all(a is not b for a, b in zip(first, second, strict=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.config import DEFAULT_CITY_FILE, load_city
 from bot.services import city as city_service
@@ -42,16 +42,28 @@ async def test_data_survives_upgrade(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
     sessions = make_session_factory(engine)
     try:
-        await migrate.upgrade(engine, "0001")
+        await migrate.upgrade(engine, "0002")
         async with sessions.begin() as session:
             await city_service.load(session, load_city(DEFAULT_CITY_FILE))
-            known = await residents.get_or_create(session, 777)
-            residents.set_language(known.resident, "en")
+            # written as the 0002 schema had it: one column per notification kind
+            await session.execute(
+                text(
+                    "INSERT INTO residents (telegram_id, language, notify_phases, notify_events, notify_council, "
+                    "reachable, created_at) VALUES (777, 'en', true, false, true, true, CURRENT_TIMESTAMP)"
+                )
+            )
         await migrate.upgrade(engine)
         await migrate.upgrade(engine)  # running it again is harmless
         async with sessions() as session:
             resident = await residents.by_telegram_id(session, 777)
             assert resident is not None and resident.language == "en"
             assert await geography.count_neighborhoods(session) == 1308
+            choices = (
+                await session.execute(text("SELECT category, enabled FROM notification_choices"))
+            ).all()
+            assert [(c, bool(e)) for c, e in choices] == [("events", False)]  # the "off" survived
+            assert (await residents.notifications(session, resident.id))[
+                "ideas"
+            ] is True  # a new category's default
     finally:
         await engine.dispose()

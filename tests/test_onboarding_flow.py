@@ -36,14 +36,15 @@ async def test_onboarding_in_turkish(meydan: Meydan, sandbox) -> None:  # noqa: 
     assert "Hangi ilçede" in districts.text
     assert any("▶" in row for row in districts.buttons)  # 30 districts are paged
     reply = await person.say("karsiyaka")  # accent- and case-insensitive
-    assert "Karşıyaka" in reply.buttons[0]
-    await person.press("Karşıyaka")
+    labels = [label for row in reply.buttons for label in row]
+    # the district and the neighborhood of the same name in another district are told apart
+    assert "🏙 Karşıyaka (ilçe)" in labels and "🏘 Karşıyaka (Torbalı)" in labels
+    await person.press("🏙 Karşıyaka (ilçe)")
     hoods = await person.last_message()
     assert "Karşıyaka" in hoods.text
-    found = await person.say("BOSTANLI")
-    await person.press("Bostanlı")
+    found = await person.say("BOSTANLI")  # a lone match is taken without asking
     done = (await person.bot_messages())[-2:]
-    assert "Hazırsınız" in done[0].text and "Bostanlı" in done[0].text
+    assert "Her şey hazır" in done[0].text and "Bostanlı" in done[0].text
     assert "Ne yapmak istersiniz" in done[1].text
     resident = await _resident(meydan, person.id)
     assert resident.language == "tr" and resident.consent_at is not None
@@ -64,11 +65,9 @@ async def test_onboarding_in_english_with_paging_and_neighborhood_search_from_di
     page2 = await person.last_message()
     assert "2/" in " ".join(label for row in page2.buttons for label in row)
     await person.press("◀")
-    reply = await person.say("alsancak")  # a neighborhood typed at the district step
-    assert reply.buttons[0] == ["Alsancak (Konak)"]
-    await person.press("Alsancak (Konak)")
+    await person.say("alsancak")  # a neighborhood typed at the district step: the lone match is taken
     done = (await person.bot_messages())[-2]
-    assert "You are set" in done.text and "Alsancak, Konak" in done.text
+    assert "All set" in done.text and "Alsancak, Konak" in done.text
     assert (await _resident(meydan, person.id)).language == "en"
 
 
@@ -85,11 +84,10 @@ async def test_unknown_name_sticker_and_command_keep_the_step(meydan: Meydan, sa
     await person.say("/help")
     # still at the district step: a district typed now works
     await person.say("konak")
-    await person.press("Konak")
+    await person.press("🏙 Konak (ilçe)")
     reply = await person.say("x" * 300)
     assert "bulamadım" in reply.text
-    await person.say("pazaryeri")
-    await person.press("Pazaryeri")
+    await person.say("pazaryeri")  # the lone match is taken
     assert (await _resident(meydan, person.id)).neighborhood.name == "Pazaryeri"
 
 
@@ -145,7 +143,7 @@ async def test_restart_in_the_middle_of_onboarding(
         await person.press("Türkçe")
         await person.press("Kabul ediyorum")
         await person.say("çiğli")
-        await person.press("Çiğli")
+        await person.press("🏙 Çiğli (ilçe)")
     # the bot restarts: a new process, same database (and Redis), same Telegram
     async with running_bot(settings, sandbox) as again:
         reply = await person.say("harmandalı")
@@ -202,19 +200,20 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     await person.press("English")
     view = await person.last_message()
     assert "Settings" in view.text and "Language: 🇬🇧 English" in view.text
-    await person.press("Turn off: Events near me")
-    assert "🔕 Events near me" in (await person.last_message()).text
+    # only the notification categories of features that exist are offered
+    assert "Events near me" not in (await person.last_message()).text
+    await person.press("Turn off: Decisions on my ideas")
+    assert "🔕 Decisions on my ideas" in (await person.last_message()).text
     await person.press("Change neighborhood")
-    await person.say("buca")
-    await person.press("Buca")
-    await person.say("kozağaç")
-    await person.press("Kozağaç")
+    assert "« Settings" in [label for row in (await person.last_message()).buttons for label in row]
+    await person.say("buca")  # the lone district match opens its neighborhoods
+    await person.say("kozağaç")  # the lone neighborhood match is taken
     msgs = await person.bot_messages()
     assert "Your neighborhood is now Kozağaç, Buca" in msgs[-2].text
     resident = await _resident(meydan, person.id)
-    assert (
-        resident.language == "en" and not resident.notify_events and resident.neighborhood.name == "Kozağaç"
-    )
+    assert resident.language == "en" and resident.neighborhood.name == "Kozağaç"
+    async with meydan.sessions() as session:
+        assert await residents.notifications(session, resident.id) == {"ideas": False}
 
 
 async def test_cancel_and_help(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -284,7 +283,7 @@ async def test_a_failure_gets_a_polite_answer_and_a_log_line(
     assert "konak" not in record.getMessage()
     monkeypatch.undo()
     await person.say("konak")  # the step is where it was
-    await person.press("Konak")
+    await person.press("🏙 Konak (district)")
     assert "Konak" in (await person.last_message()).text
 
 
@@ -303,7 +302,7 @@ async def test_double_press_and_two_messages_at_once(meydan: Meydan, sandbox) ->
     results = (await person.bot_messages())[-2:]
     assert sum("search:" in m.text for m in results) == 2
     konak = next(m for m in results if "konak" in m.text)
-    await person.press("Konak", konak)
+    await person.press("🏙 Konak (district)", konak)
     edited = next(m for m in await person.chat() if m.message_id == konak.message_id)
     assert "Which neighborhood of Konak" in edited.text
 
@@ -320,6 +319,5 @@ async def test_another_city_file(empty_database_url: str, settings, sandbox) -> 
         assert "Choose your language" in first.text
         await person.press("English")
         await person.press("I accept")
-        await person.say("saint leonard")
-        await person.press("Saint-Léonard (Liège)")
+        await person.say("saint leonard")  # the lone match is taken
         assert "Saint-Léonard, Liège" in (await person.bot_messages())[-2].text

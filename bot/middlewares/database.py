@@ -1,4 +1,8 @@
-"""One database transaction per update: committed when the handler returns, rolled back on error."""
+"""One database transaction per update: committed when the handler returns, rolled back on error.
+
+Notices queued during the update (`bot.services.notices.queue`) are delivered after the commit, so no
+message to another person waits inside the transaction and none goes out for a decision rolled back.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services import notices
+from bot.ui.notices import deliver
 from storage.db import current_session
 
 
@@ -26,6 +32,10 @@ class DatabaseMiddleware(BaseMiddleware):
             data["session"] = session
             token = current_session.set(session)
             try:
-                return await handler(event, data)
+                result = await handler(event, data)
             finally:
                 current_session.reset(token)
+        queued = notices.take(session)
+        if queued:
+            await deliver(data["bot"], self._sessions, queued)
+        return result

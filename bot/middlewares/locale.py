@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aiogram.types import TelegramObject, User
@@ -34,4 +35,6 @@ class LocaleMiddleware(I18nMiddleware):
             self.default_language,
         )
         data["lang"] = lang
+        if "viewer" in data:
+            data["viewer"] = replace(data["viewer"], lang=lang)
         return lang

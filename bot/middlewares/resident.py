@@ -1,4 +1,4 @@
-"""Loads (or creates) the resident behind each update and the roles they hold."""
+"""Loads (or creates) the resident behind each update and the roles they hold: the `viewer`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ResidentMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat = data.get("event_chat")
         if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
-            known = await residents.get_or_create(data["session"], user.id, staff_ids=self._staff_ids)
-            data["known"] = known
-            data["resident"] = known.resident
+            viewer = await residents.get_or_create(data["session"], user.id, staff_ids=self._staff_ids)
+            data["viewer"] = viewer
+            data["resident"] = viewer.resident
         return await handler(event, data)

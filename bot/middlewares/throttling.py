@@ -11,15 +11,14 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-# seconds a person must wait between two actions of the same key
-RATES: dict[str, float] = {"default": 0.3, "idea_send": 2.0, "idea_support": 0.7}
+from bot.features import throttling_rates
 
 
 class ThrottlingMiddleware(BaseMiddleware):
     """Drops an update that repeats a throttled action too fast (a double press, a flood)."""
 
     def __init__(self, rates: dict[str, float] | None = None, max_keys: int = 100_000) -> None:
-        self._rates = {**RATES, **(rates or {})}
+        self._rates = {"default": 0.3, **throttling_rates(), **(rates or {})}
         self._last: dict[tuple[int, str, str | None], float] = {}
         self._max_keys = max_keys
 

@@ -54,22 +54,24 @@ async def seed_people(session: AsyncSession) -> None:
         if hood is None:
             continue
         hood_id = hood.id
-        known = await residents.get_or_create(session, person.id)
-        if residents.is_onboarded(known.resident):
+        viewer = await residents.get_or_create(session, person.id)
+        if residents.is_onboarded(viewer.resident):
             continue
-        residents.set_language(known.resident, person.language)
-        residents.accept_privacy(known.resident)
-        await residents.set_neighborhood(session, known.resident, hood_id)
+        residents.set_language(viewer.resident, person.language)
+        residents.accept_privacy(viewer.resident)
+        await residents.set_neighborhood(session, viewer.resident, hood_id)
         if person.role == "coordinator":
-            await roles.grant(session, known.resident, roles.COORDINATOR, neighborhood_id=hood_id)
+            await roles.grant(session, viewer.resident, roles.COORDINATOR, neighborhood_id=hood_id)
 
 
 async def seed_demo(session: AsyncSession, city: CitySpec) -> None:
-    """Everything `meydan sandbox` shows on first start; each feature adds its part."""
-    from bot.services import demo
+    """Everything `meydan sandbox` shows on first start: each feature's demo data from the manifest."""
+    from bot.features import features, resolve
 
     await seed_people(session)
-    await demo.seed_ideas(session, city)
+    for feature in features():
+        if feature.demo:
+            await resolve(feature.demo)(session, city)
 
 
 async def run_sandbox(settings: Settings, *, port: int) -> None:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import joinedload
 
 from bot.config import Bounds
 from bot.i18n import N_, translate
-from bot.services import audit, processes, roles
+from bot.services import audit, notices, processes, residents, roles
+from bot.services.notices import Link, Notice
 from bot.text import fold
 from storage.models import Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
 
@@ -42,6 +43,9 @@ SCOPES = (SCOPE_NEIGHBORHOOD, SCOPE_CITY)
 
 # flood control: at most this many ideas from one resident in this span, whatever the process
 FLOOD_COUNT, FLOOD_SPAN = 3, timedelta(minutes=10)
+
+CATEGORY = "ideas"  # the notification category of decisions on a person's ideas
+OPEN_IDEA = N_("💡 Open idea #{id}")
 
 REJECT_REASONS: dict[str, str] = {
     "duplicate": N_("It repeats an idea already shared."),
@@ -157,16 +161,6 @@ class Listed:
 class Similar:
     idea: Idea
     score: float
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message for one resident, already rendered in their language."""
-
-    resident_id: int
-    telegram_id: int
-    lang: str
-    text: str
 
 
 # --- text rules ------------------------------------------------------------------------------------
@@ -736,11 +730,14 @@ def reason_text(idea: Idea, lang: str) -> str:
 
 
 async def notice_for_author(session: AsyncSession, idea: Idea, default_lang: str) -> Notice | None:
-    """The message telling the author what became of their idea, in their language; None when the
-    idea's status has no message or the author can no longer be reached."""
+    """The message telling the author what became of their idea, in their language, with a button to
+    the idea (and to the idea it was merged into); None when the idea's status has no message, the
+    author can no longer be reached or turned these notices off."""
     template = NOTICES.get(idea.status)
     author = await session.get(Resident, idea.author_id) if idea.author_id else None
     if template is None or author is None or author.telegram_id is None or author.deleted_at is not None:
+        return None
+    if not await residents.wants(session, author.id, CATEGORY):
         return None
     lang = author.language or default_lang
     params: dict[str, object] = {"number": idea.id, "title": escape(idea.title)}
@@ -750,4 +747,12 @@ async def notice_for_author(session: AsyncSession, idea: Idea, default_lang: str
         target = await session.get(Idea, idea.merged_into_id) if idea.merged_into_id else None
         params["target"] = idea.merged_into_id or "—"
         params["target_title"] = escape(target.title) if target else "—"
-    return Notice(author.id, author.telegram_id, lang, translate(template, lang, **params))
+    links = [Link("idea", idea.id, OPEN_IDEA)]
+    if idea.status == MERGED and idea.merged_into_id:
+        links.append(Link("idea", idea.merged_into_id, OPEN_IDEA))
+    return Notice(author.id, author.telegram_id, lang, template, params, tuple(links), CATEGORY)
+
+
+async def tell_author(session: AsyncSession, idea: Idea, default_lang: str) -> None:
+    """Queue the author's notice of a decision; it goes out once the decision is committed."""
+    notices.queue(session, await notice_for_author(session, idea, default_lang))

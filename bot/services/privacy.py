@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit
+from bot.services import audit, residents
 from storage.models import AuditEntry, District, FsmRecord, Idea, Neighborhood, Resident, Role, utcnow
 
 Exporter = Callable[[AsyncSession, Resident], Awaitable[Any]]
@@ -52,11 +52,7 @@ async def _account(session: AsyncSession, resident: Resident) -> dict[str, Any]:
         "place": place,
         "privacy_accepted_at": _iso(resident.consent_at),
         "joined_at": _iso(resident.created_at),
-        "notifications": {
-            "phases": resident.notify_phases,
-            "events": resident.notify_events,
-            "council": resident.notify_council,
-        },
+        "notifications": await residents.notifications(session, resident.id),
         "roles": sorted(roles),
     }
 

@@ -4,32 +4,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.config import LANGUAGES
+from bot.features import categories
 from bot.services import roles as roles_service
-from storage.models import Neighborhood, Resident, utcnow
-
-NOTIFICATIONS = ("phases", "events", "council")
+from storage.models import Neighborhood, NotificationChoice, Resident, utcnow
 
 
 @dataclass(frozen=True)
-class Known:
-    """The resident as the handlers see it."""
+class Viewer:
+    """Who is acting: the resident, the roles they hold (with the neighborhood a role is scoped to, or
+    None for a city-wide role) and the language of this update. Injected into every handler as `viewer`
+    and passed to the services that decide what this person may see and do."""
 
     resident: Resident
-    roles: frozenset[str]
+    grants: frozenset[tuple[str, int | None]]
+    lang: str = ""
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(role for role, _scope in self.grants)
 
     @property
     def is_staff(self) -> bool:
-        return roles_service.STAFF in self.roles
+        return self.has(roles_service.STAFF)
+
+    @property
+    def onboarded(self) -> bool:
+        return is_onboarded(self.resident)
+
+    def has(self, role: str, neighborhood_id: int | None = None) -> bool:
+        """Holds `role` city-wide, or for `neighborhood_id` when one is given."""
+        if (role, None) in self.grants:
+            return True
+        return neighborhood_id is not None and (role, neighborhood_id) in self.grants
 
 
 async def get_or_create(
     session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[int] = frozenset()
-) -> Known:
+) -> Viewer:
     """The resident for a Telegram user; created on first contact. STAFF_IDS always hold the staff role."""
     resident = await session.scalar(
         select(Resident).options(selectinload(Resident.roles)).where(Resident.telegram_id == telegram_id)
@@ -39,11 +55,11 @@ async def get_or_create(
         session.add(resident)
         await session.flush()
         await session.refresh(resident, ["roles"])
-    role_set = {r.role for r in resident.roles}
-    if telegram_id in staff_ids and roles_service.STAFF not in role_set:
+    grants = {(r.role, r.neighborhood_id) for r in resident.roles}
+    if telegram_id in staff_ids and (roles_service.STAFF, None) not in grants:
         await roles_service.grant(session, resident, roles_service.STAFF)
-        role_set.add(roles_service.STAFF)
-    return Known(resident=resident, roles=frozenset(role_set))
+        grants.add((roles_service.STAFF, None))
+    return Viewer(resident=resident, grants=frozenset(grants))
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
@@ -77,12 +93,41 @@ async def set_neighborhood(session: AsyncSession, resident: Resident, neighborho
     return hood
 
 
-def toggle_notification(resident: Resident, kind: str) -> bool:
-    if kind not in NOTIFICATIONS:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    attr = f"notify_{kind}"
-    setattr(resident, attr, not getattr(resident, attr))
-    return getattr(resident, attr)
+async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
+    """Each notification category of the features that exist → whether this resident gets it."""
+    chosen = dict(
+        (
+            await session.execute(
+                select(NotificationChoice.category, NotificationChoice.enabled).where(
+                    NotificationChoice.resident_id == resident_id
+                )
+            )
+        ).all()
+    )
+    return {c.key: chosen.get(c.key, c.default) for c in categories()}
+
+
+async def wants(session: AsyncSession, resident_id: int, category: str) -> bool:
+    return (await notifications(session, resident_id)).get(category, False)
+
+
+async def set_notification(session: AsyncSession, resident_id: int, category: str, enabled: bool) -> None:
+    if category not in {c.key for c in categories()}:
+        raise ValueError(f"unknown notification category {category!r}")
+    await session.execute(
+        delete(NotificationChoice).where(
+            NotificationChoice.resident_id == resident_id, NotificationChoice.category == category
+        )
+    )
+    session.add(NotificationChoice(resident_id=resident_id, category=category, enabled=enabled))
+    await session.flush()
+
+
+async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> bool:
+    """Turn a category on or off; returns whether it is now on."""
+    enabled = not (await notifications(session, resident_id)).get(category, False)
+    await set_notification(session, resident_id, category, enabled)
+    return enabled
 
 
 def mark_reachable(resident: Resident, reachable: bool) -> None:

@@ -13,6 +13,12 @@ class ConsentCb(CallbackData, prefix="consent"):
     accept: bool
 
 
+class OnboardingCb(CallbackData, prefix="onb"):
+    """A way back inside onboarding: to the language or the privacy notice."""
+
+    action: str
+
+
 class DistrictCb(CallbackData, prefix="dist"):
     id: int
 
@@ -36,6 +42,12 @@ class MenuCb(CallbackData, prefix="menu"):
 class SettingsCb(CallbackData, prefix="set"):
     action: str
     value: str = ""
+
+
+class HubCb(CallbackData, prefix="hub"):
+    """A section of the staff hub, as declared in the feature manifest (`HubEntry.key`)."""
+
+    section: str
 
 
 class IdeaCb(CallbackData, prefix="idea"):
@@ -63,13 +75,6 @@ class ModCb(CallbackData, prefix="mod"):
 
     action: str
     id: int = 0
-    value: str = ""
-
-
-class AdminCb(CallbackData, prefix="adm"):
-    """The staff hub's sections."""
-
-    section: str
     value: str = ""
 
 

@@ -6,13 +6,15 @@ button it adds, which showed up as several milliseconds per keyboard under load.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.paging import Page
 from bot.ui.callbacks import PageCb
+from bot.ui.paging import page_row
 
 PAGE_SIZE = 12
 
@@ -31,16 +33,6 @@ def grid(
     return [buttons[i : i + columns] for i in range(0, len(buttons), columns)]
 
 
-def page_row(page: int, pages: int, data: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
-    """◀ n/m ▶ under a paged list: `data(n)` is the button data that shows page n (from 0)."""
-    row = [button(f"{page + 1}/{pages}", data(page))]
-    if page > 0:
-        row.insert(0, button("◀", data(page - 1)))
-    if page < pages - 1:
-        row.append(button("▶", data(page + 1)))
-    return row
-
-
 def paged(
     items: Sequence[tuple[str, CallbackData | str]],
     *,
@@ -52,11 +44,11 @@ def paged(
     extra: Sequence[InlineKeyboardButton] = (),
 ) -> InlineKeyboardMarkup:
     """Buttons for one page of `items` (label, callback data) with ◀ n/m ▶ navigation."""
-    pages = max(1, -(-len(items) // page_size))
-    page = min(max(page, 0), pages - 1)
-    rows = grid(items[page * page_size : (page + 1) * page_size], columns)
-    if pages > 1:
-        rows.append(page_row(page, pages, lambda n: PageCb(list=list_name, page=n, parent=parent)))
+    shown = Page.of(page, page_size, len(items))
+    rows = grid(shown.cut(items), columns)
+    nav = page_row(shown, lambda n: PageCb(list=list_name, page=n, parent=parent))
+    if nav:
+        rows.append(nav)
     rows.extend([b] for b in extra)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 
 
 async def replace(
@@ -30,3 +30,14 @@ async def replace(
             await message.answer(text, reply_markup=keyboard)
             return
         raise
+
+
+async def reply(
+    event: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer in the way that fits the event: a pressed button's message is edited in place, a typed
+    message gets a new message."""
+    if isinstance(event, CallbackQuery):
+        await replace(event.message, text, keyboard)
+    else:
+        await event.answer(text, reply_markup=keyboard)

@@ -1,4 +1,4 @@
-"""The staff hub (/admin, the menu's "Staff tools") and processes: the list and a short creation form.
+"""Processes (staff): the list and a short creation form.
 
 Staff only: everyone else gets a polite refusal, and every staff button re-checks the role here and in
 the services. Later features add their entries to `hub_view`.
@@ -10,81 +10,25 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
-from aiogram.filters import Command, Filter, or_f
+from aiogram import F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
 from bot.i18n import when
-from bot.services import geography, ideas, processes
-from bot.services.residents import Known
-from bot.ui.callbacks import AdminCb, HoodCb, MenuCb, ModCb, ProcessCb
+from bot.routing import Handlers
+from bot.services import geography, processes
+from bot.services.residents import Viewer
+from bot.ui.callbacks import HoodCb, HubCb, MenuCb, ProcessCb
+from bot.ui.errors import Refusal
 from bot.ui.messages import replace
 from storage.models import Process
 
-router = Router(name="admin")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
-
-
-class StaffOnly(Filter):
-    """Passes for a resident who holds the staff role (as loaded from the database for this update)."""
-
-    async def __call__(self, event: TelegramObject, known: Known | None = None) -> bool:
-        return known is not None and known.is_staff
-
-
-def staff_only_text() -> str:
-    return _("This is for the municipality's staff only.")
-
-
-@router.callback_query(
-    or_f(MenuCb.filter(F.action == "admin"), AdminCb.filter(), ProcessCb.filter()), ~StaffOnly()
-)
-async def refuse_button(query: CallbackQuery) -> None:
-    await query.answer(staff_only_text(), show_alert=True)
-
-
-@router.message(Command("admin"), ~StaffOnly())
-async def refuse_command(message: Message) -> None:
-    await message.answer(staff_only_text())
-
-
-# --- the hub ---------------------------------------------------------------------------------------
-
-
-async def hub_view(session: AsyncSession) -> tuple[str, InlineKeyboardMarkup]:
-    waiting = await ideas.queue_count(session)
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("🗂 Ideas to review ({count})").format(count=waiting), callback_data=ModCb(action="queue")
-    )
-    builder.button(text=_("✅ Published ideas"), callback_data=ModCb(action="published"))
-    builder.button(text=_("📅 Processes"), callback_data=ProcessCb(action="list"))
-    builder.button(text=_("« Menu"), callback_data=MenuCb(action="menu"))
-    builder.adjust(1)
-    text = _("🛠 <b>Staff tools</b>\nIdeas waiting for review: {count}.").format(count=waiting)
-    return text, builder.as_markup()
-
-
-@router.message(Command("admin"))
-async def admin_command(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    await state.clear()
-    text, keyboard = await hub_view(session)
-    await message.answer(text, reply_markup=keyboard)
-
-
-@router.callback_query(MenuCb.filter(F.action == "admin"))
-@router.callback_query(AdminCb.filter(F.section == "hub"))
-async def admin_button(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
-    await state.clear()
-    await query.answer()
-    await replace(query.message, *await hub_view(session))
+handlers = Handlers()
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -123,7 +67,8 @@ def process_summary(process: Process, lang: str, city: CitySpec) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(ProcessCb.filter(F.action == "list"))
+@handlers.callback_query(ProcessCb.filter(F.action == "list"))
+@handlers.callback_query(HubCb.filter(F.section == "processes"))
 async def process_list(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
@@ -133,9 +78,8 @@ async def process_list(
     lines += [process_summary(p, lang, city) + "\n" for p in found[:15]] or [_("No processes yet.")]
     builder = InlineKeyboardBuilder()
     builder.button(text=_("➕ New process"), callback_data=ProcessCb(action="new"))
-    builder.button(text=_("« Staff tools"), callback_data=AdminCb(section="hub"))
+    builder.button(text=_("« Staff tools"), callback_data=MenuCb(action="admin"))
     builder.adjust(1)
-    await query.answer()
     await replace(query.message, "\n".join(lines).strip(), builder.as_markup())
 
 
@@ -162,11 +106,10 @@ def _date_hint(city: CitySpec) -> str:
     )
 
 
-@router.callback_query(ProcessCb.filter(F.action == "new"))
+@handlers.callback_query(ProcessCb.filter(F.action == "new"))
 async def new_process(query: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ProcessForm.name_tr)
     await state.set_data({})
-    await query.answer()
     await replace(
         query.message,
         _("📅 <b>New process</b>\nWhat is its name in Turkish?"),
@@ -184,7 +127,7 @@ async def _typed_name(message: Message) -> str | None:
         return None
 
 
-@router.message(ProcessForm.name_tr, F.text, StaffOnly())
+@handlers.message(ProcessForm.name_tr, F.text)
 async def typed_name_tr(message: Message, state: FSMContext) -> None:
     name = await _typed_name(message)
     if name is None:
@@ -194,7 +137,7 @@ async def typed_name_tr(message: Message, state: FSMContext) -> None:
     await message.answer(_("And its name in English?"), reply_markup=_cancel_keyboard())
 
 
-@router.message(ProcessForm.name_en, F.text, StaffOnly())
+@handlers.message(ProcessForm.name_en, F.text)
 async def typed_name_en(message: Message, state: FSMContext) -> None:
     name = await _typed_name(message)
     if name is None:
@@ -209,11 +152,10 @@ async def typed_name_en(message: Message, state: FSMContext) -> None:
     await message.answer(_("Who takes part?"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(ProcessForm.scope, ProcessCb.filter(F.action == "scope"))
+@handlers.callback_query(ProcessForm.scope, ProcessCb.filter(F.action == "scope"))
 async def chose_scope(
     query: CallbackQuery, callback_data: ProcessCb, state: FSMContext, city: CitySpec
 ) -> None:
-    await query.answer()
     if callback_data.value == "hood":
         await state.set_state(ProcessForm.neighborhood)
         await replace(query.message, _("Type the neighborhood's name."), _cancel_keyboard())
@@ -225,7 +167,7 @@ async def chose_scope(
     )
 
 
-@router.message(ProcessForm.neighborhood, F.text, StaffOnly())
+@handlers.message(ProcessForm.neighborhood, F.text)
 async def typed_neighborhood(message: Message, session: AsyncSession) -> None:
     hoods = await geography.search_neighborhoods(session, message.text)
     if not hoods:
@@ -242,15 +184,13 @@ async def typed_neighborhood(message: Message, session: AsyncSession) -> None:
     await message.answer(_("Which one?"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(ProcessForm.neighborhood, HoodCb.filter(), StaffOnly())
+@handlers.callback_query(ProcessForm.neighborhood, HoodCb.filter())
 async def chose_neighborhood(
     query: CallbackQuery, callback_data: HoodCb, state: FSMContext, session: AsyncSession, city: CitySpec
 ) -> None:
     hood = await geography.neighborhood(session, callback_data.id)
     if hood is None:
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(_("This button is out of date."))
     await state.update_data(neighborhood_id=hood.id)
     await state.set_state(ProcessForm.opens)
     await replace(
@@ -266,7 +206,7 @@ async def _typed_moment(message: Message, city: CitySpec) -> datetime | None:
         return None
 
 
-@router.message(ProcessForm.opens, F.text, StaffOnly())
+@handlers.message(ProcessForm.opens, F.text)
 async def typed_opens(message: Message, state: FSMContext, city: CitySpec) -> None:
     moment = await _typed_moment(message, city)
     if moment is None:
@@ -281,7 +221,7 @@ async def typed_opens(message: Message, state: FSMContext, city: CitySpec) -> No
     await message.answer(_("When does it close?") + "\n" + _date_hint(city), reply_markup=_cancel_keyboard())
 
 
-@router.message(ProcessForm.closes, F.text, StaffOnly())
+@handlers.message(ProcessForm.closes, F.text)
 async def typed_closes(message: Message, state: FSMContext, city: CitySpec, lang: str) -> None:
     moment = await _typed_moment(message, city)
     if moment is None:
@@ -357,7 +297,7 @@ def _limit(value: str) -> int | None:
     return number if processes.LIMIT_MIN <= number <= processes.LIMIT_MAX else None
 
 
-@router.callback_query(ProcessForm.limit, ProcessCb.filter(F.action == "limit"))
+@handlers.callback_query(ProcessForm.limit, ProcessCb.filter(F.action == "limit"))
 async def chose_limit(
     query: CallbackQuery,
     callback_data: ProcessCb,
@@ -368,14 +308,12 @@ async def chose_limit(
 ) -> None:
     limit = _limit(callback_data.value)
     if limit is None:
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(_("This button is out of date."))
     await state.update_data(limit=limit)
     await _confirm(query, state, session, lang, city)
 
 
-@router.message(ProcessForm.limit, F.text, StaffOnly())
+@handlers.message(ProcessForm.limit, F.text)
 async def typed_limit(
     message: Message, state: FSMContext, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
@@ -391,9 +329,9 @@ async def typed_limit(
     await _confirm(message, state, session, lang, city)
 
 
-@router.callback_query(ProcessForm.confirm, ProcessCb.filter(F.action == "create"))
+@handlers.callback_query(ProcessForm.confirm, ProcessCb.filter(F.action == "create"))
 async def create_process(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     data: dict[str, Any] = await state.get_data()
     try:
@@ -404,7 +342,7 @@ async def create_process(
             closes_at=datetime.fromisoformat(data["closes"]),
             neighborhood_id=data.get("neighborhood_id"),
             idea_limit=data["limit"],
-            actor_id=known.resident.id,
+            actor_id=viewer.resident.id,
         )
     except (processes.ProcessError, KeyError):
         await state.clear()
@@ -414,7 +352,7 @@ async def create_process(
     await query.answer(_("Created."))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📅 Processes"), callback_data=ProcessCb(action="list"))
-    builder.button(text=_("« Staff tools"), callback_data=AdminCb(section="hub"))
+    builder.button(text=_("« Staff tools"), callback_data=MenuCb(action="admin"))
     builder.adjust(1)
     await replace(
         query.message,
@@ -423,20 +361,17 @@ async def create_process(
     )
 
 
-@router.message(ProcessForm.name_tr)
-@router.message(ProcessForm.name_en)
-@router.message(ProcessForm.neighborhood)
-@router.message(ProcessForm.opens)
-@router.message(ProcessForm.closes)
-@router.message(ProcessForm.limit)
-async def process_text_expected(message: Message, known: Known) -> None:
-    if not known.is_staff:
-        await message.answer(staff_only_text())
-        return
+@handlers.message(ProcessForm.name_tr)
+@handlers.message(ProcessForm.name_en)
+@handlers.message(ProcessForm.neighborhood)
+@handlers.message(ProcessForm.opens)
+@handlers.message(ProcessForm.closes)
+@handlers.message(ProcessForm.limit)
+async def process_text_expected(message: Message) -> None:
     await message.answer(_("Please type your answer as text, or send /cancel to stop."))
 
 
-@router.message(ProcessForm.scope)
-@router.message(ProcessForm.confirm)
+@handlers.message(ProcessForm.scope)
+@handlers.message(ProcessForm.confirm)
 async def process_button_expected(message: Message) -> None:
     await message.answer(_("Please use the buttons above, or send /cancel to stop."))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -21,19 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec, Settings
 from bot.i18n import when
-from bot.services import geography, ideas, processes, residents
-from bot.services.residents import Known
+from bot.routing import Handlers
+from bot.services import geography, ideas, notices, processes, residents
+from bot.services.paging import Page
+from bot.services.residents import Viewer
 from bot.ui.callbacks import BrowseCb, IdeaCb, MenuCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas import draft_card, group_card, idea_card, idea_label, list_line, status_label
-from bot.ui.keyboards import page_row
+from bot.ui.errors import Refusal
+from bot.ui.ideas.cards import draft_card, group_card, idea_card, idea_label, list_line, status_label
+from bot.ui.ideas.errors import _name, closed_text, invalid_text, refusal_text
 from bot.ui.messages import replace
-from bot.ui.notify import post_to_group
+from bot.ui.paging import page_row
 from storage.models import Idea, Neighborhood, Process
 
-router = Router(name="ideas")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
+handlers = Handlers()
 
 PAGE_SIZE = 5
 
@@ -92,83 +93,17 @@ def _after_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _name(process: Process | None, lang: str) -> str:
-    return escape(processes.name(process, lang)) if process is not None else "—"
-
-
-def closed_text(error: ideas.SubmissionNotOpen, lang: str, city: CitySpec) -> str:
-    if error.state == processes.UPCOMING and error.at is not None:
-        return _("Idea submission for “{process}” opens on {date}. Please come back then!").format(
-            process=_name(error.process, lang), date=when(error.at, city.zone, lang)
-        )
-    if error.state == processes.CLOSED and error.at is not None:
-        return _("Idea submission for “{process}” closed on {date}. You can still browse the ideas.").format(
-            process=_name(error.process, lang), date=when(error.at, city.zone, lang)
-        )
-    return _("No idea collection is open for your neighborhood right now.")
-
-
-def refusal_text(error: ideas.IdeaError, lang: str, city: CitySpec) -> str:
-    """The message for a refusal from the ideas service."""
-    if isinstance(error, ideas.SubmissionNotOpen):
-        return closed_text(error, lang, city)
-    if isinstance(error, ideas.LimitReached):
-        return _(
-            "You have already sent {limit} ideas to this process, the most one person can send. "
-            "Thank you for taking part!"
-        ).format(limit=error.limit)
-    if isinstance(error, ideas.Flooding):
-        return _(
-            "You have sent several ideas in a short time. Please wait {minutes} minutes and try again."
-        ).format(minutes=error.minutes)
-    if isinstance(error, ideas.Invalid):
-        return invalid_text(error)
-    if isinstance(error, ideas.OutsideCity):
-        return _("That place is outside {city}. Share a location within the city, or press Skip.").format(
-            city=escape(city.names.get(lang))
-        )
-    if isinstance(error, ideas.NotSupportable):
-        return _("This idea cannot be supported (it is not published).")
-    if isinstance(error, ideas.OwnIdea):
-        return _("This is your own idea: others can support it.")
-    if isinstance(error, ideas.NotWithdrawable):
-        return _("Only your own ideas can be withdrawn, and only while they wait for review.")
-    return _("This idea is not available.")
-
-
-def invalid_text(error: ideas.Invalid) -> str:
-    if error.problem == "empty" and error.field == "title":
-        return _("The title needs words: please type a short title in letters.")
-    if error.problem == "empty" and error.field == "description":
-        return _("The description needs words: please describe your idea in a few sentences.")
-    if error.field == "title":
-        if error.problem == "long":
-            return _("The title is too long: please keep it to {max} characters.").format(max=error.limit)
-        return _("The title is too short: please use at least {min} characters.").format(min=error.limit)
-    if error.field == "description":
-        if error.problem == "long":
-            return _("The description is too long: please keep it to {max} characters.").format(
-                max=error.limit
-            )
-        return _("The description is too short: please use at least {min} characters.").format(
-            min=error.limit
-        )
-    if error.problem == "long":
-        return _("The reason is too long: please keep it to {max} characters.").format(max=error.limit)
-    return _("The reason is too short: please use at least {min} characters.").format(min=error.limit)
-
-
-async def _hood(session: AsyncSession, known: Known) -> Neighborhood | None:
-    if known.resident.neighborhood_id is None:
+async def _hood(session: AsyncSession, viewer: Viewer) -> Neighborhood | None:
+    if viewer.resident.neighborhood_id is None:
         return None
-    return await geography.neighborhood(session, known.resident.neighborhood_id)
+    return await geography.neighborhood(session, viewer.resident.neighborhood_id)
 
 
 # --- the ideas menu --------------------------------------------------------------------------------
 
 
-async def home_text(session: AsyncSession, known: Known, lang: str, city: CitySpec) -> str:
-    view = await processes.outlook(session, known.resident.neighborhood_id)
+async def home_text(session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec) -> str:
+    view = await processes.outlook(session, viewer.resident.neighborhood_id)
     lines = [_("💡 <b>Ideas</b>")]
     for process in view.open:
         span = processes.window(process)
@@ -198,8 +133,8 @@ async def home_text(session: AsyncSession, known: Known, lang: str, city: CitySp
     return "\n".join(lines)
 
 
-async def _not_onboarded(event: Message | CallbackQuery, known: Known) -> bool:
-    if residents.is_onboarded(known.resident):
+async def _not_onboarded(event: Message | CallbackQuery, viewer: Viewer) -> bool:
+    if residents.is_onboarded(viewer.resident):
         return False
     text = _("Let's set you up first: send /start.")
     if isinstance(event, CallbackQuery):
@@ -209,40 +144,38 @@ async def _not_onboarded(event: Message | CallbackQuery, known: Known) -> bool:
     return True
 
 
-@router.message(Command("ideas"))
+@handlers.message(Command("ideas"))
 async def ideas_command(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
-    if await _not_onboarded(message, known):
+    if await _not_onboarded(message, viewer):
         return
     await state.clear()
-    await message.answer(await home_text(session, known, lang, city), reply_markup=_home_keyboard())
+    await message.answer(await home_text(session, viewer, lang, city), reply_markup=_home_keyboard())
 
 
-@router.callback_query(MenuCb.filter(F.action == "ideas"))
-@router.callback_query(IdeaCb.filter(F.action == "home"))
+@handlers.callback_query(MenuCb.filter(F.action == "ideas"))
+@handlers.callback_query(IdeaCb.filter(F.action == "home"))
 async def ideas_home(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
-    if await _not_onboarded(query, known):
+    if await _not_onboarded(query, viewer):
         return
-    await query.answer()
     await state.clear()
-    await replace(query.message, await home_text(session, known, lang, city), _home_keyboard())
+    await replace(query.message, await home_text(session, viewer, lang, city), _home_keyboard())
 
 
 # --- starting the form -----------------------------------------------------------------------------
 
 
-@router.callback_query(IdeaCb.filter(F.action == "new"))
+@handlers.callback_query(IdeaCb.filter(F.action == "new"))
 async def new_idea(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
-    if await _not_onboarded(query, known):
+    if await _not_onboarded(query, viewer):
         return
-    view = await processes.outlook(session, known.resident.neighborhood_id)
+    view = await processes.outlook(session, viewer.resident.neighborhood_id)
     if not view.open:
-        await query.answer()
         await query.message.answer(closed_text(ideas.not_open(view), lang, city))
         return
     if len(view.open) > 1:
@@ -253,47 +186,44 @@ async def new_idea(
             )
         builder.button(text=_("« Ideas"), callback_data=IdeaCb(action="home"))
         builder.adjust(1)
-        await query.answer()
         await replace(query.message, _("Which process is your idea for?"), builder.as_markup())
         return
-    await _start_form(query, state, session, known, lang, city, view.open[0].id)
+    await _start_form(query, state, session, viewer, lang, city, view.open[0].id)
 
 
-@router.callback_query(IdeaCb.filter(F.action == "process"))
+@handlers.callback_query(IdeaCb.filter(F.action == "process"))
 async def chose_process(
     query: CallbackQuery,
     callback_data: IdeaCb,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
-    if await _not_onboarded(query, known):
+    if await _not_onboarded(query, viewer):
         return
-    await _start_form(query, state, session, known, lang, city, callback_data.id)
+    await _start_form(query, state, session, viewer, lang, city, callback_data.id)
 
 
 async def _start_form(
     query: CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
     process_id: int,
 ) -> None:
     process = await processes.get(session, process_id)
     try:
-        await ideas.check_can_submit(session, known.resident, process)
+        await ideas.check_can_submit(session, viewer.resident, process)
     except ideas.IdeaError as error:
-        await query.answer()
         await query.message.answer(refusal_text(error, lang, city))
         return
-    await query.answer()
     await state.clear()
     await state.set_data({"process_id": process_id, "scope": ideas.SCOPE_NEIGHBORHOOD})
-    await _go(query, state, session, known, lang, city, "theme")
+    await _go(query, state, session, viewer, lang, city, "theme")
 
 
 # --- moving between steps --------------------------------------------------------------------------
@@ -317,7 +247,7 @@ def _step_line(step: str, process: Process) -> str:
 
 
 async def _prompt(
-    step: str, data: dict[str, Any], session: AsyncSession, known: Known, lang: str, process: Process
+    step: str, data: dict[str, Any], session: AsyncSession, viewer: Viewer, lang: str, process: Process
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The question of one step and its buttons."""
     builder = InlineKeyboardBuilder()
@@ -353,7 +283,7 @@ async def _prompt(
             callback_data=IdeaCb(action="skip"),
         )
     else:  # scope
-        hood = await _hood(session, known)
+        hood = await _hood(session, viewer)
         text = _("Is your idea for your neighborhood or for the whole city?")
         builder.button(
             text=_("🏘 My neighborhood: {place}").format(place=hood.name if hood else "—"),
@@ -380,7 +310,7 @@ async def _go(
     event: Message | CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
     step: str,
@@ -395,7 +325,7 @@ async def _go(
         await state.update_data(editing=False)
         data["editing"] = False
         theme = await ideas.theme(session, data.get("theme_id", 0))
-        hood = await _hood(session, known)
+        hood = await _hood(session, viewer)
 
         def render(limit: int) -> str:
             return draft_card(
@@ -413,7 +343,7 @@ async def _go(
         else:
             await send_card(message.bot, message.chat.id, render, data.get("photo"), _preview_keyboard())
         return
-    text, keyboard = await _prompt(step, data, session, known, lang, process)
+    text, keyboard = await _prompt(step, data, session, viewer, lang, process)
     if isinstance(event, CallbackQuery):
         await replace(event.message, text, keyboard)
     else:
@@ -437,36 +367,34 @@ async def _advance(
     step: str,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
     data = await state.get_data()
     process = await _form_process(event, state, session, data)
     if process is not None:
-        await _go(event, state, session, known, lang, city, _next_step(step, data, process))
+        await _go(event, state, session, viewer, lang, city, _next_step(step, data, process))
 
 
 # --- the steps -------------------------------------------------------------------------------------
 
 
-@router.callback_query(IdeaForm.theme, IdeaCb.filter(F.action == "theme"))
+@handlers.callback_query(IdeaForm.theme, IdeaCb.filter(F.action == "theme"))
 async def chose_theme(
     query: CallbackQuery,
     callback_data: IdeaCb,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
     theme = await ideas.theme(session, callback_data.id)
     if theme is None:
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(_("This button is out of date."))
     await state.update_data(theme_id=theme.id)
-    await _advance(query, "theme", state, session, known, lang, city)
+    await _advance(query, "theme", state, session, viewer, lang, city)
 
 
 async def _typed(message: Message, clean: Callable[[str], str], command_hint: str) -> str | None:
@@ -481,9 +409,9 @@ async def _typed(message: Message, clean: Callable[[str], str], command_hint: st
         return None
 
 
-@router.message(IdeaForm.title, F.text)
+@handlers.message(IdeaForm.title, F.text)
 async def typed_title(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     title = await _typed(
         message, ideas.clean_title, _("Please type the title as text, or send /cancel to stop.")
@@ -493,10 +421,10 @@ async def typed_title(
     await state.update_data(title=title)
     data = await state.get_data()
     found = await ideas.similar(
-        session, data["process_id"], known.resident.neighborhood_id, title, exclude_author=known.resident.id
+        session, data["process_id"], viewer.resident.neighborhood_id, title, exclude_author=viewer.resident.id
     )
     if not found:
-        await _advance(message, "title", state, session, known, lang, city)
+        await _advance(message, "title", state, session, viewer, lang, city)
         return
     await state.set_state(IdeaForm.similar)
     lines = [
@@ -524,15 +452,14 @@ async def typed_title(
     await message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
 
-@router.callback_query(IdeaForm.similar, IdeaCb.filter(F.action == "different"))
+@handlers.callback_query(IdeaForm.similar, IdeaCb.filter(F.action == "different"))
 async def mine_is_different(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
-    await query.answer()
-    await _advance(query, "title", state, session, known, lang, city)
+    await _advance(query, "title", state, session, viewer, lang, city)
 
 
-@router.callback_query(
+@handlers.callback_query(
     IdeaForm.similar, IdeaCb.filter(F.action == "support_similar"), flags={"throttling_key": "idea_support"}
 )
 async def support_instead(
@@ -540,18 +467,16 @@ async def support_instead(
     callback_data: IdeaCb,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
     try:
-        if not await ideas.supports(session, callback_data.id, known.resident.id):
-            await ideas.toggle_support(session, callback_data.id, known.resident)
+        if not await ideas.supports(session, callback_data.id, viewer.resident.id):
+            await ideas.toggle_support(session, callback_data.id, viewer.resident)
     except ideas.IdeaError as error:
-        await query.answer(refusal_text(error, lang, city), show_alert=True)
-        return
+        raise Refusal(refusal_text(error, lang, city)) from None
     await state.clear()
-    await query.answer()
     await replace(
         query.message,
         _("👍 Thank you: you now support idea #{number}. Your draft was discarded.").format(
@@ -561,9 +486,9 @@ async def support_instead(
     )
 
 
-@router.message(IdeaForm.description, F.text)
+@handlers.message(IdeaForm.description, F.text)
 async def typed_description(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     description = await _typed(
         message, ideas.clean_description, _("Please type the description as text, or send /cancel to stop.")
@@ -571,20 +496,20 @@ async def typed_description(
     if description is None:
         return
     await state.update_data(description=description)
-    await _advance(message, "description", state, session, known, lang, city)
+    await _advance(message, "description", state, session, viewer, lang, city)
 
 
-@router.message(IdeaForm.photo, F.photo)
+@handlers.message(IdeaForm.photo, F.photo)
 async def sent_photo(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     await state.update_data(photo=message.photo[-1].file_id)
-    await _advance(message, "photo", state, session, known, lang, city)
+    await _advance(message, "photo", state, session, viewer, lang, city)
 
 
-@router.message(IdeaForm.location, F.location)
+@handlers.message(IdeaForm.location, F.location)
 async def sent_location(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     latitude, longitude = message.location.latitude, message.location.longitude
     try:
@@ -595,39 +520,36 @@ async def sent_location(
         await message.answer(refusal_text(error, lang, city), reply_markup=builder.as_markup())
         return
     await state.update_data(latitude=latitude, longitude=longitude)
-    await _advance(message, "location", state, session, known, lang, city)
+    await _advance(message, "location", state, session, viewer, lang, city)
 
 
-@router.callback_query(IdeaForm.photo, IdeaCb.filter(F.action == "skip"))
-@router.callback_query(IdeaForm.location, IdeaCb.filter(F.action == "skip"))
+@handlers.callback_query(IdeaForm.photo, IdeaCb.filter(F.action == "skip"))
+@handlers.callback_query(IdeaForm.location, IdeaCb.filter(F.action == "skip"))
 async def skipped(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
-    await query.answer()
     if await state.get_state() == IdeaForm.photo.state:
         await state.update_data(photo=None)
-        await _advance(query, "photo", state, session, known, lang, city)
+        await _advance(query, "photo", state, session, viewer, lang, city)
     else:
         await state.update_data(latitude=None, longitude=None)
-        await _advance(query, "location", state, session, known, lang, city)
+        await _advance(query, "location", state, session, viewer, lang, city)
 
 
-@router.callback_query(IdeaForm.scope, IdeaCb.filter(F.action == "scope"))
+@handlers.callback_query(IdeaForm.scope, IdeaCb.filter(F.action == "scope"))
 async def chose_scope(
     query: CallbackQuery,
     callback_data: IdeaCb,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
     if callback_data.value not in ideas.SCOPES:
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(_("This button is out of date."))
     await state.update_data(scope=callback_data.value)
-    await _advance(query, "scope", state, session, known, lang, city)
+    await _advance(query, "scope", state, session, viewer, lang, city)
 
 
 # --- preview, edit, send ---------------------------------------------------------------------------
@@ -635,7 +557,7 @@ async def chose_scope(
 EDITABLE = ("theme", "title", "description", "photo", "location", "scope")
 
 
-@router.callback_query(IdeaForm.preview, IdeaCb.filter(F.action == "edit"))
+@handlers.callback_query(IdeaForm.preview, IdeaCb.filter(F.action == "edit"))
 async def edit_menu(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
     data = await state.get_data()
     process = await processes.get(session, data.get("process_id", 0))
@@ -654,55 +576,50 @@ async def edit_menu(query: CallbackQuery, state: FSMContext, session: AsyncSessi
         builder.button(text=labels[field], callback_data=IdeaCb(action="field", value=field))
     builder.button(text=_("« Back to the preview"), callback_data=IdeaCb(action="preview"))
     builder.adjust(2)
-    await query.answer()
     await replace(query.message, _("What would you like to change?"), builder.as_markup())
 
 
-@router.callback_query(IdeaForm.preview, IdeaCb.filter(F.action == "field"))
+@handlers.callback_query(IdeaForm.preview, IdeaCb.filter(F.action == "field"))
 async def edit_field(
     query: CallbackQuery,
     callback_data: IdeaCb,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
     if callback_data.value not in EDITABLE:
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(_("This button is out of date."))
     await state.update_data(editing=True)
-    await _go(query, state, session, known, lang, city, callback_data.value)
+    await _go(query, state, session, viewer, lang, city, callback_data.value)
 
 
-@router.callback_query(IdeaForm.preview, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.theme, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.title, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.similar, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.description, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.photo, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.location, IdeaCb.filter(F.action == "preview"))
-@router.callback_query(IdeaForm.scope, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.preview, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.theme, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.title, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.similar, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.description, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.photo, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.location, IdeaCb.filter(F.action == "preview"))
+@handlers.callback_query(IdeaForm.scope, IdeaCb.filter(F.action == "preview"))
 async def back_to_preview(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     data = await state.get_data()
     if not all(data.get(k) for k in ("theme_id", "title", "description")):
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    await query.answer()
-    await _go(query, state, session, known, lang, city, "preview")
+        raise Refusal(_("This button is out of date."))
+    await _go(query, state, session, viewer, lang, city, "preview")
 
 
-@router.callback_query(
+@handlers.callback_query(
     IdeaForm.preview, IdeaCb.filter(F.action == "send"), flags={"throttling_key": "idea_send"}
 )
 async def send_idea(
     query: CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
     settings: Settings,
@@ -720,21 +637,18 @@ async def send_idea(
         longitude=data.get("longitude"),
     )
     try:
-        idea = await ideas.submit(session, known.resident, draft, city.bounds)
+        idea = await ideas.submit(session, viewer.resident, draft, city.bounds)
     except ideas.Flooding as error:
-        await query.answer(refusal_text(error, lang, city), show_alert=True)
-        return
+        raise Refusal(refusal_text(error, lang, city)) from None
     except (ideas.SubmissionNotOpen, ideas.LimitReached) as error:
         await state.clear()
-        await query.answer()
         await query.message.answer(
             refusal_text(error, lang, city) + "\n" + _("Your draft could not be sent and was discarded."),
             reply_markup=_after_keyboard(),
         )
         return
     except ideas.IdeaError as error:
-        await query.answer(refusal_text(error, lang, city), show_alert=True)
-        return
+        raise Refusal(refusal_text(error, lang, city)) from None
     await state.clear()
     await query.answer(_("Sent!"))
     await query.message.edit_reply_markup(reply_markup=None)
@@ -745,37 +659,35 @@ async def send_idea(
         ).format(number=idea.id),
         reply_markup=_after_keyboard(),
     )
-    group_lang = settings.default_language or city.default_language
-    await post_to_group(
-        bot, settings.staff_group_id, group_card(idea, group_lang, await ideas.queue_count(session))
-    )
+    if settings.staff_group_id:
+        group_lang = settings.default_language or city.default_language
+        text = group_card(idea, group_lang, await ideas.queue_count(session))
+        notices.queue(session, notices.Notice(None, settings.staff_group_id, group_lang, text))
 
 
-@router.callback_query(IdeaCb.filter(F.action == "cancel"))
-async def cancel_form(query: CallbackQuery, state: FSMContext, known: Known) -> None:
+@handlers.callback_query(IdeaCb.filter(F.action == "cancel"))
+async def cancel_form(query: CallbackQuery, state: FSMContext, viewer: Viewer) -> None:
     current = await state.get_state()
     if current is None or not current.startswith(IdeaForm.__name__):
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
+        raise Refusal(_("This button is out of date."))
     await state.clear()
-    await query.answer()
     await replace(query.message, _("Your draft was discarded. Nothing was sent."), _after_keyboard())
 
 
 # --- anything else during the form -----------------------------------------------------------------
 
 
-@router.message(IdeaForm.title)
+@handlers.message(IdeaForm.title)
 async def title_not_text(message: Message) -> None:
     await message.answer(_("Please type the title as text (a sticker or a photo cannot be a title)."))
 
 
-@router.message(IdeaForm.description)
+@handlers.message(IdeaForm.description)
 async def description_not_text(message: Message) -> None:
     await message.answer(_("Please type the description as text. You can add a photo in the next step."))
 
 
-@router.message(IdeaForm.photo)
+@handlers.message(IdeaForm.photo)
 async def photo_expected(message: Message) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ⏭"), callback_data=IdeaCb(action="skip"))
@@ -784,7 +696,7 @@ async def photo_expected(message: Message) -> None:
     )
 
 
-@router.message(IdeaForm.location)
+@handlers.message(IdeaForm.location)
 async def location_expected(message: Message) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ⏭"), callback_data=IdeaCb(action="skip"))
@@ -793,12 +705,12 @@ async def location_expected(message: Message) -> None:
     )
 
 
-@router.message(IdeaForm.theme)
-@router.message(IdeaForm.similar)
-@router.message(IdeaForm.scope)
-@router.message(IdeaForm.preview)
+@handlers.message(IdeaForm.theme)
+@handlers.message(IdeaForm.similar)
+@handlers.message(IdeaForm.scope)
+@handlers.message(IdeaForm.preview)
 async def buttons_expected(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     current = await state.get_state()
     await message.answer(_("Please use the buttons, or send /cancel to stop."))
@@ -808,28 +720,26 @@ async def buttons_expected(
         IdeaForm.preview.state: "preview",
     }.get(current or "")
     if step is not None:
-        await _go(message, state, session, known, lang, city, step)
+        await _go(message, state, session, viewer, lang, city, step)
 
 
 # --- browsing and supporting -----------------------------------------------------------------------
 
 
-@router.callback_query(IdeaCb.filter(F.action == "browse"))
-async def browse_start(query: CallbackQuery, session: AsyncSession, known: Known, lang: str) -> None:
-    if await _not_onboarded(query, known):
+@handlers.callback_query(IdeaCb.filter(F.action == "browse"))
+async def browse_start(query: CallbackQuery, session: AsyncSession, viewer: Viewer, lang: str) -> None:
+    if await _not_onboarded(query, viewer):
         return
     found = [
         p
-        for p in await processes.for_neighborhood(session, known.resident.neighborhood_id)
+        for p in await processes.for_neighborhood(session, viewer.resident.neighborhood_id)
         if processes.window(p)
     ]
     if not found:
-        await query.answer(_("There are no ideas to browse yet."), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(_("There are no ideas to browse yet."))
     if len(found) == 1:
         await replace(
-            query.message, *await _browse_page(session, BrowseCb(action="list", pr=found[0].id), known, lang)
+            query.message, *await _browse_page(session, BrowseCb(action="list", pr=found[0].id), viewer, lang)
         )
         return
     builder = InlineKeyboardBuilder()
@@ -843,7 +753,7 @@ async def browse_start(query: CallbackQuery, session: AsyncSession, known: Known
 
 
 async def _browse_page(
-    session: AsyncSession, cb: BrowseCb, known: Known, lang: str
+    session: AsyncSession, cb: BrowseCb, viewer: Viewer, lang: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     process = await processes.get(session, cb.pr)
     if process is None:
@@ -885,7 +795,10 @@ async def _browse_page(
     builder.adjust(1)
     if pages > 1:
         builder.row(
-            *page_row(page, pages, lambda n: BrowseCb(action="list", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=n))
+            *page_row(
+                Page.of(page, PAGE_SIZE, total),
+                lambda n: BrowseCb(action="list", pr=cb.pr, s=cb.s, h=cb.h, t=cb.t, p=n),
+            )
         )
     other = "n" if cb.s == "t" else "t"
     builder.row(
@@ -908,29 +821,30 @@ async def _browse_page(
     return "\n".join(lines), builder.as_markup()
 
 
-@router.callback_query(BrowseCb.filter(F.action == "list"))
+@handlers.callback_query(BrowseCb.filter(F.action == "list"))
 async def browse_list(
-    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, known: Known, lang: str
+    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer, lang: str
 ) -> None:
-    if await _not_onboarded(query, known):
+    if await _not_onboarded(query, viewer):
         return
-    await query.answer()
-    await replace(query.message, *await _browse_page(session, callback_data, known, lang))
+    await replace(query.message, *await _browse_page(session, callback_data, viewer, lang))
 
 
-@router.callback_query(BrowseCb.filter(F.action == "hoods"))
+@handlers.callback_query(BrowseCb.filter(F.action == "hoods"))
 async def browse_by_neighborhood(
-    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, known: Known
+    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer
 ) -> None:
     cb = callback_data
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("All neighborhoods"), callback_data=BrowseCb(action="list", pr=cb.pr, s=cb.s, t=cb.t)
     )
-    if known.resident.neighborhood_id:
+    if viewer.resident.neighborhood_id:
         builder.button(
             text=_("My neighborhood"),
-            callback_data=BrowseCb(action="list", pr=cb.pr, s=cb.s, h=known.resident.neighborhood_id, t=cb.t),
+            callback_data=BrowseCb(
+                action="list", pr=cb.pr, s=cb.s, h=viewer.resident.neighborhood_id, t=cb.t
+            ),
         )
     for hood, count in (await ideas.neighborhoods_with_ideas(session, cb.pr))[:20]:
         builder.button(
@@ -938,11 +852,10 @@ async def browse_by_neighborhood(
             callback_data=BrowseCb(action="list", pr=cb.pr, s=cb.s, h=hood.id, t=cb.t),
         )
     builder.adjust(1)
-    await query.answer()
     await replace(query.message, _("Ideas from which neighborhood?"), builder.as_markup())
 
 
-@router.callback_query(BrowseCb.filter(F.action == "themes"))
+@handlers.callback_query(BrowseCb.filter(F.action == "themes"))
 async def browse_by_theme(
     query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, lang: str
 ) -> None:
@@ -955,7 +868,6 @@ async def browse_by_theme(
             callback_data=BrowseCb(action="list", pr=cb.pr, s=cb.s, h=cb.h, t=theme.id),
         )
     builder.adjust(1)
-    await query.answer()
     await replace(query.message, _("Ideas on which theme?"), builder.as_markup())
 
 
@@ -981,39 +893,36 @@ def _view_keyboard(
     return builder.as_markup()
 
 
-@router.callback_query(BrowseCb.filter(F.action == "view"))
+@handlers.callback_query(BrowseCb.filter(F.action == "view"))
 async def view_idea(
-    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, known: Known, lang: str
+    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer, lang: str
 ) -> None:
     idea = await ideas.visible(session, callback_data.id, callback_data.pr)
     if idea is None:
-        await query.answer(_("This idea is not published (any more)."), show_alert=True)
-        return
+        raise Refusal(_("This idea is not published (any more)."))
     count = await ideas.support_count(session, idea.id)
-    supported = await ideas.supports(session, idea.id, known.resident.id)
-    keyboard = _view_keyboard(callback_data, idea, count, idea.author_id == known.resident.id, supported)
-    await query.answer()
+    supported = await ideas.supports(session, idea.id, viewer.resident.id)
+    keyboard = _view_keyboard(callback_data, idea, count, idea.author_id == viewer.resident.id, supported)
     await show_card(
         query.message, lambda limit: idea_card(idea, count, lang, limit), idea.photo_file_id, keyboard
     )
 
 
-@router.callback_query(BrowseCb.filter(F.action == "sup"), flags={"throttling_key": "idea_support"})
+@handlers.callback_query(BrowseCb.filter(F.action == "sup"), flags={"throttling_key": "idea_support"})
 async def toggle_support(
     query: CallbackQuery,
     callback_data: BrowseCb,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
-    if await _not_onboarded(query, known):
+    if await _not_onboarded(query, viewer):
         return
     try:
-        supported, count = await ideas.toggle_support(session, callback_data.id, known.resident)
+        supported, count = await ideas.toggle_support(session, callback_data.id, viewer.resident)
     except ideas.IdeaError as error:
-        await query.answer(refusal_text(error, lang, city), show_alert=True)
-        return
+        raise Refusal(refusal_text(error, lang, city)) from None
     idea = await ideas.get(session, callback_data.id)
     await query.answer(_("👍 You support this idea.") if supported else _("Your support was taken back."))
     keyboard = _view_keyboard(callback_data, idea, count, False, supported)
@@ -1023,14 +932,14 @@ async def toggle_support(
 # --- my ideas --------------------------------------------------------------------------------------
 
 
-@router.callback_query(IdeaCb.filter(F.action == "mine"))
+@handlers.callback_query(IdeaCb.filter(F.action == "mine"))
 async def my_ideas(
-    query: CallbackQuery, callback_data: IdeaCb, state: FSMContext, session: AsyncSession, known: Known
+    query: CallbackQuery, callback_data: IdeaCb, state: FSMContext, session: AsyncSession, viewer: Viewer
 ) -> None:
-    if await _not_onboarded(query, known):
+    if await _not_onboarded(query, viewer):
         return
     page = int(callback_data.value) if callback_data.value.isdigit() else 0
-    items, total = await ideas.mine(session, known.resident.id, page=page, page_size=PAGE_SIZE)
+    items, total = await ideas.mine(session, viewer.resident.id, page=page, page_size=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(page, pages - 1)
     lines = [_("📋 <b>My ideas</b>"), ""]
@@ -1050,25 +959,44 @@ async def my_ideas(
         builder.button(text=idea_label(idea), callback_data=IdeaCb(action="my", id=idea.id))
     builder.adjust(1)
     if pages > 1:
-        builder.row(*page_row(page, pages, lambda n: IdeaCb(action="mine", value=str(n))))
+        builder.row(*page_row(Page.of(page, PAGE_SIZE, total), lambda n: IdeaCb(action="mine", value=str(n))))
     builder.row(InlineKeyboardButton(text=_("« Ideas"), callback_data=IdeaCb(action="home").pack()))
-    await query.answer()
     await replace(query.message, "\n".join(lines), builder.as_markup())
 
 
-async def _own(query: CallbackQuery, session: AsyncSession, known: Known, idea_id: int) -> Idea | None:
+async def _own(query: CallbackQuery, session: AsyncSession, viewer: Viewer, idea_id: int) -> Idea | None:
     idea = await ideas.get(session, idea_id)
-    if idea is None or idea.author_id != known.resident.id:
+    if idea is None or idea.author_id != viewer.resident.id:
         await query.answer(_("This is not one of your ideas."), show_alert=True)
         return None
     return idea
 
 
-@router.callback_query(IdeaCb.filter(F.action == "my"))
-async def my_idea(
-    query: CallbackQuery, callback_data: IdeaCb, session: AsyncSession, known: Known, lang: str
+@handlers.callback_query(IdeaCb.filter(F.action == "open"))
+async def open_idea(
+    query: CallbackQuery, callback_data: IdeaCb, session: AsyncSession, viewer: Viewer, lang: str
 ) -> None:
-    idea = await _own(query, session, known, callback_data.id)
+    """An idea opened from a notice: the author's own card, or the published card for anyone."""
+    idea = await ideas.get(session, callback_data.id)
+    if idea is not None and idea.author_id == viewer.resident.id:
+        await my_idea(query, callback_data, session, viewer, lang)
+        return
+    if idea is None or idea.status not in ideas.VISIBLE:
+        raise Refusal(_("This idea is not published (any more)."))
+    count = await ideas.support_count(session, idea.id)
+    supported = await ideas.supports(session, idea.id, viewer.resident.id)
+    cb = BrowseCb(action="view", pr=idea.process_id, id=idea.id)
+    keyboard = _view_keyboard(cb, idea, count, False, supported)
+    await show_card(
+        query.message, lambda limit: idea_card(idea, count, lang, limit), idea.photo_file_id, keyboard
+    )
+
+
+@handlers.callback_query(IdeaCb.filter(F.action == "my"))
+async def my_idea(
+    query: CallbackQuery, callback_data: IdeaCb, session: AsyncSession, viewer: Viewer, lang: str
+) -> None:
+    idea = await _own(query, session, viewer, callback_data.id)
     if idea is None:
         return
     count = await ideas.support_count(session, idea.id)
@@ -1077,7 +1005,6 @@ async def my_idea(
         builder.button(text=_("↩️ Withdraw"), callback_data=IdeaCb(action="withdraw", id=idea.id))
     builder.button(text=_("« My ideas"), callback_data=IdeaCb(action="mine"))
     builder.adjust(1)
-    await query.answer()
     await show_card(
         query.message,
         lambda limit: idea_card(idea, count, lang, limit, show_status=True),
@@ -1086,21 +1013,19 @@ async def my_idea(
     )
 
 
-@router.callback_query(IdeaCb.filter(F.action == "withdraw"))
+@handlers.callback_query(IdeaCb.filter(F.action == "withdraw"))
 async def withdraw_ask(
-    query: CallbackQuery, callback_data: IdeaCb, session: AsyncSession, known: Known
+    query: CallbackQuery, callback_data: IdeaCb, session: AsyncSession, viewer: Viewer
 ) -> None:
-    idea = await _own(query, session, known, callback_data.id)
+    idea = await _own(query, session, viewer, callback_data.id)
     if idea is None:
         return
     if idea.status != ideas.PENDING:
-        await query.answer(_("Only ideas waiting for review can be withdrawn."), show_alert=True)
-        return
+        raise Refusal(_("Only ideas waiting for review can be withdrawn."))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, withdraw it"), callback_data=IdeaCb(action="withdraw_yes", id=idea.id))
     builder.button(text=_("« No, keep it"), callback_data=IdeaCb(action="my", id=idea.id))
     builder.adjust(1)
-    await query.answer()
     await replace(
         query.message,
         _("Withdraw idea #{number} “{title}”? Staff will not review it.").format(
@@ -1110,21 +1035,19 @@ async def withdraw_ask(
     )
 
 
-@router.callback_query(IdeaCb.filter(F.action == "withdraw_yes"))
+@handlers.callback_query(IdeaCb.filter(F.action == "withdraw_yes"))
 async def withdraw_idea(
     query: CallbackQuery,
     callback_data: IdeaCb,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
     try:
-        idea = await ideas.withdraw(session, callback_data.id, known.resident)
+        idea = await ideas.withdraw(session, callback_data.id, viewer.resident)
     except ideas.IdeaError as error:
-        await query.answer(refusal_text(error, lang, city), show_alert=True)
-        return
-    await query.answer()
+        raise Refusal(refusal_text(error, lang, city)) from None
     await replace(
         query.message,
         _("↩️ Idea #{number} was withdrawn. It no longer counts towards your limit.").format(number=idea.id),

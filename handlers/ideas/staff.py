@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Literal
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -28,21 +28,20 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec, Settings
+from bot.routing import Handlers
+from bot.routing import refusal_text as staff_only_text
 from bot.services import ideas
-from bot.services.residents import Known
-from bot.ui.callbacks import AdminCb, ModCb
+from bot.services.paging import Page
+from bot.services.residents import Viewer
+from bot.ui.callbacks import HubCb, MenuCb, ModCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas import idea_label, list_line, staff_card, status_label
-from bot.ui.keyboards import page_row
+from bot.ui.ideas.cards import idea_label, list_line, staff_card, status_label
+from bot.ui.ideas.errors import invalid_text
 from bot.ui.messages import replace
-from bot.ui.notify import deliver
-from handlers.admin import StaffOnly, staff_only_text
-from handlers.ideas import invalid_text
+from bot.ui.paging import page_row
 from storage.models import Idea
 
-router = Router(name="ideas_admin")
-router.message.filter(F.chat.type == "private")
-router.callback_query.filter(F.message.chat.type == "private")
+handlers = Handlers()
 
 TARGETS_PAGE = 6
 PUBLISHED_PAGE = 8
@@ -62,11 +61,6 @@ def reason_labels() -> dict[str, str]:
         "scope": _("Does not fit this process"),
         "conduct": _("Breaks the participation rules"),
     }
-
-
-@router.callback_query(ModCb.filter(), ~StaffOnly())
-async def refuse(query: CallbackQuery) -> None:
-    await query.answer(staff_only_text(), show_alert=True)
 
 
 # --- cards -----------------------------------------------------------------------------------------
@@ -94,7 +88,7 @@ def card_keyboard(idea: Idea) -> InlineKeyboardMarkup:
         builder.button(text=_("⏭ Next"), callback_data=ModCb(action="next", id=idea.id))
     else:
         builder.button(text=_("« Published ideas"), callback_data=ModCb(action="published"))
-    builder.button(text=_("« Staff tools"), callback_data=AdminCb(section="hub"))
+    builder.button(text=_("« Staff tools"), callback_data=MenuCb(action="admin"))
     rows.append(2)
     builder.adjust(*rows)
     return builder.as_markup()
@@ -124,7 +118,7 @@ async def show(
 def _done_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("🗂 Ideas to review"), callback_data=ModCb(action="queue"))
-    builder.button(text=_("« Staff tools"), callback_data=AdminCb(section="hub"))
+    builder.button(text=_("« Staff tools"), callback_data=MenuCb(action="admin"))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -203,16 +197,16 @@ def _default_lang(settings: Settings, city: CitySpec) -> str:
 # --- the queue -------------------------------------------------------------------------------------
 
 
-@router.callback_query(ModCb.filter(F.action == "queue"))
+@handlers.callback_query(ModCb.filter(F.action == "queue"))
+@handlers.callback_query(HubCb.filter(F.section == "ideas-queue"))
 async def queue(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
     await state.clear()
-    await query.answer()
     await show_next(query, session, lang, city)
 
 
-@router.callback_query(ModCb.filter(F.action == "next"))
+@handlers.callback_query(ModCb.filter(F.action == "next"))
 async def next_card(
     query: CallbackQuery, callback_data: ModCb, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
@@ -220,11 +214,10 @@ async def next_card(
     if idea is not None and idea.id == callback_data.id:
         await query.answer(_("This is the only idea waiting for review."))
         return
-    await query.answer()
     await show_next(query, session, lang, city, callback_data.id)
 
 
-@router.callback_query(ModCb.filter(F.action == "card"))
+@handlers.callback_query(ModCb.filter(F.action == "card"))
 async def card(
     query: CallbackQuery,
     callback_data: ModCb,
@@ -237,16 +230,17 @@ async def card(
     idea = await _load(query, session, callback_data.id)
     if idea is None:
         return
-    await query.answer()
     await show(query, session, idea, lang, city)
 
 
-@router.callback_query(ModCb.filter(F.action == "published"))
+@handlers.callback_query(ModCb.filter(F.action == "published"))
+@handlers.callback_query(HubCb.filter(F.section == "ideas-published"))
 async def published(
-    query: CallbackQuery, callback_data: ModCb, state: FSMContext, session: AsyncSession
+    query: CallbackQuery, callback_data: ModCb | HubCb, state: FSMContext, session: AsyncSession
 ) -> None:
     await state.clear()
-    page = int(callback_data.value) if callback_data.value.isdigit() else 0
+    value = getattr(callback_data, "value", "")
+    page = int(value) if value.isascii() and value.isdigit() else 0
     items, total = await ideas.published(session, page=page, page_size=PUBLISHED_PAGE)
     pages = max(1, -(-total // PUBLISHED_PAGE))
     page = min(page, pages - 1)
@@ -262,9 +256,10 @@ async def published(
         )
     builder.adjust(1)
     if pages > 1:
-        builder.row(*page_row(page, pages, lambda n: ModCb(action="published", value=str(n))))
-    builder.row(InlineKeyboardButton(text=_("« Staff tools"), callback_data=AdminCb(section="hub").pack()))
-    await query.answer()
+        builder.row(
+            *page_row(Page.of(page, PUBLISHED_PAGE, total), lambda n: ModCb(action="published", value=str(n)))
+        )
+    builder.row(InlineKeyboardButton(text=_("« Staff tools"), callback_data=MenuCb(action="admin").pack()))
     await replace(query.message, "\n".join(lines), builder.as_markup())
 
 
@@ -283,7 +278,7 @@ async def _after_decision(
     settings: Settings,
 ) -> None:
     """Record the outcome on the card, tell the author, then move to the next idea waiting."""
-    await deliver(bot, session, await ideas.notice_for_author(session, idea, _default_lang(settings, city)))
+    await ideas.tell_author(session, idea, _default_lang(settings, city))
     if isinstance(query, CallbackQuery):
         await _close(query.message, outcome)
         message = query.message
@@ -319,12 +314,12 @@ def _decisions() -> dict[str, _Decision]:
     }
 
 
-@router.callback_query(ModCb.filter(F.action.in_({"approve", "hide", "project"})))
+@handlers.callback_query(ModCb.filter(F.action.in_({"approve", "hide", "project"})))
 async def decide(
     query: CallbackQuery,
     callback_data: ModCb,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     bot: Bot,
     lang: str,
     city: CitySpec,
@@ -335,7 +330,7 @@ async def decide(
     if next_card == "pending":
         next_card = await _was_pending(session, callback_data.id)
     try:
-        idea = await decision.decide(session, callback_data.id, known.resident.id)
+        idea = await decision.decide(session, callback_data.id, viewer.resident.id)
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
         return
@@ -344,7 +339,7 @@ async def decide(
     await _after_decision(query, session, bot, idea, outcome, next_card, lang, city, settings)
 
 
-@router.callback_query(ModCb.filter(F.action == "reject"))
+@handlers.callback_query(ModCb.filter(F.action == "reject"))
 async def reject_menu(
     query: CallbackQuery, callback_data: ModCb, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
@@ -360,19 +355,18 @@ async def reject_menu(
     builder.button(text=_("✍️ Type a reason"), callback_data=ModCb(action="rt", id=idea.id))
     builder.button(text=_("« Back"), callback_data=ModCb(action="card", id=idea.id))
     builder.adjust(1)
-    await query.answer()
     text = _("Why is idea #{number} “{title}” not accepted? The author will read the reason.").format(
         number=idea.id, title=escape(idea.title)
     )
     await replace(query.message, text, builder.as_markup())
 
 
-@router.callback_query(ModCb.filter(F.action == "rr"))
+@handlers.callback_query(ModCb.filter(F.action == "rr"))
 async def reject_with_reason(
     query: CallbackQuery,
     callback_data: ModCb,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     bot: Bot,
     lang: str,
     city: CitySpec,
@@ -380,7 +374,7 @@ async def reject_with_reason(
 ) -> None:
     try:
         idea = await ideas.reject(
-            session, callback_data.id, known.resident.id, reason_key=callback_data.value
+            session, callback_data.id, viewer.resident.id, reason_key=callback_data.value
         )
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
@@ -406,11 +400,10 @@ async def _ask(
         return
     await state.set_state(step)
     await state.set_data({"idea_id": idea.id})
-    await query.answer()
     await query.message.answer(question(idea))
 
 
-@router.callback_query(ModCb.filter(F.action == "rt"))
+@handlers.callback_query(ModCb.filter(F.action == "rt"))
 async def reject_typed_ask(
     query: CallbackQuery, callback_data: ModCb, state: FSMContext, session: AsyncSession
 ) -> None:
@@ -426,12 +419,12 @@ async def reject_typed_ask(
     )
 
 
-@router.message(ModForm.reason, F.text, StaffOnly())
+@handlers.message(ModForm.reason, F.text)
 async def reject_typed(
     message: Message,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     bot: Bot,
     lang: str,
     city: CitySpec,
@@ -439,7 +432,7 @@ async def reject_typed(
 ) -> None:
     idea_id = (await state.get_data()).get("idea_id", 0)
     try:
-        idea = await ideas.reject(session, idea_id, known.resident.id, reason=message.text)
+        idea = await ideas.reject(session, idea_id, viewer.resident.id, reason=message.text)
     except ideas.Invalid as error:
         await message.answer(invalid_text(error))
         return
@@ -465,7 +458,7 @@ async def reject_typed(
 # --- merging ---------------------------------------------------------------------------------------
 
 
-@router.callback_query(ModCb.filter(F.action == "merge"))
+@handlers.callback_query(ModCb.filter(F.action == "merge"))
 async def merge_menu(
     query: CallbackQuery,
     callback_data: ModCb,
@@ -492,7 +485,12 @@ async def merge_menu(
         )
     builder.adjust(1)
     if pages > 1:
-        builder.row(*page_row(page, pages, lambda n: ModCb(action="merge", id=idea.id, value=str(n))))
+        builder.row(
+            *page_row(
+                Page.of(page, TARGETS_PAGE, len(targets)),
+                lambda n: ModCb(action="merge", id=idea.id, value=str(n)),
+            )
+        )
     builder.row(InlineKeyboardButton(text=_("« Back"), callback_data=ModCb(action="card", id=idea.id).pack()))
     await state.set_state(ModForm.target)
     await state.set_data({"idea_id": idea.id})
@@ -502,7 +500,6 @@ async def merge_menu(
     ).format(number=idea.id, title=escape(idea.title))
     if not targets:
         text += "\n" + _("There are no other published ideas in this process yet.")
-    await query.answer()
     await replace(query.message, text, builder.as_markup())
 
 
@@ -522,7 +519,7 @@ async def _merge_confirm_view(
     return text, builder.as_markup()
 
 
-@router.callback_query(ModCb.filter(F.action == "mt"))
+@handlers.callback_query(ModCb.filter(F.action == "mt"))
 async def merge_target(
     query: CallbackQuery, callback_data: ModCb, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
@@ -532,11 +529,10 @@ async def merge_target(
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
         return
-    await query.answer()
     await replace(query.message, *await _merge_confirm_view(session, idea, target))
 
 
-@router.message(ModForm.target, F.text, StaffOnly())
+@handlers.message(ModForm.target, F.text)
 async def merge_target_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
     number = message.text.strip().lstrip("#")
     try:
@@ -558,13 +554,13 @@ async def merge_target_typed(message: Message, state: FSMContext, session: Async
     await message.answer(text, reply_markup=keyboard)
 
 
-@router.callback_query(ModCb.filter(F.action == "mc"))
+@handlers.callback_query(ModCb.filter(F.action == "mc"))
 async def merge(
     query: CallbackQuery,
     callback_data: ModCb,
     state: FSMContext,
     session: AsyncSession,
-    known: Known,
+    viewer: Viewer,
     bot: Bot,
     lang: str,
     city: CitySpec,
@@ -573,7 +569,7 @@ async def merge(
     target_id = int(callback_data.value) if callback_data.value.isdigit() else 0
     was_pending = await _was_pending(session, callback_data.id)
     try:
-        idea = await ideas.merge(session, callback_data.id, target_id, known.resident.id)
+        idea = await ideas.merge(session, callback_data.id, target_id, viewer.resident.id)
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
         return
@@ -588,7 +584,7 @@ async def merge(
 # --- edits and the author --------------------------------------------------------------------------
 
 
-@router.callback_query(ModCb.filter(F.action == "et"))
+@handlers.callback_query(ModCb.filter(F.action == "et"))
 async def edit_title_ask(
     query: CallbackQuery, callback_data: ModCb, state: FSMContext, session: AsyncSession
 ) -> None:
@@ -604,13 +600,13 @@ async def edit_title_ask(
     )
 
 
-@router.message(ModForm.title, F.text, StaffOnly())
+@handlers.message(ModForm.title, F.text)
 async def edit_title(
-    message: Message, state: FSMContext, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     idea_id = (await state.get_data()).get("idea_id", 0)
     try:
-        idea = await ideas.edit_title(session, idea_id, known.resident.id, message.text)
+        idea = await ideas.edit_title(session, idea_id, viewer.resident.id, message.text)
     except ideas.Invalid as error:
         await message.answer(invalid_text(error))
         return
@@ -623,7 +619,7 @@ async def edit_title(
     await show(message, session, idea, lang, city)
 
 
-@router.callback_query(ModCb.filter(F.action == "eth"))
+@handlers.callback_query(ModCb.filter(F.action == "eth"))
 async def edit_theme_ask(
     query: CallbackQuery, callback_data: ModCb, session: AsyncSession, lang: str
 ) -> None:
@@ -639,18 +635,22 @@ async def edit_theme_ask(
         )
     builder.button(text=_("« Back"), callback_data=ModCb(action="card", id=idea.id))
     builder.adjust(1)
-    await query.answer()
     text = _("Which theme fits idea #{number}?").format(number=idea.id)
     await replace(query.message, text, builder.as_markup())
 
 
-@router.callback_query(ModCb.filter(F.action == "st"))
+@handlers.callback_query(ModCb.filter(F.action == "st"))
 async def set_theme(
-    query: CallbackQuery, callback_data: ModCb, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery,
+    callback_data: ModCb,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    city: CitySpec,
 ) -> None:
     theme_id = int(callback_data.value) if callback_data.value.isdigit() else 0
     try:
-        idea = await ideas.set_theme(session, callback_data.id, known.resident.id, theme_id)
+        idea = await ideas.set_theme(session, callback_data.id, viewer.resident.id, theme_id)
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
         return
@@ -658,16 +658,20 @@ async def set_theme(
     await show(query, session, idea, lang, city)
 
 
-@router.callback_query(ModCb.filter(F.action == "author"))
+@handlers.callback_query(ModCb.filter(F.action == "author"))
 async def show_author(
-    query: CallbackQuery, callback_data: ModCb, session: AsyncSession, known: Known, lang: str, city: CitySpec
+    query: CallbackQuery,
+    callback_data: ModCb,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    city: CitySpec,
 ) -> None:
     try:
-        telegram_id = await ideas.reveal_author(session, callback_data.id, known.resident.id)
+        telegram_id = await ideas.reveal_author(session, callback_data.id, viewer.resident.id)
     except ideas.IdeaError as error:
         await _refused(query, error, session, callback_data.id, lang, city)
         return
-    await query.answer()
     if telegram_id is None:
         text = _("The author of #{number} has deleted their account.").format(number=callback_data.id)
     else:
@@ -678,11 +682,11 @@ async def show_author(
     await query.message.answer(text)
 
 
-@router.message(ModForm.reason)
-@router.message(ModForm.title)
-@router.message(ModForm.target)
-async def moderation_text_expected(message: Message, known: Known) -> None:
-    if not known.is_staff:
+@handlers.message(ModForm.reason)
+@handlers.message(ModForm.title)
+@handlers.message(ModForm.target)
+async def moderation_text_expected(message: Message, viewer: Viewer) -> None:
+    if not viewer.is_staff:
         await message.answer(staff_only_text())
         return
     await message.answer(_("Please type your answer as text, or send /cancel to stop."))

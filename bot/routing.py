@@ -1,0 +1,107 @@
+"""Routers with their access rule at the router: a feature's staff side, guarded once.
+
+`guarded("ideas.staff", callbacks=(ModCb,), commands=("admin",))` returns `(router, allowed)`: register
+the staff handlers on `allowed` (it passes only people holding the role), include `router` in the
+feature's router. Anyone else pressing one of those buttons or sending one of those commands is told
+the section is for the municipality's staff, by the same router, whatever order features are in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+
+from bot.filters import HasRole, Private
+from bot.services.roles import STAFF
+
+F_ = TypeVar("F_", bound=Callable[..., Any])
+
+
+def refusal_text() -> str:
+    return _("This is for the municipality's staff only.")
+
+
+async def _refuse_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text, callback_answer.show_alert = refusal_text(), True
+
+
+async def _refuse_command(message: Message) -> None:
+    await message.answer(refusal_text())
+
+
+def private_router(name: str) -> Router:
+    """A router for private chats only (a group gets nothing from a feature's handlers)."""
+    router = Router(name=name)
+    router.message.filter(Private())
+    router.callback_query.filter(Private())
+    return router
+
+
+def guarded(
+    name: str,
+    role: str = STAFF,
+    *,
+    callbacks: tuple[type[CallbackData], ...] = (),
+    commands: tuple[str, ...] = (),
+    buttons: tuple[Any, ...] = (),
+) -> tuple[Router, Router]:
+    """`callbacks`: every button of these factories is guarded; `buttons`: further button filters
+    (e.g. `MenuCb.filter(F.action == "admin")`) that only people with the role may press."""
+    router = private_router(name)
+    allowed = Router(name=f"{name}.allowed")
+    allowed.message.filter(HasRole(role))
+    allowed.callback_query.filter(HasRole(role))
+    refused = Router(name=f"{name}.refused")
+    refused.message.filter(~HasRole(role))
+    refused.callback_query.filter(~HasRole(role))
+    for factory in callbacks:
+        refused.callback_query.register(_refuse_button, factory.filter())
+    for button_filter in buttons:
+        refused.callback_query.register(_refuse_button, button_filter)
+    for command in commands:
+        refused.message.register(_refuse_command, Command(command))
+    router.include_routers(allowed, refused)
+    return router, allowed
+
+
+class Handlers:
+    """Handlers declared with decorators at module level, registered on a fresh Router per Dispatcher.
+
+    handlers = Handlers()
+
+    @handlers.callback_query(IdeaCb.filter(F.action == "view"))
+    async def view(...): ...
+
+    def make_router() -> Router:
+        router = private_router("ideas")
+        handlers.register(router)
+        return router
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
+
+    def _add(self, kind: str, filters: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[F_], F_]:
+        def decorate(func: F_) -> F_:
+            self._entries.append((kind, func, filters, kwargs))
+            return func
+
+        return decorate
+
+    def message(self, *filters: Any, **kwargs: Any) -> Callable[[F_], F_]:
+        return self._add("message", filters, kwargs)
+
+    def callback_query(self, *filters: Any, **kwargs: Any) -> Callable[[F_], F_]:
+        return self._add("callback_query", filters, kwargs)
+
+    def register(self, router: Router) -> Router:
+        for kind, func, filters, kwargs in self._entries:
+            getattr(router, kind).register(func, *filters, **kwargs)
+        return router

@@ -1,0 +1,54 @@
+"""One table from a domain error to the message a person reads.
+
+`refusal(error)` gives the text; a feature adds its errors with `@refusal.register` in its own
+`bot/ui/<feature>/errors.py`. Runs inside the person's language (the error handler sets it).
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.services.errors import BadNumber, DomainError, NotAllowed, NotFound, Stale
+from bot.services.roles import STAFF
+
+
+class Refusal(DomainError):
+    """A refusal whose text the UI has already written (in the person's language)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("refusal")
+        self.text = text
+
+
+@singledispatch
+def refusal(error: DomainError) -> str:
+    return _("This cannot be done right now.")
+
+
+@refusal.register
+def _not_allowed(error: NotAllowed) -> str:
+    if error.role == STAFF:
+        return _("This is for the municipality's staff only.")
+    return _("You do not have the role this needs.")
+
+
+@refusal.register
+def _not_found(error: NotFound) -> str:
+    return _("This is no longer available.")
+
+
+@refusal.register
+def _stale(error: Stale) -> str:
+    return _("This button is out of date.")
+
+
+@refusal.register
+def _bad_number(error: BadNumber) -> str:
+    return _("Please type a number with the digits 0–9.")
+
+
+@refusal.register
+def _written(error: Refusal) -> str:
+    return error.text

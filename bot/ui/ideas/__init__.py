@@ -1,0 +1,1 @@
+"""How ideas look in chat: cards, the error table, callback data and keyboards."""

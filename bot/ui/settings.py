@@ -1,0 +1,62 @@
+"""What /settings shows: the person's choices and a button for each change."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.features import categories
+from bot.ui.callbacks import MenuCb, SettingsCb
+from bot.ui.keyboards import single_column
+from bot.ui.onboarding import LANGUAGE_LABELS
+from bot.ui.places import hood_label
+from storage.models import Neighborhood
+
+
+def settings_view(
+    lang: str | None, hood: Neighborhood | None, notifications: dict[str, bool]
+) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [
+        _("⚙️ <b>Settings</b>"),
+        _("Language: {language}").format(language=LANGUAGE_LABELS.get(lang or "", "—")),
+        _("Neighborhood: {place}").format(place=hood_label(hood) if hood else "—"),
+    ]
+    buttons: list[tuple[str, CallbackData]] = [
+        (_("🌐 Change language"), SettingsCb(action="language")),
+        (_("🏘 Change neighborhood"), SettingsCb(action="place")),
+    ]
+    if notifications:
+        lines.append(_("Notifications:"))
+    for category in categories():
+        if category.key not in notifications:
+            continue
+        on = notifications[category.key]
+        lines.append(f"{'🔔' if on else '🔕'} {_(category.label)}")
+        label = (_("Turn off: {what}") if on else _("Turn on: {what}")).format(what=_(category.label))
+        buttons.append((label, SettingsCb(action="notify", value=category.key)))
+    buttons += [
+        (_("🔒 Privacy notice"), SettingsCb(action="privacy")),
+        (_("📦 Export my data"), SettingsCb(action="export")),
+        (_("🗑 Delete my account"), SettingsCb(action="delete")),
+        (_("« Menu"), MenuCb(action="menu")),
+    ]
+    return "\n".join(lines), single_column(buttons)
+
+
+def delete_question() -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "🗑 Delete your account? Your settings and roles are erased and you are unlinked from "
+        "everything you sent. Votes and supports stay counted, anonymously. This cannot be undone."
+    )
+    keyboard = single_column(
+        [
+            (_("Yes, delete my account"), SettingsCb(action="delete-confirm")),
+            (_("No, keep it"), MenuCb(action="settings")),
+        ]
+    )
+    return text, keyboard
+
+
+def back_to_settings() -> tuple[str, CallbackData]:
+    return _("« Settings"), MenuCb(action="settings")

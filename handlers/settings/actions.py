@@ -1,0 +1,145 @@
+"""The settings handlers: each reads the press, calls a service, shows the settings again."""
+
+from __future__ import annotations
+
+import json
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import CitySpec
+from bot.services import geography, privacy, residents
+from bot.services.errors import Stale
+from bot.services.residents import Viewer
+from bot.ui.callbacks import SettingsCb
+from bot.ui.keyboards import button, single_column
+from bot.ui.messages import reply
+from bot.ui.onboarding import LANGUAGE_LABELS, language_keyboard
+from bot.ui.places import district_step, hood_label
+from bot.ui.privacy import privacy_text
+from bot.ui.settings import back_to_settings, delete_question, settings_view
+from handlers.settings.states import SettingsPlace as SettingsPlaceStates
+from storage.models import Neighborhood
+
+
+async def view(session: AsyncSession, viewer: Viewer, lang: str):  # noqa: ANN201
+    hood = await geography.neighborhood(session, viewer.resident.neighborhood_id or 0)
+    return settings_view(
+        viewer.resident.language or lang, hood, await residents.notifications(session, viewer.resident.id)
+    )
+
+
+async def not_onboarded(message: Message) -> None:
+    await message.answer(_("Let's set you up first: send /start."))
+
+
+async def not_onboarded_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text, callback_answer.show_alert = _("Let's set you up first: send /start."), True
+
+
+async def settings_command(message: Message, session: AsyncSession, viewer: Viewer, lang: str) -> None:
+    text, keyboard = await view(session, viewer, lang)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def settings_button(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str
+) -> None:
+    if (await state.get_state() or "").startswith("SettingsPlace"):
+        await state.clear()
+    await reply(query, *await view(session, viewer, lang))
+
+
+async def language(query: CallbackQuery, viewer: Viewer) -> None:
+    keyboard = language_keyboard(
+        viewer.resident.language,
+        lambda code: SettingsCb(action="set-language", value=code),
+        back_to_settings(),
+    )
+    await reply(query, _("Choose your language:"), keyboard)
+
+
+async def set_language(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    session: AsyncSession,
+    viewer: Viewer,
+    i18n: I18n,
+    callback_answer: CallbackAnswer,
+) -> None:
+    if callback_data.value not in LANGUAGE_LABELS:
+        raise Stale()
+    residents.set_language(viewer.resident, callback_data.value)
+    i18n.current_locale = callback_data.value
+    callback_answer.text = _("Language changed.")
+    await reply(query, *await view(session, viewer, callback_data.value))
+
+
+async def notify(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        on = await residents.toggle_notification(session, viewer.resident.id, callback_data.value)
+    except ValueError:
+        raise Stale() from None
+    callback_answer.text = _("Notifications on.") if on else _("Notifications off.")
+    await reply(query, *await view(session, viewer, lang))
+
+
+async def privacy_notice(query: CallbackQuery, city: CitySpec, lang: str) -> None:
+    await reply(query, privacy_text(city, lang), single_column([back_to_settings()]))
+
+
+async def export(query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
+    conversation = {"state": await state.get_state(), "data": await state.get_data()}
+    data = await privacy.export(session, viewer.resident, conversation=conversation)
+    payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+    await query.message.answer_document(
+        BufferedInputFile(payload, filename="meydan-my-data.json"),
+        caption=_(
+            "📦 Everything Meydan holds about you: your account, your ideas and supports, a draft in progress, your notification choices and the log entries about you."
+        ),
+    )
+
+
+async def delete_ask(query: CallbackQuery) -> None:
+    await reply(query, *delete_question())
+
+
+async def delete(query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
+    await privacy.delete_account(session, viewer.resident)
+    await state.clear()
+    await reply(query, _("Your account was deleted. Send /start if you ever want to come back."))
+
+
+def back_button() -> InlineKeyboardButton:
+    return button(*back_to_settings())
+
+
+async def place(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    await state.set_state(SettingsPlaceStates.district)
+    await reply(query, *await district_step(session, back=back_button()))
+
+
+async def chose_place(
+    event: Message | CallbackQuery,
+    hood: Neighborhood,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+) -> None:
+    await residents.set_neighborhood(session, viewer.resident, hood.id)
+    await state.clear()
+    await reply(event, _("✅ Your neighborhood is now {place}.").format(place=hood_label(hood)))
+    message = event.message if isinstance(event, CallbackQuery) else event
+    text, keyboard = await view(session, viewer, viewer.lang)
+    await message.answer(text, reply_markup=keyboard)

@@ -1,0 +1,6 @@
+from aiogram.fsm.state import State, StatesGroup
+
+
+class SettingsPlace(StatesGroup):
+    district = State()
+    neighborhood = State()

@@ -1,0 +1,38 @@
+"""The feature manifest: a feature is its own folder plus one line, and the bot assembles itself from it."""
+
+from __future__ import annotations
+
+from bot.features import Category, Command, Feature, MenuEntry
+from bot.services import residents
+from tests.conftest import running_bot
+from tests.flows import onboard
+
+TINY = Feature(
+    "tiny",
+    router="tests.tiny_feature:make_router",
+    menu=(MenuEntry("tiny", "🌱 Tiny", order=50),),
+    commands=(Command("tiny", "A tiny feature", order=50),),
+    notifications=(Category("tiny", "Tiny news", default=False),),
+    pitch="🌱 try the tiny feature",
+)
+
+
+async def test_one_folder_and_one_line_make_a_feature(settings, sandbox) -> None:  # noqa: ANN001
+    async with running_bot(settings, sandbox, extra_features=[TINY]) as app:
+        person = await onboard(sandbox, lang="en")
+        menu = await person.last_message()
+        assert "🌱 Tiny" in [label for row in menu.buttons for label in row]  # the main menu entry
+        await person.press("🌱 Tiny")
+        assert "Hello from the tiny feature" in (await person.last_message()).text  # its router
+        assert "Hello from the tiny feature" in (await person.say("/tiny")).text
+        assert "/tiny" in (await person.say("/help")).text  # its command
+        view = await person.say("/settings")
+        assert "Tiny news" in view.text  # its notification category, off by default
+        async with app.sessions() as session:
+            resident = await residents.by_telegram_id(session, person.id)
+            assert (await residents.notifications(session, resident.id))["tiny"] is False
+    # without the line, the feature is gone from the bot
+    async with running_bot(settings, sandbox):
+        other = await onboard(sandbox, lang="en", name="Bob")
+        assert "🌱 Tiny" not in [label for row in (await other.last_message()).buttons for label in row]
+        assert "did not understand" in (await other.say("/tiny")).text
