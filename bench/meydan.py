@@ -246,6 +246,19 @@ async def _press(
     return await driver.press(person_id, message_id, callback_data, reply)
 
 
+async def _press_if_offered(
+    driver: Driver, person_id: int, after: Exchange, label: str, reply: ReplyRule | None = None
+) -> Exchange:
+    """Press `label` when the bot's answer offers it (several matches); else the step is already done."""
+    offered = any(
+        label in b.get("text", "")
+        for m in after.bot_messages()[-1:]
+        for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    )
+    return await _press(driver, person_id, after, label, reply=reply) if offered else after
+
+
 def resident_script(rounds: int) -> Script:
     """Onboarding, then ``rounds`` times: /settings, toggle a notification, /menu, /help.
 
@@ -258,10 +271,10 @@ def resident_script(rounds: int) -> Script:
             lambda ex: _press(driver, person_id, ex, LANGUAGE_BUTTON[me.language]),
             lambda ex: _press(driver, person_id, ex, ACCEPT_BUTTON[me.language]),
             lambda ex: driver.say(person_id, me.district),
-            lambda ex: _press(driver, person_id, ex, me.district),
-            lambda ex: driver.say(person_id, me.neighborhood),
-            # an edit ("you are set") and then the main menu in a new message: wait for the menu
-            lambda ex: _press(driver, person_id, ex, me.neighborhood, reply=new_bot_message),
+            # several matches are offered as buttons; a lone match is taken at once (no press)
+            lambda ex: _press_if_offered(driver, person_id, ex, f"{me.district} ("),
+            lambda ex: driver.say(person_id, me.neighborhood, reply=new_bot_message),
+            lambda ex: _press_if_offered(driver, person_id, ex, me.neighborhood, reply=new_bot_message),
         ]
         for kind in toggled(rounds):
             toggle = SettingsCb(action="notify", value=kind).pack()
