@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -20,50 +20,39 @@ from sqlalchemy.orm import joinedload
 from bot.config import Bounds
 from bot.i18n import N_, translate
 from bot.services import audit, notices, processes, residents, roles
+from bot.services.ideas import rules
+from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the ideas API
+    APPROVED,
+    CATEGORY,
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    FLOOD_COUNT,
+    FLOOD_SPAN,
+    HIDDEN,
+    MERGED,
+    PENDING,
+    PROJECT,
+    REASON_MAX,
+    REASON_MIN,
+    REJECT_REASONS,
+    REJECTED,
+    SCOPE_CITY,
+    SCOPE_NEIGHBORHOOD,
+    SCOPES,
+    STATUS_LABELS,
+    TITLE_MAX,
+    TITLE_MIN,
+    VISIBLE,
+    WITHDRAWN,
+    Decision,
+    can_support,
+    can_withdraw,
+)
 from bot.services.notices import Link, Notice
 from bot.text import fold
 from storage.models import Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
 
-TITLE_MIN, TITLE_MAX = 3, 120
-DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 2000
-REASON_MIN, REASON_MAX = 3, 500
-
-PENDING, APPROVED, REJECTED, MERGED, PROJECT, WITHDRAWN, HIDDEN = (
-    "pending",
-    "approved",
-    "rejected",
-    "merged",
-    "project",
-    "withdrawn",
-    "hidden",
-)
-VISIBLE = (APPROVED, PROJECT)  # what residents can browse
-SCOPE_NEIGHBORHOOD, SCOPE_CITY = "neighborhood", "city"
-SCOPES = (SCOPE_NEIGHBORHOOD, SCOPE_CITY)
-
-# flood control: at most this many ideas from one resident in this span, whatever the process
-FLOOD_COUNT, FLOOD_SPAN = 3, timedelta(minutes=10)
-
-CATEGORY = "ideas"  # the notification category of decisions on a person's ideas
 OPEN_IDEA = N_("💡 Open idea #{id}")
-
-REJECT_REASONS: dict[str, str] = {
-    "duplicate": N_("It repeats an idea already shared."),
-    "remit": N_("It is outside what the municipality can do."),
-    "vague": N_("It is not specific enough to act on."),
-    "scope": N_("It does not fit this process."),
-    "conduct": N_("It breaks the participation rules (personal, offensive or commercial content)."),
-}
-
-STATUS_LABELS: dict[str, str] = {
-    PENDING: N_("waiting for review"),
-    APPROVED: N_("published"),
-    REJECTED: N_("not accepted"),
-    MERGED: N_("merged"),
-    PROJECT: N_("became a project"),
-    WITHDRAWN: N_("withdrawn"),
-    HIDDEN: N_("hidden"),
-}
 
 
 # --- refusals --------------------------------------------------------------------------------------
@@ -494,10 +483,13 @@ async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident
     idea = await session.get(Idea, idea_id)
     if idea is None:
         raise NotFound("no such idea")
-    if idea.status != APPROVED:
-        raise NotSupportable(f"the idea is {idea.status}")
     if idea.author_id == resident.id:
         raise OwnIdea("authors do not support their own idea")
+    if not can_support(idea.status, is_author=False):
+        raise NotSupportable(f"the idea is {idea.status}")
+    process = await session.get(Process, idea.process_id)
+    if process is None or not rules.takes_part(process.neighborhood_id, resident.neighborhood_id):
+        raise NotSupportable("the process is for another neighborhood")
     removed = await session.execute(
         delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id == resident.id)
     )
@@ -570,7 +562,7 @@ async def _decide(
 
 
 async def approve(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    return await _decide(session, idea_id, actor_id, (PENDING,), APPROVED, "idea.approve")
+    return await _decide(session, idea_id, actor_id, *rules.DECISIONS[Decision.APPROVE], "idea.approve")
 
 
 async def reject(
@@ -589,8 +581,7 @@ async def reject(
         session,
         idea_id,
         actor_id,
-        (PENDING,),
-        REJECTED,
+        *rules.DECISIONS[Decision.REJECT],
         "idea.reject",
         reject_reason_key=reason_key,
         reject_reason=text,
@@ -598,12 +589,12 @@ async def reject(
 
 
 async def hide(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    return await _decide(session, idea_id, actor_id, (PENDING, APPROVED), HIDDEN, "idea.hide")
+    return await _decide(session, idea_id, actor_id, *rules.DECISIONS[Decision.HIDE], "idea.hide")
 
 
 async def make_project(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
     """Mark a published idea as turned into a project (budgeting attaches cost and feasibility to it)."""
-    return await _decide(session, idea_id, actor_id, (APPROVED,), PROJECT, "idea.project")
+    return await _decide(session, idea_id, actor_id, *rules.DECISIONS[Decision.PROJECT], "idea.project")
 
 
 async def merge_targets(session: AsyncSession, idea: Idea, limit: int = 30) -> list[Similar]:

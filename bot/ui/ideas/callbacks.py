@@ -1,0 +1,86 @@
+"""The buttons of ideas: what each press asks for, with readable fields (only values are packed, so
+names cost nothing of the 64 bytes). Never trusted: every handler re-checks through the service."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class IdeaAction(StrEnum):
+    HOME = "home"
+    NEW = "new"
+    PROCESS = "process"  # start the form for the process `id`
+    SUPPORT_SIMILAR = "support-similar"  # support the similar idea `id` instead of sending a new one
+    BROWSE = "browse"
+    MINE = "mine"  # page `page` of my ideas
+    MY = "my"  # my idea `id`
+    OPEN = "open"  # idea `id` opened from a notice
+    WITHDRAW = "withdraw"
+    WITHDRAW_CONFIRM = "withdraw-yes"
+
+
+class IdeaCb(CallbackData, prefix="idea"):
+    action: IdeaAction
+    id: int = 0
+    page: int = 0
+
+
+class Sort(StrEnum):
+    NEWEST = "new"
+    TOP = "top"
+
+
+class BrowseAction(StrEnum):
+    LIST = "list"
+    VIEW = "view"
+    SUPPORT = "support"
+    HOODS = "hoods"  # choose the neighborhood filter
+    THEMES = "themes"  # choose the theme filter
+
+
+class BrowseCb(CallbackData, prefix="ib"):
+    """Browsing a process's published ideas: the list's sort, filters and page travel with every button,
+    so Back returns to the same place."""
+
+    action: BrowseAction
+    process: int
+    sort: Sort = Sort.NEWEST
+    hood: int = 0
+    theme: int = 0
+    page: int = 0
+    idea: int = 0
+
+
+class ModAction(StrEnum):
+    QUEUE = "queue"
+    NEXT = "next"
+    CARD = "card"
+    PUBLISHED = "published"
+    APPROVE = "approve"
+    REJECT = "reject"  # choose a reason
+    REJECT_REASON = "reject-reason"  # reject with the common reason `value`
+    REJECT_TYPED = "reject-typed"  # type a reason
+    REJECT_CONFIRM = "reject-confirm"  # send the typed reason
+    HIDE = "hide"  # choose a reason
+    HIDE_REASON = "hide-reason"
+    UNHIDE = "unhide"
+    PROJECT = "project"
+    MERGE = "merge"  # choose the target
+    MERGE_TARGET = "merge-into"
+    MERGE_CONFIRM = "merge-confirm"
+    EDIT_TITLE = "edit-title"
+    EDIT_DESCRIPTION = "edit-description"
+    EDIT_THEME = "edit-theme"
+    SET_THEME = "set-theme"
+    AUTHOR = "author"
+
+
+class ModCb(CallbackData, prefix="mod"):
+    """Staff moderation of idea `id`; `value` carries a reason key, a target or a theme."""
+
+    action: ModAction
+    id: int = 0
+    value: str = ""
+    page: int = 0
