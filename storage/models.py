@@ -289,6 +289,9 @@ class Idea(Base):
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # the neighborhood the idea is about, when the author typed a place instead of sharing a location
+    # (no foreign key: SQLite cannot add one to a table with rows; neighborhoods are never deleted)
+    place_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     reject_reason_key: Mapped[str | None] = mapped_column(String(32))
     reject_reason: Mapped[str | None] = mapped_column(Text)
@@ -298,7 +301,10 @@ class Idea(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
 
     process: Mapped[Process] = relationship()
-    neighborhood: Mapped[Neighborhood] = relationship()
+    neighborhood: Mapped[Neighborhood] = relationship(foreign_keys=[neighborhood_id])
+    place: Mapped[Neighborhood | None] = relationship(
+        primaryjoin="Idea.place_id == Neighborhood.id", foreign_keys=[place_id], viewonly=True
+    )
     theme: Mapped[Theme] = relationship()
     author: Mapped[Resident | None] = relationship(foreign_keys=[author_id])
 

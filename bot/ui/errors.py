@@ -1,12 +1,13 @@
 """One table from a domain error to the message a person reads.
 
-`refusal(error)` gives the text; a feature adds its errors with `@refusal.register` in its own
+`refusal(error, ctx)` gives the text (`ctx`: the handler data: lang, city, viewer…); a feature adds its errors with `@refusal.register` in its own
 `bot/ui/<feature>/errors.py`. Runs inside the person's language (the error handler sets it).
 """
 
 from __future__ import annotations
 
 from functools import singledispatch
+from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
@@ -23,32 +24,32 @@ class Refusal(DomainError):
 
 
 @singledispatch
-def refusal(error: DomainError) -> str:
+def refusal(error: DomainError, ctx: dict[str, Any]) -> str:
     return _("This cannot be done right now.")
 
 
 @refusal.register
-def _not_allowed(error: NotAllowed) -> str:
+def _not_allowed(error: NotAllowed, ctx: dict[str, Any]) -> str:
     if error.role == STAFF:
         return _("This is for the municipality's staff only.")
     return _("You do not have the role this needs.")
 
 
 @refusal.register
-def _not_found(error: NotFound) -> str:
+def _not_found(error: NotFound, ctx: dict[str, Any]) -> str:
     return _("This is no longer available.")
 
 
 @refusal.register
-def _stale(error: Stale) -> str:
+def _stale(error: Stale, ctx: dict[str, Any]) -> str:
     return _("This button is out of date.")
 
 
 @refusal.register
-def _bad_number(error: BadNumber) -> str:
+def _bad_number(error: BadNumber, ctx: dict[str, Any]) -> str:
     return _("Please type a number with the digits 0–9.")
 
 
 @refusal.register
-def _written(error: Refusal) -> str:
+def _written(error: Refusal, ctx: dict[str, Any]) -> str:
     return error.text

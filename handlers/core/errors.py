@@ -28,13 +28,15 @@ async def _tell(update: Update, text: str) -> None:
         log.warning("could not answer update_id=%s error=%s", update.update_id, type(exc).__name__)
 
 
-async def on_refusal(event: ErrorEvent, i18n: I18n | None = None, lang: str | None = None) -> bool:
+async def on_refusal(
+    event: ErrorEvent, i18n: I18n | None = None, lang: str | None = None, **ctx: object
+) -> bool:
     log.info("refused update_id=%s reason=%s", event.update.update_id, type(event.exception).__name__)
     if i18n is None:
         text = translate("This cannot be done right now.", lang or "tr")
     else:
         with i18n.context(), i18n.use_locale(lang or i18n.default_locale):
-            text = refusal(event.exception)
+            text = refusal(event.exception, {"lang": lang, **ctx})
     await _tell(event.update, text)
     return True
 

@@ -28,8 +28,9 @@ from bot.services.residents import Viewer
 from bot.ui.callbacks import BrowseCb, IdeaCb, MenuCb
 from bot.ui.cards import refresh_card, send_card, show_card
 from bot.ui.errors import Refusal
-from bot.ui.ideas.cards import draft_card, group_card, idea_card, idea_label, list_line, status_label
+from bot.ui.ideas.cards import draft_card, idea_card, idea_label, list_line, status_label
 from bot.ui.ideas.errors import _name, closed_text, invalid_text, refusal_text
+from bot.ui.ideas.moderation import group_card
 from bot.ui.messages import replace
 from bot.ui.paging import page_row
 from storage.models import Idea, Neighborhood, Process
@@ -328,11 +329,13 @@ async def _go(
         hood = await _hood(session, viewer)
 
         def render(limit: int) -> str:
+            located = data.get("latitude") is not None
             return draft_card(
-                data,
+                {**data, "location": [data["latitude"], data["longitude"]] if located else None},
                 process=process,
                 theme=ideas.theme_name(theme, lang) if theme else "—",
                 hood=hood,
+                spot=None,
                 lang=lang,
                 limit=limit,
             )

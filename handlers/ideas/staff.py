@@ -35,8 +35,9 @@ from bot.services.paging import Page
 from bot.services.residents import Viewer
 from bot.ui.callbacks import HubCb, MenuCb, ModCb
 from bot.ui.cards import refresh_card, send_card, show_card
-from bot.ui.ideas.cards import idea_label, list_line, staff_card, status_label
+from bot.ui.ideas.cards import idea_label, list_line, status_label
 from bot.ui.ideas.errors import invalid_text
+from bot.ui.ideas.moderation import staff_card
 from bot.ui.messages import replace
 from bot.ui.paging import page_row
 from storage.models import Idea

@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from bot.config import Bounds
 from bot.i18n import N_, translate
 from bot.services import audit, notices, processes, residents, roles
+from bot.services.errors import DomainError
 from bot.services.ideas import rules
 from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the ideas API
     APPROVED,
@@ -58,7 +59,7 @@ OPEN_IDEA = N_("💡 Open idea #{id}")
 # --- refusals --------------------------------------------------------------------------------------
 
 
-class IdeaError(Exception):
+class IdeaError(DomainError):
     """An idea action that cannot be done; the handler turns it into a message."""
 
 
@@ -138,6 +139,7 @@ class Draft:
     photo_file_id: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    place_id: int | None = None  # a typed place (a neighborhood) instead of a shared location
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,9 @@ def rank_similar(title: str, candidates: list[Idea], limit: int = 5, at: float =
 
 def _with_places():  # noqa: ANN202 - a select of ideas with theme and place loaded
     return select(Idea).options(
-        joinedload(Idea.theme), joinedload(Idea.neighborhood).joinedload(Neighborhood.district)
+        joinedload(Idea.theme),
+        joinedload(Idea.neighborhood).joinedload(Neighborhood.district),
+        joinedload(Idea.place).joinedload(Neighborhood.district),
     )
 
 
@@ -443,6 +447,8 @@ async def submit(
         raise OutsideCity("half a location")
     if draft.latitude is not None and draft.longitude is not None:
         check_location(bounds, draft.latitude, draft.longitude)
+    if draft.place_id is not None and await session.get(Neighborhood, draft.place_id) is None:
+        raise NotFound("no such place")
     scope = SCOPE_NEIGHBORHOOD if process.scope == processes.NEIGHBORHOOD else draft.scope  # type: ignore[union-attr]
     idea = Idea(
         process_id=draft.process_id,
@@ -455,6 +461,7 @@ async def submit(
         photo_file_id=draft.photo_file_id,
         latitude=draft.latitude,
         longitude=draft.longitude,
+        place_id=draft.place_id,
         status=PENDING,
         created_at=now or utcnow(),
     )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
+from urllib.parse import quote
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import translate, when
 from bot.services import ideas, processes
 from bot.ui.cards import fit
 from storage.models import Idea, Neighborhood, Process
@@ -20,9 +19,25 @@ def place(hood: Neighborhood | None) -> str:
     return escape(f"{hood.name}, {hood.district.name}") if hood.district else escape(hood.name)
 
 
-def map_link(latitude: float, longitude: float) -> str:
-    url = f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}#map=17/{latitude:.5f}/{longitude:.5f}"
-    return f'<a href="{url}">{latitude:.5f}, {longitude:.5f}</a>'
+def map_url(latitude: float, longitude: float) -> str:
+    return f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}#map=17/{latitude:.5f}/{longitude:.5f}"
+
+
+def place_url(hood: Neighborhood, city: str) -> str:
+    return "https://www.openstreetmap.org/search?query=" + quote(f"{hood.name}, {hood.district.name}, {city}")
+
+
+def location_line(
+    latitude: float | None, longitude: float | None, spot: Neighborhood | None, city: str = ""
+) -> str | None:
+    """Where an idea is: a shared location as a map link, a typed place by its name with a map link."""
+    if latitude is not None and longitude is not None:
+        return _('📌 Location: <a href="{url}">see it on the map</a>').format(url=escape(map_url(latitude, longitude)))
+    if spot is not None:
+        return _('📌 Place: {place} (<a href="{url}">map</a>)').format(
+            place=place(spot), url=escape(place_url(spot, city))
+        )
+    return None
 
 
 def idea_label(idea: Idea, width: int = 40) -> str:
@@ -56,8 +71,9 @@ def idea_card(idea: Idea, supports: int, lang: str, limit: int, *, show_status: 
         scope_line(idea.scope, idea.neighborhood),
         _("👍 Supports: {count}").format(count=supports),
     ]
-    if idea.latitude is not None and idea.longitude is not None:
-        lines.append(_("📌 Location: {link}").format(link=map_link(idea.latitude, idea.longitude)))
+    where = location_line(idea.latitude, idea.longitude, idea.place)
+    if where:
+        lines.append(where)
     if show_status:
         lines.append(_("Status: {status}").format(status=status_label(idea.status)))
         if idea.status == ideas.REJECTED:
@@ -67,60 +83,26 @@ def idea_card(idea: Idea, supports: int, lang: str, limit: int, *, show_status: 
     return fit("\n".join(lines), idea.description, limit)
 
 
-def staff_card(
-    idea: Idea, supports: int, lang: str, zone: ZoneInfo, limit: int, *, waiting: int | None = None
-) -> str:
-    """What staff see when moderating: everything but the author's identity."""
-    head = []
-    if waiting is not None:
-        head.append(_("🗂 Waiting for review: {count}").format(count=waiting))
-    head += [
-        f"💡 <b>#{idea.id} {escape(idea.title)}</b>",
-        _("Status: {status}").format(status=status_label(idea.status)),
-        _("🏷 {theme}").format(theme=escape(ideas.theme_name(idea.theme, lang))),
-        scope_line(idea.scope, idea.neighborhood),
-        _("Author's neighborhood: {place}").format(place=place(idea.neighborhood)),
-        _("Sent: {when}").format(when=when(idea.created_at, zone, lang)),
-        _("👍 Supports: {count}").format(count=supports),
-    ]
-    if idea.latitude is not None and idea.longitude is not None:
-        head.append(_("📌 Location: {link}").format(link=map_link(idea.latitude, idea.longitude)))
-    if idea.photo_file_id:
-        head.append(_("🖼 With a photo"))
-    if idea.status == ideas.REJECTED:
-        head.append(_("Reason: {reason}").format(reason=ideas.reason_text(idea, lang)))
-    if idea.status == ideas.MERGED and idea.merged_into_id:
-        head.append(_("Merged into idea #{number}.").format(number=idea.merged_into_id))
-    return fit("\n".join(head), idea.description, limit)
-
-
-def group_card(idea: Idea, lang: str, waiting: int) -> str:
-    """The short announcement of a new idea in the staff group (in the city's language)."""
-    return translate(
-        "🆕 New idea #{number} “{title}” from {place}. Waiting for review: {count}. Open /admin in a private "
-        "chat with the bot to moderate.",
-        lang,
-        number=idea.id,
-        title=escape(idea.title),
-        place=place(idea.neighborhood),
-        count=waiting,
-    )
-
-
 def draft_card(
-    data: dict[str, Any], *, process: Process, theme: str, hood: Neighborhood | None, lang: str, limit: int
+    values: dict[str, Any],
+    *,
+    process: Process,
+    theme: str,
+    hood: Neighborhood | None,
+    spot: Neighborhood | None,
+    lang: str,
+    limit: int,
 ) -> str:
-    """The preview of an idea before it is sent."""
+    """The preview of an idea before it is sent (`values`: the form's answers)."""
     lines = [
         _("👀 <b>Preview</b> · {process}").format(process=escape(processes.name(process, lang))),
         "",
-        f"<b>{escape(data.get('title', ''))}</b>",
+        f"<b>{escape(values.get('title') or '')}</b>",
         _("🏷 {theme}").format(theme=escape(theme)),
+        scope_line(values.get("scope") or ideas.SCOPE_NEIGHBORHOOD, hood),
     ]
-    lines.append(scope_line(data.get("scope", ideas.SCOPE_NEIGHBORHOOD), hood))
-    if data.get("latitude") is not None:
-        lines.append(_("📌 Location: {link}").format(link=map_link(data["latitude"], data["longitude"])))
-    else:
-        lines.append(_("📌 No location"))
-    lines.append(_("🖼 With a photo") if data.get("photo") else _("🖼 No photo"))
-    return fit("\n".join(lines), data.get("description", ""), limit)
+    location = values.get("location")
+    latitude, longitude = location if isinstance(location, list | tuple) else (None, None)
+    lines.append(location_line(latitude, longitude, spot) or _("📌 No location"))
+    lines.append(_("🖼 With a photo") if values.get("photo") else _("🖼 No photo"))
+    return fit("\n".join(lines), values.get("description") or "", limit)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import CitySpec
 from bot.i18n import when
 from bot.services import ideas, processes
+from bot.ui.errors import refusal
 from storage.models import Process
 
 
@@ -76,3 +78,8 @@ def invalid_text(error: ideas.Invalid) -> str:
     if error.problem == "long":
         return _("The reason is too long: please keep it to {max} characters.").format(max=error.limit)
     return _("The reason is too short: please use at least {min} characters.").format(min=error.limit)
+
+
+@refusal.register
+def _idea_refusal(error: ideas.IdeaError, ctx: dict[str, Any]) -> str:
+    return refusal_text(error, ctx.get("lang") or "tr", ctx["city"])
