@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiogram import Router
-from aiogram.filters import Command
+from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
-from bot.filters import HasRole, Private
+from bot.filters import HasRole, Onboarded, Private
 from bot.services.roles import STAFF
 
 F_ = TypeVar("F_", bound=Callable[..., Any])
@@ -28,12 +28,14 @@ def refusal_text() -> str:
     return _("This is for the municipality's staff only.")
 
 
-async def _refuse_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text, callback_answer.show_alert = refusal_text(), True
+def _refuser(text: Callable[[], str]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    async def refuse_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+        callback_answer.text, callback_answer.show_alert = text(), True
 
+    async def refuse_command(message: Message) -> None:
+        await message.answer(text())
 
-async def _refuse_command(message: Message) -> None:
-    await message.answer(refusal_text())
+    return refuse_button, refuse_command
 
 
 def private_router(name: str) -> Router:
@@ -44,6 +46,36 @@ def private_router(name: str) -> Router:
     return router
 
 
+def gated(
+    name: str,
+    allow: Filter,
+    refusal: Callable[[], str],
+    *,
+    callbacks: tuple[type[CallbackData], ...] = (),
+    commands: tuple[str, ...] = (),
+    buttons: tuple[Any, ...] = (),
+) -> tuple[Router, Router]:
+    """`(router, allowed)`: handlers registered on `allowed` run only for people `allow` passes; anyone
+    else pressing a button of `callbacks` (every button of those factories) or of `buttons` (further
+    button filters), or sending one of `commands`, is told `refusal()` by the same router."""
+    router = private_router(name)
+    allowed = Router(name=f"{name}.allowed")
+    allowed.message.filter(allow)
+    allowed.callback_query.filter(allow)
+    refused = Router(name=f"{name}.refused")
+    refused.message.filter(~allow)
+    refused.callback_query.filter(~allow)
+    refuse_button, refuse_command = _refuser(refusal)
+    for factory in callbacks:
+        refused.callback_query.register(refuse_button, factory.filter())
+    for button_filter in buttons:
+        refused.callback_query.register(refuse_button, button_filter)
+    for command in commands:
+        refused.message.register(refuse_command, Command(command))
+    router.include_routers(allowed, refused)
+    return router, allowed
+
+
 def guarded(
     name: str,
     role: str = STAFF,
@@ -52,23 +84,23 @@ def guarded(
     commands: tuple[str, ...] = (),
     buttons: tuple[Any, ...] = (),
 ) -> tuple[Router, Router]:
-    """`callbacks`: every button of these factories is guarded; `buttons`: further button filters
-    (e.g. `MenuCb.filter(F.action == "admin")`) that only people with the role may press."""
-    router = private_router(name)
-    allowed = Router(name=f"{name}.allowed")
-    allowed.message.filter(HasRole(role))
-    allowed.callback_query.filter(HasRole(role))
-    refused = Router(name=f"{name}.refused")
-    refused.message.filter(~HasRole(role))
-    refused.callback_query.filter(~HasRole(role))
-    for factory in callbacks:
-        refused.callback_query.register(_refuse_button, factory.filter())
-    for button_filter in buttons:
-        refused.callback_query.register(_refuse_button, button_filter)
-    for command in commands:
-        refused.message.register(_refuse_command, Command(command))
-    router.include_routers(allowed, refused)
-    return router, allowed
+    """`gated` on a role: a feature's staff side."""
+    return gated(name, HasRole(role), refusal_text, callbacks=callbacks, commands=commands, buttons=buttons)
+
+
+def onboarded(
+    name: str,
+    *,
+    callbacks: tuple[type[CallbackData], ...] = (),
+    commands: tuple[str, ...] = (),
+    buttons: tuple[Any, ...] = (),
+) -> tuple[Router, Router]:
+    """`gated` on onboarding: what needs the person's neighborhood."""
+    return gated(name, Onboarded(), setup_text, callbacks=callbacks, commands=commands, buttons=buttons)
+
+
+def setup_text() -> str:
+    return _("Let's set you up first: send /start.")
 
 
 class Handlers:

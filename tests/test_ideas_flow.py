@@ -15,7 +15,8 @@ from sqlalchemy import func, select, update
 from bot.app import Meydan
 from bot.config import Settings
 from bot.services import ideas, processes, residents, roles
-from bot.ui.callbacks import BrowseCb, HubCb, IdeaCb, ModCb, ProcessCb
+from bot.ui.callbacks import HubCb, ModCb, ProcessCb
+from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb
 from storage.models import (
     AuditEntry,
     District,
@@ -436,7 +437,7 @@ async def test_submission_only_while_the_phase_is_open(meydan: Meydan, sandbox, 
     assert words["closed"] in (await john.last_message()).text
     # a forged button for the closed process starts nothing
     await john.press_data(
-        (await john.last_message()).message_id, IdeaCb(action="process", id=process_id).pack()
+        (await john.last_message()).message_id, IdeaCb(action=IdeaAction.PROCESS, id=process_id).pack()
     )
     assert words["closed"] in (await john.last_message()).text
 
@@ -629,17 +630,21 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     pending = await _seed_idea(meydan, process_id, "Bekleyen", author_tg=100_000_962, status=ideas.PENDING)
     ayse = await onboard(sandbox, lang="tr")
     menu = await ayse.last_message()
-    support = BrowseCb(action="sup", pr=process_id, id=rejected).pack()
+    support = BrowseCb(action=BrowseAction.SUPPORT, process=process_id, idea=rejected).pack()
     answer = await ayse.press_data(menu.message_id, support)
     assert answer.show_alert and "desteklenemez" in answer.text
-    answer = await ayse.press_data(menu.message_id, BrowseCb(action="view", pr=process_id, id=pending).pack())
+    answer = await ayse.press_data(
+        menu.message_id, BrowseCb(action=BrowseAction.VIEW, process=process_id, idea=pending).pack()
+    )
     assert answer.show_alert and "yayımlanmamış" in answer.text
     for action in ("approve", "hide", "author", "queue"):
         answer = await ayse.press_data(menu.message_id, ModCb(action=action, id=pending).pack())
         assert answer.show_alert and "yalnızca belediye ekibi" in answer.text
     answer = await ayse.press_data(menu.message_id, ModCb(action="rr", id=pending, value="vague").pack())
     assert "yalnızca belediye ekibi" in answer.text
-    answer = await ayse.press_data(menu.message_id, IdeaCb(action="withdraw_yes", id=pending).pack())
+    answer = await ayse.press_data(
+        menu.message_id, IdeaCb(action=IdeaAction.WITHDRAW_CONFIRM, id=pending).pack()
+    )
     assert answer.show_alert and "kendi fikirlerinizi" in answer.text
     for data in (ProcessCb(action="new"), ProcessCb(action="create"), HubCb(section="ideas-queue")):
         answer = await ayse.press_data(menu.message_id, data.pack())
@@ -669,7 +674,9 @@ async def test_my_ideas_and_withdraw(meydan: Meydan, sandbox, lang: str) -> None
     await person.press(words["withdraw"])
     await person.press(words["withdraw_yes"])
     assert words["was_withdrawn"] in (await person.last_message()).text
-    answer = await person.press_data(card.message_id, IdeaCb(action="withdraw_yes", id=idea.id).pack())
+    answer = await person.press_data(
+        card.message_id, IdeaCb(action=IdeaAction.WITHDRAW_CONFIRM, id=idea.id).pack()
+    )
     assert answer.show_alert  # an old Withdraw button: already withdrawn
     await person.press(words["mine"])
     assert f"Merdivenlere ışık: {words['withdrawn']}" in (await person.last_message()).text
@@ -1110,7 +1117,6 @@ async def test_the_same_update_twice_moves_the_form_once(meydan: Meydan, sandbox
 
 
 async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
-    from bot.ui.callbacks import BrowseCb
 
     process_id = await _process(meydan)
     first = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_965)
@@ -1122,7 +1128,7 @@ async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox)
     await john.press(f"#{first}")
     card = await john.last_message()
     support = BrowseCb.unpack(card.button_data(next(label for label in _labels(card) if "Support" in label)))
-    other = support.model_copy(update={"id": second}).pack()
+    other = support.model_copy(update={"idea": second}).pack()
     # one press each on two different ideas, at once: both are taken (only repeats of one button are dropped)
     await asyncio.gather(
         john.press_data(card.message_id, support.pack()), john.press_data(card.message_id, other)

@@ -640,7 +640,11 @@ async def test_every_decision_the_author_hears_of_in_their_language(sessions) ->
 
         target = await ideas.approve(session, (await sent(turkish, "Sahile <gölge>")).id, staff.id)
         notice = await ideas.notice_for_author(session, target, "en")
-        assert notice.lang == "tr" and "yayımlandı" in notice.render() and "Sahile &lt;gölge&gt;" in notice.render()
+        assert (
+            notice.lang == "tr"
+            and "yayımlandı" in notice.render()
+            and "Sahile &lt;gölge&gt;" in notice.render()
+        )
         dup = await ideas.merge(session, (await sent(english, "Shade on the beach")).id, target.id, staff.id)
         notice = await ideas.notice_for_author(session, dup, "tr")
         assert notice.lang == "en" and "were merged" in notice.render()

@@ -50,26 +50,6 @@ class HubCb(CallbackData, prefix="hub"):
     section: str
 
 
-class IdeaCb(CallbackData, prefix="idea"):
-    """The resident side of ideas: the ideas menu, the submission form, my ideas."""
-
-    action: str
-    id: int = 0
-    value: str = ""
-
-
-class BrowseCb(CallbackData, prefix="ib"):
-    """Browsing published ideas: process, sort (n newest, t most supported), filters, page, idea."""
-
-    action: str
-    pr: int
-    s: str = "n"
-    h: int = 0
-    t: int = 0
-    p: int = 0
-    id: int = 0
-
-
 class ModCb(CallbackData, prefix="mod"):
     """Staff moderation of ideas."""
 

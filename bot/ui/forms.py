@@ -20,10 +20,10 @@ Edit (a menu of the steps) and Back. `ctx` is the handler's data (session, viewe
 prompts, choices and the preview can read the database and speak the person's language.
 
 State lives in aiogram's FSM only: the state is `form:<name>:<step>`, the data `{"values": {...},
-"editing": bool, "seen": last message id}`; any storage (SQL, Redis) keeps a half-filled form across a
-restart. Every button carries its form and step (`FormCb`), so a button from an earlier step, a
-cancelled form or a double press is answered "out of date" and changes nothing; a message whose id is
-not newer than the last one taken (delivered again) is ignored.
+"editing": bool}`; any storage (SQL, Redis) keeps a half-filled form across a restart. Every button
+carries its form and step (`FormCb`), so a button from an earlier step, a cancelled form or a double
+press is answered "out of date" and changes nothing; an update delivered twice is dropped before it
+gets here (`bot/middlewares/dedup.py`).
 
 A wrong answer is answered by `describe(error, answer, ctx)` and the step stays; refusals while sending
 are `DomainError`s raised by `submit` (the draft stays, the error table answers).
@@ -34,6 +34,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Literal
 
 from aiogram import F, Router
@@ -82,6 +83,7 @@ class Closing:
 
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+    toast: str | None = None
 
 
 Text = str | Callable[[Values, Ctx], str]
@@ -93,7 +95,7 @@ Interlude = Callable[[Values, Ctx], Awaitable[tuple[str, list[list[InlineKeyboar
 class Step:
     """One question.
 
-    `validate(answer)` gets the raw answer (the text; the photo's file id; `(latitude, longitude)`; the
+    `validate(answer, ctx)` gets the raw answer (the text; the photo's file id; `(latitude, longitude)`; the
     chosen option's value) and returns the value to keep, or raises one of the form's `invalid`
     exceptions. `typed` lets a photo or location step also take a text (async `(text, ctx)` → value, or
     `SKIPPED`, or raise). `when` leaves the step out of drafts it returns False for. `after` may show an
@@ -104,13 +106,15 @@ class Step:
     prompt: Text
     kind: Kind = "text"
     optional: bool = False
-    validate: Callable[[Any], Any] | None = None
+    validate: Callable[[Any, Ctx], Any] | None = None
     options: Options | None = None
     label: str = ""
     when: Callable[[Values], bool] | None = None
     typed: Callable[[str, Ctx], Awaitable[Any]] | None = None
     after: Interlude | None = None
     hint: Text = ""  # said when the answer is of the wrong kind (a sticker for a title)
+    go_on: str = CONTINUE  # the button that leaves the interlude and goes on
+    remove: str = ""  # the Skip button's label when an optional answer is already there ("Remove the photo")
 
     def applies(self, values: Values) -> bool:
         return self.when is None or self.when(values)
@@ -129,6 +133,7 @@ class Form:
     invalid: tuple[type[Exception], ...] = (ValueError,)
     describe: Callable[[Exception, Any, Ctx], str] = lambda error, answer, ctx: str(error)
     cancelled: Callable[[Ctx], Closing] = lambda ctx: Closing(_("Cancelled. Nothing was saved."))
+    throttling_key: str | None = None  # flood control of the form's buttons (a double press of Send)
 
     def __post_init__(self) -> None:
         self._by_name = {step.name: step for step in self.steps}
@@ -140,7 +145,13 @@ class Form:
         router = Router(name=f"form:{self.name}")
         states = StateFilter(*(self.state(name) for name in (*self._by_name, PREVIEW, EDIT_MENU)))
         router.message.register(self._on_message, states)
-        router.callback_query.register(self._on_button, FormCb.filter(F.form == self.name))
+        mine = FormCb.filter(F.form == self.name)
+        if self.throttling_key:  # a double press of Send is dropped; other buttons are not throttled
+            sending = FormCb.filter((F.form == self.name) & (F.action == "send"))
+            router.callback_query.register(
+                self._on_button, sending, flags={"throttling_key": self.throttling_key}
+            )
+        router.callback_query.register(self._on_button, mine)
         return router
 
     def state(self, step: str) -> str:
@@ -155,8 +166,7 @@ class Form:
     ) -> None:
         """Begin a new draft (dropping any other conversation state) and ask the first question."""
         values = dict(initial or {})
-        seen = event.message_id if isinstance(event, Message) else 0
-        data = {"values": values, "editing": False, "seen": seen}
+        data = {"values": values, "editing": False}
         await self._show(event, state, ctx, data, self._following(None, values), None)
 
     # ---- moving ------------------------------------------------------------------------------------
@@ -185,7 +195,7 @@ class Form:
             interlude = await current.after(data["values"], ctx)
             if interlude is not None:
                 text, rows = interlude
-                rows = [*rows, [self._button(CONTINUE, step, "next")], self._leave_row(step, data)]
+                rows = [*rows, [self._button(current.go_on, step, "next")], self._leave_row(step, data)]
                 await state.set_data(data)
                 await _say(event, text, InlineKeyboardMarkup(inline_keyboard=rows))
                 return
@@ -231,7 +241,9 @@ class Form:
             ]
             return text, InlineKeyboardMarkup(inline_keyboard=rows), photo
         if step == EDIT_MENU:
-            labels = [self._button(s.label or s.name, step, "field", s.name) for s in self._applicable(values)]
+            labels = [
+                self._button(s.label or s.name, step, "field", s.name) for s in self._applicable(values)
+            ]
             rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
             rows.append([self._button(TO_PREVIEW, step, "preview")])
             return _("What would you like to change?"), InlineKeyboardMarkup(inline_keyboard=rows), None
@@ -240,18 +252,36 @@ class Form:
         chosen = values.get(step)
         for option in await self._options(current, values, ctx):
             mark = "✓ " if option.value == str(chosen) else ""
-            rows.append([InlineKeyboardButton(text=mark + option.label, callback_data=FormCb(
-                form=self.name, step=step, action="pick", value=option.value).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=mark + option.label,
+                        callback_data=FormCb(
+                            form=self.name, step=step, action="pick", value=option.value
+                        ).pack(),
+                    )
+                ]
+            )
         if current.optional:
-            rows.append([self._button(SKIP, step, "skip")])
+            label = current.remove if current.remove and chosen is not None else SKIP
+            rows.append([self._button(label, step, "skip")])
         rows.append(self._leave_row(step, data))
         names = [s.name for s in self._applicable(values)]
         line = _("Step {number} of {total}").format(number=names.index(step) + 1, total=len(names))
-        parts = (self._text(self.header, values, ctx), line, self._text(current.prompt, values, ctx))
+        prompt = self._text(current.prompt, values, ctx)
+        if data.get("editing") and isinstance(chosen, str) and current.kind == "text":
+            prompt += "\n" + _("Now: {value}").format(value=escape(chosen[:300]))
+        parts = (self._text(self.header, values, ctx), line, prompt)
         return "\n".join(p for p in parts if p), InlineKeyboardMarkup(inline_keyboard=rows), None
 
     async def _show(
-        self, event: Message | CallbackQuery, state: FSMContext, ctx: Ctx, data: Values, step: str, was: str | None
+        self,
+        event: Message | CallbackQuery,
+        state: FSMContext,
+        ctx: Ctx,
+        data: Values,
+        step: str,
+        was: str | None,
     ) -> None:
         """Keep the draft, move to `step` and ask it: in place after a press, as a new message after a
         typed answer; a preview with a photo is a photo card."""
@@ -268,6 +298,13 @@ class Form:
         await _say(event, text, keyboard)
 
     # ---- handlers ----------------------------------------------------------------------------------
+
+    def _hint(self, step: Step, values: Values, ctx: Ctx) -> str:
+        if step.hint:
+            return self._text(step.hint, values, ctx)
+        if step.kind == "choice":
+            return _("Please use the buttons, or send /cancel to stop.")
+        return _("Please answer the question above, or use a button.")
 
     async def _answer_of(self, step: Step, message: Message, ctx: Ctx) -> Any:
         """The raw answer a message gives to `step`, `SKIPPED`, or None when it is of the wrong kind."""
@@ -286,12 +323,13 @@ class Form:
             return await step.typed(text, ctx)
         return None
 
-    async def _on_message(self, message: Message, state: FSMContext, raw_state: str | None, **ctx: Any) -> None:
+    async def _on_message(
+        self, message: Message, state: FSMContext, raw_state: str | None, **ctx: Any
+    ) -> None:
         step = self.step_of(raw_state)
         data = await state.get_data()
-        if step is None or message.message_id <= data.get("seen", 0):
-            return  # the same message delivered again
-        data["seen"] = message.message_id
+        if step is None:
+            return
         current = self._by_name.get(step)
         if current is None:  # the preview or the edit menu: buttons expected
             await state.set_data(data)
@@ -301,13 +339,14 @@ class Form:
             answer = await self._answer_of(current, message, ctx)
             if answer is None:
                 await state.set_data(data)
-                hint = self._text(current.hint, data["values"], ctx) if current.hint else ""
-                await message.answer(hint or _("Please answer the question above, or use a button."))
+                await message.answer(self._hint(current, data["values"], ctx))
+                if current.kind == "choice":  # the question again, with its buttons, below the hint
+                    await self._show(message, state, ctx, data, step, step)
                 return
             if answer is SKIPPED and current.optional:
                 value = None
             else:
-                value = current.validate(answer) if current.validate else answer
+                value = current.validate(answer, ctx) if current.validate else answer
         except self.invalid as error:
             await state.set_data(data)
             await message.answer(self.describe(error, message.text, ctx))
@@ -352,6 +391,7 @@ class Form:
             await self._pick(query, state, ctx, data, self._by_name[step], value)
         elif action == "send" and step == PREVIEW:
             closing = await self.submit(values, query, ctx)
+            callback_answer.text = closing.toast
             await state.clear()
             await _say(query, closing.text, closing.keyboard)
         else:
@@ -363,7 +403,7 @@ class Form:
         if value not in {option.value for option in await self._options(step, data["values"], ctx)}:
             raise Stale()
         try:
-            data["values"][step.name] = step.validate(value) if step.validate else value
+            data["values"][step.name] = step.validate(value, ctx) if step.validate else value
         except self.invalid as error:
             raise Stale() from error
         await self._kept(query, state, ctx, data, step.name)

@@ -83,7 +83,12 @@ def can_read(status: str, *, is_author: bool) -> bool:
 
 
 def can_merge_into(status: str, target_status: str, same_process: bool, same_idea: bool) -> bool:
-    return can_decide(Decision.MERGE, status) and target_status in MERGE_TARGETS and same_process and not same_idea
+    return (
+        can_decide(Decision.MERGE, status)
+        and target_status in MERGE_TARGETS
+        and same_process
+        and not same_idea
+    )
 
 
 def takes_part(process_neighborhood_id: int | None, resident_neighborhood_id: int | None) -> bool:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import when
 from bot.services import ideas, processes
 from bot.ui.cards import fit
 from storage.models import Idea, Neighborhood, Process
@@ -32,7 +34,9 @@ def location_line(
 ) -> str | None:
     """Where an idea is: a shared location as a map link, a typed place by its name with a map link."""
     if latitude is not None and longitude is not None:
-        return _('📌 Location: <a href="{url}">see it on the map</a>').format(url=escape(map_url(latitude, longitude)))
+        return _('📌 Location: <a href="{url}">see it on the map</a>').format(
+            url=escape(map_url(latitude, longitude))
+        )
     if spot is not None:
         return _('📌 Place: {place} (<a href="{url}">map</a>)').format(
             place=place(spot), url=escape(place_url(spot, city))
@@ -106,3 +110,86 @@ def draft_card(
     lines.append(location_line(latitude, longitude, spot) or _("📌 No location"))
     lines.append(_("🖼 With a photo") if values.get("photo") else _("🖼 No photo"))
     return fit("\n".join(lines), values.get("description") or "", limit)
+
+
+def process_name(process: Process | None, lang: str) -> str:
+    return escape(processes.name(process, lang)) if process is not None else "—"
+
+
+def home_text(view: processes.Outlook, lang: str, zone: ZoneInfo) -> str:
+    """The ideas menu: which collections are open to me, or when the next opens or the last closed."""
+    lines = [_("💡 <b>Ideas</b>")]
+    for process in view.open:
+        span = processes.window(process)
+        lines.append(
+            _("“{process}”: ideas are welcome until {date}.").format(
+                process=process_name(process, lang), date=when(span.ends_at, zone, lang)
+            )
+        )
+    if not view.open and view.next_opening is not None:
+        span = processes.window(view.next_opening)
+        lines.append(
+            _("“{process}”: idea submission opens on {date}.").format(
+                process=process_name(view.next_opening, lang), date=when(span.starts_at, zone, lang)
+            )
+        )
+    elif not view.open and view.last_closed is not None:
+        span = processes.window(view.last_closed)
+        lines.append(
+            _("“{process}”: idea submission closed on {date}.").format(
+                process=process_name(view.last_closed, lang), date=when(span.ends_at, zone, lang)
+            )
+        )
+    elif not view.open:
+        lines.append(_("No idea collection is running right now."))
+    lines.append(_("Share an idea for your neighborhood or the city, or support the ideas of others."))
+    return "\n".join(lines)
+
+
+def browse_text(
+    process: Process, items: list, *, top: bool, hood: Neighborhood | None, theme: str | None, lang: str
+) -> str:
+    lines = [
+        _("🔎 <b>Ideas</b> · {process}").format(process=process_name(process, lang)),
+        " · ".join(
+            [
+                _("most supported first") if top else _("newest first"),
+                escape(hood.name) if hood else _("all neighborhoods"),
+                escape(theme) if theme else _("all themes"),
+            ]
+        ),
+        "",
+    ]
+    lines += [list_line(item.idea, item.supports) for item in items] or [_("No published ideas here yet.")]
+    return "\n".join(lines)
+
+
+def mine_text(items: list) -> str:
+    lines = [_("📋 <b>My ideas</b>"), ""]
+    lines += [
+        _("<b>#{number}</b> {title}: {status} · 👍 {count}").format(
+            number=item.idea.id,
+            title=escape(item.idea.title),
+            status=status_label(item.idea.status),
+            count=item.supports,
+        )
+        for item in items
+    ] or [_("You have not sent any ideas yet.")]
+    return "\n".join(lines)
+
+
+def similar_text(found: list, counts: dict[int, int]) -> str:
+    lines = [
+        _(
+            "🔁 Ideas like yours are already published in your neighborhood. Is yours one of these? "
+            "You can support it instead of sending a new one."
+        ),
+        "",
+    ]
+    lines += [
+        _("<b>#{number}</b> {title} · 👍 {count}").format(
+            number=hit.idea.id, title=escape(hit.idea.title), count=counts.get(hit.idea.id, 0)
+        )
+        for hit in found
+    ]
+    return "\n".join(lines)

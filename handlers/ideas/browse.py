@@ -1,0 +1,113 @@
+"""Browsing a process's published ideas (sort, neighborhood and theme filters, pages), an idea's card,
+and supporting it."""
+
+from __future__ import annotations
+
+from aiogram.types import CallbackQuery
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import geography, ideas, processes
+from bot.services.paging import Page
+from bot.services.residents import Viewer
+from bot.ui.cards import refresh_card, show_card
+from bot.ui.errors import Refusal
+from bot.ui.ideas import keyboards
+from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, Sort
+from bot.ui.ideas.cards import browse_text, idea_card
+from bot.ui.messages import reply
+
+PAGE_SIZE = 5
+
+
+async def start(query: CallbackQuery, session: AsyncSession, viewer: Viewer, lang: str) -> None:
+    found = [
+        p
+        for p in await processes.for_neighborhood(session, viewer.resident.neighborhood_id)
+        if processes.window(p)
+    ]
+    if not found:
+        raise Refusal(_("There are no ideas to browse yet."))
+    if len(found) > 1:
+        await reply(
+            query,
+            _("Which process's ideas would you like to see?"),
+            keyboards.choose_process(found, lang, browsing=True),
+        )
+        return
+    await listing(query, BrowseCb(action=BrowseAction.LIST, process=found[0].id), session, lang)
+
+
+async def listing(query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, lang: str) -> None:
+    cb = callback_data
+    process = await processes.get(session, cb.process)
+    if process is None:
+        raise Refusal(_("This idea collection no longer exists."))
+    items, total = await ideas.browse(
+        session,
+        cb.process,
+        sort=cb.sort.value,
+        neighborhood_id=cb.hood or None,
+        theme_id=cb.theme or None,
+        page=cb.page,
+        page_size=PAGE_SIZE,
+    )
+    page = Page.of(cb.page, PAGE_SIZE, total)
+    hood = await geography.neighborhood(session, cb.hood) if cb.hood else None
+    theme = await ideas.theme(session, cb.theme) if cb.theme else None
+    text = browse_text(
+        process,
+        items,
+        top=cb.sort == Sort.TOP,
+        hood=hood,
+        theme=ideas.theme_name(theme, lang) if theme else None,
+        lang=lang,
+    )
+    await reply(query, text, keyboards.browse(cb, items, page))
+
+
+async def by_neighborhood(
+    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer
+) -> None:
+    found = await ideas.neighborhoods_with_ideas(session, callback_data.process)
+    keyboard = keyboards.hood_filter(callback_data, viewer.resident.neighborhood_id, found)
+    await reply(query, _("Ideas from which neighborhood?"), keyboard)
+
+
+async def by_theme(query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, lang: str) -> None:
+    found = [
+        (t, ideas.theme_name(t, lang), n)
+        for t, n in await ideas.themes_with_ideas(session, callback_data.process)
+    ]
+    await reply(query, _("Ideas on which theme?"), keyboards.theme_filter(callback_data, found))
+
+
+async def view(
+    query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer, lang: str
+) -> None:
+    idea = await ideas.visible(session, callback_data.idea, callback_data.process)
+    if idea is None:
+        raise Refusal(_("This idea is not published (any more)."))
+    count = await ideas.support_count(session, idea.id)
+    supported = await ideas.supports(session, idea.id, viewer.resident.id)
+    is_author = idea.author_id == viewer.resident.id
+    keyboard = keyboards.view(callback_data, idea, count, is_author=is_author, supported=supported)
+    await show_card(
+        query.message, lambda limit: idea_card(idea, count, lang, limit), idea.photo_file_id, keyboard
+    )
+
+
+async def support(
+    query: CallbackQuery,
+    callback_data: BrowseCb,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    callback_answer: CallbackAnswer,
+) -> None:
+    supported, count = await ideas.toggle_support(session, callback_data.idea, viewer.resident)
+    idea = await ideas.get(session, callback_data.idea)
+    callback_answer.text = _("👍 You support this idea.") if supported else _("Your support was taken back.")
+    keyboard = keyboards.view(callback_data, idea, count, is_author=False, supported=supported)
+    await refresh_card(query.message, lambda limit: idea_card(idea, count, lang, limit), keyboard)
