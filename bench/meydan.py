@@ -4,11 +4,14 @@ The whole application is built as in production (``bot.app.build``: migrations, 
 the SQL conversation storage, every middleware, HTML parse mode and the flood-limit retry) on a fresh
 SQLite file, or on a PostgreSQL database of its own made from ``BENCH_DATABASE_URL`` and dropped at the
 end, and served in its own process by long polling and then as a webhook server. N people at once each
-go through onboarding (/start, choose a language, accept the privacy notice, type a district and press
-it, type a neighborhood and press it), then a few rounds of /settings, a notification toggled, /menu
-and /help, each step waiting for the bot's answer to it. The echo bot of :mod:`bench.throughput` runs
-the same number of updates per person with the same number of people, and the table gives Meydan's
-updates per second and CPU per update as ratios to the echo row of the same delivery mode.
+go through onboarding (/start, choose a language, accept the privacy notice, type a district, type a
+neighborhood; a typed name with one match is taken at once, one with several is answered with buttons
+and the person presses its own), then a few rounds of /settings, a notification toggled, /menu and
+/help, each step waiting for the bot's answer to it (for the neighborhood: the main menu, which comes
+after "All set"). A person sends 0 to 2 presses of a place, so the updates per person vary; the echo
+bot of :mod:`bench.throughput` runs their mean (rounded) per person with the same number of people,
+and the table gives Meydan's updates per second and CPU per update as ratios to the echo row of the
+same delivery mode, and the bot's CPU per person, which compares across workloads.
 
     .venv/bin/python -m bench.meydan [--people 100] [--rounds 2] [--database sqlite|postgresql]
                                      [--modes polling,webhook] [--quick] [--profile PREFIX]
@@ -54,8 +57,10 @@ from bench.common import (
 )
 from bench.throughput import measure_echo
 from bot.config import DEFAULT_CITY_FILE, Settings, load_city
-from bot.features import categories
-from bot.ui.callbacks import SettingsCb
+from bot.features import categories, menu_entries
+from bot.sandbox.state import FIRST_PERSON_ID
+from bot.text import fold
+from bot.ui.callbacks import DistrictCb, HoodCb, MenuCb, SettingsCb
 
 if TYPE_CHECKING:
     from bot.app import Meydan
@@ -70,8 +75,8 @@ FACTORIES: dict[Database, str] = {
 
 LANGUAGE_BUTTON = {"tr": "🇹🇷 Türkçe", "en": "🇬🇧 English"}
 ACCEPT_BUTTON = {"tr": "✅ Kabul ediyorum", "en": "✅ I accept"}
-ONBOARDING_STEPS = 7
-ROUND_STEPS = 4
+ONBOARDING_TYPED = 5  # /start, the language, "I accept", the district's name, the neighborhood's name
+ROUND_STEPS = 4  # /settings, a notification toggled, /menu, /help
 
 
 # ---- the application under test (runs in the bot process) ---------------------------------------
@@ -192,21 +197,70 @@ def resident_for(person_id: int) -> Resident:
     return Resident("tr" if person_id % 2 == 0 else "en", district, rng.choice(neighborhoods))
 
 
+@cache
+def place_presses(person_id: int) -> int:
+    """How many place buttons this person will press (0 to 2): the bot's search mirrored on the city file.
+
+    The bot (`bot.ui.places`, `bot.services.geography`) matches a typed name against the folded names
+    that contain it. A district name is taken at once when it matches that district alone and no
+    neighborhood of the city, else the matches are offered and the district is pressed; a neighborhood
+    name, searched within the district, is taken at once when it matches one neighborhood, else pressed.
+    Used to give the echo anchor as many updates as Meydan gets; the table shows the updates measured.
+    """
+    me = resident_for(person_id)
+    places = _places()
+    typed = fold(me.district)
+    districts = [d for d, _ in places if typed in fold(d)]
+    hoods = [n for _, names in places for n in names if typed in fold(n)]
+    typed = fold(me.neighborhood)
+    in_district = [n for n in dict(places)[me.district] if typed in fold(n)]
+    return int(not (len(districts) == 1 and not hoods)) + int(len(in_district) != 1)
+
+
 def toggled(rounds: int) -> list[str]:
     """The notification each round toggles, in turn."""
     kinds = [c.key for c in categories()]
     return [kinds[i % len(kinds)] for i in range(rounds)]
 
 
-def new_bot_message(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:
-    """A :data:`ReplyRule` for a press the bot answers with an edit and then a new message: the new one."""
-    times = [
-        m["sent_at"]
-        for m in messages
-        if m["from"] == "bot"
-        and (m["message_id"] > sent.message_id if sent.message_id is not None else m["sent_at"] >= sent.at)
-    ]
-    return min(times, default=None)
+@cache
+def main_menu_buttons() -> frozenset[str]:
+    """The callback data of a resident's main menu, as the manifest builds it (`bot.ui.menu.main_menu`)."""
+    return frozenset(MenuCb(action=e.key).pack() for e in menu_entries() if not e.staff_only)
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+def is_main_menu(message: dict[str, Any]) -> bool:
+    """A bot message carrying exactly the main menu's buttons (not /help's, which also uses `MenuCb`)."""
+    return {b.get("callback_data") for b in _buttons(message)} == main_menu_buttons()
+
+
+def _offers_neighborhoods(message: dict[str, Any]) -> bool:
+    return any(str(b.get("callback_data", "")).startswith(f"{HoodCb.__prefix__}:") for b in _buttons(message))
+
+
+def menu_or_matches(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:
+    """A :data:`ReplyRule` for choosing the neighborhood, typed or pressed: the main menu, or the matches offered.
+
+    A typed name with one match is taken at once: the bot sends "✅ All set" and then the main menu, two
+    new messages. A typed name with several matches gets one new message offering them as buttons; the
+    press then edits that message into "✅ All set" and sends the main menu as a new message. So the
+    answer is the first bot message created after the update that is either the main menu or the offer
+    of neighborhoods, never the "All set" that comes before the menu.
+    """
+    for message in messages:
+        if message["from"] != "bot":
+            continue
+        if sent.message_id is not None:
+            new = message["message_id"] > sent.message_id
+        else:
+            new = message["sent_at"] >= sent.at
+        if new and (is_main_menu(message) or _offers_neighborhoods(message)):
+            return message["sent_at"]
+    return None
 
 
 def find_button(
@@ -246,17 +300,35 @@ async def _press(
     return await driver.press(person_id, message_id, callback_data, reply)
 
 
+def _offered(after: Exchange, prefix: str, label: Callable[[str], bool]) -> tuple[int, str] | None:
+    """The button of the bot's last message whose callback data starts with `prefix` and whose text
+    `label` accepts: (message id, callback data), or None when that message offers no such button."""
+    for message in after.bot_messages()[-1:]:
+        for button in _buttons(message):
+            data = str(button.get("callback_data", ""))
+            if data.startswith(f"{prefix}:") and label(button.get("text", "")):
+                return int(message["message_id"]), data
+    return None
+
+
 async def _press_if_offered(
-    driver: Driver, person_id: int, after: Exchange, label: str, reply: ReplyRule | None = None
+    driver: Driver,
+    person_id: int,
+    after: Exchange,
+    prefix: str,
+    label: Callable[[str], bool],
+    reply: ReplyRule | None = None,
 ) -> Exchange:
-    """Press `label` when the bot's answer offers it (several matches); else the step is already done."""
-    offered = any(
-        label in b.get("text", "")
-        for m in after.bot_messages()[-1:]
-        for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
-        for b in row
-    )
-    return await _press(driver, person_id, after, label, reply=reply) if offered else after
+    """Press the offered button when the bot's answer offers several matches; after a lone match (taken at
+    once, no press) the step is already done, and no update is sent. An offer without the person's own
+    place is an error (the scenario would go off track)."""
+    offered = _offered(after, prefix, label)
+    if offered is None:
+        if _offered(after, prefix, lambda _text: True) is not None:
+            shown = [b.get("text") for m in after.bot_messages()[-1:] for b in _buttons(m)]
+            raise AssertionError(f"person {after.sent.person_id}: not among the matches offered: {shown}")
+        return after
+    return await driver.press(person_id, *offered, reply)
 
 
 def resident_script(rounds: int) -> Script:
@@ -267,14 +339,27 @@ def resident_script(rounds: int) -> Script:
 
     async def script(driver: Driver, person_id: int) -> None:
         me = resident_for(person_id)
+
+        def district_button(text: str) -> bool:  # "🏙 Konak (district)", "🏙 Konak (ilçe)"
+            return text.startswith(f"🏙 {me.district} (")
+
+        def hood_button(text: str) -> bool:  # within the district, a neighborhood is offered by name
+            return text == me.neighborhood
+
         steps: list[Callable[[Exchange], Awaitable[Exchange]]] = [
             lambda ex: _press(driver, person_id, ex, LANGUAGE_BUTTON[me.language]),
             lambda ex: _press(driver, person_id, ex, ACCEPT_BUTTON[me.language]),
+            # a lone district goes straight to its neighborhoods (a new message); when the name also
+            # matches other places, they are offered as buttons ("🏙 Konak (district)", "🏘 Konak (Konak)")
+            # and the district's press edits that message into its neighborhoods
             lambda ex: driver.say(person_id, me.district),
-            # several matches are offered as buttons; a lone match is taken at once (no press)
-            lambda ex: _press_if_offered(driver, person_id, ex, f"{me.district} ("),
-            lambda ex: driver.say(person_id, me.neighborhood, reply=new_bot_message),
-            lambda ex: _press_if_offered(driver, person_id, ex, me.neighborhood, reply=new_bot_message),
+            lambda ex: _press_if_offered(driver, person_id, ex, DistrictCb.__prefix__, district_button),
+            # a lone neighborhood is taken at once ("All set", then the menu: wait for the menu); several
+            # are offered as buttons, and the press edits the offer into "All set" and sends the menu
+            lambda ex: driver.say(person_id, me.neighborhood, reply=menu_or_matches),
+            lambda ex: _press_if_offered(
+                driver, person_id, ex, HoodCb.__prefix__, hood_button, reply=menu_or_matches
+            ),
         ]
         for kind in toggled(rounds):
             toggle = SettingsCb(action="notify", value=kind).pack()
@@ -300,7 +385,10 @@ async def _warm_up(driver: Driver, person_id: int) -> None:
 def resident_check(rounds: int) -> Check:
     """Every person was onboarded, got every answer, and the last settings view shows the toggles;
     the bot's startup (which sets the command list) ran."""
-    expected_messages = 1 + 4 + 3 * rounds  # warm-up /help; start, 2 searches, menu; per round 3
+    # warm-up /help; the greeting, the district's answer (its neighborhoods or the matches), "All set" and
+    # the menu (both new after a typed lone match; after a press "All set" is the offer edited, and the
+    # offer was new); per round /settings, /menu and /help (the toggle edits)
+    expected_messages = 1 + 4 + 3 * rounds
     off: set[str] = set()
     for kind in toggled(rounds):
         off ^= {kind}
@@ -317,8 +405,11 @@ def resident_check(rounds: int) -> Check:
             problem = None
             if len(messages) != expected_messages:
                 problem = f"{len(messages)} bot messages, expected {expected_messages}"
-            elif not any(m["edited"] and m["text"].startswith("✅") for m in messages):
-                problem = "onboarding did not end with a place chosen"
+            elif not any(
+                m["text"].startswith("✅") and is_main_menu(n)
+                for m, n in zip(messages, messages[1:], strict=False)
+            ):
+                problem = "onboarding did not end with a place chosen and then the main menu"
             elif rounds:
                 views = [m for m in messages if "set:notify:" in str(m.get("reply_markup"))]
                 if not views or views[-1]["text"].count("🔕") != len(off):
@@ -332,8 +423,14 @@ def resident_check(rounds: int) -> Check:
 # ---- measuring -----------------------------------------------------------------------------------
 
 
-def updates_per_person(rounds: int) -> int:
-    return ONBOARDING_STEPS + ROUND_STEPS * rounds
+def updates_per_person(rounds: int, person_id: int) -> int:
+    return ONBOARDING_TYPED + place_presses(person_id) + ROUND_STEPS * rounds
+
+
+def mean_updates_per_person(people: int, rounds: int) -> float:
+    """Over the people of a fresh emulator (its ids count up from ``FIRST_PERSON_ID``)."""
+    ids = range(FIRST_PERSON_ID, FIRST_PERSON_ID + people)
+    return sum(updates_per_person(rounds, i) for i in ids) / people
 
 
 async def measure_meydan(
@@ -357,7 +454,7 @@ async def run(
     """For each mode, the echo anchor and Meydan, one after the other."""
     pairs = []
     for mode in modes:
-        echo = await measure_echo(mode, people, updates_per_person(rounds))
+        echo = await measure_echo(mode, people, round(mean_updates_per_person(people, rounds)))
         meydan = await measure_meydan(
             mode, people, rounds, database, f"{profile}.{mode}.prof" if profile else None
         )
@@ -369,7 +466,7 @@ def bot_cpu_ms_per_update(result: ScenarioResult) -> float:
     return result.bot.cpu_s * 1000 / result.bot_updates if result.bot_updates else math.nan
 
 
-HEADER = (*ScenarioResult.HEADER, "updates/s vs echo", "bot CPU/update vs echo")
+HEADER = (*ScenarioResult.HEADER, "updates/s vs echo", "bot CPU/update vs echo", "bot CPU ms/person")
 
 
 def table(pairs: Sequence[tuple[ScenarioResult, ScenarioResult]]) -> str:
@@ -381,6 +478,7 @@ def table(pairs: Sequence[tuple[ScenarioResult, ScenarioResult]]) -> str:
                     *result.row(),
                     result.drive.updates_per_s / echo.drive.updates_per_s,
                     bot_cpu_ms_per_update(result) / bot_cpu_ms_per_update(echo),
+                    result.bot.cpu_s * 1000 / result.people,
                 ]
             )
     return format_table(HEADER, rows)
@@ -410,8 +508,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"Meydan against the echo anchor through the sandbox, {date.today().isoformat()}, "
         f"Python {platform.python_version()}, {args.database}, {args.people} people x "
-        f"{updates_per_person(args.rounds)} updates (onboarding + {args.rounds} rounds of settings, "
-        f"a toggle, menu, help; after 1 warm-up message each)"
+        f"{mean_updates_per_person(args.people, args.rounds):.2f} updates on average (onboarding: "
+        f"{ONBOARDING_TYPED} and 0 to 2 presses of a place; {args.rounds} rounds of settings, a toggle, "
+        "menu, help; after 1 warm-up message each)"
     )
     print(table(pairs))
     for _echo, meydan in pairs:
