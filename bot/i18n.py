@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
@@ -111,12 +111,22 @@ def number(value: int | float, lang: str) -> str:
     return format_decimal(value, locale=babel_locale(lang))
 
 
+# dates as each language writes them, without seconds: "31 Aralık 2026 22.00", "31 Dec 2026, 22:00"
+DATE_PATTERNS = {"tr": "d MMMM y", "en": "d MMM y"}
+TIME_PATTERNS = {"tr": "HH.mm", "en": "HH:mm"}
+JOINERS = {"tr": " ", "en": ", "}
+
+
 def when(moment: datetime, zone: ZoneInfo, lang: str, *, with_time: bool = True) -> str:
-    """A UTC moment shown in the city's timezone, e.g. "22 Kas 2026 14:30"."""
+    """A UTC moment shown in the city's timezone, without seconds: "31 Aralık 2026 22.00" (tr),
+    "31 Dec 2026, 22:00" (en); other languages use their medium date and short time."""
     local = moment.astimezone(zone)
+    locale = babel_locale(lang)
+    day = format_date(local, format=DATE_PATTERNS.get(lang, "medium"), locale=locale)
     if not with_time:
-        return format_date(local, format="medium", locale=babel_locale(lang))
-    return format_datetime(local, format="medium", locale=babel_locale(lang))
+        return day
+    hour = format_time(local, format=TIME_PATTERNS.get(lang, "short"), locale=locale)
+    return f"{day}{JOINERS.get(lang, ' ')}{hour}"
 
 
 def clock(moment: datetime, zone: ZoneInfo, lang: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from bot.app import Meydan
 from bot.config import Settings
-from bot.services import ideas, processes, residents, roles
+from bot.services import geography, ideas, processes, residents, roles
 from bot.ui.callbacks import HubCb, ModCb, ProcessCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb
 from storage.models import (
@@ -315,7 +315,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, 
     await ayse.press("Fikirler")
     await ayse.press("Fikir paylaş")
     reply = await ayse.say("merhaba")  # text where a button is expected
-    assert "düğmeleri kullanın" in (await ayse.bot_messages())[-2].text and "Adım 1/6" in reply.text
+    assert "düğmeleri kullanın" in reply.text and "Adım 1/6" in reply.text  # the hint, and the step again
     await ayse.press("Yeşil alanlar ve parklar")
     assert "çok uzun" in (await ayse.say("x" * 121)).text
     assert "çok kısa" in (await ayse.say("ab")).text
@@ -334,7 +334,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_form_stays(meydan: Meydan, 
     await ayse.say(DESCRIPTION)
     assert "fotoğraf gönderin" in (await ayse.say("işte fotoğraf")).text  # text where a photo is allowed
     await ayse.send_document(b"%PDF-1.4", "plan.pdf")
-    assert "fotoğraf olarak" in (await ayse.last_message()).text
+    assert "görsel dosyası" in (await ayse.last_message()).text  # a PDF is not a picture
     await ayse.send_sticker("📷")
     assert "Atla" in _labels(await ayse.last_message())[0]
     await ayse.press("Atla")
@@ -1187,3 +1187,49 @@ async def test_a_notice_opens_the_idea_and_the_author_can_turn_them_off(meydan: 
     assert len(await ayse.bot_messages()) == before
     async with meydan.sessions() as session:
         assert (await session.get(Idea, idea.id)).status == ideas.PROJECT
+
+
+async def test_a_picture_as_a_file_a_typed_place_and_a_too_long_text(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    from bot.sandbox.testing import tiny_png
+
+    await _process(meydan)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Share an idea")
+    await john.press("Green spaces")
+    await john.say("Benches in the park")
+    long = "word " * 500  # 2,500 characters
+    answer = await john.say(long)
+    assert "too long" in answer.text and "2500 characters; the limit is 2000" in answer.text
+    assert "<code>word word" in answer.html  # the text offered back to copy and shorten
+    await john.say(DESCRIPTION)
+    # a picture sent as a file (a phone's "send without compression") is taken as the photo
+    await john.send_document(tiny_png(), "bench.png", mime_type="image/png")
+    location_step = await john.last_message()
+    assert "Step 5 of 6" in location_step.text and "type the neighborhood's name" in location_step.text
+    answer = await john.say("yeni")  # many neighborhoods: the person is asked for the full name
+    assert "Several neighborhoods match" in answer.text
+    assert "no neighborhood" in (await john.say("Atlantis")).text
+    await john.say("alsancak")  # one neighborhood: taken
+    await john.press("The whole city")
+    preview = await john.last_message()
+    assert preview.photo is not None and "📌 Place: Alsancak, Konak" in preview.caption
+    await john.press("Send")
+    [idea] = await _ideas(meydan)
+    async with meydan.sessions() as session:
+        hood = await geography.by_keys(session, "konak", "alsancak")
+    assert idea.photo_file_id and idea.place_id == hood.id and idea.latitude is None
+
+
+async def test_a_typed_skip_passes_the_photo_and_the_place(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _process(meydan)
+    ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+    await ayse.say("/menu")
+    await ayse.press("Fikirler")
+    await ayse.press("Fikir paylaş")
+    await ayse.press("Yeşil alanlar")
+    await ayse.say("Parka gölgelik")
+    await ayse.say(DESCRIPTION)
+    assert "Adım 5/6" in (await ayse.say("atla")).text
+    assert "Adım 6/6" in (await ayse.say("Atla")).text

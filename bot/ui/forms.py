@@ -41,7 +41,13 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
@@ -316,7 +322,7 @@ class Form:
                 return message.photo[-1].file_id
             document = message.document
             if document is not None and (document.mime_type or "").startswith("image/"):
-                return document.file_id
+                return await photo_from_document(message)
         if step.kind == "location" and message.location:
             return (message.location.latitude, message.location.longitude)
         if text is not None and step.typed is not None:
@@ -339,9 +345,14 @@ class Form:
             answer = await self._answer_of(current, message, ctx)
             if answer is None:
                 await state.set_data(data)
-                await message.answer(self._hint(current, data["values"], ctx))
-                if current.kind == "choice":  # the question again, with its buttons, below the hint
-                    await self._show(message, state, ctx, data, step, step)
+                hint = self._hint(current, data["values"], ctx)
+                if current.kind == "text":
+                    await message.answer(hint)
+                    return
+                text, keyboard, _photo = await self.render(
+                    step, data, ctx
+                )  # the question again, with its buttons
+                await message.answer(f"{hint}\n\n{text}", reply_markup=keyboard)
                 return
             if answer is SKIPPED and current.optional:
                 value = None
@@ -370,8 +381,7 @@ class Form:
         values, action, value = data["values"], callback_data.action, callback_data.value
         if action == "cancel":
             await state.clear()
-            closing = self.cancelled(ctx)
-            await _say(query, closing.text, closing.keyboard)
+            await _close(query, self.cancelled(ctx))
         elif action == "back":
             previous = PREVIEW if data.get("editing") else self._previous(step, values)
             await self._show(query, state, ctx, data, previous or step, step)
@@ -393,7 +403,7 @@ class Form:
             closing = await self.submit(values, query, ctx)
             callback_answer.text = closing.toast
             await state.clear()
-            await _say(query, closing.text, closing.keyboard)
+            await _close(query, closing)
         else:
             raise Stale()
 
@@ -407,6 +417,27 @@ class Form:
         except self.invalid as error:
             raise Stale() from error
         await self._kept(query, state, ctx, data, step.name)
+
+
+async def photo_from_document(message: Message) -> str:
+    """A picture sent as a file, turned into a photo (Telegram sends a photo only by a photo's file id):
+    uploaded once as a photo, the upload deleted, its file id kept."""
+    bot = message.bot
+    buffer = await bot.download(message.document)
+    name = message.document.file_name or "photo.jpg"
+    sent = await bot.send_photo(message.chat.id, BufferedInputFile(buffer.read(), filename=name))
+    await sent.delete()
+    return sent.photo[-1].file_id
+
+
+async def _close(query: CallbackQuery, closing: Closing) -> None:
+    """The form's last word: a photo preview loses its buttons and the closing comes below it."""
+    message = query.message
+    if isinstance(message, Message) and message.photo:
+        await message.edit_reply_markup(reply_markup=None)
+        await message.answer(closing.text, reply_markup=closing.keyboard)
+        return
+    await _say(query, closing.text, closing.keyboard)
 
 
 async def _say(event: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None) -> None:

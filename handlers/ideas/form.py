@@ -89,7 +89,7 @@ def _describe(error: Exception, answer: Any, ctx: dict[str, Any]) -> str:
     if isinstance(error, PlaceNotFound):
         if not error.names:
             return _(
-                "I found no neighborhood called “{query}”. Share a location, type another name, or press Skip."
+                "I found no neighborhood called “{query}”. Share a location, type another name, or tap Skip."
             ).format(query=escape(error.query))
         return _("Several neighborhoods match “{query}”: {names}. Please type the full name.").format(
             query=escape(error.query), names=escape(", ".join(error.names))
@@ -204,7 +204,7 @@ IDEA_FORM = Form(
             typed=_typed_skip,
             label=N_("🖼 Photo"),
             remove=N_("Remove the photo"),
-            hint=N_("Please send a photo (as a photo or as an image file), or press Skip."),
+            hint=N_("Please send a photo (as a photo or as an image file), or tap Skip."),
         ),
         Step(
             "location",
@@ -219,7 +219,7 @@ IDEA_FORM = Form(
             label=N_("📌 Location"),
             remove=N_("Remove the location"),
             hint=N_(
-                "Please share a location (tap 📎, then Location), type a neighborhood's name, or press Skip."
+                "Please share a location (tap 📎, then Location), type a neighborhood's name, or tap Skip."
             ),
         ),
         Step(
