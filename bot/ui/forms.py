@@ -101,7 +101,7 @@ Interlude = Callable[[Values, Ctx], Awaitable[tuple[str, list[list[InlineKeyboar
 class Step:
     """One question.
 
-    `validate(answer, ctx)` gets the raw answer (the text; the photo's file id; `(latitude, longitude)`; the
+    `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the photo's file id; `(latitude, longitude)`; the
     chosen option's value) and returns the value to keep, or raises one of the form's `invalid`
     exceptions. `typed` lets a photo or location step also take a text (async `(text, ctx)` → value, or
     `SKIPPED`, or raise). `when` leaves the step out of drafts it returns False for. `after` may show an
@@ -358,6 +358,8 @@ class Form:
                 value = None
             else:
                 value = current.validate(answer, ctx) if current.validate else answer
+                if inspect.isawaitable(value):
+                    value = await value
         except self.invalid as error:
             await state.set_data(data)
             await message.answer(self.describe(error, message.text, ctx))
@@ -413,7 +415,8 @@ class Form:
         if value not in {option.value for option in await self._options(step, data["values"], ctx)}:
             raise Stale()
         try:
-            data["values"][step.name] = step.validate(value, ctx) if step.validate else value
+            kept = step.validate(value, ctx) if step.validate else value
+            data["values"][step.name] = await kept if inspect.isawaitable(kept) else kept
         except self.invalid as error:
             raise Stale() from error
         await self._kept(query, state, ctx, data, step.name)
