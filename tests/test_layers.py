@@ -10,7 +10,11 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 
-SERVICES = sorted(p.stem for p in (PROJECT_ROOT / "bot" / "services").glob("*.py") if p.stem != "__init__")
+SERVICES = sorted(
+    ".".join(p.relative_to(PROJECT_ROOT / "bot" / "services").with_suffix("").parts).removesuffix(".__init__")
+    for p in (PROJECT_ROOT / "bot" / "services").rglob("*.py")
+    if p.relative_to(PROJECT_ROOT / "bot" / "services").as_posix() != "__init__.py"
+)
 
 
 def _imports(path) -> set[str]:  # noqa: ANN001
@@ -121,3 +125,12 @@ def test_routers_are_built_anew_for_each_dispatcher() -> None:
 
     first, second = handlers.routers(), handlers.routers()
     assert all(a is not b for a, b in zip(first, second, strict=True))
+
+
+def test_presses_are_answered_in_one_place() -> None:
+    """Handlers set `callback_answer` (or raise a refusal); only the answer middleware and the error
+    handler call answerCallbackQuery."""
+    for path in _handler_modules():
+        rel = str(path.relative_to(PROJECT_ROOT))
+        if rel not in GRANDFATHERED and rel != "handlers/core/errors.py":
+            assert "query.answer(" not in path.read_text(encoding="utf-8"), f"{rel} answers a press by hand"
