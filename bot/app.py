@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -198,11 +198,23 @@ def webhook_app(meydan: Meydan, *, background: bool = True) -> web.Application:
 
 
 class _WebhookHandler(SimpleRequestHandler):
-    """aiogram's handler, answering 403 Forbidden (not 401) to a call without the right secret token."""
+    """aiogram's handler, answering 403 Forbidden (not 401) to a call without the right secret token
+    (whatever bytes the header holds), and 400 to a body that is not an update."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        if not self.secret_token:
+            return True
+        given, wanted = telegram_secret_token.encode("utf-8", "replace"), self.secret_token.encode()
+        return secrets.compare_digest(given, wanted)
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot):
             return web.Response(status=403, text="Forbidden")
+        try:
+            body = await request.json(loads=self.bot.session.json_loads)
+            Update.model_validate(body, context={"bot": self.bot})
+        except (ValueError, TypeError):  # not JSON, or not an update (pydantic's error is a ValueError)
+            return web.Response(status=400, text="Bad Request")
         return await super().handle(request)
 
 

@@ -682,3 +682,10 @@ async def test_demo_data_is_created_once(sessions) -> None:  # noqa: ANN001
         ids = set(await session.scalars(select(Resident.telegram_id)))
         demo_ids = {i for i in ids if i is not None and i >= demo.FIRST_DEMO_ID}
         assert demo_ids and all(100_000_950 <= i <= 100_000_999 for i in demo_ids)
+
+
+def test_invisible_characters_do_not_count_towards_a_title() -> None:
+    with pytest.raises(ideas.Invalid) as caught:
+        ideas.clean_title("ab\u200b\u200b\u200d\u2060")  # zero-width space, joiner, word joiner
+    assert caught.value.problem == "short"
+    assert ideas.clean_title("Park\u200bı") == "Parkı"

@@ -103,6 +103,9 @@ async def test_stale_and_forged_buttons_change_nothing(meydan: Meydan, sandbox) 
     assert "out of date" in answer.text
     answer = await person.press_data(start.message_id, "garbage-data")
     assert "out of date" in answer.text
+    for forged in ("hood:100000000000000000000", "hood:²", "dist:-1", "page:d:99999999999:0"):
+        answer = await person.press_data(start.message_id, forged)  # beyond 32 bits, not ASCII digits
+        assert "out of date" in answer.text, forged
     resident = await _resident(meydan, person.id)
     assert resident.neighborhood_id is None and resident.language == "en"
 
@@ -189,7 +192,20 @@ async def test_webhook_rejects_a_wrong_secret(meydan: Meydan, sandbox) -> None: 
     person = await sandbox.person("Veli", language_code="tr")
     assert await post_update(sandbox, _start_update(900_002, person.id), "wrong-secret") == 403
     assert await post_update(sandbox, _start_update(900_003, person.id), None) == 403
+    assert await post_update(sandbox, _start_update(900_004, person.id), "sécret-ñ") == 403  # not ASCII
     assert await person.bot_messages() == []
+
+
+async def test_webhook_answers_400_to_a_body_that_is_not_an_update(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.url}/sandbox/api/bot") as resp:
+            url = (await resp.json())["webhook_url"]
+        headers = {"X-Telegram-Bot-Api-Secret-Token": meydan.webhook_secret}
+        for body in (b"{not json", b"[1, 2]", b'{"update_id": "x"}'):
+            async with http.post(url, data=body, headers={**headers, "Content-Type": "application/json"}) as resp:
+                assert resp.status == 400, body
 
 
 async def test_settings_language_neighborhood_notifications(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# an id or a page number in button data: a plain non-negative 32-bit integer, so forged data such as
+# "hood:100000000000000000000" fails to unpack (the press is "out of date") instead of reaching the database
+Id = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class LangCb(CallbackData, prefix="lang"):
@@ -20,19 +27,19 @@ class OnboardingCb(CallbackData, prefix="onb"):
 
 
 class DistrictCb(CallbackData, prefix="dist"):
-    id: int
+    id: Id
 
 
 class HoodCb(CallbackData, prefix="hood"):
-    id: int
+    id: Id
 
 
 class PageCb(CallbackData, prefix="page"):
     """A page of a paged list: `list` names the list, `parent` narrows it (e.g. the district)."""
 
     list: str
-    page: int
-    parent: int = 0
+    page: Id
+    parent: Id = 0
 
 
 class MenuCb(CallbackData, prefix="menu"):
@@ -54,7 +61,7 @@ class ModCb(CallbackData, prefix="mod"):
     """Staff moderation of ideas."""
 
     action: str
-    id: int = 0
+    id: Id = 0
     value: str = ""
 
 

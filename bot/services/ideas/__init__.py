@@ -8,6 +8,7 @@ same idea at once exactly one wins and the other gets `AlreadyDecided`, on SQLit
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -171,18 +172,24 @@ def _checked(field: str, value: str, shortest: int, longest: int) -> str:
     return value
 
 
+def visible_text(text: str | None) -> str:
+    """The text without invisible characters (zero-width spaces and joiners, direction marks), which
+    must not count towards a minimum length."""
+    return "".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cf")
+
+
 def clean_title(text: str | None) -> str:
-    return _checked("title", " ".join((text or "").split()), TITLE_MIN, TITLE_MAX)
+    return _checked("title", " ".join(visible_text(text).split()), TITLE_MIN, TITLE_MAX)
 
 
 def clean_description(text: str | None) -> str:
-    lines = [" ".join(line.split()) for line in (text or "").strip().splitlines()]
+    lines = [" ".join(line.split()) for line in visible_text(text).strip().splitlines()]
     value = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return _checked("description", value, DESCRIPTION_MIN, DESCRIPTION_MAX)
 
 
 def clean_reason(text: str | None) -> str:
-    return _checked("reason", " ".join((text or "").split()), REASON_MIN, REASON_MAX)
+    return _checked("reason", " ".join(visible_text(text).split()), REASON_MIN, REASON_MAX)
 
 
 def check_location(bounds: Bounds, latitude: float, longitude: float) -> None:

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.ui.callbacks import Id
+
 
 class IdeaAction(StrEnum):
     HOME = "home"
@@ -23,8 +25,8 @@ class IdeaAction(StrEnum):
 
 class IdeaCb(CallbackData, prefix="idea"):
     action: IdeaAction
-    id: int = 0
-    page: int = 0
+    id: Id = 0
+    page: Id = 0
 
 
 class Sort(StrEnum):
@@ -45,12 +47,12 @@ class BrowseCb(CallbackData, prefix="ib"):
     so Back returns to the same place."""
 
     action: BrowseAction
-    process: int
+    process: Id
     sort: Sort = Sort.NEWEST
-    hood: int = 0
-    theme: int = 0
-    page: int = 0
-    idea: int = 0
+    hood: Id = 0
+    theme: Id = 0
+    page: Id = 0
+    idea: Id = 0
 
 
 class ModAction(StrEnum):
@@ -81,6 +83,6 @@ class ModCb(CallbackData, prefix="mod"):
     """Staff moderation of idea `id`; `value` carries a reason key, a target or a theme."""
 
     action: ModAction
-    id: int = 0
+    id: Id = 0
     value: str = ""
-    page: int = 0
+    page: Id = 0
