@@ -59,6 +59,16 @@ async def _run(settings: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.bot_token:
+        from bot.sandbox.runner import production_signs
+
+        signs = production_signs(settings)
+        if signs:
+            print(
+                f"meydan: BOT_TOKEN is not set but {', '.join(signs)} is: refusing to start "
+                "(set BOT_TOKEN, or unset those to try the sandbox).",
+                file=sys.stderr,
+            )
+            return 2
         print(
             "BOT_TOKEN is not set: starting the sandbox instead (a local Telegram stand-in).", file=sys.stderr
         )

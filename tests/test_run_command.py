@@ -121,3 +121,42 @@ def test_admin_city_and_db_commands(tmp_path: Path) -> None:
     bad_city.write_text('key = "x"\n', encoding="utf-8")
     failed = _meydan(tmp_path, "city", "load", str(bad_city))
     assert failed.returncode == 2 and failed.stderr.startswith("meydan: ") and "names" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"WEBHOOK_URL": "https://bot.example.org"},
+        {"DATABASE_URL": "postgresql+asyncpg://meydan@db.example.org/meydan"},
+        {"REDIS_URL": "redis://127.0.0.1:6379/0"},
+    ],
+)
+def test_run_without_a_token_refuses_when_production_is_configured(tmp_path: Path, extra: dict) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={**_env(tmp_path), **extra},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "BOT_TOKEN is not set" in done.stderr and "refusing to start" in done.stderr
+    assert next(iter(extra)) in done.stderr
+    assert not (tmp_path / "meydan-sandbox.db").exists()
+
+
+def test_the_sandbox_never_uses_what_is_configured() -> None:
+    from bot.config import Settings
+    from bot.sandbox.runner import DEMO_STAFF_ID, SANDBOX_DATABASE, sandbox_settings
+
+    configured = Settings(
+        bot_token=None,
+        database_url="sqlite+aiosqlite:///production.db",
+        staff_ids=[42, 43],
+        staff_group_id=-1001,
+        sandbox_host="0.0.0.0",
+    )
+    sandbox = sandbox_settings(configured)
+    assert sandbox.database_url == SANDBOX_DATABASE and sandbox.staff_ids == [DEMO_STAFF_ID]
+    assert sandbox.staff_group_id is None and sandbox.redis_url is None and sandbox.sandbox_host == "127.0.0.1"

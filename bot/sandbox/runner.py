@@ -37,12 +37,34 @@ DEMO_PEOPLE = (
 
 
 def sandbox_settings(settings: Settings) -> Settings:
-    """The sandbox's own token, its own database unless one was chosen, and the demo staff member."""
-    update: dict = {"bot_token": SANDBOX_TOKEN, "webhook_url": None}
-    if "database_url" not in settings.model_fields_set:
-        update["database_url"] = SANDBOX_DATABASE
-    update["staff_ids"] = sorted({*settings.staff_ids, DEMO_STAFF_ID})
+    """The sandbox never touches what is configured for production: its own token, its own throwaway
+    database, no Redis, no staff group, only its demo staff member, and loopback only (anyone who can
+    reach the sandbox can act as any Telegram id through its client API)."""
+    update: dict = {
+        "bot_token": SANDBOX_TOKEN,
+        "webhook_url": None,
+        "database_url": SANDBOX_DATABASE,
+        "redis_url": None,
+        "staff_group_id": None,
+        "staff_ids": [DEMO_STAFF_ID],
+        "sandbox_host": "127.0.0.1",
+    }
     return settings.model_copy(update=update)
+
+
+def production_signs(settings: Settings) -> list[str]:
+    """Settings that say this is meant to be a real deployment (then a missing token is a mistake, not a
+    wish for the sandbox)."""
+    signs = []
+    if settings.webhook_url:
+        signs.append("WEBHOOK_URL")
+    if settings.redis_url:
+        signs.append("REDIS_URL")
+    if "database_url" in settings.model_fields_set and not settings.database_url.startswith("sqlite"):
+        signs.append("DATABASE_URL")
+    if settings.staff_group_id:
+        signs.append("STAFF_GROUP_ID")
+    return signs
 
 
 async def seed_people(session: AsyncSession) -> None:
@@ -91,6 +113,8 @@ async def run_sandbox(settings: Settings, *, port: int) -> None:
                 )
         print(
             f"\nMeydan sandbox is running: open {emulator.url}/ in your browser to talk to the bot.\n"
+            f"It uses its own database ({SANDBOX_DATABASE.rsplit('/', 1)[-1]}) and demo people, on this machine "
+            "only; nothing configured for production is touched.\n"
             f"Demo people: {', '.join(p.first_name for p in DEMO_PEOPLE)}; or create your own.\n"
             f"Bot API for other clients: {emulator.url}/bot{SANDBOX_TOKEN}/getMe   (Ctrl+C stops)\n",
             flush=True,
