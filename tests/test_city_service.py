@@ -24,7 +24,7 @@ async def test_rename_keeps_id_and_references(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         hood = (await geography.search_neighborhoods(session, "pazaryeri"))[0]
         known = await residents.get_or_create(session, 555)
-        residents.accept_privacy(known.resident)
+        await residents.accept_privacy(session, known.resident)
         await residents.set_neighborhood(session, known.resident, hood.id)
         hood_id = hood.id
     text = DEFAULT_CITY_FILE.read_text(encoding="utf-8").replace(

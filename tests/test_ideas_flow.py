@@ -120,7 +120,7 @@ async def _seed_idea(
         author = (await residents.get_or_create(session, author_tg)).resident
         if author.language is None:
             residents.set_language(author, "tr")
-            residents.accept_privacy(author)
+            await residents.accept_privacy(session, author)
             await residents.set_neighborhood(session, author, place.id)
         theme_row = await session.scalar(select(Theme).where(Theme.key == theme))
         idea = Idea(

@@ -26,7 +26,7 @@ async def _hood(session, district: str = "konak", key: str = "pazaryeri") -> Nei
 async def _resident(session, telegram_id: int, hood: Neighborhood, lang: str = "tr") -> Resident:  # noqa: ANN001
     resident = (await residents.get_or_create(session, telegram_id)).resident
     residents.set_language(resident, lang)
-    residents.accept_privacy(resident)
+    await residents.accept_privacy(session, resident)
     await residents.set_neighborhood(session, resident, hood.id)
     return resident
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from bot.app import Meydan
 from bot.services import residents
-from storage.models import Neighborhood, ProcessedUpdate, Resident
+from storage.models import FsmRecord, Neighborhood, ProcessedUpdate, Resident
 from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
 from tests.flows import fetch, onboard, post_update
 
@@ -118,8 +118,17 @@ async def test_declining_the_notice_saves_nothing(meydan: Meydan, sandbox) -> No
     assert "nothing was saved" in (await person.last_message()).text
     reply = await person.say("hello")
     assert "/start" in reply.text
-    resident = await _resident(meydan, person.id)
-    assert resident.consent_at is None and resident.onboarded_at is None
+    assert await _resident(meydan, person.id) is None  # no row with the Telegram id or the language
+    async with meydan.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(FsmRecord)) == 0  # no conversation left
+    # a refusal after going back from the districts also erases what was stored
+    await person.say("/start")
+    await person.press("English")
+    await person.press("I accept")
+    assert await _resident(meydan, person.id) is not None
+    await person.press("« Privacy notice")
+    await person.press("No, thanks")
+    assert await _resident(meydan, person.id) is None
 
 
 async def test_start_again_keeps_the_data(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

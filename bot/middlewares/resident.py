@@ -24,7 +24,7 @@ class ResidentMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat = data.get("event_chat")
         if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
-            viewer = await residents.get_or_create(data["session"], user.id, staff_ids=self._staff_ids)
+            viewer = await residents.load(data["session"], user.id, staff_ids=self._staff_ids)
             data["viewer"] = viewer
             data["resident"] = viewer.resident
         return await handler(event, data)

@@ -80,7 +80,7 @@ async def seed_people(session: AsyncSession) -> None:
         if residents.is_onboarded(viewer.resident):
             continue
         residents.set_language(viewer.resident, person.language)
-        residents.accept_privacy(viewer.resident)
+        await residents.accept_privacy(session, viewer.resident)
         await residents.set_neighborhood(session, viewer.resident, hood_id)
         if person.role == "coordinator":
             await roles.grant(session, viewer.resident, roles.COORDINATOR, neighborhood_id=hood_id)

@@ -143,7 +143,7 @@ async def _demo_resident(session: AsyncSession, number: int, hood: Neighborhood,
     resident = known.resident
     if resident.language is None:
         residents.set_language(resident, lang)
-    residents.accept_privacy(resident)
+    await residents.accept_privacy(session, resident)
     if resident.neighborhood_id is None:
         await residents.set_neighborhood(session, resident, hood.id)
     return resident.id

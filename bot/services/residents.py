@@ -62,6 +62,28 @@ async def get_or_create(
     return Viewer(resident=resident, grants=frozenset(grants))
 
 
+async def load(session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[int] = frozenset()) -> Viewer:
+    """The resident behind an update. A person the bot does not know yet gets a resident that is not
+    saved (nothing is stored before they accept the privacy notice: `accept_privacy` saves it); the
+    STAFF_IDS are saved at once, with their role."""
+    if telegram_id in staff_ids:
+        return await get_or_create(session, telegram_id, staff_ids=staff_ids)
+    resident = await session.scalar(
+        select(Resident).options(selectinload(Resident.roles)).where(Resident.telegram_id == telegram_id)
+    )
+    if resident is None:
+        return Viewer(resident=Resident(telegram_id=telegram_id, reachable=True), grants=frozenset())
+    return Viewer(resident=resident, grants=frozenset((r.role, r.neighborhood_id) for r in resident.roles))
+
+
+async def forget_unfinished(session: AsyncSession, resident: Resident) -> None:
+    """The person refused the privacy notice: erase whatever onboarding had stored of them (a resident who
+    never finished onboarding has nothing else: no ideas, supports or roles)."""
+    if resident.id is not None and not is_onboarded(resident):
+        await session.delete(resident)
+        await session.flush()
+
+
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
     return await session.scalar(select(Resident).where(Resident.telegram_id == telegram_id))
 
@@ -76,9 +98,13 @@ def set_language(resident: Resident, lang: str) -> None:
     resident.language = lang
 
 
-def accept_privacy(resident: Resident) -> None:
+async def accept_privacy(session: AsyncSession, resident: Resident) -> None:
+    """Consent given: from now on the resident is stored."""
     if resident.consent_at is None:
         resident.consent_at = utcnow()
+    if resident.id is None:
+        session.add(resident)
+        await session.flush()
 
 
 async def set_neighborhood(session: AsyncSession, resident: Resident, neighborhood_id: int) -> Neighborhood:

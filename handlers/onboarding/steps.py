@@ -46,19 +46,21 @@ async def chose_language(
 ) -> None:  # noqa: ANN001
     if callback_data.code not in LANGUAGE_LABELS:
         raise Stale()
-    residents.set_language(viewer.resident, callback_data.code)
+    residents.set_language(viewer.resident, callback_data.code)  # kept with the resident once they consent
     i18n.current_locale = callback_data.code
     await state.set_state(Onboarding.consent)
+    await state.update_data(language=callback_data.code)
     await reply(
         query, f"{privacy_text(city, callback_data.code)}\n\n{consent_question()}", consent_keyboard()
     )
 
 
 async def consent(
-    query: CallbackQuery, callback_data, state: FSMContext, session: AsyncSession, viewer: Viewer
+    query: CallbackQuery, callback_data, state: FSMContext, session: AsyncSession, viewer: Viewer, i18n: I18n
 ) -> None:  # noqa: ANN001
     if not callback_data.accept:
         await state.clear()
+        await residents.forget_unfinished(session, viewer.resident)
         await reply(
             query,
             _(
@@ -67,7 +69,11 @@ async def consent(
             ),
         )
         return
-    residents.accept_privacy(viewer.resident)
+    language = (await state.get_data()).get("language")
+    if language in LANGUAGE_LABELS:
+        residents.set_language(viewer.resident, language)
+        i18n.current_locale = language
+    await residents.accept_privacy(session, viewer.resident)
     await state.set_state(Onboarding.district)
     await reply(query, *await district_step(session, back=back_to_consent()))
 
