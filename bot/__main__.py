@@ -25,6 +25,10 @@ def setup_logging(level: str = "INFO") -> None:
     )
     for noisy in ("aiogram.event", "apscheduler.executors.default", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # SQL statements at DEBUG (their parameters are hidden by the engine), never result rows, which would
+    # carry what people typed
+    sql_level = logging.INFO if logging.getLevelName(level) == logging.DEBUG else logging.WARNING
+    logging.getLogger("sqlalchemy.engine").setLevel(sql_level)
 
 
 async def _run(settings: Settings) -> None:

@@ -16,7 +16,9 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("meydan_current_se
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL mode, a busy timeout and enforced foreign keys."""
+    """Create the engine; SQLite gets WAL mode, a busy timeout and enforced foreign keys. Statement
+    parameters (what people typed) never appear in logs or in error messages, at any log level."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 

@@ -278,7 +278,8 @@ async def test_export_and_delete_my_data(meydan: Meydan, sandbox) -> None:  # no
     assert await _resident(meydan, person.id) is None
     async with meydan.sessions() as session:
         gone = await session.scalar(select(Resident).where(Resident.deleted_at.is_not(None)))
-        assert gone.telegram_id is None and gone.language is None
+        assert gone.telegram_id is None and gone.language is None and gone.neighborhood_id is None
+        assert await residents.notifications(session, gone.id) == {"ideas": True}  # no choices kept
     # coming back starts afresh
     reply = await person.say("/start")
     assert "language" in reply.text
@@ -346,3 +347,23 @@ async def test_another_city_file(empty_database_url: str, settings, sandbox) -> 
         await person.press("I accept")
         await person.say("saint leonard")  # the lone match is taken
         assert "Saint-Léonard, Liège" in (await person.bot_messages())[-2].text
+
+
+async def test_logs_carry_no_personal_data_even_at_debug(meydan: Meydan, sandbox, caplog) -> None:  # noqa: ANN001
+    import logging
+
+    from bot.__main__ import setup_logging
+
+    setup_logging("DEBUG")  # what LOG_LEVEL=DEBUG does
+    caplog.set_level(logging.DEBUG)
+    try:
+        await onboard(sandbox, lang="en", district="Buca", neighborhood="Kozağaç")
+        person = await sandbox.person("Zed", language_code="en")
+        await person.say("/start")
+        await person.say("My secret 0532 000 00 00")
+    finally:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    ours = ("meydan", "bot", "handlers", "storage", "sqlalchemy", "aiogram")  # not the emulator's access log
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(ours))
+    assert "SELECT" in logged  # the queries are logged at DEBUG…
+    assert "0532" not in logged and "Kozağaç" not in logged and "Kozagac" not in logged  # …not their data

@@ -17,7 +17,17 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, residents
-from storage.models import AuditEntry, District, FsmRecord, Idea, Neighborhood, Resident, Role, utcnow
+from storage.models import (
+    AuditEntry,
+    District,
+    FsmRecord,
+    Idea,
+    Neighborhood,
+    NotificationChoice,
+    Resident,
+    Role,
+    utcnow,
+)
 
 Exporter = Callable[[AsyncSession, Resident], Awaitable[Any]]
 _EXPORTERS: dict[str, Exporter] = {}
@@ -147,15 +157,18 @@ async def export(
 
 
 async def delete_account(session: AsyncSession, resident: Resident) -> None:
-    """Unlink the person: no Telegram id, no preferences, no roles, no conversation state."""
+    """Unlink the person: no Telegram id, no language, no neighborhood, no notification choices, no
+    roles, no conversation state. What they did (ideas, supports) stays counted, anonymously."""
     telegram_id = resident.telegram_id
     resident.telegram_id = None
     resident.language = None
+    resident.neighborhood_id = None
     resident.consent_at = None
     resident.onboarded_at = None
     resident.deleted_at = utcnow()
     resident.reachable = False
     await session.execute(delete(Role).where(Role.resident_id == resident.id))
+    await session.execute(delete(NotificationChoice).where(NotificationChoice.resident_id == resident.id))
     if telegram_id is not None:
         await session.execute(delete(FsmRecord).where(FsmRecord.key.contains(f":{telegram_id}:")))
     await session.flush()
