@@ -58,7 +58,6 @@ MODULE_BUDGET, HANDLER_BUDGET = 300, 30
 GRANDFATHERED = {
     "handlers/ideas/resident.py": 1055,
     "handlers/ideas/staff.py": 692,
-    "handlers/processes/form.py": 377,
 }
 
 
