@@ -267,8 +267,19 @@ async def test_the_list_goes_page_by_page_and_never_shows_a_key(meydan: Meydan, 
     assert "Step 1 of 6" in (await staff.last_message()).text
 
 
-async def test_the_service_gives_the_next_free_key_to_processes_created_at_once(sessions) -> None:  # noqa: ANN001
+async def test_the_service_gives_the_next_free_key_to_processes_created_at_once(
+    sessions, monkeypatch
+) -> None:  # noqa: ANN001
     now = utcnow()
+    clashes = []
+    inserted = processes._inserted
+
+    async def counted(session, process) -> bool:  # noqa: ANN001
+        done = await inserted(session, process)
+        clashes.extend([process.key] if not done else [])
+        return done
+
+    monkeypatch.setattr(processes, "_inserted", counted)
 
     async def create() -> str:
         async with sessions.begin() as session:
@@ -283,6 +294,7 @@ async def test_the_service_gives_the_next_free_key_to_processes_created_at_once(
 
     keys = await asyncio.gather(*(create() for _ in range(3)))
     assert sorted(keys) == ["together", "together-2", "together-3"]
+    assert clashes  # they did meet on the same key, and moved on
     with pytest.raises(processes.KeyTaken):
         async with sessions.begin() as session:
             await processes.create(
