@@ -173,6 +173,10 @@ async def test_a_neighborhood_is_found_by_its_name(meydan: Meydan, sandbox) -> N
     several = (await staff.say("kalabak")).text
     assert "Several neighborhoods match" in several
     assert "Kalabak (Aliağa)" in several and "Kalabak (Urla)" in several
+    assert "found no neighborhood" in (await staff.say("Kalabak (Buca)")).text
+    assert "Several neighborhoods match" in (await staff.say("Atatürk")).text  # in nineteen districts
+    assert "When should idea submission open?" in (await staff.say("atatürk (urla)")).text
+    await staff.press("Back")
     assert "When should idea submission open?" in (await staff.say("Kalabak (Urla)")).text
     await staff.say(_date(meydan, 1))
     await staff.say(_date(meydan, 20))

@@ -44,10 +44,12 @@ async def _neighborhood(text: str, ctx: dict[str, Any]) -> int:
     """The one neighborhood a typed name points to; several or none are answered with what was found."""
     typed = " ".join(text.split())[:100]
     split = WITH_DISTRICT.match(typed)
-    name = split["name"] if split else typed
-    hoods = await geography.search_neighborhoods(ctx["session"], name)
-    if split:
-        hoods = [h for h in hoods if fold(h.district.name) == fold(split["district"])]
+    name, district_id = typed, None
+    if split:  # "Atatürk (Urla)": the neighborhood looked up within that district only
+        found = await geography.search_districts(ctx["session"], split["district"])
+        district = next((d for d in found if fold(d.name) == fold(split["district"])), None)
+        name, district_id = split["name"], district.id if district else -1
+    hoods = await geography.search_neighborhoods(ctx["session"], name, district_id)
     exact = [h for h in hoods if fold(h.name) == fold(name)]
     if len(hoods) > 1 and len(exact) == 1:
         hoods = exact
