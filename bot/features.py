@@ -118,6 +118,7 @@ FEATURES: tuple[Feature, ...] = (
         router="handlers.processes:make_router",
         order=40,
         hub=(HubEntry("processes", N_("📅 Processes"), order=90),),
+        throttling={"process_send": 2.0},
     ),
     Feature(
         "ideas",

@@ -15,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -30,6 +31,7 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 NAME_MAX = 200
 LIMIT_MIN, LIMIT_MAX = 1, 50
 DEFAULT_LIMIT = 3
+KEY_ATTEMPTS = 5  # a derived key taken by another process created at the same moment: the next one
 DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y")
 
 UPCOMING, OPEN, CLOSED = "upcoming", "open", "closed"
@@ -174,14 +176,18 @@ async def outlook(session: AsyncSession, neighborhood_id: int | None, now: datet
     return Outlook(open=open_now, next_opening=next_opening, last_closed=last_closed)
 
 
+def clean_name(text: str, lang: str = "") -> str:
+    """One name, its spaces tidied: not empty, at most `NAME_MAX` characters."""
+    value = " ".join((text or "").split())
+    if not value:
+        raise BadName(f"the {lang} name is empty")
+    if len(value) > NAME_MAX:
+        raise BadName(f"the {lang} name is longer than {NAME_MAX} characters")
+    return value
+
+
 def clean_names(names: Mapping[str, str]) -> dict[str, str]:
-    cleaned = {lang: " ".join((names.get(lang) or "").split()) for lang in LANGUAGES}
-    for lang, value in cleaned.items():
-        if not value:
-            raise BadName(f"the {lang} name is empty")
-        if len(value) > NAME_MAX:
-            raise BadName(f"the {lang} name is longer than {NAME_MAX} characters")
-    return cleaned
+    return {lang: clean_name(names.get(lang) or "", lang) for lang in LANGUAGES}
 
 
 def check_limit(limit: int) -> int:
@@ -219,6 +225,17 @@ async def free_key(session: AsyncSession, text: str) -> str:
     return key
 
 
+async def _inserted(session: AsyncSession, process: Process) -> bool:
+    """Insert in a savepoint: False when its key was taken at the same moment by another transaction
+    (two staff members creating processes of the same name at once), and nothing of it is kept."""
+    try:
+        async with session.begin_nested():
+            session.add(process)
+    except IntegrityError:
+        return False
+    return True
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -230,38 +247,41 @@ async def create(
     idea_limit: int = DEFAULT_LIMIT,
     actor_id: int | None = None,
 ) -> Process:
-    """A process with its submission phase. A staff action: it writes the audit log."""
+    """A process with its submission phase. A staff action: it writes the audit log. Without a `key`
+    one is derived from the English name, the next free one if another process takes it meanwhile."""
     cleaned = clean_names(names)
     check_window(opens_at, closes_at)
     check_limit(idea_limit)
-    if key is None:
-        key = await free_key(session, cleaned["en"])
-    elif not KEY_PATTERN.match(key):
-        raise BadKey(f"key {key!r}: use 2-64 characters a-z, 0-9 and -")
-    elif await session.scalar(select(Process.id).where(Process.key == key)) is not None:
-        raise KeyTaken(f"key {key!r} is already used by another process")
+    if key is not None:
+        if not KEY_PATTERN.match(key):
+            raise BadKey(f"key {key!r}: use 2-64 characters a-z, 0-9 and -")
+        if await session.scalar(select(Process.id).where(Process.key == key)) is not None:
+            raise KeyTaken(f"key {key!r} is already used by another process")
     if neighborhood_id is not None:
         hood = await session.get(Neighborhood, neighborhood_id)
         if hood is None or not hood.active:
             raise ProcessError("no such neighborhood")
-    process = Process(
-        key=key,
-        names=cleaned,
-        scope=NEIGHBORHOOD if neighborhood_id is not None else CITY,
-        neighborhood_id=neighborhood_id,
-        idea_limit=idea_limit,
-        created_by=actor_id,
-        phases=[ProcessPhase(kind=SUBMISSION, starts_at=opens_at, ends_at=closes_at)],
-    )
-    session.add(process)
-    await session.flush()
+    for _attempt in range(KEY_ATTEMPTS if key is None else 1):
+        process = Process(
+            key=key or await free_key(session, cleaned["en"]),
+            names=cleaned,
+            scope=NEIGHBORHOOD if neighborhood_id is not None else CITY,
+            neighborhood_id=neighborhood_id,
+            idea_limit=idea_limit,
+            created_by=actor_id,
+            phases=[ProcessPhase(kind=SUBMISSION, starts_at=opens_at, ends_at=closes_at)],
+        )
+        if await _inserted(session, process):
+            break
+    else:  # taken again and again by processes created at the same moment
+        raise KeyTaken(f"key {process.key!r} is already used by another process")
     await audit.record(
         session,
         "process.create",
         actor_id=actor_id,
         object_type="process",
         object_id=process.id,
-        key=key,
+        key=process.key,
         scope=process.scope,
         neighborhood_id=neighborhood_id,
         opens_at=opens_at.isoformat(),

@@ -101,10 +101,12 @@ Interlude = Callable[[Values, Ctx], Awaitable[tuple[str, list[list[InlineKeyboar
 class Step:
     """One question.
 
-    `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the photo's file id; `(latitude, longitude)`; the
-    chosen option's value) and returns the value to keep, or raises one of the form's `invalid`
-    exceptions. `typed` lets a photo or location step also take a text (async `(text, ctx)` → value, or
-    `SKIPPED`, or raise). `when` leaves the step out of drafts it returns False for. `after` may show an
+    `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the
+    photo's file id; `(latitude, longitude)`; the chosen option's value) and returns the value to keep,
+    or raises one of the form's `invalid` exceptions; `ctx["draft"]` holds the answers so far (a closing
+    date checked against the opening). `typed` lets a photo, location or choice step also take a text
+    (async `(text, ctx)` → value, or `SKIPPED`, or raise). `when` leaves the step out of drafts it returns
+    False for; a required step an edit brings in is asked before the preview. `after` may show an
     interlude once the answer is kept (e.g. similar ideas), with its own buttons and Continue.
     """
 
@@ -179,6 +181,17 @@ class Form:
 
     def _applicable(self, values: Values) -> list[Step]:
         return [step for step in self.steps if step.applies(values)]
+
+    def _unanswered(self, values: Values) -> str | None:
+        """A required step with no answer yet (one an edit has brought in): asked before the preview."""
+        steps = self._applicable(values)
+        return next((s.name for s in steps if not s.optional and s.name not in values), None)
+
+    async def _check(self, step: Step, answer: Any, ctx: Ctx, values: Values) -> Any:
+        if step.validate is None:
+            return answer
+        kept = step.validate(answer, {**ctx, "draft": values})
+        return await kept if inspect.isawaitable(kept) else kept
 
     def _following(self, step: str | None, values: Values) -> str:
         names = [s.name for s in self._applicable(values)]
@@ -292,7 +305,9 @@ class Form:
         """Keep the draft, move to `step` and ask it: in place after a press, as a new message after a
         typed answer; a preview with a photo is a photo card."""
         if step == PREVIEW:
-            data["editing"] = False
+            missing = self._unanswered(data["values"])
+            data["editing"] = missing is not None  # answered, it comes back to the preview
+            step = missing or PREVIEW
         if step != was:
             await state.set_state(self.state(step))
         await state.set_data(data)
@@ -357,9 +372,7 @@ class Form:
             if answer is SKIPPED and current.optional:
                 value = None
             else:
-                value = current.validate(answer, ctx) if current.validate else answer
-                if inspect.isawaitable(value):
-                    value = await value
+                value = await self._check(current, answer, ctx, data["values"])
         except self.invalid as error:
             await state.set_data(data)
             await message.answer(self.describe(error, message.text, ctx))
@@ -415,8 +428,7 @@ class Form:
         if value not in {option.value for option in await self._options(step, data["values"], ctx)}:
             raise Stale()
         try:
-            kept = step.validate(value, ctx) if step.validate else value
-            data["values"][step.name] = await kept if inspect.isawaitable(kept) else kept
+            data["values"][step.name] = await self._check(step, value, ctx, data["values"])
         except self.invalid as error:
             raise Stale() from error
         await self._kept(query, state, ctx, data, step.name)
