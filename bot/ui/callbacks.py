@@ -70,14 +70,6 @@ class BrowseCb(CallbackData, prefix="ib"):
     id: int = 0
 
 
-class ModCb(CallbackData, prefix="mod"):
-    """Staff moderation of ideas."""
-
-    action: str
-    id: int = 0
-    value: str = ""
-
-
 class ProcessCb(CallbackData, prefix="proc"):
     """Staff: listing and creating processes."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.routing import guarded, private_router
-from bot.ui.callbacks import IdeaCb, ModCb
+from bot.ui.callbacks import IdeaCb
+from bot.ui.ideas.callbacks import ModCb
 from bot.ui.notices import register_link
 from handlers.ideas import resident, staff
 
@@ -15,6 +16,6 @@ def make_router() -> Router:
     router = private_router("ideas")
     resident.handlers.register(router)
     staff_router, allowed = guarded("ideas.staff", callbacks=(ModCb,))
-    staff.handlers.register(allowed)
+    staff.register(allowed)
     router.include_router(staff_router)
     return router
