@@ -51,9 +51,7 @@ def _state_label(state: str | None) -> str:
 def process_summary(process: Process, lang: str, city: CitySpec) -> str:
     span = processes.window(process)
     lines = [
-        _("<b>{name}</b> ({key}) · {scope}").format(
-            name=escape(processes.name(process, lang)), key=escape(process.key), scope=_scope_text(process)
-        )
+        _("<b>{name}</b> · {scope}").format(name=escape(processes.name(process, lang)), scope=_scope_text(process))
     ]
     if span is not None:
         lines.append(
