@@ -267,3 +267,12 @@ async def test_stale_presses_refresh_the_card_and_strangers_are_refused(meydan, 
         )
         assert answer.show_alert and "yalnızca belediye ekibi" in answer.text
     assert (await _get(meydan, idea_id)).status == ideas.APPROVED
+
+
+def test_every_common_reason_has_a_button_label() -> None:
+    from bot.ui.ideas.moderation import HIDE_LABELS, REJECT_LABELS
+
+    assert (
+        REJECT_LABELS.keys() == rules.REJECT_REASONS.keys()
+        and HIDE_LABELS.keys() == rules.HIDE_REASONS.keys()
+    )

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_, translate, when
 from bot.services import ideas, processes
-from bot.services.ideas.rules import HIDE_REASONS, REJECT_REASONS, Decision, decisions_for
+from bot.services.ideas.rules import Decision, decisions_for
 from bot.services.paging import Page
 from bot.ui.callbacks import MenuCb
 from bot.ui.cards import TEXT_LIMIT, fit, shown_length
@@ -59,18 +59,17 @@ HIDE_LABELS: dict[str, str] = {
     "personal": N_("Shares someone's personal data"),
     "spam": N_("Advertising or spam"),
 }
-assert REJECT_LABELS.keys() == REJECT_REASONS.keys() and HIDE_LABELS.keys() == HIDE_REASONS.keys()
 
 
-def _markup(rows: Sequence[Sequence[tuple[str, Any]]]) -> InlineKeyboardMarkup:
-    """Rows of (label, callback data); empty rows are left out."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=label, callback_data=data.pack()) for label, data in row]
-            for row in rows
-            if row
-        ]
-    )
+def _markup(rows: Sequence[Sequence[tuple[str, Any] | InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """Rows of (label, callback data) or ready buttons (a page row); empty rows are left out."""
+
+    def button(item: tuple[str, Any] | InlineKeyboardButton) -> InlineKeyboardButton:
+        if isinstance(item, InlineKeyboardButton):
+            return item
+        return InlineKeyboardButton(text=item[0], callback_data=item[1].pack())
+
+    return InlineKeyboardMarkup(inline_keyboard=[[button(item) for item in row] for row in rows if row])
 
 
 def _staff_tools() -> tuple[str, MenuCb]:
@@ -213,15 +212,12 @@ def reason_prompt(idea: Idea) -> str:
 def merge_view(idea: Idea, targets: list[ideas.Similar], page: int) -> tuple[str, InlineKeyboardMarkup]:
     shown = Page.of(page, TARGETS_PAGE, len(targets))
     start = shown.number * TARGETS_PAGE
-    rows: list[list[tuple[str, Any]]] = [
+    rows: list[list[Any]] = [
         [(_target_label(hit.idea), ModCb(action=ModAction.MERGE_TARGET, id=idea.id, value=str(hit.idea.id)))]
         for hit in targets[start : start + TARGETS_PAGE]
     ]
+    rows += [page_row(shown, lambda n: ModCb(action=ModAction.MERGE, id=idea.id, page=n)), [_back(idea.id)]]
     markup = _markup(rows)
-    paging = page_row(shown, lambda n: ModCb(action=ModAction.MERGE, id=idea.id, page=n))
-    if paging:
-        markup.inline_keyboard.append(paging)
-    markup.inline_keyboard.append(_markup([[_back(idea.id)]]).inline_keyboard[0])
     text = _(
         "🔀 Merge idea #{number} “{title}” into which idea (published, or ⏳ waiting for review)? The most "
         "alike come first; you can also type the other idea's number."
@@ -286,18 +282,15 @@ def published_view(items: list[ideas.Listed], page: Page) -> tuple[str, InlineKe
     lines = [_("✅ <b>Published ideas</b>"), ""]
     if not items:
         lines.append(_("No published ideas yet."))
-    rows: list[list[tuple[str, Any]]] = []
+    rows: list[list[Any]] = []
     for item in items:
         mark = "🙈 " if item.idea.status == ideas.HIDDEN else ""
         lines.append(mark + list_line(item.idea, item.supports))
         rows.append([(mark + idea_label(item.idea), ModCb(action=ModAction.CARD, id=item.idea.id))])
     if any(item.idea.status == ideas.HIDDEN for item in items):
         lines += ["", _("🙈 hidden: open it to unhide it.")]
+    rows += [page_row(page, lambda n: ModCb(action=ModAction.PUBLISHED, page=n)), [_staff_tools()]]
     markup = _markup(rows)
-    paging = page_row(page, lambda n: ModCb(action=ModAction.PUBLISHED, page=n))
-    if paging:
-        markup.inline_keyboard.append(paging)
-    markup.inline_keyboard.append(_markup([[_staff_tools()]]).inline_keyboard[0])
     return "\n".join(lines), markup
 
 
