@@ -14,9 +14,10 @@ from sqlalchemy import func, select, update
 
 from bot.app import Meydan
 from bot.config import Settings
+from bot.i18n import translate
 from bot.services import geography, ideas, processes, residents, roles
-from bot.ui.callbacks import HubCb, ModCb, ProcessCb
-from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb
+from bot.ui.callbacks import HubCb, ProcessCb
+from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb, ModAction, ModCb
 from storage.models import (
     AuditEntry,
     District,
@@ -640,7 +641,7 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     for action in ("approve", "hide", "author", "queue"):
         answer = await ayse.press_data(menu.message_id, ModCb(action=action, id=pending).pack())
         assert answer.show_alert and "yalnızca belediye ekibi" in answer.text
-    answer = await ayse.press_data(menu.message_id, ModCb(action="rr", id=pending, value="vague").pack())
+    answer = await ayse.press_data(menu.message_id, ModCb(action=ModAction.REJECT_REASON, id=pending, value="vague").pack())
     assert "yalnızca belediye ekibi" in answer.text
     answer = await ayse.press_data(
         menu.message_id, IdeaCb(action=IdeaAction.WITHDRAW_CONFIRM, id=pending).pack()
@@ -755,7 +756,12 @@ async def test_reject_with_a_common_and_a_typed_reason(meydan: Meydan, sandbox) 
     await staff.press("Reddet")
     await staff.press("Gerekçe yaz")
     assert "çok kısa" in (await staff.say("no")).text
-    await staff.say("Please write to the <metro> company.")
+    confirm = await staff.say("Please write to the <metro> company.")  # shown back before it goes
+    assert f"#{second.id} “A metro line to the moon”" in confirm.text
+    assert "Please write to the <metro> company." in confirm.text and "was not accepted" not in (
+        await john.last_message()
+    ).text
+    await staff.press("Gönder", message=confirm)
     told = await john.last_message()  # "<metro>" reached him only because it was escaped
     assert "was not accepted" in told.text and "Please write to the <metro> company." in told.text
     outcome = (await staff.bot_messages())[-2]
@@ -834,6 +840,7 @@ async def test_merge_edit_hide_project_and_show_author(meydan: Meydan, sandbox) 
     await staff.press("Published ideas")
     await staff.press(f"#{other}")
     await staff.press("Hide")
+    await staff.press("Advertising or spam")
     async with meydan.sessions() as session:
         assert (await session.get(Idea, target)).status == ideas.PROJECT
         assert (await session.get(Idea, other)).status == ideas.HIDDEN
@@ -869,9 +876,11 @@ async def test_the_queue_moves_on_after_hide_and_merge_and_supports_move_once(
     await staff.press("İncelenecek fikirler (3)")
     assert f"#{spam}" in (await staff.last_message()).text
     await staff.press("Gizle")
+    await staff.press("Katılım kurallarına aykırı")
     assert f"#{dup}" in (await staff.last_message()).text  # the next idea waiting, not a dead end
     await staff.press("Birleştir")
-    assert "yayımlanmış başka bir fikrini seçin" in (await staff.say("#999999")).text
+    wrong = translate("Choose another published or waiting idea of the same process.", "tr")
+    assert wrong in (await staff.say("#999999")).text
     confirm = await staff.say(f"#{target}")  # the other idea's number, typed
     assert f"#{target} “Sahile gölgelik”" in confirm.text
     await staff.press("Evet, birleştir")
@@ -922,7 +931,7 @@ async def test_a_card_already_decided_by_another_staff_member(meydan: Meydan, sa
     assert late.show_alert and "Geç kaldınız" in late.text and "yayımlandı" in late.text
     refreshed = await second.last_message()
     assert "Durum: yayımlandı" in refreshed.text and "Reddet" not in " ".join(_labels(refreshed))
-    late = await second.press_data(stale.message_id, ModCb(action="rr", id=idea_id, value="duplicate").pack())
+    late = await second.press_data(stale.message_id, ModCb(action=ModAction.REJECT_REASON, id=idea_id, value="duplicate").pack())
     assert late.show_alert and "Geç kaldınız" in late.text
     async with meydan.sessions() as session:
         assert (await session.get(Idea, idea_id)).status == ideas.APPROVED

@@ -548,7 +548,7 @@ async def test_merge_moves_supports_without_counting_anyone_twice(sessions) -> N
         rejected = await ideas.submit(session, only_dup, _draft(process.id, theme.id, "Gölge"), CITY.bounds)
         await ideas.reject(session, rejected.id, staff.id, reason="Bu bir deneme")
         pending = await ideas.submit(session, only_target, _draft(process.id, theme.id, "Işık"), CITY.bounds)
-        with pytest.raises(ideas.BadTarget):  # only into a published idea
+        with pytest.raises(ideas.BadTarget):  # only into a published or waiting idea
             await ideas.merge(session, pending.id, rejected.id, staff.id)
         assert [i.id for i in await ideas.merge_pair(session, pending.id, target.id)] == [
             pending.id,
@@ -655,8 +655,12 @@ async def test_every_decision_the_author_hears_of_in_their_language(sessions) ->
         project = await ideas.make_project(session, target.id, staff.id)
         notice = await ideas.notice_for_author(session, project, "en")
         assert notice.lang == "tr" and "belediye projesine dönüştü" in notice.render()
-        hidden = await ideas.hide(session, (await sent(english, "Something else")).id, staff.id)
-        assert await ideas.notice_for_author(session, hidden, "en") is None  # hiding tells nobody
+        hidden = await ideas.hide(session, (await sent(english, "Something else")).id, staff.id, reason_key="spam")
+        notice = await ideas.notice_for_author(session, hidden, "tr")  # hiding tells the author why
+        assert notice.lang == "en" and "hidden" in notice.render() and "advertising or spam" in notice.render()
+        shown = await ideas.unhide(session, hidden.id, staff.id)
+        notice = await ideas.notice_for_author(session, shown, "tr", ideas.Decision.UNHIDE)
+        assert notice.lang == "en" and "can be seen again" in notice.render()
         gone = await ideas.approve(session, (await sent(english, "Park lights")).id, staff.id)
         english.deleted_at = utcnow()
         assert await ideas.notice_for_author(session, gone, "en") is None  # a deleted account hears nothing

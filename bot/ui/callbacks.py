@@ -57,14 +57,6 @@ class HubCb(CallbackData, prefix="hub"):
     section: str
 
 
-class ModCb(CallbackData, prefix="mod"):
-    """Staff moderation of ideas."""
-
-    action: str
-    id: Id = 0
-    value: str = ""
-
-
 class ProcessCb(CallbackData, prefix="proc"):
     """Staff: listing and creating processes."""
 

@@ -6,9 +6,9 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
 from bot.routing import guarded, onboarded, private_router
-from bot.ui.callbacks import MenuCb, ModCb
+from bot.ui.callbacks import MenuCb
 from bot.ui.ideas.callbacks import BrowseAction as B
-from bot.ui.ideas.callbacks import BrowseCb, IdeaCb
+from bot.ui.ideas.callbacks import BrowseCb, IdeaCb, ModCb
 from bot.ui.ideas.callbacks import IdeaAction as A
 from bot.ui.notices import register_link
 from handlers.ideas import browse, home, mine, staff
@@ -55,6 +55,6 @@ def make_router() -> Router:
     )
     _resident(allowed)
     staff_router, staff_allowed = guarded("ideas.staff", callbacks=(ModCb,))
-    staff.handlers.register(staff_allowed)
+    staff.register(staff_allowed)
     router.include_routers(residents, staff_router)
     return router

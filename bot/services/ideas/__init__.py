@@ -11,16 +11,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.config import Bounds
-from bot.i18n import N_, translate
-from bot.services import audit, notices, processes, residents, roles
+from bot.i18n import N_
+from bot.services import processes
 from bot.services.errors import DomainError
 from bot.services.ideas import rules
 from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the ideas API
@@ -50,7 +49,6 @@ from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the
     can_support,
     can_withdraw,
 )
-from bot.services.notices import Link, Notice
 from bot.text import fold
 from storage.models import Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
 
@@ -518,246 +516,33 @@ async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident
     return supported, await support_count(session, idea_id)
 
 
-# --- moderation ------------------------------------------------------------------------------------
+# --- moderation (bot/services/ideas/moderation.py; it uses the lookups above, hence last) -------------
 
-
-async def require_staff(session: AsyncSession, actor_id: int | None) -> None:
-    if actor_id is None or roles.STAFF not in await roles.role_names(session, actor_id):
-        raise NotAllowed("staff only")
-
-
-async def queue_count(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(Idea).where(Idea.status == PENDING)) or 0
-
-
-async def next_pending(session: AsyncSession, after_id: int = 0) -> Idea | None:
-    """The oldest idea waiting for review after `after_id` (wrapping round to the oldest)."""
-    stmt = _with_places().where(Idea.status == PENDING).order_by(Idea.id).limit(1)
-    found = await session.scalar(stmt.where(Idea.id > after_id))
-    if found is None and after_id:
-        found = await session.scalar(stmt)
-    return found
-
-
-async def published(session: AsyncSession, *, page: int = 0, page_size: int = 8) -> tuple[list[Listed], int]:
-    """Published ideas of every process, for staff (to merge, hide or turn into projects)."""
-    return await _listed(session, (Idea.status == APPROVED,), order="new", page=page, page_size=page_size)
-
-
-async def _decide(
-    session: AsyncSession,
-    idea_id: int,
-    actor_id: int | None,
-    allowed: tuple[str, ...],
-    status: str,
-    action: str,
-    **values: object,
-) -> Idea:
-    await require_staff(session, actor_id)
-    before = await session.scalar(select(Idea.status).where(Idea.id == idea_id))
-    if before is None:
-        raise NotFound("no such idea")
-    result = await session.execute(
-        update(Idea)
-        .where(Idea.id == idea_id, Idea.status.in_(allowed))
-        .values(status=status, decided_at=utcnow(), decided_by=actor_id, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        current = await session.scalar(
-            select(Idea.status).where(Idea.id == idea_id).execution_options(populate_existing=True)
-        )
-        raise AlreadyDecided(current or "gone")
-    details = {k: v for k, v in values.items() if v is not None}
-    await audit.record(
-        session, action, actor_id=actor_id, object_type="idea", object_id=idea_id, status=status, **details
-    )
-    return await get(session, idea_id)  # type: ignore[return-value]
-
-
-async def approve(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    return await _decide(session, idea_id, actor_id, *rules.DECISIONS[Decision.APPROVE], "idea.approve")
-
-
-async def reject(
-    session: AsyncSession,
-    idea_id: int,
-    actor_id: int | None,
-    *,
-    reason_key: str | None = None,
-    reason: str | None = None,
-) -> Idea:
-    """Reject with one of REJECT_REASONS, or with a typed reason."""
-    if reason_key is not None and reason_key not in REJECT_REASONS:
-        raise NotFound("no such reason")
-    text = clean_reason(reason) if reason_key is None else None
-    return await _decide(
-        session,
-        idea_id,
-        actor_id,
-        *rules.DECISIONS[Decision.REJECT],
-        "idea.reject",
-        reject_reason_key=reason_key,
-        reject_reason=text,
-    )
-
-
-async def hide(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    return await _decide(session, idea_id, actor_id, *rules.DECISIONS[Decision.HIDE], "idea.hide")
-
-
-async def make_project(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    """Mark a published idea as turned into a project (budgeting attaches cost and feasibility to it)."""
-    return await _decide(session, idea_id, actor_id, *rules.DECISIONS[Decision.PROJECT], "idea.project")
-
-
-async def merge_targets(session: AsyncSession, idea: Idea, limit: int = 30) -> list[Similar]:
-    """Published ideas of the same process that `idea` may merge into, the most alike first."""
-    rows = await session.scalars(
-        _with_places()
-        .where(Idea.process_id == idea.process_id, Idea.status == APPROVED, Idea.id != idea.id)
-        .order_by(Idea.id.desc())
-        .limit(1000)
-    )
-    scored = [Similar(other, similarity(idea.title, other.title)) for other in rows]
-    scored.sort(key=lambda s: (-s.score, -s.idea.id))
-    return scored[:limit]
-
-
-async def merge_pair(session: AsyncSession, idea_id: int, target_id: int) -> tuple[Idea, Idea]:
-    """The idea to merge and the idea to merge it into, when that merge is allowed now."""
-    idea = await get(session, idea_id)
-    if idea is None:
-        raise NotFound("no such idea")
-    if idea.status not in (PENDING, APPROVED):
-        raise AlreadyDecided(idea.status)
-    target = await get(session, target_id) if target_id else None
-    if target is None or target.id == idea.id or target.process_id != idea.process_id:
-        raise BadTarget("merge into another idea of the same process")
-    if target.status != APPROVED:
-        raise BadTarget("merge into a published idea")
-    return idea, target
-
-
-async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: int | None) -> Idea:
-    """Merge `idea_id` into the published idea `target_id`: its supports (and its author's voice) move
-    there, each person counted once. Returns the merged idea."""
-    await require_staff(session, actor_id)
-    _idea, target = await merge_pair(session, idea_id, target_id)
-    merged = await _decide(
-        session, idea_id, actor_id, (PENDING, APPROVED), MERGED, "idea.merge", merged_into_id=target_id
-    )
-    already = select(IdeaSupport.resident_id).where(IdeaSupport.idea_id == target_id)
-    moving = select(IdeaSupport.resident_id).where(
-        IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id.not_in(already)
-    )
-    if target.author_id is not None:
-        moving = moving.where(IdeaSupport.resident_id != target.author_id)
-    movers = set(await session.scalars(moving))
-    author = merged.author_id
-    if author is not None and author != target.author_id and not await supports(session, target_id, author):
-        movers.add(author)
-    if movers:
-        now = utcnow()
-        await session.execute(
-            insert(IdeaSupport), [{"idea_id": target_id, "resident_id": r, "created_at": now} for r in movers]
-        )
-    await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
-    return merged
-
-
-async def edit_title(session: AsyncSession, idea_id: int, actor_id: int | None, title: str) -> Idea:
-    await require_staff(session, actor_id)
-    idea = await get(session, idea_id)
-    if idea is None:
-        raise NotFound("no such idea")
-    value = clean_title(title)
-    before = idea.title
-    idea.title = value
-    await session.flush()
-    await audit.record(
-        session, "idea.edit_title", actor_id=actor_id, object_type="idea", object_id=idea_id, before=before
-    )
-    return idea
-
-
-async def set_theme(session: AsyncSession, idea_id: int, actor_id: int | None, theme_id: int) -> Idea:
-    await require_staff(session, actor_id)
-    idea = await get(session, idea_id)
-    theme = await session.get(Theme, theme_id)
-    if idea is None or theme is None or not theme.active:
-        raise NotFound("no such idea or theme")
-    before = idea.theme_id
-    idea.theme_id = theme.id
-    await session.flush()
-    await audit.record(
-        session,
-        "idea.edit_theme",
-        actor_id=actor_id,
-        object_type="idea",
-        object_id=idea_id,
-        before=before,
-        after=theme.id,
-    )
-    return await get(session, idea_id)  # type: ignore[return-value]
-
-
-async def reveal_author(session: AsyncSession, idea_id: int, actor_id: int | None) -> int | None:
-    """The author's Telegram id, for a staff member who asks (written to the audit log)."""
-    await require_staff(session, actor_id)
-    idea = await session.get(Idea, idea_id)
-    if idea is None:
-        raise NotFound("no such idea")
-    author = await session.get(Resident, idea.author_id) if idea.author_id else None
-    await audit.record(
-        session, "idea.reveal_author", actor_id=actor_id, object_type="idea", object_id=idea_id
-    )
-    return author.telegram_id if author is not None and author.deleted_at is None else None
-
-
-# --- notices ---------------------------------------------------------------------------------------
-
-NOTICES: dict[str, str] = {
-    APPROVED: N_("✅ Your idea #{number} “{title}” is published. Others can now read and support it."),
-    REJECTED: N_("Your idea #{number} “{title}” was not accepted.\nReason: {reason}"),
-    MERGED: N_(
-        "🔀 Your idea #{number} “{title}” says much the same as idea #{target} “{target_title}”, so the two "
-        "were merged. Its supports, and yours, now count for #{target}."
-    ),
-    PROJECT: N_("🏗 Your idea #{number} “{title}” has become a project of the municipality. Thank you!"),
-}
-
-
-def reason_text(idea: Idea, lang: str) -> str:
-    if idea.reject_reason_key in REJECT_REASONS:
-        return translate(REJECT_REASONS[idea.reject_reason_key], lang)
-    return escape(idea.reject_reason or "—")
-
-
-async def notice_for_author(session: AsyncSession, idea: Idea, default_lang: str) -> Notice | None:
-    """The message telling the author what became of their idea, in their language, with a button to
-    the idea (and to the idea it was merged into); None when the idea's status has no message, the
-    author can no longer be reached or turned these notices off."""
-    template = NOTICES.get(idea.status)
-    author = await session.get(Resident, idea.author_id) if idea.author_id else None
-    if template is None or author is None or author.telegram_id is None or author.deleted_at is not None:
-        return None
-    if not await residents.wants(session, author.id, CATEGORY):
-        return None
-    lang = author.language or default_lang
-    params: dict[str, object] = {"number": idea.id, "title": escape(idea.title)}
-    if idea.status == REJECTED:
-        params["reason"] = reason_text(idea, lang)
-    if idea.status == MERGED:
-        target = await session.get(Idea, idea.merged_into_id) if idea.merged_into_id else None
-        params["target"] = idea.merged_into_id or "—"
-        params["target_title"] = escape(target.title) if target else "—"
-    links = [Link("idea", idea.id, OPEN_IDEA)]
-    if idea.status == MERGED and idea.merged_into_id:
-        links.append(Link("idea", idea.merged_into_id, OPEN_IDEA))
-    return Notice(author.id, author.telegram_id, lang, template, params, tuple(links), CATEGORY)
-
-
-async def tell_author(session: AsyncSession, idea: Idea, default_lang: str) -> None:
-    """Queue the author's notice of a decision; it goes out once the decision is committed."""
-    notices.queue(session, await notice_for_author(session, idea, default_lang))
+from bot.services.ideas.moderation import (  # noqa: E402, F401 - the staff side is part of the ideas API
+    DECISION_NOTICES,
+    NOTICES,
+    PUBLISHED_LIST,
+    Reviewed,
+    approve,
+    decidable,
+    edit_description,
+    edit_title,
+    hide,
+    make_project,
+    merge,
+    merge_pair,
+    merge_targets,
+    next_pending,
+    notice_for_author,
+    published,
+    queue_count,
+    queue_position,
+    reason_text,
+    reject,
+    require_staff,
+    reveal_author,
+    reviewed,
+    set_theme,
+    tell_author,
+    unhide,
+)

@@ -67,6 +67,8 @@ class ModAction(StrEnum):
     REJECT_CONFIRM = "reject-confirm"  # send the typed reason
     HIDE = "hide"  # choose a reason
     HIDE_REASON = "hide-reason"
+    HIDE_TYPED = "hide-typed"  # type a reason
+    HIDE_CONFIRM = "hide-confirm"  # hide with the typed reason
     UNHIDE = "unhide"
     PROJECT = "project"
     MERGE = "merge"  # choose the target
