@@ -58,9 +58,8 @@ def test_tally_depends_on_nothing_of_ours() -> None:
 
 HANDLERS = PROJECT_ROOT / "handlers"
 MODULE_BUDGET, HANDLER_BUDGET = 300, 30
-# modules still waiting to be cut to the feature shape's size budgets: they may only shrink
-GRANDFATHERED = {
-}
+# modules still waiting to be cut to the feature shape's size budgets (none today): they may only shrink
+GRANDFATHERED: dict[str, int] = {}
 
 
 def _handler_modules() -> list:  # noqa: ANN201

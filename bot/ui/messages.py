@@ -41,3 +41,12 @@ async def reply(
         await replace(event.message, text, keyboard)
     else:
         await event.answer(text, reply_markup=keyboard)
+
+
+async def confirm_then(
+    event: Message | CallbackQuery, confirmation: str, text: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Close a step with a short confirmation (in place after a press), then show what comes next."""
+    await reply(event, confirmation)
+    message = event.message if isinstance(event, CallbackQuery) else event
+    await message.answer(text, reply_markup=keyboard)

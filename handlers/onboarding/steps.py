@@ -14,7 +14,7 @@ from bot.services.errors import Stale
 from bot.services.residents import Viewer
 from bot.ui.callbacks import OnboardingCb
 from bot.ui.menu import main_menu
-from bot.ui.messages import reply
+from bot.ui.messages import confirm_then, reply
 from bot.ui.onboarding import (
     LANGUAGE_LABELS,
     consent_keyboard,
@@ -106,9 +106,8 @@ async def chose_place(
 ) -> None:
     await residents.set_neighborhood(session, viewer.resident, hood.id)
     await state.clear()
-    await reply(event, _("✅ You are set: {place}.").format(place=hood_label(hood)))
-    message = event.message if isinstance(event, CallbackQuery) else event
-    await message.answer(welcome_text(hood), reply_markup=main_menu(viewer))
+    done = _("✅ You are set: {place}.").format(place=hood_label(hood))
+    await confirm_then(event, done, welcome_text(hood), main_menu(viewer))
 
 
 async def expecting_button(message: Message, state: FSMContext, lang: str, city: CitySpec) -> None:

@@ -17,7 +17,7 @@ from bot.services.errors import Stale
 from bot.services.residents import Viewer
 from bot.ui.callbacks import SettingsCb
 from bot.ui.keyboards import button, single_column
-from bot.ui.messages import reply
+from bot.ui.messages import confirm_then, reply
 from bot.ui.onboarding import LANGUAGE_LABELS, language_keyboard
 from bot.ui.places import district_step, hood_label
 from bot.ui.privacy import privacy_text
@@ -139,7 +139,5 @@ async def chose_place(
 ) -> None:
     await residents.set_neighborhood(session, viewer.resident, hood.id)
     await state.clear()
-    await reply(event, _("✅ Your neighborhood is now {place}.").format(place=hood_label(hood)))
-    message = event.message if isinstance(event, CallbackQuery) else event
-    text, keyboard = await view(session, viewer, viewer.lang)
-    await message.answer(text, reply_markup=keyboard)
+    done = _("✅ Your neighborhood is now {place}.").format(place=hood_label(hood))
+    await confirm_then(event, done, *await view(session, viewer, viewer.lang))
