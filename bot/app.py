@@ -29,6 +29,7 @@ from bot.middlewares.locale import LocaleMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.services import city as city_service
+from bot.services import residents
 from bot.telegram import make_bot
 from scheduler.setup import make_scheduler
 from storage import migrate
@@ -67,6 +68,7 @@ async def prepare_database(
 ) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], CitySpec]:
     """Migrate to the newest schema and load the city file when the database has no city yet."""
     spec = load_city(settings.city_file)
+    residents.configure_identity(settings.identity_key)
     engine = make_engine(settings.database_url)
     await migrate.upgrade(engine)
     sessions = make_session_factory(engine)

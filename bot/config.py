@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8081, ge=0, le=65535)
     log_level: str = "INFO"
+    # the secret behind residents.identity (one person stays one person after deleting the account);
+    # unset: a key the installation makes for itself and keeps in its database
+    identity_key: str | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -86,6 +89,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "default_language",
         "staff_group_id",
+        "identity_key",
         mode="before",
     )
     @classmethod
@@ -112,6 +116,15 @@ class Settings(BaseSettings):
         if value and not all(c.isalnum() or c in "_-" for c in value) or (value and len(value) > 256):
             raise ValueError("may hold only A-Z, a-z, 0-9, _ and -, at most 256 characters")
         return value
+
+    @field_validator("identity_key")
+    @classmethod
+    def _identity_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value.strip()) < 32:
+            raise ValueError(
+                "must be a long random string (at least 32 characters), e.g. openssl rand -hex 32"
+            )
+        return value.strip() if value is not None else None
 
     @field_validator("default_language")
     @classmethod

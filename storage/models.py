@@ -146,6 +146,10 @@ class Resident(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # the person behind the account, without their Telegram id: HMAC-SHA256(identity key, telegram id)
+    # in hex (bot.services.residents.identity_of). Kept when the account is deleted, so "one per person"
+    # rules still hold when the person comes back; not unique (the anonymous rows keep it too)
+    identity: Mapped[str | None] = mapped_column(String(64), index=True)
     language: Mapped[str | None] = mapped_column(String(8))
     neighborhood_id: Mapped[int | None] = mapped_column(
         ForeignKey("neighborhoods.id", ondelete="RESTRICT"), index=True
@@ -204,6 +208,17 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InstallationSecret(Base):
+    """A secret this installation made for itself on first use (e.g. the identity key when
+    IDENTITY_KEY is not set), so a fresh clone works without set-up."""
+
+    __tablename__ = "installation_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FsmRecord(Base):

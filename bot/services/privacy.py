@@ -10,10 +10,11 @@ person's identity.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, residents
@@ -22,6 +23,7 @@ from storage.models import (
     District,
     FsmRecord,
     Idea,
+    IdeaSupport,
     Neighborhood,
     NotificationChoice,
     Resident,
@@ -150,15 +152,59 @@ async def export(
     """Everything held about the resident, JSON-ready: each registered exporter's part, then "drafts"
     (see `drafts()`; the handler passes the FSM conversation as a plain dict)."""
     data: dict[str, Any] = {"exported_at": _iso(utcnow())}
-    for name, func in _EXPORTERS.items():
-        data[name] = await func(session, resident)
+    for name, part in _EXPORTERS.items():
+        data[name] = await part(session, resident)
     data["drafts"] = await drafts(session, resident, conversation)
     return data
 
 
-async def delete_account(session: AsyncSession, resident: Resident) -> None:
+@dataclass(frozen=True)
+class Footprint:
+    """What stays of a person when they delete their account: their published ideas (shown without a
+    name), their ideas waiting for review (kept, or withdrawn as they choose) and their supports."""
+
+    published: int
+    waiting: int
+    supports: int
+
+
+async def footprint(session: AsyncSession, resident: Resident) -> Footprint:
+    from bot.services.ideas.rules import PENDING, VISIBLE
+
+    async def count(*where: Any) -> int:
+        return await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+
+    mine = Idea.author_id == resident.id
+    supports = await session.scalar(
+        select(func.count()).select_from(IdeaSupport).where(IdeaSupport.resident_id == resident.id)
+    )
+    return Footprint(
+        published=await count(mine, Idea.status.in_(VISIBLE)),
+        waiting=await count(mine, Idea.status == PENDING),
+        supports=supports or 0,
+    )
+
+
+async def delete_account(session: AsyncSession, resident: Resident, *, withdraw_waiting: bool = False) -> int:
     """Unlink the person: no Telegram id, no language, no neighborhood, no notification choices, no
-    roles, no conversation state. What they did (ideas, supports) stays counted, anonymously."""
+    roles, no conversation state. What they did (ideas, supports) stays counted, anonymously; with
+    `withdraw_waiting` their ideas still waiting for review are withdrawn (published ones stay).
+
+    The identity (a keyed hash of the Telegram id, `residents.identity_of`) stays on the anonymous row:
+    it is not the Telegram id and cannot be turned back into it without the key, and it keeps "one per
+    person" rules true when the person comes back. Returns how many waiting ideas were withdrawn."""
+    from bot.services.ideas.rules import PENDING, WITHDRAWN
+
+    await residents.identify(session, resident)
+    withdrawn = 0
+    if withdraw_waiting:
+        result = await session.execute(
+            update(Idea)
+            .where(Idea.author_id == resident.id, Idea.status == PENDING)
+            .values(status=WITHDRAWN, decided_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        withdrawn = result.rowcount or 0
     telegram_id = resident.telegram_id
     resident.telegram_id = None
     resident.language = None
@@ -172,7 +218,14 @@ async def delete_account(session: AsyncSession, resident: Resident) -> None:
     if telegram_id is not None:
         await session.execute(delete(FsmRecord).where(FsmRecord.key.contains(f":{telegram_id}:")))
     await session.flush()
-    await audit.record(session, "privacy.delete_account", object_type="resident", object_id=resident.id)
+    await audit.record(
+        session,
+        "privacy.delete_account",
+        object_type="resident",
+        object_id=resident.id,
+        **({"withdrawn": withdrawn} if withdraw_waiting else {}),
+    )
+    return withdrawn
 
 
 def _iso(value: Any) -> str | None:

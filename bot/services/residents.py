@@ -2,16 +2,84 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.config import LANGUAGES
 from bot.features import categories
 from bot.services import roles as roles_service
-from storage.models import Neighborhood, NotificationChoice, Resident, utcnow
+from storage.models import InstallationSecret, Neighborhood, NotificationChoice, Resident, utcnow
+
+# --- one person stays one person -------------------------------------------------------------------
+#
+# A resident row is an account; a person is their identity: HMAC-SHA256(identity key, Telegram id) in
+# hex, on `residents.identity`. Deleting the account erases the Telegram id but keeps the identity on
+# the anonymous row, so when the person comes back (a new row, the same identity) every "one per person"
+# rule (supports, idea limits, flood control; later ballots, sign-ups, verification) still sees them:
+# those rules ask `same_person(...)` for the rows of the person instead of comparing one row id.
+#
+# The key is IDENTITY_KEY from the settings (set by `configure_identity` when the app starts); without
+# it, a random key the installation makes on first use and keeps in `installation_secrets`. Changing
+# the key (or setting IDENTITY_KEY after the bot ran without it) breaks the link for accounts deleted
+# before the change. Rows saved before migration 0005 get their identity lazily, on `load`.
+
+IDENTITY_SECRET = "identity_key"
+_configured_key: str | None = None
+
+
+def configure_identity(key: str | None) -> None:
+    """Use IDENTITY_KEY from the settings (None: the key kept in the database)."""
+    global _configured_key
+    _configured_key = key or None
+
+
+def identity_of(key: str, telegram_id: int) -> str:
+    """The identity of a Telegram user under `key`: HMAC-SHA256 of the id as text, in hex."""
+    return hmac.new(key.encode(), str(telegram_id).encode(), hashlib.sha256).hexdigest()
+
+
+async def identity_key(session: AsyncSession) -> str:
+    """IDENTITY_KEY when set, else this installation's own key (made and saved on first use)."""
+    if _configured_key:
+        return _configured_key
+    row = await session.get(InstallationSecret, IDENTITY_SECRET)
+    if row is not None:
+        return row.value
+    value = secrets.token_hex(32)
+    try:
+        async with session.begin_nested():
+            session.add(InstallationSecret(name=IDENTITY_SECRET, value=value))
+    except IntegrityError:  # another update made it at the same moment: use theirs
+        row = await session.get(InstallationSecret, IDENTITY_SECRET, populate_existing=True)
+        assert row is not None
+        return row.value
+    return value
+
+
+async def identify(session: AsyncSession, resident: Resident) -> None:
+    """Give the resident their identity when they have a Telegram id and no identity yet."""
+    if resident.identity is None and resident.telegram_id is not None:
+        resident.identity = identity_of(await identity_key(session), resident.telegram_id)
+
+
+def same_person(resident_id: int) -> Select[tuple[int]]:
+    """The ids of every resident row of the person behind `resident_id`: that row, and the anonymous
+    rows their deleted accounts left with the same identity. Use it in a rule as
+    `Idea.author_id.in_(same_person(resident.id))`."""
+    identity = select(Resident.identity).where(Resident.id == resident_id).scalar_subquery()
+    return select(Resident.id).where(or_(Resident.id == resident_id, Resident.identity == identity))
+
+
+async def person_ids(session: AsyncSession, resident_id: int) -> set[int]:
+    """`same_person` as a set of ids."""
+    return set(await session.scalars(same_person(resident_id)))
 
 
 @dataclass(frozen=True)
@@ -52,9 +120,12 @@ async def get_or_create(
     )
     if resident is None:
         resident = Resident(telegram_id=telegram_id)
+        await identify(session, resident)
         session.add(resident)
         await session.flush()
         await session.refresh(resident, ["roles"])
+    else:
+        await identify(session, resident)
     grants = {(r.role, r.neighborhood_id) for r in resident.roles}
     if telegram_id in staff_ids and (roles_service.STAFF, None) not in grants:
         await roles_service.grant(session, resident, roles_service.STAFF)
@@ -65,7 +136,8 @@ async def get_or_create(
 async def load(session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[int] = frozenset()) -> Viewer:
     """The resident behind an update. A person the bot does not know yet gets a resident that is not
     saved (nothing is stored before they accept the privacy notice: `accept_privacy` saves it); the
-    STAFF_IDS are saved at once, with their role."""
+    STAFF_IDS are saved at once, with their role. A resident saved before identities existed gets theirs
+    here (the lazy backfill of migration 0005)."""
     if telegram_id in staff_ids:
         return await get_or_create(session, telegram_id, staff_ids=staff_ids)
     resident = await session.scalar(
@@ -73,6 +145,7 @@ async def load(session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[
     )
     if resident is None:
         return Viewer(resident=Resident(telegram_id=telegram_id, reachable=True), grants=frozenset())
+    await identify(session, resident)
     return Viewer(resident=resident, grants=frozenset((r.role, r.neighborhood_id) for r in resident.roles))
 
 
@@ -99,9 +172,10 @@ def set_language(resident: Resident, lang: str) -> None:
 
 
 async def accept_privacy(session: AsyncSession, resident: Resident) -> None:
-    """Consent given: from now on the resident is stored."""
+    """Consent given: from now on the resident is stored, with their identity."""
     if resident.consent_at is None:
         resident.consent_at = utcnow()
+    await identify(session, resident)
     if resident.id is None:
         session.add(resident)
         await session.flush()

@@ -44,18 +44,43 @@ def settings_view(
     return "\n".join(lines), single_column(buttons)
 
 
-def delete_question() -> tuple[str, InlineKeyboardMarkup]:
-    text = _(
-        "🗑 Delete your account? Your settings and roles are erased and you are unlinked from "
-        "everything you sent. Votes and supports stay counted, anonymously. This cannot be undone."
+def delete_question(
+    published: int = 0, waiting: int = 0, supports: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The delete confirmation: what is erased, what stays (with counts), and, when some of the person's
+    ideas wait for review, the choice between keeping them for review and withdrawing them."""
+    lines = [
+        _("🗑 <b>Delete your account?</b> This cannot be undone."),
+        _(
+            "Erased: your Telegram id, language, neighborhood, notification choices, roles and any form "
+            "in progress. You are unlinked from everything you sent."
+        ),
+        _("Stays, without your name:"),
+        _("• published ideas: {count}").format(count=published),
+        _("• supports you gave: {count}").format(count=supports),
+    ]
+    if waiting:
+        lines.append(
+            _("• ideas waiting for review: {count} (kept for review, or withdrawn if you choose so)").format(
+                count=waiting
+            )
+        )
+    lines.append(
+        _(
+            "A keyed fingerprint of your account stays too (not your Telegram id), so that if you come "
+            "back, what allows one per person still counts you once."
+        )
     )
-    keyboard = single_column(
-        [
-            (_("Yes, delete my account"), SettingsCb(action="delete-confirm")),
-            (_("No, keep it"), MenuCb(action="settings")),
+    buttons: list[tuple[str, CallbackData]] = []
+    if waiting:
+        buttons += [
+            (_("Delete, keep my ideas"), SettingsCb(action="delete-confirm", value="keep")),
+            (_("Delete and withdraw waiting ideas"), SettingsCb(action="delete-confirm", value="withdraw")),
         ]
-    )
-    return text, keyboard
+    else:
+        buttons.append((_("Yes, delete my account"), SettingsCb(action="delete-confirm", value="keep")))
+    buttons.append((_("No, keep it"), MenuCb(action="settings")))
+    return "\n".join(lines), single_column(buttons)
 
 
 def back_to_settings() -> tuple[str, CallbackData]:

@@ -111,14 +111,24 @@ async def export(query: CallbackQuery, state: FSMContext, session: AsyncSession,
     )
 
 
-async def delete_ask(query: CallbackQuery) -> None:
-    await reply(query, *delete_question())
+async def delete_ask(query: CallbackQuery, session: AsyncSession, viewer: Viewer) -> None:
+    left = await privacy.footprint(session, viewer.resident)
+    await reply(query, *delete_question(left.published, left.waiting, left.supports))
 
 
-async def delete(query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
-    await privacy.delete_account(session, viewer.resident)
+async def delete(
+    query: CallbackQuery, callback_data: SettingsCb, state: FSMContext, session: AsyncSession, viewer: Viewer
+) -> None:
+    if callback_data.value not in ("", "keep", "withdraw"):
+        raise Stale()
+    withdrawn = await privacy.delete_account(
+        session, viewer.resident, withdraw_waiting=callback_data.value == "withdraw"
+    )
     await state.clear()
-    await reply(query, _("Your account was deleted. Send /start if you ever want to come back."))
+    text = _("Your account was deleted. Send /start if you ever want to come back.")
+    if withdrawn:
+        text = _("Ideas withdrawn: {count}.").format(count=withdrawn) + "\n" + text
+    await reply(query, text)
 
 
 def back_button() -> InlineKeyboardButton:

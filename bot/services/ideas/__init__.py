@@ -49,6 +49,7 @@ from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the
     can_support,
     can_withdraw,
 )
+from bot.services.residents import person_ids, same_person
 from bot.text import fold
 from storage.models import Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
 
@@ -272,7 +273,7 @@ async def similar(
         Idea.status == APPROVED,
     )
     if exclude_author is not None:
-        stmt = stmt.where(or_(Idea.author_id.is_(None), Idea.author_id != exclude_author))
+        stmt = stmt.where(or_(Idea.author_id.is_(None), Idea.author_id.not_in(same_person(exclude_author))))
     rows = await session.scalars(stmt.order_by(Idea.id.desc()).limit(1000))
     return rank_similar(title, list(rows), limit)
 
@@ -312,10 +313,11 @@ async def support_count(session: AsyncSession, idea_id: int) -> int:
 
 
 async def supports(session: AsyncSession, idea_id: int, resident_id: int) -> bool:
+    """Whether the person behind `resident_id` supports the idea (from this account or one they deleted)."""
     found = await session.scalar(
-        select(IdeaSupport.idea_id).where(
-            IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id == resident_id
-        )
+        select(IdeaSupport.idea_id)
+        .where(IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id.in_(same_person(resident_id)))
+        .limit(1)
     )
     return found is not None
 
@@ -407,7 +409,9 @@ def not_open(view: processes.Outlook) -> SubmissionNotOpen:
 async def check_can_submit(
     session: AsyncSession, resident: Resident, process: Process | None, now: datetime | None = None
 ) -> None:
-    """Raise unless the resident may send an idea to `process` now (phase, scope, limit, flood)."""
+    """Raise unless the resident may send an idea to `process` now (phase, scope, limit, flood). The limit
+    and the flood control count the ideas of the person, not of the account: those sent from accounts
+    they deleted count too (`residents.same_person`)."""
     now = now or utcnow()
     if process is None or not processes.applies_to(process, resident.neighborhood_id):
         raise SubmissionNotOpen(None, None, None)
@@ -422,14 +426,18 @@ async def check_can_submit(
     sent = await session.scalar(
         select(func.count())
         .select_from(Idea)
-        .where(Idea.process_id == process.id, Idea.author_id == resident.id, Idea.status != WITHDRAWN)
+        .where(
+            Idea.process_id == process.id,
+            Idea.author_id.in_(same_person(resident.id)),
+            Idea.status != WITHDRAWN,
+        )
     )
     if (sent or 0) >= process.idea_limit:
         raise LimitReached(process.idea_limit)
     recent = await session.scalar(
         select(func.count())
         .select_from(Idea)
-        .where(Idea.author_id == resident.id, Idea.created_at > now - FLOOD_SPAN)
+        .where(Idea.author_id.in_(same_person(resident.id)), Idea.created_at > now - FLOOD_SPAN)
     )
     if (recent or 0) >= FLOOD_COUNT:
         raise Flooding(int(FLOOD_SPAN.total_seconds() // 60))
@@ -491,11 +499,19 @@ async def withdraw(session: AsyncSession, idea_id: int, resident: Resident) -> I
 
 
 async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident) -> tuple[bool, int]:
-    """Support a published idea, or take the support back. Returns (supported now, count)."""
+    """Support a published idea, or take the support back. Returns (supported now, count).
+
+    One support per person, not per account: a support stays a row of (idea, resident row), and the
+    person is every row sharing their identity (`residents.same_person`). A support given before the
+    person deleted their account stays on the anonymous row and still counts as theirs: the idea shows
+    as supported, and pressing again takes that support back. No identity column on `idea_supports`
+    is needed: only one row of a person is live at a time (the Telegram id is unique), so the primary
+    key still settles two presses delivered at once. Their own ideas (from any of their accounts) they
+    cannot support."""
     idea = await session.get(Idea, idea_id)
     if idea is None:
         raise NotFound("no such idea")
-    if idea.author_id == resident.id:
+    if idea.author_id is not None and idea.author_id in await person_ids(session, resident.id):
         raise OwnIdea("authors do not support their own idea")
     if not can_support(idea.status, is_author=False):
         raise NotSupportable(f"the idea is {idea.status}")
@@ -503,7 +519,9 @@ async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident
     if process is None or not rules.takes_part(process.neighborhood_id, resident.neighborhood_id):
         raise NotSupportable("the process is for another neighborhood")
     removed = await session.execute(
-        delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id == resident.id)
+        delete(IdeaSupport)
+        .where(IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id.in_(same_person(resident.id)))
+        .execution_options(synchronize_session=False)
     )
     supported = False
     if not removed.rowcount:

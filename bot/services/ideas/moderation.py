@@ -33,7 +33,6 @@ from bot.services.ideas import (
     rules,
     similarity,
     support_count,
-    supports,
 )
 from bot.services.ideas.rules import (
     APPROVED,
@@ -262,7 +261,8 @@ async def _hold_target(session: AsyncSession, target_id: int) -> None:
 
 async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: int | None) -> Idea:
     """Merge `idea_id` into `target_id` (published or waiting): its supports (and its author's voice)
-    move there, each person counted once. Both rows are guarded in id order. Returns the merged idea."""
+    move there, each person counted once (by identity: the rows of a deleted account and of the person's
+    new one are one person, see `_movers`). Both rows are guarded in id order. Returns the merged idea."""
     await require_staff(session, actor_id)
     _idea, target = await merge_pair(session, idea_id, target_id)
     if target_id < idea_id:
@@ -270,16 +270,7 @@ async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: i
     merged = await _decide(session, idea_id, actor_id, Decision.MERGE, merged_into_id=target_id)
     if target_id > idea_id:
         await _hold_target(session, target_id)
-    already = select(IdeaSupport.resident_id).where(IdeaSupport.idea_id == target_id)
-    moving = select(IdeaSupport.resident_id).where(
-        IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id.not_in(already)
-    )
-    if target.author_id is not None:
-        moving = moving.where(IdeaSupport.resident_id != target.author_id)
-    movers = set(await session.scalars(moving))
-    author = merged.author_id
-    if author is not None and author != target.author_id and not await supports(session, target_id, author):
-        movers.add(author)
+    movers = await _movers(session, idea_id, target_id, merged.author_id, target.author_id)
     if movers:
         now = utcnow()
         await session.execute(
@@ -287,6 +278,41 @@ async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: i
         )
     await session.execute(delete(IdeaSupport).where(IdeaSupport.idea_id == idea_id))
     return merged
+
+
+async def _movers(
+    session: AsyncSession, idea_id: int, target_id: int, author_id: int | None, target_author_id: int | None
+) -> list[int]:
+    """The resident rows whose support moves from `idea_id` to `target_id`: each person (an identity, or
+    the row itself for a row without one) once, leaving out the people who already support the target
+    and the target's author; the merged idea's author comes last, unless already counted."""
+
+    def person(resident_id: int, identity: str | None) -> str:
+        return identity or f"#{resident_id}"
+
+    async def identity_of(resident_id: int) -> str | None:
+        return await session.scalar(select(Resident.identity).where(Resident.id == resident_id))
+
+    rows = (
+        await session.execute(
+            select(IdeaSupport.idea_id, IdeaSupport.resident_id, Resident.identity)
+            .join(Resident, Resident.id == IdeaSupport.resident_id)
+            .where(IdeaSupport.idea_id.in_((idea_id, target_id)))
+            .order_by(IdeaSupport.created_at, IdeaSupport.resident_id)
+        )
+    ).all()
+    counted = {person(rid, ident) for iid, rid, ident in rows if iid == target_id}
+    if target_author_id is not None:
+        counted.add(person(target_author_id, await identity_of(target_author_id)))
+    movers: list[int] = []
+    candidates = [(rid, ident) for iid, rid, ident in rows if iid == idea_id]
+    if author_id is not None:
+        candidates.append((author_id, await identity_of(author_id)))
+    for rid, ident in candidates:
+        if person(rid, ident) not in counted:
+            counted.add(person(rid, ident))
+            movers.append(rid)
+    return movers
 
 
 # --- edits and the author --------------------------------------------------------------------------
