@@ -271,6 +271,7 @@ class World:
     hood_process: int = 0
     updates: int = 0
     restarts: int = 0
+    lived: dict[int, set] = field(default_factory=dict)  # resident id → every neighborhood seen after a round
     actions: dict[int, tuple] = field(default_factory=dict)  # update id → the action that sent it
     findings: list[str] = field(default_factory=list)
     rejected: int = 0  # actions the sandbox itself refused (e.g. an empty text)
@@ -559,11 +560,18 @@ class World:
                 if round_:
                     await asyncio.gather(*(self.act(a) for a in round_))
                     round_ = []
+                    await self._note_homes()
                 if action[0] == "restart":
                     await self.restart()
                     continue
             if action[0] != "end":
                 round_.append(action)
+
+    async def _note_homes(self) -> None:
+        """Where everyone lives now (a resident may move between supporting and the check)."""
+        async with self.app.sessions() as session:
+            for resident_id, hood in (await session.execute(select(Resident.id, Resident.neighborhood_id))).all():
+                self.lived.setdefault(resident_id, set()).add(hood)
 
     # --- the invariants ------------------------------------------------------------------------------
 
@@ -602,7 +610,12 @@ class World:
                 problems.append(f"resident {support.resident_id} supports their own idea {idea.id}")
             hood = hood_of_process.get(idea.process_id)
             resident = residents.get(support.resident_id)
-            if hood is not None and resident is not None and resident.neighborhood_id not in (hood, None):
+            if (
+                hood is not None
+                and resident is not None
+                and resident.neighborhood_id not in (hood, None)
+                and hood not in self.lived.get(resident.id, set())
+            ):
                 problems.append(
                     f"resident {resident.id} of neighborhood {resident.neighborhood_id} supports idea {idea.id} "
                     f"of the process limited to neighborhood {hood}"
@@ -770,3 +783,25 @@ async def test_hiding_a_merge_target_leaves_no_idea_merged_into_a_hidden_one(mey
         merged, into = await session.get(Idea, dup), await session.get(Idea, target)
     assert merged.status == ideas.MERGED and merged.merged_into_id == target
     assert into.status in (ideas.PENDING, ideas.APPROVED, ideas.PROJECT)
+
+
+async def test_a_resident_of_another_neighborhood_cannot_support_by_forged_data(meydan, sandbox) -> None:  # noqa: ANN001
+    """Issue 9, point 9, as the fuzz checks it: the screen offers a one-neighborhood process only to its
+    residents, and well-formed button data from anyone else is refused (no support row)."""
+    from bot.ui.ideas.callbacks import BrowseAction, BrowseCb
+    from tests.test_ideas_flow import _process, _seed_idea
+
+    async with meydan.sessions() as session:
+        hood = await session.scalar(
+            select(Neighborhood).join(District).where(District.key == "konak", Neighborhood.key == "pazaryeri")
+        )
+    process_id = await _process(meydan, key="pazaryeri", neighborhood_id=hood.id)
+    idea_id = await _seed_idea(meydan, process_id, "Meydana çeşme", author_tg=100_000_701)
+    john = await onboard(sandbox, name="John", lang="en", district="Bornova", neighborhood="Kazımdirik")
+    menu = await john.say("/menu")
+    data = BrowseCb(action=BrowseAction.SUPPORT, process=process_id, idea=idea_id).pack()
+    await john.press_data(menu.message_id, data)
+    async with meydan.sessions() as session:
+        supporters = list(await session.scalars(select(IdeaSupport.resident_id).where(IdeaSupport.idea_id == idea_id)))
+        johns = await session.scalar(select(Resident.id).where(Resident.telegram_id == john.id))
+    assert johns not in supporters
