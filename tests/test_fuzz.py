@@ -805,3 +805,22 @@ async def test_a_resident_of_another_neighborhood_cannot_support_by_forged_data(
         supporters = list(await session.scalars(select(IdeaSupport.resident_id).where(IdeaSupport.idea_id == idea_id)))
         johns = await session.scalar(select(Resident.id).where(Resident.telegram_id == john.id))
     assert johns not in supporters
+
+
+async def test_commands_and_odd_texts_in_a_group_never_fail(meydan, sandbox) -> None:  # noqa: ANN001
+    """Issue 9, point 7: commands in a group get a short pointer to the private chat (or silence), never
+    the "update failed" handler; odd texts too."""
+    records = Records()
+    logging.getLogger("meydan.errors").addHandler(records)
+    try:
+        ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+        stranger = await sandbox.person("Yabancı", language_code="en")
+        group = await sandbox.group("Mahalle", [ayse, stranger])
+        for person in (ayse, stranger):
+            for text in ("/start", "/menu", "/cancel", "/settings", "/admin", "/ideas", "/help", "/nope", "²", "\u200b"):
+                await group.say(person, text)
+    finally:
+        logging.getLogger("meydan.errors").removeHandler(records)
+    assert not [r.getMessage() for r in records.records if r.levelno >= logging.WARNING]
+    async with meydan.sessions() as session:
+        assert await session.scalar(select(Resident.id).where(Resident.telegram_id == stranger.id)) is None
