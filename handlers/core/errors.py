@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent, Update
 from aiogram.utils.i18n import I18n
@@ -41,6 +42,19 @@ async def on_refusal(
     return True
 
 
+async def on_blocked(event: ErrorEvent) -> bool:
+    """The person blocked the bot (e.g. pressed an old button after blocking it): nothing can reach them,
+    so this is no failure of ours and there is no one to apologise to."""
+    log.info("blocked update_id=%s", event.update.update_id)
+    query = event.update.callback_query
+    if query is not None:  # still stop the button's spinner (answering a query is not a message)
+        try:
+            await query.answer()
+        except Exception as exc:  # noqa: BLE001 - already answered, or too old
+            log.info("could not answer update_id=%s error=%s", event.update.update_id, type(exc).__name__)
+    return True
+
+
 async def on_error(event: ErrorEvent, lang: str | None = None) -> bool:
     log.error(
         "update failed update_id=%s error=%s",
@@ -58,5 +72,6 @@ async def on_error(event: ErrorEvent, lang: str | None = None) -> bool:
 def make_router() -> Router:
     router = Router(name="core.errors")
     router.errors.register(on_refusal, ExceptionTypeFilter(DomainError))
+    router.errors.register(on_blocked, ExceptionTypeFilter(TelegramForbiddenError))
     router.errors.register(on_error)
     return router
