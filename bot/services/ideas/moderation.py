@@ -156,7 +156,51 @@ async def _decide(
         status=status,
         **details,
     )
+    if status in (MERGED, REJECTED, HIDDEN):
+        await _carry_merged(session, idea_id, actor_id, decision, status, values)
     return await get(session, idea_id)  # type: ignore[return-value]
+
+
+async def _carry_merged(
+    session: AsyncSession,
+    idea_id: int,
+    actor_id: int | None,
+    decision: Decision,
+    status: str,
+    values: dict[str, object],
+) -> None:
+    """Ideas merged into `idea_id` follow it, so none ever points at an idea residents cannot read:
+    merged further, they point where it went (no chains); hidden or rejected, they take the same
+    decision and reason. Each follower is audited."""
+    followers = list(
+        await session.scalars(select(Idea.id).where(Idea.merged_into_id == idea_id, Idea.status == MERGED))
+    )
+    if not followers:
+        return
+    if status == MERGED:
+        changes: dict[str, object] = {"merged_into_id": values["merged_into_id"]}
+    else:
+        changes = {
+            "status": status,
+            "merged_into_id": None,
+            "decided_at": utcnow(),
+            "decided_by": actor_id,
+            "reject_reason_key": values.get("reject_reason_key"),
+            "reject_reason": values.get("reject_reason"),
+        }
+    await session.execute(
+        update(Idea).where(Idea.id.in_(followers)).values(**changes).execution_options(synchronize_session=False)
+    )
+    for follower in followers:
+        await audit.record(
+            session,
+            f"idea.{decision}",
+            actor_id=actor_id,
+            object_type="idea",
+            object_id=follower,
+            status=status,
+            following=idea_id,
+        )
 
 
 async def approve(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
