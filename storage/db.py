@@ -16,7 +16,8 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("meydan_current_se
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL mode, a busy timeout and enforced foreign keys. Statement
+    """Create the engine; SQLite gets WAL mode, a busy timeout, enforced foreign keys and transactions
+    that take the write lock when they begin (`BEGIN IMMEDIATE`). Statement
     parameters (what people typed) never appear in logs or in error messages, at any log level."""
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
@@ -31,6 +32,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLAlchemy, not the driver, begins transactions (the driver would begin only at the first
+            # write, so a check read before it would not be part of the transaction)
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # every transaction takes SQLite's write lock when it begins: what a transaction reads and
+            # then writes is never changed by another in between (SQLite runs one writer at a time anyway)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -982,7 +982,7 @@ async def test_a_blocked_author_never_fails_the_decision(meydan: Meydan, sandbox
     async with meydan.sessions() as session:
         author = await residents.by_telegram_id(session, ayse.id)
         assert author.reachable is False
-        assert (await _ideas(meydan))[0].status == ideas.APPROVED
+    assert (await _ideas(meydan))[0].status == ideas.APPROVED
 
 
 async def test_new_ideas_are_announced_in_the_staff_group(settings: Settings, sandbox) -> None:  # noqa: ANN001

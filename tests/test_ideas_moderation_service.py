@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.services import ideas
-from storage.models import AuditEntry, Idea, Resident
+from storage.models import AuditEntry, Idea, IdeaSupport, Resident
 from tests.test_ideas_service import CITY, _draft, _hood, _open_process, _resident, _staff, _theme
 
 
@@ -70,7 +70,9 @@ async def test_staff_edit_the_description_audited_and_only_while_editable(sessio
         staff, (a, b, _c) = await _setup(session)
         author = await session.get(Resident, b.author_id)
         before = a.description
-        edited = await ideas.edit_description(session, a.id, staff.id, "  Yeni   açıklama: banklar ve gölge.  ")
+        edited = await ideas.edit_description(
+            session, a.id, staff.id, "  Yeni   açıklama: banklar ve gölge.  "
+        )
         assert edited.description == "Yeni açıklama: banklar ve gölge."
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "idea.edit_description"))
         assert entry.object_id == a.id and entry.details["before"] == before
@@ -128,3 +130,49 @@ async def test_two_merges_of_the_same_pair_at_once_one_wins(sessions) -> None:  
     async with sessions() as session:
         statuses = sorted([(await session.get(Idea, i)).status for i in pair])
         assert statuses == [ideas.MERGED, ideas.PENDING]
+
+
+@pytest.mark.parametrize("support_first", [True, False])
+async def test_a_support_during_a_merge_never_lands_on_the_merged_idea(sessions, support_first) -> None:  # noqa: ANN001
+    """A resident supports an idea while staff merge it into another, at the same moment, in both orders:
+    the support either counts on the target (it moved with the merge) or is refused; never left behind."""
+    from sqlalchemy.exc import OperationalError
+
+    async with sessions.begin() as session:
+        staff, (a, b, c) = await _setup(session)
+        await ideas.approve(session, a.id, staff.id)
+        await ideas.approve(session, b.id, staff.id)
+        supporter = await _resident(session, 199, await _hood(session))
+        ids = (a.id, b.id, supporter.id, staff.id)
+
+    async def support() -> str:
+        if not support_first:
+            await asyncio.sleep(0.05)
+        try:
+            async with sessions.begin() as session:
+                resident = await session.get(Resident, ids[2])
+                await ideas.toggle_support(session, ids[0], resident)
+                await asyncio.sleep(0.2)
+        except (ideas.IdeaError, OperationalError) as exc:  # refused, or SQLite's one writer at a time
+            return type(exc).__name__
+        return "supported"
+
+    async def merge() -> str:
+        if support_first:
+            await asyncio.sleep(0.05)
+        try:
+            async with sessions.begin() as session:
+                await ideas.merge(session, ids[0], ids[1], ids[3])
+                await asyncio.sleep(0.2)
+        except (ideas.IdeaError, OperationalError) as exc:
+            return type(exc).__name__
+        return "merged"
+
+    results = await asyncio.gather(support(), merge())
+    async with sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(IdeaSupport).where(IdeaSupport.idea_id == ids[0])
+        )
+        assert left == 0 or (await session.get(Idea, ids[0])).status != ideas.MERGED, results
+        if results == ["supported", "merged"]:  # both went through: the support moved to the target
+            assert await ideas.supports(session, ids[1], ids[2])

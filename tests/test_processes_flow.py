@@ -154,6 +154,7 @@ async def test_dates_in_the_past_and_unreadable_dates_are_refused(meydan: Meydan
     unreadable = (await staff.say("tomorrow")).text
     assert "could not read that date" in unreadable and "Europe/Istanbul" in unreadable
     assert "already passed" in (await staff.say("2020-01-01 10:00")).text
+    assert "could not read that date" in (await staff.say("0001-01-01 00:00")).text  # beyond a date's range
     assert "already passed" in (await staff.say(_date(meydan, -1))).text
     assert "When should it close?" in (await staff.say(_date(meydan, 0.01))).text
     assert "already passed" in (await staff.say(_date(meydan, -0.5))).text
@@ -298,7 +299,8 @@ async def test_the_service_gives_the_next_free_key_to_processes_created_at_once(
 
     keys = await asyncio.gather(*(create() for _ in range(3)))
     assert sorted(keys) == ["together", "together-2", "together-3"]
-    assert clashes  # they did meet on the same key, and moved on
+    if sessions.kw["bind"].dialect.name != "sqlite":  # SQLite runs them one after another (BEGIN IMMEDIATE)
+        assert clashes  # they did meet on the same key, and moved on
     with pytest.raises(processes.KeyTaken):
         async with sessions.begin() as session:
             await processes.create(

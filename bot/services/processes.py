@@ -103,9 +103,9 @@ def parse_local(text: str, zone: ZoneInfo) -> datetime:
     for fmt in DATE_FORMATS:
         try:
             naive = datetime.strptime(value, fmt)
-        except ValueError:
+            return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        except (ValueError, OverflowError):  # not this format, or beyond what a datetime holds (0001-01-01)
             continue
-        return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
     raise BadDate(f"{text!r} is not a date like 2026-12-01 09:00")
 
 

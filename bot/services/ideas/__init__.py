@@ -507,8 +507,12 @@ async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident
     as supported, and pressing again takes that support back. No identity column on `idea_supports`
     is needed: only one row of a person is live at a time (the Telegram id is unique), so the primary
     key still settles two presses delivered at once. Their own ideas (from any of their accounts) they
-    cannot support."""
-    idea = await session.get(Idea, idea_id)
+    cannot support.
+
+    The idea's row is locked for the rest of the update (PostgreSQL; SQLite runs one writer at a time),
+    so a support cannot land on an idea that a staff member is merging or hiding at the same moment: the
+    decision waits for the support, or the support sees the idea's new status and is refused."""
+    idea = await session.get(Idea, idea_id, with_for_update=True, populate_existing=True)
     if idea is None:
         raise NotFound("no such idea")
     if idea.author_id is not None and idea.author_id in await person_ids(session, resident.id):
