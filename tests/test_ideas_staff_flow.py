@@ -276,3 +276,27 @@ def test_every_common_reason_has_a_button_label() -> None:
         REJECT_LABELS.keys() == rules.REJECT_REASONS.keys()
         and HIDE_LABELS.keys() == rules.HIDE_REASONS.keys()
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "tr"])
+async def test_a_reason_typed_for_an_idea_decided_meanwhile_closes_the_form(meydan, sandbox, lang) -> None:  # noqa: ANN001
+    """Another staff member approves the idea while this one types a reason: the reason is refused with
+    why, and the form is closed for good (on SQLite too, where the form's state lives in the update's
+    transaction), so the next message is not taken as a reason."""
+    process_id = await _process(meydan)
+    idea_id = await _seed_idea(meydan, process_id, "Aya metro", author_tg=100_000_711, status=ideas.PENDING)
+    staff = await _staff(sandbox, lang)
+    await staff.press("🗂")
+    await press(staff, "✖️ Reject", lang)
+    await press(staff, "✍️ Type a reason", lang)
+    async with meydan.sessions.begin() as session:  # another staff member decides meanwhile
+        await ideas.approve(session, idea_id, (await residents.by_telegram_id(session, STAFF_ID)).id)
+    answer = await staff.say("Bu bütçenin dışında.")
+    assert "#" not in answer.text or "Bu bütçenin dışında." not in answer.text  # no confirmation offered
+    assert (await _get(meydan, idea_id)).status == ideas.APPROVED
+    from aiogram.fsm.storage.base import StorageKey
+
+    key = StorageKey(bot_id=meydan.bot.id, chat_id=staff.id, user_id=staff.id)
+    assert await meydan.storage.get_state(key) is None  # the closing was kept, not rolled back
+    again = await staff.say("Bir gerekçe daha.")
+    assert "Bir gerekçe daha." not in again.text  # not taken as a reason: the form is gone

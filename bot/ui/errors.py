@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any
 
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.errors import BadNumber, DomainError, NotAllowed, NotFound, Stale
@@ -53,3 +54,9 @@ def _bad_number(error: BadNumber, ctx: dict[str, Any]) -> str:
 @refusal.register
 def _written(error: Refusal, ctx: dict[str, Any]) -> str:
     return error.text
+
+
+async def refuse(message: Message, error: DomainError, ctx: dict[str, Any]) -> None:
+    """Answer a refusal without raising it, for a handler that must keep what it did (e.g. close a form
+    whose idea is gone: raising would roll back the form's state with everything else)."""
+    await message.answer(refusal(error, ctx))

@@ -19,6 +19,7 @@ from bot.routing import Handlers
 from bot.services import ideas
 from bot.services.ideas.rules import Decision
 from bot.services.residents import Viewer
+from bot.ui.errors import refuse
 from bot.ui.ideas.callbacks import ModAction, ModCb
 from bot.ui.ideas.moderation import description_prompt, themes_view, title_prompt
 from bot.ui.messages import replace
@@ -64,10 +65,12 @@ async def save_text(
         idea = await save(
             session, (await state.get_data()).get("idea_id", 0), viewer.resident.id, message.text
         )
-    except ideas.IdeaError as error:
-        if not isinstance(error, ideas.Invalid):  # too short or long: the form stays for another try
-            await state.clear()
+    except ideas.Invalid:  # too short or long: the form stays for another try
         raise
+    except ideas.IdeaError as error:  # the idea is gone or decided: the form closes (and stays closed)
+        await state.clear()
+        await refuse(message, error, {"lang": lang, "city": city})
+        return
     await state.clear()
     await message.answer(_(done))
     await show(message, session, idea, lang, city)

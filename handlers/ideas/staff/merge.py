@@ -4,6 +4,7 @@ alike first (or a typed number), a confirmation, then the supports move (each pe
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from aiogram import F
 from aiogram.fsm.context import FSMContext
@@ -17,6 +18,7 @@ from bot.routing import Handlers
 from bot.services import ideas
 from bot.services.ideas.rules import PENDING, Decision
 from bot.services.residents import Viewer
+from bot.ui.errors import refuse
 from bot.ui.ideas.callbacks import ModAction, ModCb
 from bot.ui.ideas.moderation import merge_confirm_view, merge_view
 from bot.ui.messages import replace
@@ -58,15 +60,17 @@ async def target_pressed(
 
 
 @handlers.message(ModForm.target, F.text)
-async def target_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def target_typed(message: Message, state: FSMContext, session: AsyncSession, **ctx: Any) -> None:
     try:
         idea, target = await ideas.merge_pair(
             session, (await state.get_data()).get("idea_id", 0), _number(message.text)
         )
-    except ideas.IdeaError as error:
-        if not isinstance(error, ideas.BadTarget):  # a wrong number: the form stays for another
-            await state.clear()
+    except ideas.BadTarget:  # a wrong number: the form stays for another
         raise
+    except ideas.IdeaError as error:  # the idea is gone or decided: the form closes (and stays closed)
+        await state.clear()
+        await refuse(message, error, ctx)
+        return
     text, keyboard = merge_confirm_view(idea, target)
     await message.answer(text, reply_markup=keyboard)
 

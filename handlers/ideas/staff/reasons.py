@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from aiogram import F
 from aiogram.fsm.context import FSMContext
@@ -22,6 +23,7 @@ from bot.services import ideas
 from bot.services.errors import Stale
 from bot.services.ideas.rules import PENDING, Decision
 from bot.services.residents import Viewer
+from bot.ui.errors import refuse
 from bot.ui.ideas.callbacks import ModAction, ModCb
 from bot.ui.ideas.moderation import (
     card_room,
@@ -132,16 +134,17 @@ async def ask_typed(
 
 
 @handlers.message(ModForm.reason, F.text)
-async def typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def typed(message: Message, state: FSMContext, session: AsyncSession, **ctx: Any) -> None:
     """A typed reason, shown back with Send / Edit the reason / Back (typing again replaces it)."""
     data = await state.get_data()
     decision = Decision(data.get("decision", Decision.REJECT))
     reason = ideas.clean_reason(message.text)
     try:
         idea = await ideas.decidable(session, data.get("idea_id", 0), decision)
-    except ideas.IdeaError:
+    except ideas.IdeaError as error:  # the idea is gone or decided: the form closes (and stays closed)
         await state.clear()
-        raise
+        await refuse(message, error, ctx)
+        return
     await state.update_data(reason=reason)
     text, keyboard = typed_reason_view(idea, decision, reason)
     await message.answer(text, reply_markup=keyboard)
