@@ -4,7 +4,7 @@
 - `Onboarded()`: the person finished onboarding.
 - `HasRole(role)`: the person holds `role` city-wide (staff) — `HasRole(COORDINATOR, scoped=True)`
   passes for a coordinator of any neighborhood; the handler then checks the object's own scope with
-  `bot.services.errors.require`, which the services call too.
+  `bot.services.roles.require`, which the services call too.
 """
 
 from __future__ import annotations
@@ -40,7 +40,3 @@ class HasRole(Filter):
         if self.scoped:
             return any(role == self.role for role, _scope in viewer.grants)
         return viewer.has(self.role)
-
-
-def staff() -> HasRole:
-    return HasRole(STAFF)

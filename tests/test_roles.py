@@ -42,3 +42,19 @@ async def test_staff_ids_always_hold_the_staff_role(sessions) -> None:  # noqa: 
         assert again.is_staff
         other = await residents.get_or_create(session, 100, staff_ids=frozenset({99}))
         assert not other.is_staff
+
+
+async def test_require_checks_the_role_and_its_scope(sessions) -> None:  # noqa: ANN001
+    from bot.services.errors import NotAllowed
+
+    async with sessions.begin() as session:
+        coordinator = (await residents.get_or_create(session, 4321)).resident
+        pazaryeri = await geography.by_keys(session, "konak", "pazaryeri")
+        alsancak = await geography.by_keys(session, "konak", "alsancak")
+        await roles.grant(session, coordinator, roles.COORDINATOR, neighborhood_id=pazaryeri.id)
+        await roles.require(session, coordinator.id, roles.COORDINATOR, pazaryeri.id)  # their council
+        for role, scope in ((roles.COORDINATOR, alsancak.id), (roles.COORDINATOR, None), (roles.STAFF, None)):
+            with pytest.raises(NotAllowed):
+                await roles.require(session, coordinator.id, role, scope)
+        with pytest.raises(NotAllowed):
+            await roles.require(session, None, roles.STAFF)

@@ -1,4 +1,5 @@
-"""Domain errors shared by every feature, and the one role check the services use.
+"""Domain errors shared by every feature (the role check that raises `NotAllowed` is
+`bot.services.roles.require`).
 
 A service refuses by raising a `DomainError`; nothing it wrote in that update is kept (the update's
 transaction rolls back). The UI turns each error class into a message in the person's language
@@ -7,11 +8,6 @@ catch refusals one by one.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.services.residents import Viewer
 
 
 class DomainError(Exception):
@@ -36,12 +32,6 @@ class Stale(DomainError):
 
 class BadNumber(DomainError):
     """A typed number or id that is not a plain decimal integer in range."""
-
-
-def require(viewer: Viewer | None, role: str, neighborhood_id: int | None = None) -> None:
-    """Raise `NotAllowed` unless `viewer` holds `role` city-wide or for `neighborhood_id`."""
-    if viewer is None or not viewer.has(role, neighborhood_id):
-        raise NotAllowed(role, neighborhood_id)
 
 
 def parse_int(text: str, *, low: int = 0, high: int = 2**31 - 1) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -34,11 +34,3 @@ class Page:
     def cut(self, items: Sequence[T]) -> Sequence[T]:
         """This page's part of a list held whole in memory."""
         return items[self.offset : self.offset + self.size]
-
-
-@dataclass(frozen=True)
-class Paged(Generic[T]):
-    """One page of a list: its items and where it stands."""
-
-    items: list[T]
-    page: Page

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
+from bot.services.errors import NotAllowed
 from storage.models import Resident, Role
 
 STAFF, COORDINATOR, ORGANISER = "staff", "coordinator", "organiser"
@@ -87,3 +88,19 @@ async def revoke(
 async def role_names(session: AsyncSession, resident_id: int) -> set[str]:
     rows = await session.scalars(select(Role.role).where(Role.resident_id == resident_id))
     return set(rows)
+
+
+async def require(
+    session: AsyncSession, resident_id: int | None, role: str, neighborhood_id: int | None = None
+) -> None:
+    """The one role check of the services: `NotAllowed` unless the resident holds `role` city-wide or,
+    when `neighborhood_id` is given, for that neighborhood (a council's coordinator)."""
+    if resident_id is not None:
+        scopes = set(
+            await session.scalars(
+                select(Role.neighborhood_id).where(Role.resident_id == resident_id, Role.role == role)
+            )
+        )
+        if None in scopes or (neighborhood_id is not None and neighborhood_id in scopes):
+            return
+    raise NotAllowed(role, neighborhood_id)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from bot.config import Bounds
 from bot.i18n import N_
 from bot.services import processes
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, NotAllowed  # noqa: F401 - ideas.NotAllowed
 from bot.services.ideas import rules
 from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the ideas API
     APPROVED,
@@ -96,10 +96,6 @@ class Flooding(IdeaError):
 
 class NotFound(IdeaError):
     pass
-
-
-class NotAllowed(IdeaError):
-    """The actor lacks the role, or the idea is not theirs."""
 
 
 class NotSupportable(IdeaError):
@@ -561,7 +557,6 @@ from bot.services.ideas.moderation import (  # noqa: E402, F401 - the staff side
     queue_position,
     reason_text,
     reject,
-    require_staff,
     reveal_author,
     reviewed,
     set_theme,

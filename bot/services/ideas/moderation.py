@@ -21,7 +21,6 @@ from bot.services.ideas import (
     AlreadyDecided,
     BadTarget,
     Listed,
-    NotAllowed,
     NotFound,
     Similar,
     _listed,
@@ -64,11 +63,6 @@ class Reviewed:
     process: Process | None
     position: int | None = None
     waiting: int | None = None
-
-
-async def require_staff(session: AsyncSession, actor_id: int | None) -> None:
-    if actor_id is None or roles.STAFF not in await roles.role_names(session, actor_id):
-        raise NotAllowed("staff only")
 
 
 async def queue_count(session: AsyncSession) -> int:
@@ -128,7 +122,7 @@ async def _decide(
     session: AsyncSession, idea_id: int, actor_id: int | None, decision: Decision, **values: object
 ) -> Idea:
     """Take `decision` on an idea if its status allows it now (a conditional update), audited."""
-    await require_staff(session, actor_id)
+    await roles.require(session, actor_id, roles.STAFF)
     allowed, status = rules.DECISIONS[decision]
     if await session.scalar(select(Idea.status).where(Idea.id == idea_id)) is None:
         raise NotFound("no such idea")
@@ -189,7 +183,10 @@ async def _carry_merged(
             "reject_reason": values.get("reject_reason"),
         }
     await session.execute(
-        update(Idea).where(Idea.id.in_(followers)).values(**changes).execution_options(synchronize_session=False)
+        update(Idea)
+        .where(Idea.id.in_(followers))
+        .values(**changes)
+        .execution_options(synchronize_session=False)
     )
     for follower in followers:
         await audit.record(
@@ -307,7 +304,7 @@ async def merge(session: AsyncSession, idea_id: int, target_id: int, actor_id: i
     """Merge `idea_id` into `target_id` (published or waiting): its supports (and its author's voice)
     move there, each person counted once (by identity: the rows of a deleted account and of the person's
     new one are one person, see `_movers`). Both rows are guarded in id order. Returns the merged idea."""
-    await require_staff(session, actor_id)
+    await roles.require(session, actor_id, roles.STAFF)
     _idea, target = await merge_pair(session, idea_id, target_id)
     if target_id < idea_id:
         await _hold_target(session, target_id)
@@ -363,7 +360,7 @@ async def _movers(
 
 
 async def _editable(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    await require_staff(session, actor_id)
+    await roles.require(session, actor_id, roles.STAFF)
     return await decidable(session, idea_id, Decision.EDIT)
 
 
@@ -421,7 +418,7 @@ async def set_theme(session: AsyncSession, idea_id: int, actor_id: int | None, t
 
 async def reveal_author(session: AsyncSession, idea_id: int, actor_id: int | None) -> int | None:
     """The author's Telegram id, for a staff member who asks (written to the audit log)."""
-    await require_staff(session, actor_id)
+    await roles.require(session, actor_id, roles.STAFF)
     idea = await session.get(Idea, idea_id)
     if idea is None:
         raise NotFound("no such idea")

@@ -330,8 +330,3 @@ def _too_late(error: ideas.AlreadyDecided, ctx: dict[str, Any]) -> str:
 @refusal.register
 def _bad_target(error: ideas.BadTarget, ctx: dict[str, Any]) -> str:
     return _("Choose another published or waiting idea of the same process.")
-
-
-@refusal.register
-def _staff_only(error: ideas.NotAllowed, ctx: dict[str, Any]) -> str:
-    return _("This is for the municipality's staff only.")
