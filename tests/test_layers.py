@@ -41,7 +41,7 @@ def test_services_load_no_aiogram(name: str) -> None:
 
 
 def test_handlers_run_no_sql() -> None:
-    for path in (PROJECT_ROOT / "handlers").glob("*.py"):
+    for path in (PROJECT_ROOT / "handlers").rglob("*.py"):
         sql = {
             name for name in _imports(path) if name.startswith("sqlalchemy") and "AsyncSession" not in name
         }
