@@ -17,6 +17,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from bot.middlewares.answer import AnsweredTracker
+from bot.middlewares.database import CommitBeforeSending
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def make_bot(
         if api_url
         else AiohttpSession(**session_kwargs)
     )
+    session.middleware(CommitBeforeSending())
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware(max_wait=max_retry_wait))
     session.middleware(AnsweredTracker())

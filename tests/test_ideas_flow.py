@@ -21,6 +21,7 @@ from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb, M
 from storage.models import (
     AuditEntry,
     District,
+    FsmRecord,
     Idea,
     IdeaSupport,
     Neighborhood,
@@ -1297,3 +1298,34 @@ async def test_a_slow_staff_group_holds_no_one_else_up(settings: Settings) -> No
             assert any("Gölgelik" in m.body for m in await group.messages() if m.from_bot)
             [idea] = await _ideas(app)
             assert idea.title == "Gölgelik"
+
+
+async def test_a_slow_reply_to_the_person_holds_no_one_else_up(settings: Settings) -> None:
+    """Issue 9, point 5: Telegram asks the bot to wait 12 s before writing to Ayşe again, just as she
+    types her idea's title. The title is saved before the bot speaks to her, so while it waits no
+    database lock is held (SQLite's busy timeout is 10 s): Zed, meanwhile, is answered as usual. Ayşe
+    gets the next question once the wait is over."""
+    from bot.sandbox.testing import Sandbox
+
+    async with Sandbox() as sandbox, running_bot(settings, sandbox) as app:
+        await _process(app)
+        ayse = await onboard(sandbox, name="Ayşe", lang="tr")
+        await ayse.say("/menu")
+        for label in ("Fikirler", "Fikir paylaş", "Yeşil alanlar"):
+            await ayse.press(label)
+        zed = await sandbox.person("Zed", language_code="en")
+        sandbox.emulator.limiter.hold(ayse.id, 12)
+
+        async def meanwhile() -> object:
+            await asyncio.sleep(1.0)  # while the bot waits to answer Ayşe
+            return await zed.say("/start")
+
+        ayse.timeout = 30.0
+        started = asyncio.get_running_loop().time()
+        asked, answer = await asyncio.gather(ayse.say("Gölgelik"), meanwhile())
+        assert asyncio.get_running_loop().time() - started >= 11, "the wait was not asked for"
+        assert "Choose your language" in answer.text and "went wrong" not in answer.text
+        assert "ters gitti" not in asked.text
+        async with app.sessions() as session:
+            states = (await session.scalars(select(FsmRecord))).all()
+        assert any("Gölgelik" in str(state.data) for state in states)

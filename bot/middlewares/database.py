@@ -1,7 +1,13 @@
-"""One database transaction per update: committed when the handler returns, rolled back on error.
+"""One database session per update: committed when the handler returns, rolled back on error.
 
-Notices queued during the update (`bot.services.notices.queue`) are delivered after the commit, so no
-message to another person waits inside the transaction and none goes out for a decision rolled back.
+No Telegram call waits inside a write transaction. Before the bot says anything while an update is
+handled (a reply, an edit, the answer to a press), `CommitBeforeSending` commits what the update has
+done so far: the person is told only what is stored, and a slow or rate-limited chat (a 429 asking to
+wait seconds) holds no lock that other people's updates need. Whatever the handler does after that runs
+in a new transaction, committed or rolled back at the end like the first.
+
+Notices queued during the update (`bot.services.notices.queue`) are delivered after the last commit,
+so none goes out for a decision rolled back.
 """
 
 from __future__ import annotations
@@ -9,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,14 +37,34 @@ class DatabaseMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:
             data["session"] = session
             token = current_session.set(session)
             try:
                 result = await handler(event, data)
+                if session.in_transaction():
+                    await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
             finally:
                 current_session.reset(token)
         queued = notices.take(session)
         if queued:
             await deliver(data["bot"], self._sessions, queued)
         return result
+
+
+class CommitBeforeSending(BaseRequestMiddleware):
+    """Commits the update's open transaction before any call to Telegram made while handling it."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        session = current_session.get()
+        if session is not None and session.in_transaction():
+            await session.commit()
+        return await make_request(bot, method)

@@ -88,6 +88,11 @@ class RateLimiter:
             self._chats[chat_id] = bucket
         return bucket
 
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Make the next message to ``chat_id`` wait ``seconds`` (as if the chat had just been flooded)."""
+        bucket = self._chat_bucket(chat_id, self.clock())
+        bucket.tokens = 1.0 - seconds * bucket.rate
+
     def acquire(self, chat_id: int) -> None:
         """Take a token for one message to ``chat_id`` or raise 429 with ``retry_after``."""
         if not self.limits.rate_limits:
