@@ -478,3 +478,51 @@ async def pots_of(session: AsyncSession, process_id: int) -> list[BudgetPot]:
             )
         ).unique()
     )
+
+
+@dataclass(frozen=True)
+class BallotView:
+    """Everything a ballot screen shows: the pot, its projects, the draft and the confirmed ballot."""
+
+    pot: BudgetPot
+    projects: tuple[BudgetProject, ...]
+    limits: Limits
+    chosen: tuple[int, ...]
+    cart: Cart
+    ballot: BudgetBallot | None
+    closes: datetime | None
+
+    def project(self, project_id: int) -> BudgetProject:
+        found = next((p for p in self.projects if p.id == project_id), None)
+        if found is None:
+            raise NotOnBallot(f"project {project_id} is not on pot {self.pot.id}")
+        return found
+
+    @property
+    def picked(self) -> tuple[BudgetProject, ...]:
+        return tuple(self.project(p) for p in self.chosen)
+
+
+async def ballot_view(
+    session: AsyncSession,
+    resident: Resident,
+    pot_id: int,
+    draft: Sequence[int] | None,
+    now: datetime | None = None,
+) -> BallotView:
+    """The pot as the resident sees it now; without a draft, the draft starts from their confirmed
+    ballot (so changing a ballot starts from what they voted)."""
+    pot = await pot_for(session, resident, pot_id, now)
+    projects = await projects_of(session, pot.id)
+    mine = await my_ballot(session, resident, pot.id)
+    chosen = _on_ballot(projects, draft if draft is not None else (mine[1] if mine else ()))
+    span = voting_window(pot.process)
+    return BallotView(
+        pot=pot,
+        projects=tuple(projects),
+        limits=limits_of(pot),
+        chosen=chosen,
+        cart=cart_of(projects, chosen),
+        ballot=mine[0] if mine else None,
+        closes=span.ends_at if span else None,
+    )
