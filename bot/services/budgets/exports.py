@@ -22,7 +22,7 @@ async def export_ballots(session: AsyncSession, resident: Resident) -> list[dict
         .order_by(BudgetBallot.id)
     )
     found = []
-    for ballot, pot in ballots.tuples():
+    for ballot, pot in ballots.all():
         projects = await session.scalars(
             select(BudgetProject)
             .join(BudgetChoice, BudgetChoice.project_id == BudgetProject.id)

@@ -70,6 +70,10 @@ async def import_election(
     if election.vote_type not in ("approval", "choose-1", *POINT_VOTE_TYPES):
         raise ImportError_(f"{election.vote_type} ballots cannot be imported")
     name = election.meta.get("description") or election.meta.get("unit") or "Pabulib"
+    if key is not None and not processes.KEY_PATTERN.match(key):
+        raise ImportError_(f"key {key!r}: use 2-64 characters a-z, 0-9 and -")
+    if key is not None and await processes.by_key(session, key) is not None:
+        raise ImportError_(f"key {key!r} is already taken by another process")
     start, end = voting_span(election)
     process = Process(
         key=key or await processes.free_key(session, name),
@@ -146,9 +150,7 @@ async def _import_ballots(
             await session.execute(
                 select(BudgetBallot.voter_label, BudgetBallot.id).where(BudgetBallot.pot_id == pot.id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     choices = []
     for ballot in election.ballots:
