@@ -41,7 +41,6 @@ from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of t
     BudgetError,
     Cart,
     Limits,
-    NoBallot,
     NotOnBallot,
     NotYourPot,
     OverBudget,

@@ -76,10 +76,6 @@ class UnderShare(BudgetError):
         self.share, self.needed, self.total = share, needed, total
 
 
-class NoBallot(BudgetError):
-    """There is no confirmed ballot to show."""
-
-
 # --- the limits ------------------------------------------------------------------------------------
 
 

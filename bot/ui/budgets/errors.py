@@ -44,8 +44,6 @@ def closed_text(error: budgets.BudgetError, lang: str, zone: ZoneInfo | None) ->
         return _("Voting is not open.")
     if isinstance(error, budgets.NotOnBallot):
         return _("This project is not on this ballot (any more).")
-    if isinstance(error, budgets.NoBallot):
-        return _("You have not voted in this ballot yet.")
     return _("This ballot is not open to you.")
 
 
