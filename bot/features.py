@@ -149,6 +149,7 @@ FEATURES: tuple[Feature, ...] = (
         commands=(Command("budget", N_("Vote on the participatory budget"), order=20),),
         throttling={"ballot_toggle": 0.3, "ballot_confirm": 1.0},
         pitch=N_("🗳 vote on how the participatory budget is spent"),
+        demo="bot.services.budgets.demo:seed_budget",
         exports=("bot.services.budgets.exports",),
     ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),

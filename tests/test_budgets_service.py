@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from bot.services import budgets, privacy
 from bot.services.budgets import rules
-from storage.models import BudgetBallot, BudgetChoice, ProcessPhase, utcnow
+from storage.models import BudgetBallot, BudgetChoice, BudgetPot, ProcessPhase, utcnow
 from tests.budget_fixtures import resident, seed
 
 # --- the rules, pure ---------------------------------------------------------------------------------
@@ -208,3 +208,18 @@ async def test_an_infeasible_project_leaves_the_ballot(sessions) -> None:  # noq
         assert p["6"] not in [x.id for x in await budgets.projects_of(session, seeded.city)]
         with pytest.raises(budgets.NotOnBallot):
             await budgets.toggle(session, ayse, seeded.city, [], p["6"])
+
+
+async def test_demo_budget_is_created_once_and_open_to_pazaryeri(sessions) -> None:  # noqa: ANN001
+    from bot.config import DEFAULT_CITY_FILE, load_city
+    from bot.services.budgets import demo
+
+    city = load_city(DEFAULT_CITY_FILE)
+    async with sessions.begin() as session:
+        await demo.seed_budget(session, city)
+        await demo.seed_budget(session, city)
+        ayse = await resident(session, 501)
+        john = await resident(session, 502, "karsiyaka", "bostanli")
+        assert len(await budgets.open_pots(session, ayse)) == 2
+        assert len(await budgets.open_pots(session, john)) == 1
+        assert await session.scalar(select(func.count()).select_from(BudgetPot)) == 2
