@@ -14,10 +14,12 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from bot.app import Meydan
+from bot.config import Settings
 from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
-from storage.models import BudgetBallot, BudgetChoice, ProcessPhase, utcnow
+from storage.models import BudgetBallot, BudgetChoice, BudgetPot, ProcessPhase, utcnow
 from tests.budget_fixtures import Seeded, seed
+from tests.conftest import running_bot
 from tests.flows import onboard
 
 MENU = "🗳 Budget vote"
@@ -248,3 +250,41 @@ async def test_a_double_press_of_confirm_makes_one_ballot(meydan: Meydan, sandbo
     async with meydan.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(BudgetBallot)) == 1
         assert await budgets.ballot_count(session, seeded.city) == 1
+
+
+async def test_the_draft_survives_a_restart_and_projects_come_in_pages(settings: Settings, sandbox) -> None:  # noqa: ANN001
+    async with running_bot(settings, sandbox) as first:
+        seeded = await _seed(first)
+        async with first.sessions.begin() as session:  # nine projects: two pages of six
+            pot = await session.get(BudgetPot, seeded.city)
+            for n in range(3):
+                await budgets.add_project(session, pot, titles={"en": f"Extra {n}"}, cost=10_000 * (n + 1))
+        john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+        page = await _open_city_pot(john, "City budget")
+        assert "1/2" in _labels(page) and not any("Extra" in label for label in _labels(page))
+        await john.press("▶")
+        second_page = await john.last_message()
+        assert any("Extra 2 · ₺30,000" in label for label in _labels(second_page))
+        await john.press("Extra 2")
+        await john.press("Add to my ballot")
+    async with running_bot(settings, sandbox) as second:  # a new process on the same database
+        await john.press("Back to the projects")
+        back = await john.last_message()
+        assert "2/2" in _labels(back) and "✅ Extra 2 · ₺30,000" in _labels(back)  # the same page
+        assert "₺30,000 / ₺5,000,000 · 1 of at most 5" in back.text
+        await john.press("Review and confirm (1)")
+        await john.press("Confirm my ballot")
+        assert [len(chosen) for _code, chosen in await _ballots(second)] == [1]
+
+
+async def test_someone_not_set_up_is_sent_to_start(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    seeded = await _seed(meydan)
+    stranger = await sandbox.person("Stranger", language_code="en")
+    await stranger.say("/budget")
+    assert "/start" in (await stranger.last_message()).text
+    answer = await stranger.press_data(
+        (await stranger.last_message()).message_id,
+        BallotCb(action=BallotAction.CONFIRM, pot=seeded.city).pack(),
+    )
+    assert answer.show_alert and "/start" in answer.text
+    assert await _ballots(meydan) == []
