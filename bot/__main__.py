@@ -250,9 +250,9 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    if args.action in ("import-pb", "export-pb"):
-        from bot import budget_cli
+    from bot import budget_cli
 
+    if args.action in budget_cli.ACTIONS:
         return budget_cli.run(args, settings, lambda work: _with_db(settings, work))
     return _with_db(settings, create if args.action == "create" else listing)
 

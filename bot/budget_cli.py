@@ -26,11 +26,55 @@ def add_arguments(process_sub: Any) -> None:
     exp.add_argument("pot", nargs="?", help="the pot's id or name (needed when the process has several)")
     exp.add_argument("-o", "--output", help="the file to write (default: standard output)")
 
+    _add_setup_arguments(process_sub)
+
+
+ACTIONS = ("import-pb", "export-pb", "voting", "add-pot", "add-project", "results")
+
 
 def run(args: argparse.Namespace, settings: Settings, with_db: Callable[..., int]) -> int:
     if args.action == "import-pb":
         return _import(args, with_db)
-    return _export(args, settings, with_db)
+    if args.action == "export-pb":
+        return _export(args, settings, with_db)
+    from bot.budget_setup import run_setup
+
+    return run_setup(args, settings, with_db)
+
+
+def _add_setup_arguments(process_sub: Any) -> None:
+    voting = process_sub.add_parser("voting", help="set a process's voting phase")
+    voting.add_argument("process", help="the process key")
+    voting.add_argument("--opens", required=True, help='voting opens, city time: "YYYY-MM-DD HH:MM"')
+    voting.add_argument("--closes", required=True, help='voting closes, city time: "YYYY-MM-DD HH:MM"')
+    pot = process_sub.add_parser("add-pot", help="add a budget pot to a process")
+    pot.add_argument("process", help="the process key")
+    pot.add_argument("--name-tr", required=True)
+    pot.add_argument("--name-en", required=True)
+    pot.add_argument("--budget", type=int, required=True, help="in whole units of the city's currency")
+    where = pot.add_mutually_exclusive_group()
+    where.add_argument("--district", help="DISTRICT key: a district's pot")
+    where.add_argument("--neighborhood", help="DISTRICT/NEIGHBORHOOD keys: a neighborhood's pot")
+    pot.add_argument("--kind", choices=["knapsack", "approval"], default="knapsack")
+    pot.add_argument("--min-projects", type=int)
+    pot.add_argument("--max-projects", type=int)
+    pot.add_argument("--min-share", type=int, help="percent of the budget a ballot must use")
+    pot.add_argument("--approval-limit", type=int, help="approval ballots: at most this many projects")
+    pot.add_argument("--rule", choices=["greedy", "greedy-threshold", "top-k", "mes"], default="greedy")
+    pot.add_argument("--rule-param", type=int, help="the threshold (greedy-threshold) or k (top-k)")
+    project = process_sub.add_parser("add-project", help="add a project to a pot")
+    project.add_argument("process", help="the process key")
+    project.add_argument("pot", help="the pot's id or name")
+    project.add_argument("--title-tr", required=True)
+    project.add_argument("--title-en", required=True)
+    project.add_argument("--summary-tr", default="")
+    project.add_argument("--summary-en", default="")
+    project.add_argument("--cost", type=int, required=True)
+    project.add_argument("--idea", type=int, help="the idea it comes from")
+    project.add_argument("--place", help="DISTRICT/NEIGHBORHOOD keys of where it is")
+    results = process_sub.add_parser("results", help="count a pot's ballots with its rule")
+    results.add_argument("process", help="the process key")
+    results.add_argument("pot", nargs="?", help="the pot's id or name (needed when the process has several)")
 
 
 def _import(

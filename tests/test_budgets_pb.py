@@ -120,3 +120,45 @@ def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
     assert ours == theirs and ours["matches_official"] is True
     assert meydan("process", "export-pb", "nope").returncode == 2
     assert "taken" in meydan("process", "import-pb", str(source), "--key", "assen").stderr
+
+
+def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'setup.db'}")
+
+    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    city = PROJECT_ROOT / "cities" / "izmir.toml"
+    assert meydan("city", "load", str(city)).returncode == 0
+    steps = [
+        ("process", "create", "--key", "pb", "--name-tr", "Bütçe", "--name-en", "Budget",
+         "--opens", "2099-01-01 00:00", "--closes", "2099-01-02 00:00"),
+        ("process", "voting", "pb", "--opens", "2099-02-01 00:00", "--closes", "2099-02-10 00:00"),
+        ("process", "add-pot", "pb", "--name-tr", "Şehir", "--name-en", "City", "--budget", "5000000",
+         "--max-projects", "5", "--min-share", "10"),
+        ("process", "add-pot", "pb", "--name-tr", "Konak", "--name-en", "Konak", "--budget", "100",
+         "--district", "konak"),
+        ("process", "add-pot", "pb", "--name-tr", "Pazaryeri", "--name-en", "Pazaryeri", "--budget", "100",
+         "--neighborhood", "konak/pazaryeri", "--kind", "approval", "--rule", "top-k", "--rule-param", "1"),
+        ("process", "add-project", "pb", "City", "--title-tr", "Gölge", "--title-en", "Shade",
+         "--cost", "2150000", "--place", "konak/pazaryeri"),
+    ]  # fmt: skip
+    for step in steps:
+        done = meydan(*step)
+        assert done.returncode == 0, (step, done.stderr)
+    refused = {
+        ("process", "add-pot", "pb", "--name-tr", "x", "--name-en", "x", "--budget", "1", "--rule", "top-k"): "k",
+        ("process", "add-pot", "pb", "--name-tr", "x", "--name-en", "x", "--budget", "1", "--district", "nope"): "nope",
+        ("process", "add-project", "pb", "Nowhere", "--title-tr", "a", "--title-en", "a", "--cost", "1"): "no pot",
+        ("process", "results", "pb"): "name the pot",
+        ("process", "voting", "nope", "--opens", "2099-02-01", "--closes", "2099-02-02"): "no process",
+    }  # fmt: skip
+    for step, said in refused.items():
+        done = meydan(*step)
+        assert done.returncode == 2 and said in done.stderr, (step, done.stderr)
+    results = meydan("process", "results", "pb", "City")
+    assert results.returncode == 0 and "0 ballots, rule greedy, budget 5,000,000 TRY" in results.stdout
+    exported = loads(meydan("process", "export-pb", "pb", "City").stdout)
+    assert exported.meta["min_sum_cost"] == "500000" and exported.projects[0].name == "Shade"

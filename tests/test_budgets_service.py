@@ -223,3 +223,14 @@ async def test_demo_budget_is_created_once_and_open_to_pazaryeri(sessions) -> No
         assert len(await budgets.open_pots(session, ayse)) == 2
         assert len(await budgets.open_pots(session, john)) == 1
         assert await session.scalar(select(func.count()).select_from(BudgetPot)) == 2
+
+
+async def test_my_ballots_are_in_my_data_export(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        done = await budgets.confirm(session, ayse, seeded.city, [seeded.projects["3"]])
+        data = await privacy.export(session, ayse)
+    [ballot] = data["ballots"]
+    assert ballot["receipt"] == done.ballot.receipt and ballot["projects"] == ["Library garden"]
+    assert ballot["pot"] == "City budget"

@@ -525,3 +525,10 @@ async def ballot_view(
         ballot=mine[0] if mine else None,
         closes=span.ends_at if span else None,
     )
+
+
+async def district_by_key(session: AsyncSession, key: str) -> int | None:
+    """A district's id by its stable key (for the command line)."""
+    from storage.models import District
+
+    return await session.scalar(select(District.id).where(District.key == key, District.active))
