@@ -93,15 +93,21 @@ async def _add_project(session: Any, process: Any, args: argparse.Namespace, spe
     pot = await pbfiles.find_pot(session, process, args.pot)
     if pot is None:
         raise budgets.PotError(f"no pot {args.pot!r} in {process.key}")
-    project = await budgets.add_project(
-        session,
-        pot,
-        titles={"tr": args.title_tr, "en": args.title_en},
-        summaries={"tr": args.summary_tr, "en": args.summary_en},
-        cost=args.cost,
-        idea_id=args.idea,
-        neighborhood_id=await _place(session, args.place),
+    titles = {"tr": args.title_tr, "en": args.title_en} if args.title_tr and args.title_en else None
+    summaries = (
+        {"tr": args.summary_tr, "en": args.summary_en} if args.summary_tr and args.summary_en else None
     )
+    place = await _place(session, args.place)
+    if args.idea is not None:
+        project = await budgets.add_from_idea(session, pot, args.idea, args.cost, titles, summaries)
+        if place is not None:
+            project.neighborhood_id = place
+    elif titles is None:
+        raise budgets.PotError("a project needs --title-tr and --title-en (or --idea)")
+    else:
+        project = await budgets.add_project(
+            session, pot, titles=titles, summaries=summaries, cost=args.cost, neighborhood_id=place
+        )
     print(f"project {project.id} (code {project.code}) added to pot {pot.id}")
     return 0
 

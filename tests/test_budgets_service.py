@@ -234,3 +234,29 @@ async def test_my_ballots_are_in_my_data_export(sessions) -> None:  # noqa: ANN0
     [ballot] = data["ballots"]
     assert ballot["receipt"] == done.ballot.receipt and ballot["projects"] == ["Library garden"]
     assert ballot["pot"] == "City budget"
+
+
+async def test_a_project_from_a_published_idea(sessions) -> None:  # noqa: ANN001
+    from storage.models import Idea, Theme
+
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        theme = await session.scalar(select(Theme).where(Theme.key == "green"))
+        ideas_made = []
+        for status in ("approved", "pending"):
+            idea = Idea(
+                process_id=seeded.process_id, author_id=ayse.id, neighborhood_id=ayse.neighborhood_id,
+                theme_id=theme.id, title="Gölgelik", description="Pazar yerine gölgelik.", status=status,
+                latitude=38.41, longitude=27.13, photo_file_id="photo-1",
+            )  # fmt: skip
+            session.add(idea)
+            await session.flush()
+            ideas_made.append(idea.id)
+        pot = await session.get(BudgetPot, seeded.hood)
+        project = await budgets.add_from_idea(session, pot, ideas_made[0], 150_000)
+        assert project.idea_id == ideas_made[0] and project.titles == {"tr": "Gölgelik", "en": "Gölgelik"}
+        assert project.neighborhood_id == ayse.neighborhood_id and project.photo_file_id == "photo-1"
+        assert project.id in [p.id for p in await budgets.projects_of(session, seeded.hood)]
+        with pytest.raises(budgets.PotError):  # not published
+            await budgets.add_from_idea(session, pot, ideas_made[1], 150_000)

@@ -532,3 +532,34 @@ async def district_by_key(session: AsyncSession, key: str) -> int | None:
     from storage.models import District
 
     return await session.scalar(select(District.id).where(District.key == key, District.active))
+
+
+async def add_from_idea(
+    session: AsyncSession,
+    pot: BudgetPot,
+    idea_id: int,
+    cost: int,
+    titles: Mapping[str, str] | None = None,
+    summaries: Mapping[str, str] | None = None,
+) -> BudgetProject:
+    """A project made from a published idea (or one already turned into a project): its title,
+    description, place, location and photo, unless staff give their own title and summary."""
+    from bot.services.ideas.rules import VISIBLE
+    from storage.models import Idea
+
+    idea = await session.get(Idea, idea_id)
+    if idea is None or idea.status not in VISIBLE:
+        raise PotError(f"idea {idea_id} is not published")
+    project = await add_project(
+        session,
+        pot,
+        titles=titles or dict.fromkeys(LANGUAGES, idea.title),
+        summaries=summaries or dict.fromkeys(LANGUAGES, idea.description),
+        cost=cost,
+        idea_id=idea.id,
+        neighborhood_id=idea.place_id or idea.neighborhood_id,
+        latitude=idea.latitude,
+        longitude=idea.longitude,
+    )
+    project.photo_file_id = idea.photo_file_id
+    return project
