@@ -260,3 +260,26 @@ async def test_a_project_from_a_published_idea(sessions) -> None:  # noqa: ANN00
         assert project.id in [p.id for p in await budgets.projects_of(session, seeded.hood)]
         with pytest.raises(budgets.PotError):  # not published
             await budgets.add_from_idea(session, pot, ideas_made[1], 150_000)
+
+
+async def test_an_imported_point_ballot_pot_is_not_voted_on_in_the_chat(sessions) -> None:  # noqa: ANN001
+    from bot.services.budgets import pbfiles
+    from bot.tally import Ballot, Election, Project
+
+    election = Election.build(
+        [Project("1", 10), Project("2", 20)], [Ballot("v", ("1",), (3,))], 30, "cumulative"
+    )
+    async with sessions.begin() as session:
+        now = utcnow()
+        process, pot = await pbfiles.import_election(
+            session,
+            election,
+            key="points",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=1),
+        )
+        assert pot.ballot_kind == budgets.CUMULATIVE
+        ayse = await resident(session, 501)
+        assert await budgets.open_pots(session, ayse) == []
+        with pytest.raises(budgets.NotYourPot):
+            await budgets.pot_for(session, ayse, pot.id)

@@ -289,6 +289,10 @@ def _pots():  # noqa: ANN202 - pots with their process and its phases loaded
 
 
 def _is_open_to(pot: BudgetPot, hood: int | None, district: int | None) -> bool:
+    """Whether the resident may vote in the pot (point ballots are imported for counting, not voted on
+    in the chat)."""
+    if pot.ballot_kind not in BALLOT_KINDS:
+        return False
     return processes.applies_to(pot.process, hood) and rules.open_to(
         pot.scope, pot.district_id, pot.neighborhood_id, hood, district
     )
