@@ -66,9 +66,11 @@ async def test_a_pot_voted_in_the_bot_exports_and_recounts_the_same(sessions) ->
             c: (await budgets.add_project(session, pot, code=c, titles={"en": c}, cost=n)).id
             for c, n in costs.items()
         }
+        by_identity = {}
         for n, draft in enumerate([["a", "b"], ["a", "c", "e"], ["b", "c"], ["d"], ["d", "e"], ["a"], ["d"]]):
             person = await resident(session, 900 + n)
             await budgets.confirm(session, person, pot.id, [ids[c] for c in draft])
+            by_identity[person.identity] = tuple(draft)
     async with sessions() as session:
         process = await processes.get(session, seeded.process_id)
         [pot] = [x for x in await budgets.pots_of(session, process.id) if x.names["en"] == "Small"]
@@ -77,6 +79,9 @@ async def test_a_pot_voted_in_the_bot_exports_and_recounts_the_same(sessions) ->
     assert exported.meta["rule"] == "equalshares/add1" and exported.meta["max_sum_cost"] == "100"
     assert len(exported.ballots) == 7 and exported.limit_violations() == {}
     assert not any(b.voter_id.startswith("pb:") for b in exported.ballots)  # no identity, no receipt
+    # numbered in the order of the keyed hash, not of voting: the file says nothing of who voted when
+    assert [b.voter_id for b in exported.ballots] == [str(n) for n in range(1, 8)]
+    assert [b.projects for b in exported.ballots] == [by_identity[k] for k in sorted(by_identity)]
     assert tally(exported, official_rule(exported)).selected == outcome.selected
     assert exported.official_winners == frozenset(outcome.selected)
     assert outcome.selected and outcome.cost <= 100

@@ -76,13 +76,16 @@ async def election(
             choices[ballot_id].append((codes[project_id], points))
     # imported ballots keep their voter ids; the bot's are numbered in the order of their identity (a
     # keyed hash), which says nothing of who voted when
-    ballots_rows = (
+    found = (
         await session.execute(
-            select(BudgetBallot.id, BudgetBallot.voter_label)
-            .where(BudgetBallot.pot_id == pot.id)
-            .order_by(BudgetBallot.voter_label.is_(None), BudgetBallot.id)
+            select(BudgetBallot.id, BudgetBallot.voter_label, BudgetBallot.identity).where(
+                BudgetBallot.pot_id == pot.id
+            )
         )
     ).all()
+    imported = sorted((row for row in found if row.voter_label), key=lambda row: row.id)
+    cast = sorted((row for row in found if not row.voter_label), key=lambda row: row.identity)
+    ballots_rows = [(row.id, row.voter_label) for row in (*imported, *cast)]
     labels = {label for _id, label in ballots_rows if label}
     ballots, number = [], 0
     points_kind = pot.ballot_kind == rules.CUMULATIVE
