@@ -250,6 +250,10 @@ def cmd_process(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
+    from bot import budget_cli
+
+    if args.action in budget_cli.ACTIONS:
+        return budget_cli.run(args, settings, lambda work: _with_db(settings, work))
     return _with_db(settings, create if args.action == "create" else listing)
 
 
@@ -306,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--neighborhood", help="DISTRICT/NEIGHBORHOOD keys for a one-neighborhood process")
     create.add_argument("--limit", type=int, default=3, help="ideas per resident (default 3)")
     process_sub.add_parser("list", help="list processes and their submission windows")
+    from bot import budget_cli
+
+    budget_cli.add_arguments(process_sub)
     process.set_defaults(func=cmd_process)
 
     tally = sub.add_parser("tally", help="tally a Pabulib .pb election")

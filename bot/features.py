@@ -141,6 +141,17 @@ FEATURES: tuple[Feature, ...] = (
         demo="bot.services.demo:seed_ideas",
         exports=("bot.services.idea_exports",),
     ),
+    Feature(
+        "budgets",
+        router="handlers.budgets:make_router",
+        order=55,
+        menu=(MenuEntry("budget", N_("🗳 Budget vote"), order=20),),
+        commands=(Command("budget", N_("Vote on the participatory budget"), order=20),),
+        throttling={"ballot_toggle": 0.3, "ballot_confirm": 1.0},
+        pitch=N_("🗳 vote on how the participatory budget is spent"),
+        demo="bot.services.budgets.demo:seed_budget",
+        exports=("bot.services.budgets.exports",),
+    ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),
 )
 

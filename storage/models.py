@@ -334,3 +334,86 @@ class IdeaSupport(Base):
         ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BudgetPot(Base):
+    """A participatory budget's pot in a process: how much money, for whom (the city, a district or a
+    neighborhood), how residents fill their ballot and how the ballots are counted."""
+
+    __tablename__ = "budget_pots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"), index=True)
+    names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scope: Mapped[str] = mapped_column(String(16), default="city")  # city | district | neighborhood
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="RESTRICT"))
+    neighborhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighborhoods.id", ondelete="RESTRICT"))
+    budget: Mapped[int] = mapped_column(BigInteger)  # whole units of the city's currency
+    ballot_kind: Mapped[str] = mapped_column(String(16), default="knapsack")  # knapsack | approval | cumulative
+    min_projects: Mapped[int | None] = mapped_column(Integer)
+    max_projects: Mapped[int | None] = mapped_column(Integer)
+    min_share: Mapped[int | None] = mapped_column(Integer)  # percent of the budget a ballot must use
+    approval_limit: Mapped[int | None] = mapped_column(Integer)  # approval ballots: at most this many
+    rule: Mapped[str] = mapped_column(String(24), default="greedy")  # greedy | greedy-threshold | top-k | mes
+    rule_param: Mapped[int | None] = mapped_column(Integer)  # the threshold, or k
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # other Pabulib META (imports)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    process: Mapped[Process] = relationship()
+
+
+class BudgetProject(Base):
+    """A project on a pot's ballot, with its cost; it may come from an idea."""
+
+    __tablename__ = "budget_projects"
+    __table_args__ = (UniqueConstraint("pot_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pot_id: Mapped[int] = mapped_column(ForeignKey("budget_pots.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))  # the Pabulib project_id
+    titles: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summaries: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cost: Mapped[int] = mapped_column(BigInteger)
+    idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | infeasible | selected
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    neighborhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighborhoods.id", ondelete="RESTRICT"))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # other Pabulib columns (imports)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    place: Mapped[Neighborhood | None] = relationship()
+
+
+class BudgetBallot(Base):
+    """One person's confirmed ballot in a pot: at most one per person (`identity`, the keyed hash that
+    outlives the account), enforced by the database. Drafts are never stored here."""
+
+    __tablename__ = "budget_ballots"
+    __table_args__ = (UniqueConstraint("pot_id", "identity"), UniqueConstraint("pot_id", "receipt"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pot_id: Mapped[int] = mapped_column(ForeignKey("budget_pots.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(String(80))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
+    receipt: Mapped[str] = mapped_column(String(16))
+    voter_label: Mapped[str | None] = mapped_column(String(64))  # an imported ballot's Pabulib voter_id
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BudgetChoice(Base):
+    """A project on a confirmed ballot (`points` for imported point ballots)."""
+
+    __tablename__ = "budget_choices"
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_projects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[int | None] = mapped_column(Integer)

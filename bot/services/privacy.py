@@ -247,3 +247,4 @@ def plain(value: Any) -> Any:
 
 # feature exporters register themselves on import; imported last, as they import `exporter` from here
 from bot.services import idea_exports  # noqa: E402, F401
+from bot.services.budgets import exports as budget_exports  # noqa: E402, F401

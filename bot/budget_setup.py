@@ -1,0 +1,135 @@
+"""`meydan process voting|add-pot|add-project|results`: setting up a budget from the command line until
+staff have editors in the chat (the services in `bot/services/budgets` do the work)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bot.config import Settings, load_city
+
+
+def _fail(message: str) -> int:
+    print(f"process {message}", file=sys.stderr)
+    return 2
+
+
+def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..., int]) -> int:
+    spec = load_city(settings.city_file)
+
+    async def work(sessions: Any) -> int:
+        from bot.services import budgets, processes
+
+        async with sessions.begin() as session:
+            process = await processes.by_key(session, args.process)
+            if process is None:
+                return _fail(f"{args.action}: no process {args.process!r}")
+            try:
+                return await ACTIONS[args.action](session, process, args, spec)
+            except (budgets.PotError, processes.ProcessError) as exc:
+                return _fail(f"{args.action}: {exc}")
+
+    return with_db(work)
+
+
+async def _voting(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    from bot.services import processes
+
+    opens = processes.parse_local(args.opens, spec.zone)
+    closes = processes.parse_local(args.closes, spec.zone)
+    await processes.set_phase(session, process, "voting", opens, closes)
+    print(f"{process.key}: voting {args.opens} → {args.closes}")
+    return 0
+
+
+async def _place(session: Any, value: str | None) -> int | None:
+    from bot.services import budgets, geography
+
+    if not value:
+        return None
+    district_key, _, hood_key = value.partition("/")
+    hood = await geography.by_keys(session, district_key, hood_key)
+    if hood is None:
+        raise budgets.PotError(f"no neighborhood {value!r} (DISTRICT/NEIGHBORHOOD keys)")
+    return hood.id
+
+
+async def _add_pot(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    from bot.services import budgets
+
+    district_id = None
+    if args.district:
+        district_id = await budgets.district_by_key(session, args.district)
+        if district_id is None:
+            raise budgets.PotError(f"no district {args.district!r}")
+    hood_id = await _place(session, args.neighborhood)
+    scope = budgets.DISTRICT if district_id else budgets.NEIGHBORHOOD if hood_id else budgets.CITY
+    pot = await budgets.create_pot(
+        session,
+        process,
+        names={"tr": args.name_tr, "en": args.name_en},
+        budget=args.budget,
+        scope=scope,
+        district_id=district_id,
+        neighborhood_id=hood_id,
+        ballot_kind=args.kind,
+        min_projects=args.min_projects,
+        max_projects=args.max_projects,
+        min_share=args.min_share,
+        approval_limit=args.approval_limit,
+        rule=args.rule,
+        rule_param=args.rule_param,
+    )
+    print(f"pot {pot.id} added to {process.key} ({scope})")
+    return 0
+
+
+async def _add_project(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    from bot.services import budgets
+    from bot.services.budgets import pbfiles
+
+    pot = await pbfiles.find_pot(session, process, args.pot)
+    if pot is None:
+        raise budgets.PotError(f"no pot {args.pot!r} in {process.key}")
+    titles = {"tr": args.title_tr, "en": args.title_en} if args.title_tr and args.title_en else None
+    summaries = (
+        {"tr": args.summary_tr, "en": args.summary_en} if args.summary_tr and args.summary_en else None
+    )
+    place = await _place(session, args.place)
+    if args.idea is not None:
+        project = await budgets.add_from_idea(session, pot, args.idea, args.cost, titles, summaries)
+        if place is not None:
+            project.neighborhood_id = place
+    elif titles is None:
+        raise budgets.PotError("a project needs --title-tr and --title-en (or --idea)")
+    else:
+        project = await budgets.add_project(
+            session, pot, titles=titles, summaries=summaries, cost=args.cost, neighborhood_id=place
+        )
+    print(f"project {project.id} (code {project.code}) added to pot {pot.id}")
+    return 0
+
+
+async def _results(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    from bot.services import budgets
+    from bot.services.budgets import counting, pbfiles
+
+    pot = await pbfiles.find_pot(session, process, args.pot)
+    if pot is None:
+        raise budgets.PotError("name the pot (its id or name): the process has none or several")
+    outcome = await counting.results(session, pot, process_key=process.key)
+    ballots = await budgets.ballot_count(session, pot.id)
+    print(
+        f"{budgets.pot_name(pot, 'en')}: {ballots} ballots, rule {pot.rule}, budget {pot.budget:,} {spec.currency}"
+    )
+    titles = {p.code: budgets.title(p, "en") for p in await budgets.projects_of(session, pot.id)}
+    for place, code in enumerate(outcome.selected, start=1):
+        votes = outcome.explanations[code].params.get("votes", "")
+        print(f"  {place:>3}. {code}  {titles.get(code, '')}  ({votes} votes)")
+    print(f"total cost {outcome.cost:,}")
+    return 0
+
+
+ACTIONS = {"voting": _voting, "add-pot": _add_pot, "add-project": _add_project, "results": _results}

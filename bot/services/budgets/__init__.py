@@ -1,0 +1,569 @@
+"""Participatory budgeting: pots, their projects, and residents' ballots (issue 10).
+
+Plain values in, ORM rows or dataclasses out, a `BudgetError` for every refusal. A resident's draft (the
+projects they have ticked) lives in their conversation state until they confirm; `toggle` checks each
+change against the pot's limits, `confirm` checks them all again and saves the ballot in one statement
+that the database keeps to one row per person and pot (UNIQUE(pot_id, identity), an upsert), then
+replaces its choices in the same transaction. The last confirmed ballot counts, and a resident may
+change it while the process's voting phase is open.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from bot.config import LANGUAGES
+from bot.services import audit, processes
+from bot.services.budgets import rules
+from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of the budgets API
+    APPROVAL,
+    BALLOT_KINDS,
+    CITY,
+    COUNTING_RULES,
+    CUMULATIVE,
+    DISTRICT,
+    INFEASIBLE,
+    KNAPSACK,
+    NEIGHBORHOOD,
+    ON_BALLOT,
+    PROPOSED,
+    SCOPES,
+    SELECTED,
+    BudgetError,
+    Cart,
+    Limits,
+    NotOnBallot,
+    NotYourPot,
+    OverBudget,
+    TooFew,
+    TooMany,
+    UnderShare,
+    VotingNotOpen,
+)
+from storage.models import (
+    BudgetBallot,
+    BudgetChoice,
+    BudgetPot,
+    BudgetProject,
+    Neighborhood,
+    Process,
+    Resident,
+    utcnow,
+)
+
+
+class PotError(ValueError):
+    """A pot or project that cannot be created as asked (for the command line; English)."""
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenPot:
+    """A pot a resident can vote in now, and whether they already have."""
+
+    pot: BudgetPot
+    voted: bool
+
+
+@dataclass(frozen=True)
+class Toggled:
+    chosen: tuple[int, ...]
+    added: bool
+    cart: Cart
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    ballot: BudgetBallot
+    chosen: tuple[int, ...]
+    changed: bool  # True when it replaced an earlier ballot
+
+
+# --- names -----------------------------------------------------------------------------------------
+
+
+def _text(values: Mapping[str, str] | None, lang: str, fallback: str = "") -> str:
+    values = values or {}
+    return values.get(lang) or values.get("en") or next(iter(values.values()), fallback)
+
+
+def pot_name(pot: BudgetPot, lang: str) -> str:
+    return _text(pot.names, lang, f"#{pot.id}")
+
+
+def title(project: BudgetProject, lang: str) -> str:
+    return _text(project.titles, lang, project.code)
+
+
+def summary(project: BudgetProject, lang: str) -> str:
+    return _text(project.summaries, lang)
+
+
+def limits_of(pot: BudgetPot) -> Limits:
+    return Limits(
+        kind=pot.ballot_kind,
+        budget=pot.budget,
+        min_projects=pot.min_projects,
+        max_projects=pot.max_projects,
+        min_share=pot.min_share,
+        approval_limit=pot.approval_limit,
+    )
+
+
+# --- setting up (the command line and the Pabulib import) ------------------------------------------
+
+
+def _check_optional(name: str, value: int | None, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        raise PotError(f"{name} must be between {low} and {high}")
+
+
+async def create_pot(
+    session: AsyncSession,
+    process: Process,
+    *,
+    names: Mapping[str, str],
+    budget: int,
+    scope: str = CITY,
+    district_id: int | None = None,
+    neighborhood_id: int | None = None,
+    ballot_kind: str = KNAPSACK,
+    min_projects: int | None = None,
+    max_projects: int | None = None,
+    min_share: int | None = None,
+    approval_limit: int | None = None,
+    rule: str = rules.GREEDY,
+    rule_param: int | None = None,
+    meta: Mapping[str, str] | None = None,
+    actor_id: int | None = None,
+) -> BudgetPot:
+    """A pot in a process. A staff action: it writes the audit log."""
+    if scope not in SCOPES:
+        raise PotError(f"scope must be one of {', '.join(SCOPES)}")
+    if (scope == DISTRICT) != (district_id is not None) or (scope == NEIGHBORHOOD) != (
+        neighborhood_id is not None
+    ):
+        raise PotError(
+            "a district pot names its district, a neighborhood pot its neighborhood, a city pot none"
+        )
+    if ballot_kind not in (*BALLOT_KINDS, CUMULATIVE):
+        raise PotError(f"ballot kind must be one of {', '.join(BALLOT_KINDS)}")
+    if rule not in COUNTING_RULES:
+        raise PotError(f"rule must be one of {', '.join(COUNTING_RULES)}")
+    if rule in (rules.GREEDY_THRESHOLD, rules.TOP_K) and rule_param is None:
+        raise PotError(f"the {rule} rule needs its parameter (a threshold, or k)")
+    if budget < 0:
+        raise PotError("the budget cannot be negative")
+    _check_optional("min projects", min_projects, 0, 1000)
+    _check_optional("max projects", max_projects, 1, 1000)
+    _check_optional("min share", min_share, 0, 100)
+    _check_optional("approval limit", approval_limit, 1, 1000)
+    if min_projects and max_projects and min_projects > max_projects:
+        raise PotError("min projects is more than max projects")
+    pot = BudgetPot(
+        process_id=process.id,
+        names={lang: " ".join((names.get(lang) or names.get("en") or "").split()) for lang in LANGUAGES},
+        scope=scope,
+        district_id=district_id,
+        neighborhood_id=neighborhood_id,
+        budget=budget,
+        ballot_kind=ballot_kind,
+        min_projects=min_projects,
+        max_projects=max_projects,
+        min_share=min_share,
+        approval_limit=approval_limit,
+        rule=rule,
+        rule_param=rule_param,
+        meta=dict(meta or {}),
+    )
+    if not all(pot.names.values()):
+        raise PotError("a pot needs a name")
+    session.add(pot)
+    await session.flush()
+    await audit.record(
+        session,
+        "budget.pot",
+        actor_id=actor_id,
+        object_type="pot",
+        object_id=pot.id,
+        budget=budget,
+        rule=rule,
+    )
+    return pot
+
+
+async def add_project(
+    session: AsyncSession,
+    pot: BudgetPot,
+    *,
+    titles: Mapping[str, str],
+    cost: int,
+    code: str | None = None,
+    summaries: Mapping[str, str] | None = None,
+    idea_id: int | None = None,
+    neighborhood_id: int | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    fields: Mapping[str, str] | None = None,
+    status: str = PROPOSED,
+) -> BudgetProject:
+    if cost < 0:
+        raise PotError("a cost cannot be negative")
+    count = await session.scalar(select(func.count()).where(BudgetProject.pot_id == pot.id)) or 0
+    project = BudgetProject(
+        pot_id=pot.id,
+        code=code or str(count + 1),
+        titles=dict(titles),
+        summaries=dict(summaries or {}),
+        cost=cost,
+        idea_id=idea_id,
+        neighborhood_id=neighborhood_id,
+        latitude=latitude,
+        longitude=longitude,
+        fields=dict(fields or {}),
+        status=status,
+        position=count,
+    )
+    session.add(project)
+    await session.flush()
+    return project
+
+
+async def set_status(
+    session: AsyncSession,
+    project_id: int,
+    status: str,
+    reason: str | None = None,
+    actor_id: int | None = None,
+) -> BudgetProject:
+    """Mark a project infeasible (with a reason), proposed again, or selected."""
+    if status not in (PROPOSED, INFEASIBLE, SELECTED):
+        raise PotError(f"unknown status {status!r}")
+    project = await session.get(BudgetProject, project_id)
+    if project is None:
+        raise PotError("no such project")
+    project.status, project.status_reason = status, reason
+    await audit.record(
+        session, "budget.project.status", actor_id=actor_id, object_type="budget_project",
+        object_id=project_id, status=status,
+    )  # fmt: skip
+    return project
+
+
+# --- who may vote where ----------------------------------------------------------------------------
+
+
+def voting_window(process: Process) -> processes.Window | None:
+    return processes.window(process, rules.VOTING)
+
+
+def check_voting(process: Process, now: datetime | None = None) -> None:
+    """Raise unless the process's voting phase is current."""
+    span = voting_window(process)
+    if span is None:
+        raise VotingNotOpen(None)
+    state = span.state(now or utcnow())
+    if state != processes.OPEN:
+        raise VotingNotOpen(state, span.starts_at if state == processes.UPCOMING else span.ends_at)
+
+
+async def district_of(session: AsyncSession, neighborhood_id: int | None) -> int | None:
+    if neighborhood_id is None:
+        return None
+    return await session.scalar(select(Neighborhood.district_id).where(Neighborhood.id == neighborhood_id))
+
+
+def _pots():  # noqa: ANN202 - pots with their process and its phases loaded
+    return select(BudgetPot).options(joinedload(BudgetPot.process).selectinload(Process.phases))
+
+
+def _is_open_to(pot: BudgetPot, hood: int | None, district: int | None) -> bool:
+    """Whether the resident may vote in the pot (point ballots are imported for counting, not voted on
+    in the chat)."""
+    if pot.ballot_kind not in BALLOT_KINDS:
+        return False
+    return processes.applies_to(pot.process, hood) and rules.open_to(
+        pot.scope, pot.district_id, pot.neighborhood_id, hood, district
+    )
+
+
+async def open_pots(session: AsyncSession, resident: Resident, now: datetime | None = None) -> list[OpenPot]:
+    """The pots the resident may vote in now: their neighborhood's, their district's and the city's, in
+    processes whose voting phase is current."""
+    now = now or utcnow()
+    hood = resident.neighborhood_id
+    district = await district_of(session, hood)
+    found = []
+    for pot in (await session.scalars(_pots().order_by(BudgetPot.position, BudgetPot.id))).unique():
+        span = voting_window(pot.process)
+        if span is None or span.state(now) != processes.OPEN or not _is_open_to(pot, hood, district):
+            continue
+        found.append(pot)
+    identity = identity_of(resident)
+    voted = set(
+        await session.scalars(
+            select(BudgetBallot.pot_id).where(
+                BudgetBallot.identity == identity, BudgetBallot.pot_id.in_([p.id for p in found])
+            )
+        )
+    )
+    order = {rules.NEIGHBORHOOD: 0, rules.DISTRICT: 1, rules.CITY: 2}
+    found.sort(key=lambda p: (order.get(p.scope, 3), p.position, p.id))
+    return [OpenPot(pot, pot.id in voted) for pot in found]
+
+
+async def pot_for(
+    session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None
+) -> BudgetPot:
+    """The pot, when it is open to the resident and its voting is current; else a refusal. Every ballot
+    action (showing it, toggling, confirming) goes through here, so a forged or stale button meets the
+    same check as the list that offered it."""
+    pot = (await session.scalars(_pots().where(BudgetPot.id == pot_id))).unique().one_or_none()
+    hood = resident.neighborhood_id
+    if pot is None or not _is_open_to(pot, hood, await district_of(session, hood)):
+        raise NotYourPot(f"pot {pot_id}")
+    check_voting(pot.process, now)
+    return pot
+
+
+async def projects_of(session: AsyncSession, pot_id: int) -> list[BudgetProject]:
+    """The projects on the pot's ballot, in their order."""
+    return list(
+        await session.scalars(
+            select(BudgetProject)
+            .options(selectinload(BudgetProject.place).joinedload(Neighborhood.district))
+            .where(BudgetProject.pot_id == pot_id, BudgetProject.status.in_(ON_BALLOT))
+            .order_by(BudgetProject.position, BudgetProject.id)
+        )
+    )
+
+
+def cart_of(projects: Sequence[BudgetProject], chosen: Sequence[int]) -> Cart:
+    costs = {p.id: p.cost for p in projects}
+    return Cart.of(costs[p] for p in chosen if p in costs)
+
+
+def _on_ballot(projects: Sequence[BudgetProject], chosen: Sequence[int]) -> tuple[int, ...]:
+    """The draft's projects that are (still) on the ballot, each once, in the order chosen."""
+    known = {p.id for p in projects}
+    return tuple(dict.fromkeys(p for p in chosen if p in known))
+
+
+# --- the ballot ------------------------------------------------------------------------------------
+
+
+def identity_of(resident: Resident) -> str:
+    """The one-person key of a ballot: the resident's identity (the keyed hash that outlives the
+    account); a resident without one (never the case for a person who talks to the bot) by row id."""
+    return resident.identity or f"resident:{resident.id}"
+
+
+async def toggle(
+    session: AsyncSession,
+    resident: Resident,
+    pot_id: int,
+    chosen: Sequence[int],
+    project_id: int,
+    now: datetime | None = None,
+) -> Toggled:
+    """Tick or untick a project in a draft; a tick that breaks a limit is refused with the reason."""
+    pot = await pot_for(session, resident, pot_id, now)
+    projects = await projects_of(session, pot.id)
+    draft = _on_ballot(projects, chosen)
+    project = next((p for p in projects if p.id == project_id), None)
+    if project is None:
+        raise NotOnBallot(f"project {project_id} is not on pot {pot_id}")
+    if project_id in draft:
+        kept = tuple(p for p in draft if p != project_id)
+        return Toggled(kept, False, cart_of(projects, kept))
+    refusal = rules.refusal_to_add(limits_of(pot), cart_of(projects, draft), project.cost)
+    if refusal is not None:
+        raise refusal
+    kept = (*draft, project_id)
+    return Toggled(kept, True, cart_of(projects, kept))
+
+
+def new_receipt() -> str:
+    return "".join(secrets.choice(rules.RECEIPT_ALPHABET) for _ in range(rules.RECEIPT_LENGTH))
+
+
+def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … ON CONFLICT
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def confirm(
+    session: AsyncSession,
+    resident: Resident,
+    pot_id: int,
+    chosen: Sequence[int],
+    now: datetime | None = None,
+) -> Confirmed:
+    """Save the draft as the person's ballot, replacing the one they confirmed before.
+
+    One statement makes or updates the ballot row (INSERT … ON CONFLICT (pot_id, identity) DO UPDATE),
+    so two confirms by one person at once leave one ballot on both engines: on PostgreSQL the second
+    waits for the first's row and then updates it; SQLite runs one writer at a time. The choices are
+    replaced in the same transaction, so the ballot is always one confirm's choices, never a mix.
+    """
+    now = now or utcnow()
+    pot = await pot_for(session, resident, pot_id, now)
+    projects = await projects_of(session, pot.id)
+    draft = _on_ballot(projects, chosen)
+    if len(draft) != len(tuple(chosen)):
+        raise NotOnBallot("a chosen project is not on this ballot (any more)")
+    refusal = rules.refusal_to_confirm(limits_of(pot), cart_of(projects, draft))
+    if refusal is not None:
+        raise refusal
+    identity = identity_of(resident)
+    earlier = await session.scalar(
+        select(BudgetBallot.id).where(BudgetBallot.pot_id == pot.id, BudgetBallot.identity == identity)
+    )
+    ballot_id = await _upsert(session, pot.id, identity, resident.id, now)
+    await session.execute(delete(BudgetChoice).where(BudgetChoice.ballot_id == ballot_id))
+    session.add_all(BudgetChoice(ballot_id=ballot_id, project_id=p, position=i) for i, p in enumerate(draft))
+    await session.flush()
+    ballot = await session.get(BudgetBallot, ballot_id, populate_existing=True)
+    return Confirmed(ballot, draft, changed=earlier is not None)  # type: ignore[arg-type]
+
+
+async def _upsert(session: AsyncSession, pot_id: int, identity: str, resident_id: int, now: datetime) -> int:
+    for _attempt in range(5):  # a receipt code another ballot of the pot has: draw again
+        values = {"resident_id": resident_id, "receipt": new_receipt(), "confirmed_at": now}
+        stmt = _insert(session)(BudgetBallot).values(pot_id=pot_id, identity=identity, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["pot_id", "identity"], set_=values)
+        try:
+            async with session.begin_nested():
+                return (await session.execute(stmt.returning(BudgetBallot.id))).scalar_one()
+        except IntegrityError:
+            continue
+    raise BudgetError("no free receipt code")  # pragma: no cover - 31^8 codes
+
+
+async def my_ballot(
+    session: AsyncSession, resident: Resident, pot_id: int
+) -> tuple[BudgetBallot, tuple[int, ...]] | None:
+    """The person's confirmed ballot in the pot (from any of their accounts) and its projects."""
+    ballot = await session.scalar(
+        select(BudgetBallot).where(
+            BudgetBallot.pot_id == pot_id, BudgetBallot.identity == identity_of(resident)
+        )
+    )
+    if ballot is None:
+        return None
+    chosen = await session.scalars(
+        select(BudgetChoice.project_id)
+        .where(BudgetChoice.ballot_id == ballot.id)
+        .order_by(BudgetChoice.position)
+    )
+    return ballot, tuple(chosen)
+
+
+async def ballot_count(session: AsyncSession, pot_id: int) -> int:
+    return await session.scalar(select(func.count()).where(BudgetBallot.pot_id == pot_id)) or 0
+
+
+async def pots_of(session: AsyncSession, process_id: int) -> list[BudgetPot]:
+    return list(
+        (
+            await session.scalars(
+                _pots().where(BudgetPot.process_id == process_id).order_by(BudgetPot.position, BudgetPot.id)
+            )
+        ).unique()
+    )
+
+
+@dataclass(frozen=True)
+class BallotView:
+    """Everything a ballot screen shows: the pot, its projects, the draft and the confirmed ballot."""
+
+    pot: BudgetPot
+    projects: tuple[BudgetProject, ...]
+    limits: Limits
+    chosen: tuple[int, ...]
+    cart: Cart
+    ballot: BudgetBallot | None
+    closes: datetime | None
+
+    def project(self, project_id: int) -> BudgetProject:
+        found = next((p for p in self.projects if p.id == project_id), None)
+        if found is None:
+            raise NotOnBallot(f"project {project_id} is not on pot {self.pot.id}")
+        return found
+
+    @property
+    def picked(self) -> tuple[BudgetProject, ...]:
+        return tuple(self.project(p) for p in self.chosen)
+
+
+async def ballot_view(
+    session: AsyncSession,
+    resident: Resident,
+    pot_id: int,
+    draft: Sequence[int] | None,
+    now: datetime | None = None,
+) -> BallotView:
+    """The pot as the resident sees it now; without a draft, the draft starts from their confirmed
+    ballot (so changing a ballot starts from what they voted)."""
+    pot = await pot_for(session, resident, pot_id, now)
+    projects = await projects_of(session, pot.id)
+    mine = await my_ballot(session, resident, pot.id)
+    chosen = _on_ballot(projects, draft if draft is not None else (mine[1] if mine else ()))
+    span = voting_window(pot.process)
+    return BallotView(
+        pot=pot,
+        projects=tuple(projects),
+        limits=limits_of(pot),
+        chosen=chosen,
+        cart=cart_of(projects, chosen),
+        ballot=mine[0] if mine else None,
+        closes=span.ends_at if span else None,
+    )
+
+
+async def district_by_key(session: AsyncSession, key: str) -> int | None:
+    """A district's id by its stable key (for the command line)."""
+    from storage.models import District
+
+    return await session.scalar(select(District.id).where(District.key == key, District.active))
+
+
+async def add_from_idea(
+    session: AsyncSession,
+    pot: BudgetPot,
+    idea_id: int,
+    cost: int,
+    titles: Mapping[str, str] | None = None,
+    summaries: Mapping[str, str] | None = None,
+) -> BudgetProject:
+    """A project made from a published idea (or one already turned into a project): its title,
+    description, place, location and photo, unless staff give their own title and summary."""
+    from bot.services.ideas.rules import VISIBLE
+    from storage.models import Idea
+
+    idea = await session.get(Idea, idea_id)
+    if idea is None or idea.status not in VISIBLE:
+        raise PotError(f"idea {idea_id} is not published")
+    project = await add_project(
+        session,
+        pot,
+        titles=titles or dict.fromkeys(LANGUAGES, idea.title),
+        summaries=summaries or dict.fromkeys(LANGUAGES, idea.description),
+        cost=cost,
+        idea_id=idea.id,
+        neighborhood_id=idea.place_id or idea.neighborhood_id,
+        latitude=idea.latitude,
+        longitude=idea.longitude,
+    )
+    project.photo_file_id = idea.photo_file_id
+    return project

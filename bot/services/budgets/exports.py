@@ -1,0 +1,40 @@
+"""What the budgets feature holds about a person, for "Export my data": their confirmed ballots (found
+by their identity, so a ballot cast from an account they deleted is theirs too), with the receipt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.budgets import identity_of, pot_name, title
+from bot.services.privacy import exporter
+from storage.models import BudgetBallot, BudgetChoice, BudgetPot, BudgetProject, Resident
+
+
+@exporter("ballots")
+async def export_ballots(session: AsyncSession, resident: Resident) -> list[dict[str, Any]]:
+    ballots = await session.execute(
+        select(BudgetBallot, BudgetPot)
+        .join(BudgetPot, BudgetPot.id == BudgetBallot.pot_id)
+        .where(BudgetBallot.identity == identity_of(resident))
+        .order_by(BudgetBallot.id)
+    )
+    found = []
+    for ballot, pot in ballots.all():
+        projects = await session.scalars(
+            select(BudgetProject)
+            .join(BudgetChoice, BudgetChoice.project_id == BudgetProject.id)
+            .where(BudgetChoice.ballot_id == ballot.id)
+            .order_by(BudgetChoice.position)
+        )
+        found.append(
+            {
+                "pot": pot_name(pot, resident.language or "en"),
+                "receipt": ballot.receipt,
+                "confirmed_at": ballot.confirmed_at.isoformat(),
+                "projects": [title(p, resident.language or "en") for p in projects],
+            }
+        )
+    return found

@@ -1,0 +1,173 @@
+"""The rules of a budget ballot, as data and pure predicates (no database, no aiogram).
+
+A ballot is a cart (Decidim's model): a resident toggles projects in and out, and every toggle is
+checked against the pot's limits; confirming checks the limits a cart can only meet once it is full
+enough (at least n projects, at least a share of the budget). The keyboards show a button exactly when
+the predicate here allows the action, and the services enforce the same predicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.services.errors import DomainError
+
+KNAPSACK, APPROVAL, CUMULATIVE = "knapsack", "approval", "cumulative"
+BALLOT_KINDS = (KNAPSACK, APPROVAL)  # CUMULATIVE: only imported from Pabulib, not offered in the chat
+CITY, DISTRICT, NEIGHBORHOOD = "city", "district", "neighborhood"
+SCOPES = (CITY, DISTRICT, NEIGHBORHOOD)
+GREEDY, GREEDY_THRESHOLD, TOP_K, MES = "greedy", "greedy-threshold", "top-k", "mes"
+COUNTING_RULES = (GREEDY, GREEDY_THRESHOLD, TOP_K, MES)
+PROPOSED, INFEASIBLE, SELECTED = "proposed", "infeasible", "selected"
+ON_BALLOT = (PROPOSED, SELECTED)  # what a resident can choose (SELECTED once results are published)
+VOTING = "voting"
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+RECEIPT_LENGTH = 8
+
+
+# --- refusals --------------------------------------------------------------------------------------
+
+
+class BudgetError(DomainError):
+    """A ballot action that cannot be done; the UI's error table says why."""
+
+
+class VotingNotOpen(BudgetError):
+    """The process's voting phase is not current: `state` upcoming/closed (None: no voting phase)."""
+
+    def __init__(self, state: str | None, at: datetime | None = None) -> None:
+        super().__init__(f"voting is {state or 'not set up'}")
+        self.state, self.at = state, at
+
+
+class NotYourPot(BudgetError):
+    """The pot does not exist, or is for another neighborhood or district."""
+
+
+class NotOnBallot(BudgetError):
+    """The project is not on this pot's ballot (another pot's, infeasible, gone)."""
+
+
+class OverBudget(BudgetError):
+    def __init__(self, total: int, budget: int) -> None:
+        super().__init__(f"{total} > {budget}")
+        self.total, self.budget = total, budget
+
+
+class TooMany(BudgetError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} projects")
+        self.limit = limit
+
+
+class TooFew(BudgetError):
+    def __init__(self, limit: int, count: int) -> None:
+        super().__init__(f"at least {limit} projects")
+        self.limit, self.count = limit, count
+
+
+class UnderShare(BudgetError):
+    """A knapsack ballot must use at least `share` percent of the budget: `needed` in money."""
+
+    def __init__(self, share: int, needed: int, total: int) -> None:
+        super().__init__(f"at least {share}% of the budget")
+        self.share, self.needed, self.total = share, needed, total
+
+
+# --- the limits ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A pot's ballot rules, as plain values."""
+
+    kind: str
+    budget: int
+    min_projects: int | None = None
+    max_projects: int | None = None
+    min_share: int | None = None  # percent
+    approval_limit: int | None = None
+
+    @property
+    def most(self) -> int | None:
+        """The most projects a ballot may hold (approval ballots: the approval limit too)."""
+        found = [n for n in (self.max_projects, self.approval_limit if self.kind == APPROVAL else None) if n]
+        return min(found) if found else None
+
+    @property
+    def least(self) -> int:
+        return self.min_projects or 0
+
+    @property
+    def counts_money(self) -> bool:
+        return self.kind == KNAPSACK
+
+    def min_total(self) -> int:
+        """The least a knapsack ballot must spend (0 without a minimum share): rounded up."""
+        if not self.counts_money or not self.min_share:
+            return 0
+        return -(-self.budget * self.min_share // 100)
+
+
+@dataclass(frozen=True)
+class Cart:
+    """What a draft holds: the count and the total cost."""
+
+    count: int
+    total: int
+
+    @classmethod
+    def of(cls, costs: Iterable[int]) -> Cart:
+        values = list(costs)
+        return cls(len(values), sum(values))
+
+
+def refusal_to_add(limits: Limits, cart: Cart, cost: int) -> BudgetError | None:
+    """Why a project of `cost` cannot join the cart (None: it can)."""
+    most = limits.most
+    if most is not None and cart.count + 1 > most:
+        return TooMany(most)
+    if limits.counts_money and cart.total + cost > limits.budget:
+        return OverBudget(cart.total + cost, limits.budget)
+    return None
+
+
+def can_add(limits: Limits, cart: Cart, cost: int) -> bool:
+    return refusal_to_add(limits, cart, cost) is None
+
+
+def refusal_to_confirm(limits: Limits, cart: Cart) -> BudgetError | None:
+    """Why the cart cannot be confirmed as it is (None: it can). Every limit, including those a toggle
+    already checks: the cart may come from a form days old, or from forged data."""
+    most = limits.most
+    if most is not None and cart.count > most:
+        return TooMany(most)
+    if limits.counts_money and cart.total > limits.budget:
+        return OverBudget(cart.total, limits.budget)
+    if cart.count < max(limits.least, 1):
+        return TooFew(max(limits.least, 1), cart.count)
+    needed = limits.min_total()
+    if cart.total < needed:
+        return UnderShare(limits.min_share or 0, needed, cart.total)
+    return None
+
+
+def can_confirm(limits: Limits, cart: Cart) -> bool:
+    return refusal_to_confirm(limits, cart) is None
+
+
+def open_to(
+    scope: str,
+    district_id: int | None,
+    neighborhood_id: int | None,
+    resident_neighborhood: int | None,
+    resident_district: int | None,
+) -> bool:
+    """Whose pot it is: the city's is everyone's, a district's its residents', a neighborhood's its own."""
+    if scope == CITY:
+        return True
+    if scope == DISTRICT:
+        return district_id is not None and district_id == resident_district
+    return neighborhood_id is not None and neighborhood_id == resident_neighborhood

@@ -1,0 +1,1 @@
+"""The budget ballot's buttons, cards and refusals."""

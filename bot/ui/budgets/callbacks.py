@@ -1,0 +1,27 @@
+"""The ballot's buttons: readable fields, only values packed. Never trusted: every press goes through
+`bot.services.budgets.pot_for` (the pot is open to this person, its voting is current) and the limits."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.ui.callbacks import Id
+
+
+class BallotAction(StrEnum):
+    HOME = "home"  # the pots open to me
+    POT = "pot"  # page `page` of pot `pot`'s projects
+    CARD = "card"  # project `project`'s card
+    TOGGLE = "toggle"  # tick or untick project `project`
+    REVIEW = "review"  # my draft, with Confirm when it may be confirmed
+    CONFIRM = "confirm"
+    RESET = "reset"  # drop the draft: back to my confirmed ballot (or an empty one)
+
+
+class BallotCb(CallbackData, prefix="pb"):
+    action: BallotAction
+    pot: Id = 0
+    project: Id = 0
+    page: Id = 0

@@ -1,0 +1,61 @@
+"""How refusals of the budgets service read (the budgets part of the error table)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import money, when
+from bot.services import budgets, processes
+from bot.ui.errors import refusal
+
+
+def reason(error: budgets.BudgetError, currency: str, lang: str, zone: ZoneInfo | None = None) -> str:
+    """One sentence: why this choice or this ballot is refused."""
+    if isinstance(error, budgets.OverBudget):
+        return _("that would make {total}, over the budget of {budget}. Remove a project first.").format(
+            total=money(error.total, currency, lang), budget=money(error.budget, currency, lang)
+        )
+    if isinstance(error, budgets.TooMany):
+        return _("a ballot holds at most {count} projects. Remove one first.").format(count=error.limit)
+    if isinstance(error, budgets.TooFew):
+        return _("choose at least {count} projects (you have {chosen}).").format(
+            count=error.limit, chosen=error.count
+        )
+    if isinstance(error, budgets.UnderShare):
+        return _("use at least {share}% of the budget, {needed} (you have {total}).").format(
+            share=error.share,
+            needed=money(error.needed, currency, lang),
+            total=money(error.total, currency, lang),
+        )
+    return closed_text(error, lang, zone)
+
+
+def closed_text(error: budgets.BudgetError, lang: str, zone: ZoneInfo | None) -> str:
+    if isinstance(error, budgets.VotingNotOpen) and error.at is not None and zone is not None:
+        if error.state == processes.UPCOMING:
+            return _("Voting opens on {date}.").format(date=when(error.at, zone, lang))
+        return _("Voting closed on {date}; ballots can no longer be changed.").format(
+            date=when(error.at, zone, lang)
+        )
+    if isinstance(error, budgets.VotingNotOpen):
+        return _("Voting is not open.")
+    if isinstance(error, budgets.NotOnBallot):
+        return _("This project is not on this ballot (any more).")
+    return _("This ballot is not open to you.")
+
+
+LIMITS = (budgets.OverBudget, budgets.TooMany, budgets.TooFew, budgets.UnderShare)
+
+
+@refusal.register
+def _budget_refusal(error: budgets.BudgetError, ctx: dict[str, Any]) -> str:
+    city = ctx.get("city")
+    currency = city.currency if city is not None else "TRY"
+    lang = ctx.get("lang") or "tr"
+    text = reason(error, currency, lang, city.zone if city is not None else None)
+    if isinstance(error, LIMITS):
+        return _("🚫 It does not fit: {reason}").format(reason=text)
+    return text

@@ -1,0 +1,98 @@
+"""The ballot's buttons: pure functions from what is shown to the markup. A tick shows exactly when
+`rules.can_add` allows it, Confirm exactly when `rules.can_confirm` does (the service checks the same)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.services import budgets
+from bot.services.budgets import Cart, Limits, rules
+from bot.services.paging import Page
+from bot.ui.budgets.callbacks import BallotAction as A
+from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.cards import project_label
+from bot.ui.callbacks import MenuCb
+from bot.ui.keyboards import button
+from bot.ui.paging import page_row
+from storage.models import BudgetProject
+
+PAGE_SIZE = 6
+
+
+def _column(buttons: Sequence[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[b] for b in buttons])
+
+
+def home(found: Sequence[budgets.OpenPot], lang: str) -> InlineKeyboardMarkup:
+    rows = [
+        button(
+            f"{'✅' if item.voted else '🗳'} {budgets.pot_name(item.pot, lang)}",
+            BallotCb(action=A.POT, pot=item.pot.id),
+        )
+        for item in found
+    ]
+    return _column([*rows, button(_("« Menu"), MenuCb(action="menu"))])
+
+
+def pot_page(
+    pot_id: int,
+    shown: Sequence[BudgetProject],
+    page: Page,
+    chosen: Sequence[int],
+    limits: Limits,
+    cart: Cart,
+    currency: str,
+    lang: str,
+) -> InlineKeyboardMarkup:
+    rows = []
+    for project in shown:
+        picked = project.id in chosen
+        fits = picked or rules.can_add(limits, cart, project.cost)
+        label = project_label(project, picked, fits, currency, lang)
+        rows.append(
+            [button(label, BallotCb(action=A.CARD, pot=pot_id, project=project.id, page=page.number))]
+        )
+    nav = page_row(page, lambda n: BallotCb(action=A.POT, pot=pot_id, page=n))
+    if nav:
+        rows.append(nav)
+    review = _("🧾 Review and confirm ({count})").format(count=cart.count)
+    rows.append([button(review, BallotCb(action=A.REVIEW, pot=pot_id, page=page.number))])
+    rows.append([button(_("« Ballots"), BallotCb(action=A.HOME))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def card(
+    pot_id: int, project: BudgetProject, page: int, chosen: bool, limits: Limits, cart: Cart
+) -> InlineKeyboardMarkup:
+    rows = []
+    toggle = BallotCb(action=A.TOGGLE, pot=pot_id, project=project.id, page=page)
+    if chosen:
+        rows.append(button(_("❌ Remove from my ballot"), toggle))
+    elif rules.can_add(limits, cart, project.cost):
+        rows.append(button(_("✅ Add to my ballot"), toggle))
+    rows.append(button(_("« Back to the projects"), BallotCb(action=A.POT, pot=pot_id, page=page)))
+    return _column(rows)
+
+
+def review(pot_id: int, page: int, limits: Limits, cart: Cart, has_ballot: bool) -> InlineKeyboardMarkup:
+    rows = []
+    if rules.can_confirm(limits, cart):
+        rows.append(button(_("✅ Confirm my ballot"), BallotCb(action=A.CONFIRM, pot=pot_id, page=page)))
+    if has_ballot:
+        rows.append(button(_("↩️ Back to my confirmed ballot"), BallotCb(action=A.RESET, pot=pot_id)))
+    rows.append(button(_("« Back to the projects"), BallotCb(action=A.POT, pot=pot_id, page=page)))
+    return _column(rows)
+
+
+def after(pot_id: int) -> InlineKeyboardMarkup:
+    """Under a receipt."""
+    return _column(
+        [
+            button(_("✏️ Change my ballot"), BallotCb(action=A.POT, pot=pot_id)),
+            button(_("🗳 Ballots"), BallotCb(action=A.HOME)),
+            button(_("« Menu"), MenuCb(action="menu")),
+        ]
+    )

@@ -1,0 +1,42 @@
+"""Participatory budgeting: the ballots open to me, projects, choices, confirm, the receipt."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+
+import bot.ui.budgets.errors  # noqa: F401 - registers the budgets part of the error table
+from bot.routing import onboarded, private_router
+from bot.ui.budgets.callbacks import BallotAction as A
+from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.callbacks import MenuCb
+from handlers.budgets import ballot, confirm
+
+
+def _resident(router: Router) -> None:
+    router.message.register(ballot.home, Command("budget"))
+    router.callback_query.register(ballot.home, MenuCb.filter(F.action == "budget"))
+    router.callback_query.register(ballot.home, BallotCb.filter(F.action == A.HOME))
+    router.callback_query.register(ballot.pot, BallotCb.filter(F.action == A.POT))
+    router.callback_query.register(ballot.card, BallotCb.filter(F.action == A.CARD))
+    router.callback_query.register(
+        ballot.toggle, BallotCb.filter(F.action == A.TOGGLE), flags={"throttling_key": "ballot_toggle"}
+    )
+    router.callback_query.register(confirm.review, BallotCb.filter(F.action == A.REVIEW))
+    router.callback_query.register(
+        confirm.confirm, BallotCb.filter(F.action == A.CONFIRM), flags={"throttling_key": "ballot_confirm"}
+    )
+    router.callback_query.register(confirm.reset, BallotCb.filter(F.action == A.RESET))
+
+
+def make_router() -> Router:
+    router = private_router("budgets")
+    residents, allowed = onboarded(
+        "budgets.resident",
+        callbacks=(BallotCb,),
+        commands=("budget",),
+        buttons=(MenuCb.filter(F.action == "budget"),),
+    )
+    _resident(allowed)
+    router.include_router(residents)
+    return router

@@ -1,0 +1,74 @@
+"""Reviewing my draft, confirming it (the receipt), and going back to my confirmed ballot."""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import CitySpec
+from bot.services import budgets
+from bot.services.budgets import rules
+from bot.services.residents import Viewer
+from bot.ui.budgets import cards, drafts, keyboards
+from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.errors import reason
+from bot.ui.messages import reply
+
+
+async def review(
+    query: CallbackQuery,
+    callback_data: BallotCb,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    city: CitySpec,
+) -> None:
+    cb = callback_data
+    view = await budgets.ballot_view(session, viewer.resident, cb.pot, await drafts.draft(state, cb.pot))
+    refusal = rules.refusal_to_confirm(view.limits, view.cart)
+    why = reason(refusal, city.currency, lang) if refusal is not None else None
+    text = cards.review_text(view.pot, view.picked, view.limits, view.cart, why, city.currency, lang)
+    keyboard = keyboards.review(cb.pot, cb.page, view.limits, view.cart, view.ballot is not None)
+    await reply(query, text, keyboard)
+
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: BallotCb,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    city: CitySpec,
+    callback_answer: CallbackAnswer,
+) -> None:
+    cb = callback_data
+    view = await budgets.ballot_view(session, viewer.resident, cb.pot, await drafts.draft(state, cb.pot))
+    done = await budgets.confirm(session, viewer.resident, cb.pot, view.chosen)
+    await drafts.drop(state, cb.pot)
+    picked = [view.project(p) for p in done.chosen]
+    text = cards.receipt_text(
+        view.pot, done.ballot, picked, done.changed, view.closes, city.zone, city.currency, lang
+    )
+    callback_answer.text = _("✅ Your ballot is saved.")
+    await reply(query, text, keyboards.after(cb.pot))
+
+
+async def reset(
+    query: CallbackQuery,
+    callback_data: BallotCb,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+    city: CitySpec,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await budgets.pot_for(session, viewer.resident, callback_data.pot)
+    await drafts.drop(state, callback_data.pot)
+    callback_answer.text = _("Your draft was dropped: this is the ballot you confirmed.")
+    await review(query, callback_data, state, session, viewer, lang, city)

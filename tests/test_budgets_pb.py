@@ -1,0 +1,169 @@
+"""Pabulib in and out: every real file in shared/pabulib imports (process, voting phase, pot, projects,
+ballots), exports with the `selected` column of the pot's results, and the exported file holds the same
+election; `meydan tally` on it gives the pot's results (and, where the city's rule is ours, the official
+winners). All six files take about 10 s. A pot voted on through the services exports and re-counts the
+same way; the command line is run once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.services import budgets, processes
+from bot.services.budgets import counting, pbfiles
+from bot.tally import dumps, loads, official_rule, read, tally
+from tests.budget_fixtures import resident, seed
+from tests.flows import command_env
+
+PABULIB = Path(os.environ.get("PABULIB_DIR", PROJECT_ROOT.parent / "shared" / "pabulib"))  # as tests/tally
+FILES = sorted(p.name for p in PABULIB.glob("*.pb"))
+
+
+@pytest.mark.parametrize("name", FILES)
+async def test_import_export_round_trip(sessions, name: str) -> None:  # noqa: ANN001
+    original = read(PABULIB / name)
+    async with sessions.begin() as session:
+        process, pot = await pbfiles.import_election(session, original, with_ballots=True)
+    async with sessions() as session:
+        process = await processes.get(session, process.id)
+        assert budgets.voting_window(process) is not None  # a process with its voting phase
+        pot = (await budgets.pots_of(session, process.id))[0]
+        outcome = await counting.results(session, pot, process_key=process.key)
+        exported = loads(dumps(await pbfiles.export_election(session, process, pot)))
+    assert exported.budget == original.budget and exported.vote_type == original.vote_type
+    assert exported.limits == original.limits
+    assert [(p.id, p.cost, p.name) for p in exported.projects] == [
+        (p.id, p.cost, p.name) for p in original.projects
+    ]
+    assert {b.voter_id: b.weights() for b in exported.ballots} == {
+        b.voter_id: b.weights() for b in original.ballots
+    }
+    assert exported.votes == original.votes
+    rule = official_rule(exported)
+    assert rule == official_rule(original)
+    recount = tally(exported, rule)
+    assert recount.selected == outcome.selected  # the results are what `meydan tally` says of the file
+    assert recount.matches(exported.official_winners)  # and the file's `selected` column is them
+    if original.official_winners is not None:
+        assert exported.official_winners == original.official_winners  # the city's own result
+
+
+async def test_a_pot_voted_in_the_bot_exports_and_recounts_the_same(sessions) -> None:  # noqa: ANN001
+    # small amounts: the add1 completion raises every voter's share by one unit per run, so a pot of
+    # millions with a handful of voters would take hundreds of thousands of runs (see docs/budgets.md)
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        process = await processes.get(session, seeded.process_id)
+        pot = await budgets.create_pot(session, process, names={"en": "Small"}, budget=100, rule="mes")
+        costs = {"a": 40, "b": 30, "c": 30, "d": 60, "e": 10}
+        ids = {
+            c: (await budgets.add_project(session, pot, code=c, titles={"en": c}, cost=n)).id
+            for c, n in costs.items()
+        }
+        by_identity = {}
+        for n, draft in enumerate([["a", "b"], ["a", "c", "e"], ["b", "c"], ["d"], ["d", "e"], ["a"], ["d"]]):
+            person = await resident(session, 900 + n)
+            await budgets.confirm(session, person, pot.id, [ids[c] for c in draft])
+            by_identity[person.identity] = tuple(draft)
+    async with sessions() as session:
+        process = await processes.get(session, seeded.process_id)
+        [pot] = [x for x in await budgets.pots_of(session, process.id) if x.names["en"] == "Small"]
+        outcome = await counting.results(session, pot, process_key=process.key)
+        exported = loads(dumps(await pbfiles.export_election(session, process, pot, currency="TRY")))
+    assert exported.meta["rule"] == "equalshares/add1" and exported.meta["max_sum_cost"] == "100"
+    assert len(exported.ballots) == 7 and exported.limit_violations() == {}
+    assert not any(b.voter_id.startswith("pb:") for b in exported.ballots)  # no identity, no receipt
+    # numbered in the order of the keyed hash, not of voting: the file says nothing of who voted when
+    assert [b.voter_id for b in exported.ballots] == [str(n) for n in range(1, 8)]
+    assert [b.projects for b in exported.ballots] == [by_identity[k] for k in sorted(by_identity)]
+    assert tally(exported, official_rule(exported)).selected == outcome.selected
+    assert exported.official_winners == frozenset(outcome.selected)
+    assert outcome.selected and outcome.cost <= 100
+    assert tally(exported, "greedy").selected[0] in ("a", "d")  # three votes each: the most
+
+
+async def test_top_k_and_threshold_rules(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session, kind=budgets.APPROVAL, approval_limit=3, rule="top-k", rule_param=2)
+        p = seeded.projects
+        for n, draft in enumerate([["1", "2"], ["1", "6"], ["6", "1"], ["2", "3"], ["6"]]):
+            person = await resident(session, 900 + n)
+            await budgets.confirm(session, person, seeded.city, [p[c] for c in draft])
+    async with sessions() as session:
+        pot = next(x for x in await budgets.pots_of(session, seeded.process_id) if x.id == seeded.city)
+        top = await counting.results(session, pot)
+        assert top.selected == ("1", "6")  # 3 votes each, whatever they cost (5.65M > the 5M)
+        pot.rule, pot.rule_param = "greedy-threshold", 2
+        assert (await counting.results(session, pot)).selected == ("1", "2")  # 6 does not fit after 1
+        exported = loads(dumps(await pbfiles.export_election(session, pot.process, pot)))
+    assert exported.meta["min_project_score_threshold"] == "2"
+    assert tally(exported, official_rule(exported)).selected == ("1", "2")
+
+
+def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    source = PABULIB / "Netherlands_Assen_2024.pb"
+
+    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    made = meydan("process", "import-pb", str(source), "--key", "assen", "--with-ballots")
+    assert made.returncode == 0, made.stderr
+    assert "process assen created" in made.stdout and "84 ballots" in made.stdout
+    out = tmp_path / "assen.pb"
+    assert meydan("process", "export-pb", "assen", "-o", str(out)).returncode == 0
+    ours = json.loads(meydan("tally", str(out), "--json").stdout)
+    theirs = json.loads(meydan("tally", str(source), "--json").stdout)
+    assert ours == theirs and ours["matches_official"] is True
+    assert meydan("process", "export-pb", "nope").returncode == 2
+    assert "taken" in meydan("process", "import-pb", str(source), "--key", "assen").stderr
+
+
+def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'setup.db'}")
+
+    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    city = PROJECT_ROOT / "cities" / "izmir.toml"
+    assert meydan("city", "load", str(city)).returncode == 0
+    steps = [
+        ("process", "create", "--key", "pb", "--name-tr", "Bütçe", "--name-en", "Budget",
+         "--opens", "2099-01-01 00:00", "--closes", "2099-01-02 00:00"),
+        ("process", "voting", "pb", "--opens", "2099-02-01 00:00", "--closes", "2099-02-10 00:00"),
+        ("process", "add-pot", "pb", "--name-tr", "Şehir", "--name-en", "City", "--budget", "5000000",
+         "--max-projects", "5", "--min-share", "10"),
+        ("process", "add-pot", "pb", "--name-tr", "Konak", "--name-en", "Konak", "--budget", "100",
+         "--district", "konak"),
+        ("process", "add-pot", "pb", "--name-tr", "Pazaryeri", "--name-en", "Pazaryeri", "--budget", "100",
+         "--neighborhood", "konak/pazaryeri", "--kind", "approval", "--rule", "top-k", "--rule-param", "1"),
+        ("process", "add-project", "pb", "City", "--title-tr", "Gölge", "--title-en", "Shade",
+         "--cost", "2150000", "--place", "konak/pazaryeri"),
+    ]  # fmt: skip
+    for step in steps:
+        done = meydan(*step)
+        assert done.returncode == 0, (step, done.stderr)
+    refused = {
+        ("process", "add-pot", "pb", "--name-tr", "x", "--name-en", "x", "--budget", "1", "--rule", "top-k"): "k",
+        ("process", "add-pot", "pb", "--name-tr", "x", "--name-en", "x", "--budget", "1", "--district", "nope"): "nope",
+        ("process", "add-project", "pb", "Nowhere", "--title-tr", "a", "--title-en", "a", "--cost", "1"): "no pot",
+        ("process", "results", "pb"): "name the pot",
+        ("process", "voting", "nope", "--opens", "2099-02-01", "--closes", "2099-02-02"): "no process",
+    }  # fmt: skip
+    for step, said in refused.items():
+        done = meydan(*step)
+        assert done.returncode == 2 and said in done.stderr, (step, done.stderr)
+    results = meydan("process", "results", "pb", "City")
+    assert results.returncode == 0 and "0 ballots, rule greedy, budget 5,000,000 TRY" in results.stdout
+    exported = loads(meydan("process", "export-pb", "pb", "City").stdout)
+    assert exported.meta["min_sum_cost"] == "500000" and exported.projects[0].name == "Shade"

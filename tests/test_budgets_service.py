@@ -1,0 +1,285 @@
+"""Budget ballots on a real database (SQLite, and PostgreSQL with TEST_DATABASE_URL): every limit as a
+choice is toggled and at confirm, who sees which pot, voting only while the phase is current, one ballot
+per person (concurrent confirms, a deleted and re-made account), changing a ballot."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.services import budgets, privacy
+from bot.services.budgets import rules
+from storage.models import BudgetBallot, BudgetChoice, BudgetPot, ProcessPhase, utcnow
+from tests.budget_fixtures import resident, seed
+
+# --- the rules, pure ---------------------------------------------------------------------------------
+
+
+def test_limits_of_a_knapsack_ballot() -> None:
+    limits = rules.Limits(rules.KNAPSACK, 5_000_000, min_projects=2, max_projects=3, min_share=50)
+    empty = rules.Cart(0, 0)
+    assert rules.can_add(limits, empty, 5_000_000)
+    assert isinstance(rules.refusal_to_add(limits, rules.Cart(1, 4_000_000), 1_000_001), rules.OverBudget)
+    assert isinstance(rules.refusal_to_add(limits, rules.Cart(3, 100), 1), rules.TooMany)
+    assert isinstance(rules.refusal_to_confirm(limits, rules.Cart(1, 3_000_000)), rules.TooFew)
+    short = rules.refusal_to_confirm(limits, rules.Cart(2, 2_499_999))
+    assert isinstance(short, rules.UnderShare) and short.needed == 2_500_000
+    assert rules.can_confirm(limits, rules.Cart(2, 2_500_000))
+    assert isinstance(rules.refusal_to_confirm(limits, rules.Cart(0, 0)), rules.TooFew)  # never empty
+    assert isinstance(rules.refusal_to_confirm(limits, rules.Cart(2, 5_000_001)), rules.OverBudget)
+
+
+def test_limits_of_an_approval_ballot() -> None:
+    limits = rules.Limits(rules.APPROVAL, 1_000, approval_limit=2, max_projects=5)
+    assert limits.most == 2
+    assert rules.can_add(limits, rules.Cart(1, 10**9), 10**9)  # money does not count
+    assert isinstance(rules.refusal_to_add(limits, rules.Cart(2, 0), 1), rules.TooMany)
+    assert rules.can_confirm(limits, rules.Cart(1, 10**9))
+
+
+def test_who_sees_which_pot() -> None:
+    assert rules.open_to(rules.CITY, None, None, 7, 1)
+    assert rules.open_to(rules.DISTRICT, 1, None, 7, 1) and not rules.open_to(rules.DISTRICT, 2, None, 7, 1)
+    assert rules.open_to(rules.NEIGHBORHOOD, None, 7, 7, 1)
+    assert not rules.open_to(rules.NEIGHBORHOOD, None, 8, 7, 1)
+    assert not rules.open_to(rules.NEIGHBORHOOD, None, 7, None, None)
+
+
+# --- on the database ---------------------------------------------------------------------------------
+
+
+async def test_a_resident_sees_their_neighborhood_district_and_city_pots(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        john = await resident(session, 502, "karsiyaka", "bostanli")
+        mine = [o.pot.id for o in await budgets.open_pots(session, ayse)]
+        theirs = [o.pot.id for o in await budgets.open_pots(session, john)]
+    assert mine == [seeded.hood, seeded.district, seeded.city]
+    assert theirs == [seeded.other_hood, seeded.city]
+    async with sessions.begin() as session:
+        for forged in (seeded.other_hood, 999_999):
+            with pytest.raises(budgets.NotYourPot):
+                await budgets.pot_for(session, ayse, forged)
+            with pytest.raises(budgets.NotYourPot):
+                await budgets.confirm(session, ayse, forged, [seeded.other_project])
+
+
+async def test_every_limit_is_checked_as_choices_are_toggled(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session, max_projects=3, min_projects=2, min_share=50)
+        ayse = await resident(session, 501)
+        p = seeded.projects
+        step = await budgets.toggle(session, ayse, seeded.city, [], p["1"])
+        assert step.added and step.cart == budgets.Cart(1, 2_150_000)
+        with pytest.raises(budgets.OverBudget) as over:
+            await budgets.toggle(session, ayse, seeded.city, step.chosen, p["6"])  # 2.15M + 3.5M > 5M
+        assert over.value.total == 5_650_000
+        with pytest.raises(budgets.TooFew):
+            await budgets.confirm(session, ayse, seeded.city, step.chosen)
+        step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["5"])
+        with pytest.raises(budgets.UnderShare):  # 2.25M of the 2.5M at least
+            await budgets.confirm(session, ayse, seeded.city, step.chosen)
+        step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["4"])
+        with pytest.raises(budgets.TooMany):
+            await budgets.toggle(session, ayse, seeded.city, step.chosen, p["3"])
+        step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["5"])  # untick
+        assert not step.added and step.chosen == (p["1"], p["4"])
+        with pytest.raises(budgets.NotOnBallot):  # another pot's project
+            await budgets.toggle(session, ayse, seeded.city, step.chosen, seeded.hood_project)
+        done = await budgets.confirm(session, ayse, seeded.city, step.chosen)
+        assert done.chosen == (p["1"], p["4"]) and not done.changed
+        assert len(done.ballot.receipt) == rules.RECEIPT_LENGTH
+    async with sessions.begin() as session:  # a forged draft is checked whole at confirm
+        with pytest.raises(budgets.OverBudget):
+            await budgets.confirm(session, ayse, seeded.city, [p["1"], p["6"]])
+        with pytest.raises(budgets.NotOnBallot):
+            await budgets.confirm(session, ayse, seeded.city, [p["1"], seeded.other_project])
+
+
+async def test_approval_ballot_limit(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session, kind=budgets.APPROVAL, approval_limit=2)
+        ayse = await resident(session, 501)
+        p = seeded.projects
+        step = await budgets.toggle(
+            session, ayse, seeded.city, [p["6"]], p["1"]
+        )  # 5.65M: money does not count
+        with pytest.raises(budgets.TooMany) as many:
+            await budgets.toggle(session, ayse, seeded.city, step.chosen, p["2"])
+        assert many.value.limit == 2
+        assert (await budgets.confirm(session, ayse, seeded.city, step.chosen)).chosen == (p["6"], p["1"])
+
+
+async def test_voting_only_while_the_phase_is_current(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session, open_voting=False)
+        ayse = await resident(session, 501)
+        assert await budgets.open_pots(session, ayse) == []
+        with pytest.raises(budgets.VotingNotOpen) as closed:
+            await budgets.toggle(session, ayse, seeded.city, [], seeded.projects["1"])
+        assert closed.value.state == "closed"
+        with pytest.raises(budgets.VotingNotOpen):
+            await budgets.confirm(session, ayse, seeded.city, [seeded.projects["1"]])
+        upcoming = utcnow() - timedelta(days=20)
+        with pytest.raises(budgets.VotingNotOpen) as early:
+            await budgets.pot_for(session, ayse, seeded.city, now=upcoming)
+        assert early.value.state == "upcoming"
+
+
+async def test_changing_a_ballot_keeps_one_ballot_and_the_last_counts(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        p = seeded.projects
+        first = await budgets.confirm(session, ayse, seeded.city, [p["1"], p["2"]])
+    async with sessions.begin() as session:
+        second = await budgets.confirm(session, ayse, seeded.city, [p["3"]])
+        assert second.changed and second.ballot.id == first.ballot.id
+        assert second.ballot.receipt != first.ballot.receipt  # the receipt names the ballot that counts
+        ballot, chosen = await budgets.my_ballot(session, ayse, seeded.city)
+        assert chosen == (p["3"],)
+        assert await session.scalar(select(func.count()).select_from(BudgetChoice)) == 1
+    async with sessions.begin() as session:  # voting closes: no more changes
+        await session.execute(
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == seeded.process_id, ProcessPhase.kind == "voting")
+            .values(ends_at=utcnow() - timedelta(minutes=1))
+        )
+    async with sessions.begin() as session:
+        with pytest.raises(budgets.VotingNotOpen):
+            await budgets.confirm(session, ayse, seeded.city, [p["4"]])
+        assert (await budgets.my_ballot(session, ayse, seeded.city))[1] == (p["3"],)
+
+
+async def test_two_confirms_by_one_person_at_once_leave_one_ballot(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        await resident(session, 501)
+    p = seeded.projects
+    drafts = [[p["1"], p["2"]], [p["3"], p["4"], p["5"]], [p["6"]], [p["2"]]]
+
+    async def one(draft: list[int]) -> tuple[int, ...]:
+        async with sessions.begin() as session:
+            person = await budgets_resident(session, 501)
+            return (await budgets.confirm(session, person, seeded.city, draft)).chosen
+
+    done = await asyncio.gather(*(one(d) for d in drafts))
+    assert sorted(done) == sorted(tuple(d) for d in drafts)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(BudgetBallot)) == 1
+        chosen = tuple(await session.scalars(select(BudgetChoice.project_id).order_by(BudgetChoice.position)))
+    assert chosen in {tuple(d) for d in drafts}  # one confirm's choices, never a mix
+
+
+async def budgets_resident(session, telegram_id: int):  # noqa: ANN001, ANN201
+    from bot.services import residents
+
+    return (await residents.get_or_create(session, telegram_id)).resident
+
+
+async def test_a_deleted_account_coming_back_gets_no_second_ballot(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        p = seeded.projects
+        await budgets.confirm(session, ayse, seeded.city, [p["1"]])
+    async with sessions.begin() as session:
+        ayse = await budgets_resident(session, 501)
+        await privacy.delete_account(session, ayse)
+    async with sessions.begin() as session:
+        again = await resident(session, 501)
+        assert (await budgets.my_ballot(session, again, seeded.city))[1] == (p["1"],)
+        assert [o.voted for o in await budgets.open_pots(session, again) if o.pot.id == seeded.city] == [True]
+        changed = await budgets.confirm(session, again, seeded.city, [p["2"]])
+        assert changed.changed
+        assert await session.scalar(select(func.count()).select_from(BudgetBallot)) == 1
+
+
+async def test_an_infeasible_project_leaves_the_ballot(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        p = seeded.projects
+        await budgets.set_status(session, p["6"], budgets.INFEASIBLE, "The bus company said no.")
+        assert p["6"] not in [x.id for x in await budgets.projects_of(session, seeded.city)]
+        with pytest.raises(budgets.NotOnBallot):
+            await budgets.toggle(session, ayse, seeded.city, [], p["6"])
+
+
+async def test_demo_budget_is_created_once_and_open_to_pazaryeri(sessions) -> None:  # noqa: ANN001
+    from bot.config import DEFAULT_CITY_FILE, load_city
+    from bot.services.budgets import demo
+
+    city = load_city(DEFAULT_CITY_FILE)
+    async with sessions.begin() as session:
+        await demo.seed_budget(session, city)
+        await demo.seed_budget(session, city)
+        ayse = await resident(session, 501)
+        john = await resident(session, 502, "karsiyaka", "bostanli")
+        assert len(await budgets.open_pots(session, ayse)) == 2
+        assert len(await budgets.open_pots(session, john)) == 1
+        assert await session.scalar(select(func.count()).select_from(BudgetPot)) == 2
+
+
+async def test_my_ballots_are_in_my_data_export(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        done = await budgets.confirm(session, ayse, seeded.city, [seeded.projects["3"]])
+        data = await privacy.export(session, ayse)
+    [ballot] = data["ballots"]
+    assert ballot["receipt"] == done.ballot.receipt and ballot["projects"] == ["Library garden"]
+    assert ballot["pot"] == "City budget"
+
+
+async def test_a_project_from_a_published_idea(sessions) -> None:  # noqa: ANN001
+    from storage.models import Idea, Theme
+
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        theme = await session.scalar(select(Theme).where(Theme.key == "green"))
+        ideas_made = []
+        for status in ("approved", "pending"):
+            idea = Idea(
+                process_id=seeded.process_id, author_id=ayse.id, neighborhood_id=ayse.neighborhood_id,
+                theme_id=theme.id, title="Gölgelik", description="Pazar yerine gölgelik.", status=status,
+                latitude=38.41, longitude=27.13, photo_file_id="photo-1",
+            )  # fmt: skip
+            session.add(idea)
+            await session.flush()
+            ideas_made.append(idea.id)
+        pot = await session.get(BudgetPot, seeded.hood)
+        project = await budgets.add_from_idea(session, pot, ideas_made[0], 150_000)
+        assert project.idea_id == ideas_made[0] and project.titles == {"tr": "Gölgelik", "en": "Gölgelik"}
+        assert project.neighborhood_id == ayse.neighborhood_id and project.photo_file_id == "photo-1"
+        assert project.id in [p.id for p in await budgets.projects_of(session, seeded.hood)]
+        with pytest.raises(budgets.PotError):  # not published
+            await budgets.add_from_idea(session, pot, ideas_made[1], 150_000)
+
+
+async def test_an_imported_point_ballot_pot_is_not_voted_on_in_the_chat(sessions) -> None:  # noqa: ANN001
+    from bot.services.budgets import pbfiles
+    from bot.tally import Ballot, Election, Project
+
+    election = Election.build(
+        [Project("1", 10), Project("2", 20)], [Ballot("v", ("1",), (3,))], 30, "cumulative"
+    )
+    async with sessions.begin() as session:
+        now = utcnow()
+        process, pot = await pbfiles.import_election(
+            session,
+            election,
+            key="points",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=1),
+        )
+        assert pot.ballot_kind == budgets.CUMULATIVE
+        ayse = await resident(session, 501)
+        assert await budgets.open_pots(session, ayse) == []
+        with pytest.raises(budgets.NotYourPot):
+            await budgets.pot_for(session, ayse, pot.id)
