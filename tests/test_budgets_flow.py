@@ -67,43 +67,43 @@ async def test_vote_in_turkish_with_the_lira_formatted_the_turkish_way(meydan: M
     seeded = await _seed(meydan)
     ayse = await onboard(sandbox, lang="tr")
     await ayse.say("/menu")
-    await ayse.press(MENU)
+    await ayse.press("Bütçe oylaması")
     pots = _labels(await ayse.last_message())
     assert pots[:3] == ["🗳 Pazaryeri bütçesi", "🗳 Konak bütçesi", "🗳 Şehir bütçesi"]
     assert not any("Bostanlı" in label for label in pots)  # another neighborhood's pot is not offered
     await ayse.press("Şehir bütçesi")
     page = await ayse.last_message()
-    assert "₺0 / ₺5.000.000 · 0 of at most 5" in page.text
+    assert "₺0 / ₺5.000.000 · en fazla 5 projeden 0 tanesi" in page.text
     assert "▫️ Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
     await ayse.press("Shade over the bazaar")
     card = await ayse.last_message()
     assert "₺2.150.000" in card.text and "Pazaryeri, Konak" in card.text
     assert "Shade over the bazaar hakkında." in card.text
-    answer = await ayse.press("Add to my ballot")
-    assert answer.text and "Added" in answer.text
+    answer = await ayse.press("Oy pusulama ekle")
+    assert answer.text and "eklendi" in answer.text
     card = await ayse.last_message()
-    assert "₺2.150.000 / ₺5.000.000 · 1 of at most 5" in card.text
-    assert "❌ Remove from my ballot" in _labels(card)
-    await ayse.press("Back to the projects")
+    assert "₺2.150.000 / ₺5.000.000 · en fazla 5 projeden 1 tanesi" in card.text
+    assert "❌ Oy pusulamdan çıkar" in _labels(card)
+    await ayse.press("Projelere dön")
     page = await ayse.last_message()
     assert "✅ Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
     assert "🚫 Night buses (tr) · ₺3.500.000" in _labels(page)  # it would not fit
     await ayse.press("Night buses")
     card = await ayse.last_message()
-    assert "It does not fit" in card.text and "₺5.650.000" in card.text and "₺5.000.000" in card.text
-    assert "Add to my ballot" not in " ".join(_labels(card))  # the button shows only when it is allowed
+    assert "Sığmıyor" in card.text and "₺5.650.000" in card.text and "₺5.000.000" in card.text
+    assert "Oy pusulama ekle" not in " ".join(_labels(card))  # the button shows only when it is allowed
     forged = BallotCb(action=BallotAction.TOGGLE, pot=seeded.city, project=seeded.projects["6"]).pack()
     answer = await ayse.press_data(card.message_id, forged)  # and the press is refused all the same
-    assert answer.show_alert and "over the budget" in answer.text and "₺5.650.000" in answer.text
-    await ayse.press("Back to the projects")
+    assert answer.show_alert and "bütçeyi aşar" in answer.text and "₺5.650.000" in answer.text
+    await ayse.press("Projelere dön")
     await ayse.press("Library garden")
-    await ayse.press("Add to my ballot")
-    await ayse.press("Back to the projects")
-    await ayse.press("Review and confirm (2)")
+    await ayse.press("Oy pusulama ekle")
+    await ayse.press("Projelere dön")
+    await ayse.press("Gözden geçir ve onayla (2)")
     review = await ayse.last_message()
-    assert "₺3.050.000 / ₺5.000.000 · 2 of at most 5" in review.text
+    assert "₺3.050.000 / ₺5.000.000 · en fazla 5 projeden 2 tanesi" in review.text
     assert await _ballots(meydan) == []  # the draft is not a ballot
-    await ayse.press("Confirm my ballot")
+    await ayse.press("Oy pusulamı onayla")
     receipt = await ayse.last_message()
     [(code, chosen)] = await _ballots(meydan)
     assert chosen == (seeded.projects["1"], seeded.projects["3"])
@@ -237,8 +237,8 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
 
 async def test_a_double_press_of_confirm_makes_one_ballot(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     seeded = await _seed(meydan)
-    ayse = await onboard(sandbox, lang="tr")
-    await _open_city_pot(ayse, "Şehir bütçesi")
+    ayse = await onboard(sandbox, lang="en")
+    await _open_city_pot(ayse, "City budget")
     await ayse.press("Library garden")
     await ayse.press("Add to my ballot")
     await ayse.press("Back to the projects")
