@@ -172,6 +172,14 @@ def activate(extra: Iterable[Feature] = ()) -> list[Feature]:
     return found
 
 
+def load_exporters() -> None:
+    """Import every feature's `exports` modules: each registers, on import, what the feature holds
+    about a person (`bot.services.privacy.exporter`)."""
+    for feature in (*FEATURES, *_active):
+        for module in feature.exports:
+            importlib.import_module(module)
+
+
 def menu_entries() -> list[MenuEntry]:
     return sorted((e for f in _active for e in f.menu), key=lambda e: e.order)
 

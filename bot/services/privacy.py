@@ -1,7 +1,7 @@
 """A resident's own data (KVKK/GDPR): export everything held about them, delete the account.
 
-Each feature registers what it holds with `@exporter("name")` (the account and the audit entries
-here, ideas and supports in `idea_exports`); `export()` adds the form in progress ("drafts"). Deletion
+Each feature registers what it holds with `@exporter("name")` in the modules its manifest line names
+in `exports` (the account and the audit entries here, ideas and supports in `idea_exports`); `export()` adds the form in progress ("drafts"). Deletion
 unlinks the person from the account while what they did (votes, supports, ideas) stays counted, no
 longer linked to them. Exports hold JSON-ready values only (ISO 8601 times) and never another
 person's identity.
@@ -151,6 +151,9 @@ async def export(
 ) -> dict[str, Any]:
     """Everything held about the resident, JSON-ready: each registered exporter's part, then "drafts"
     (see `drafts()`; the handler passes the FSM conversation as a plain dict)."""
+    from bot.features import load_exporters
+
+    load_exporters()
     data: dict[str, Any] = {"exported_at": _iso(utcnow())}
     for name, part in _EXPORTERS.items():
         data[name] = await part(session, resident)
@@ -244,7 +247,3 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     return str(value)
 
-
-# feature exporters register themselves on import; imported last, as they import `exporter` from here
-from bot.services import idea_exports  # noqa: E402, F401
-from bot.services.budgets import exports as budget_exports  # noqa: E402, F401
