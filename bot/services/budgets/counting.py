@@ -74,8 +74,8 @@ async def election(
     for ballot_id, project_id, points in rows:
         if project_id in codes:
             choices[ballot_id].append((codes[project_id], points))
-    # imported ballots keep their voter ids; the bot's are numbered in the order of their identity (a
-    # keyed hash), which says nothing of who voted when
+    # imported ballots keep their voter ids; the bot's are numbered in the order of their content (the
+    # projects chosen), never of their rows or receipts, which would say who voted when
     ballots_rows = (
         await session.execute(
             select(BudgetBallot.id, BudgetBallot.voter_label)
@@ -83,6 +83,9 @@ async def election(
             .order_by(BudgetBallot.voter_label.is_(None), BudgetBallot.id)
         )
     ).all()
+    ballots_rows.sort(
+        key=lambda row: (row[1] is None, _content(choices, row[0]) if row[1] is None else ([], []))
+    )
     labels = {label for _id, label in ballots_rows if label}
     ballots, number = [], 0
     points_kind = pot.ballot_kind == rules.CUMULATIVE
@@ -106,6 +109,13 @@ async def election(
     ]
     vote_type = "cumulative" if points_kind else "approval"
     return Election.build(names, ballots, pot.budget, vote_type, _meta(pot, process_key, currency))
+
+
+def _content(choices: dict[int, list[tuple[str, int | None]]], ballot_id: int) -> tuple[list, list]:
+    """A ballot's place in the file: by what it chose (then the order it chose it in), so two ballots
+    that sort alike are the same line."""
+    picked = [(code, points or 0) for code, points in choices.get(ballot_id, [])]
+    return sorted(picked), picked
 
 
 def count(pot: BudgetPot, elected: Election) -> Outcome:
