@@ -8,16 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from bot.services import roles
+from bot.services import budgets, roles
 from bot.services.budgets import counting, results
 from bot.services.errors import NotAllowed
 from bot.tally import Reason, loads, official_rule, tally
-from storage.models import AuditEntry, BudgetBallot, BudgetResult
+from storage.models import AuditEntry, BudgetBallot, BudgetResult, Process, ProcessPhase, utcnow
 from tests.budget_fixtures import resident, seed
 from tests.flows import command_env
 from tests.results_fixtures import WINNERS, close_voting, vote_all
@@ -53,10 +54,10 @@ async def test_counted_once_stored_and_served_from_storage(sessions, monkeypatch
         shown = await results.pot_results(session, seeded.city)
     assert shown.outcome.selected == WINNERS and shown.ballots == 13
     why = shown.outcome.explanations
-    assert why["3"].reason is Reason.DID_NOT_FIT and why["3"].params["available"] == 0
-    assert why["1"].reason is Reason.DID_NOT_FIT and why["6"].params["remaining"] == 1_500_000
-    assert why["4"].reason is Reason.NO_SUPPORT
-    assert shown.share == 1.0
+    assert why["1"].reason is Reason.DID_NOT_FIT and why["1"].params["available"] == 600_000
+    assert why["6"].reason is Reason.SELECTED and why["6"].params["remaining"] == 1_500_000
+    assert why["5"].reason is Reason.NO_SUPPORT
+    assert shown.outcome.cost == 4_800_000 and shown.share == 0.96
 
     def no_counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("counted again for a viewer")
@@ -121,7 +122,7 @@ async def test_the_ballots_file_is_anonymous_and_recounts_to_the_same_winners(
     assert voters == [str(n) for n in range(1, 14)]
     contents = [tuple(sorted(b.projects)) for b in election.ballots]
     assert contents == sorted(contents)  # in the order of their content ...
-    in_voting_order = [("6", "3")] * 6 + [("1", "2")] * 5 + [("6", "2")] * 2
+    in_voting_order = [("6", "3")] * 6 + [("1", "2")] * 5 + [("6", "4")] * 2
     assert [tuple(sorted(c)) for c in in_voting_order] != contents  # ... not the order they were cast in
     assert len(made) == 13
     assert tally(election, official_rule(election)).selected == WINNERS
@@ -146,3 +147,54 @@ def test_turnout_hides_small_groups_and_what_the_total_would_tell() -> None:
     assert shown.shown == () and shown.other == 0 and shown.hidden
     shown = results.safe_turnout({"1": 9, "": 6})
     assert shown.shown == ((1, 9),) and shown.unknown == 6 and shown.other == 0
+
+
+async def test_two_first_viewers_at_once_store_one_outcome(sessions) -> None:  # noqa: ANN001
+    seeded, _receipts = await _voted_and_closed(sessions)
+
+    async def view() -> tuple[str, ...]:
+        async with sessions.begin() as session:
+            return (await results.pot_results(session, seeded.city)).outcome.selected
+
+    assert await asyncio.gather(view(), view(), view()) == [WINNERS] * 3
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(BudgetResult)) == 1
+
+
+async def test_results_counted_before_voting_was_opened_again_are_counted_anew(sessions) -> None:  # noqa: ANN001
+    seeded, _receipts = await _voted_and_closed(sessions)
+    async with sessions.begin() as session:
+        assert (await results.pot_results(session, seeded.city)).ballots == 13
+    async with sessions.begin() as session:  # staff open voting again for a day
+        await session.execute(
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == seeded.process_id, ProcessPhase.kind == "voting")
+            .values(ends_at=utcnow() + timedelta(days=1))
+        )
+    async with sessions.begin() as session:
+        with pytest.raises(results.ResultsNotReady):
+            await results.pot_results(session, seeded.city)
+        late = await resident(session, 9100, "karsiyaka", "bostanli")
+        await budgets.confirm(session, late, seeded.city, [seeded.projects["5"]])
+    async with sessions.begin() as session:
+        await close_voting(session, seeded.process_id)
+    async with sessions.begin() as session:
+        shown = await results.pot_results(session, seeded.city)
+    assert shown.ballots == 14 and "5" in shown.outcome.selected
+
+
+def test_results_show_in_the_results_phase_or_once_voting_closed() -> None:
+    now = utcnow()
+
+    def process(*phases: tuple[str, int, int]) -> Process:
+        return Process(
+            phases=[
+                ProcessPhase(kind=kind, starts_at=now + timedelta(days=a), ends_at=now + timedelta(days=b))
+                for kind, a, b in phases
+            ]
+        )
+
+    assert not results.results_open(process(("voting", -1, 1)), now)
+    assert results.results_open(process(("voting", -3, -1)), now)
+    assert results.results_open(process(("voting", -3, 1), ("results", -1, 5)), now)
+    assert not results.results_open(process(("submission", -3, 1)), now)

@@ -114,6 +114,9 @@ async def test_results_in_english_and_was_my_ballot_counted(meydan: Meydan, sand
     codes = (await fetch(sandbox, document["url"])).decode().split()
     assert receipt in codes and codes == sorted(codes) and len(codes) == 13
     assert all(re.fullmatch(r"[A-Z2-9]{8}", code) for code in codes)  # codes only
+    await john.press("Counted receipt codes")
+    again = (await john.last_message()).document
+    assert again is not None and again["file_id"] == document["file_id"]  # made once, sent again
     published = await _published(sandbox, john)
     assert not any(code in published for code in codes)  # the ballots file holds no receipt
 

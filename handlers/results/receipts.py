@@ -16,22 +16,30 @@ from handlers.results.states import ResultsStates
 POT_KEY = "results_pot"
 
 
+async def _send(
+    query: CallbackQuery, session: AsyncSession, published: results.Published, caption: str
+) -> None:
+    """Send a published file: by its file id when it was sent before, else its bytes (and keep the id)."""
+    extension = "txt" if published.kind == results.RECEIPTS else "pb"
+    name = f"{published.kind}-{published.pot.id}.{extension}"
+    document = published.file_id or BufferedInputFile(published.data or b"", filename=name)
+    sent = await query.bot.send_document(query.from_user.id, document, caption=caption)
+    if published.file_id is None and sent.document is not None:
+        await results.remember_file(session, published.pot.id, published.kind, sent.document.file_id)
+
+
 async def receipts_file(
     query: CallbackQuery, callback_data: ResultsCb, session: AsyncSession, lang: str
 ) -> None:
-    pot, codes = await results.receipts(session, callback_data.pot)
-    data = "".join(f"{code}\n" for code in codes).encode()
-    document = BufferedInputFile(data, filename=f"receipts-{pot.id}.txt")
-    caption = cards.receipts_caption(pot, len(codes), lang)
-    await query.bot.send_document(query.from_user.id, document, caption=caption)
+    published = await results.receipts_file(session, callback_data.pot)
+    await _send(query, session, published, cards.receipts_caption(published.pot, published.count, lang))
 
 
 async def ballots_file(
     query: CallbackQuery, callback_data: ResultsCb, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
-    pot, text = await results.ballots_file(session, callback_data.pot, city.currency)
-    document = BufferedInputFile(text.encode(), filename=f"ballots-{pot.id}.pb")
-    await query.bot.send_document(query.from_user.id, document, caption=cards.ballots_caption(pot, lang))
+    published = await results.published_ballots(session, callback_data.pot, city.currency)
+    await _send(query, session, published, cards.ballots_caption(published.pot, lang))
 
 
 async def ask(

@@ -237,6 +237,7 @@ class PotResults:
     turnout: Turnout
     counted_at: datetime
     hoods: dict[int, str]  # the names of the neighborhoods `turnout` shows
+    files: dict[str, str]  # Telegram file ids of the published files already sent, by kind
 
     def project(self, project_id: int) -> BudgetProject:
         found = next((p for p in self.projects.values() if p.id == project_id), None)
@@ -278,6 +279,13 @@ def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT … O
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def _closes(pot: BudgetPot) -> str:
+    """When the pot's voting closed, as stored with its results: a stored outcome counted before voting
+    was opened again (and closed later) is out of date."""
+    voting = processes.window(pot.process, rules.VOTING)
+    return voting.ends_at.isoformat() if voting else ""
+
+
 async def count_and_store(session: AsyncSession, pot: BudgetPot, actor_id: int | None = None) -> None:
     """Count the pot (the rule runs in a worker thread) and store the outcome, unless someone stored it
     meanwhile (INSERT … ON CONFLICT DO NOTHING: two first viewers at once keep one row)."""
@@ -286,7 +294,7 @@ async def count_and_store(session: AsyncSession, pot: BudgetPot, actor_id: int |
     values = {
         "pot_id": pot.id,
         "ballots": len(elected.ballots),
-        "outcome": encode(outcome, elected),
+        "outcome": {**encode(outcome, elected), "closes": _closes(pot)},
         "turnout": {"groups": await _turnout(session, pot.id), "eligible": await _eligible(session, pot)},
         "computed_at": utcnow(),
         "computed_by": actor_id,
@@ -300,6 +308,9 @@ async def pot_results(session: AsyncSession, pot_id: int, now: datetime | None =
     pot = await _pot(session, pot_id)
     check_open(pot.process, now)
     stored = await session.get(BudgetResult, pot.id)
+    if stored is not None and stored.outcome.get("closes") != _closes(pot):
+        await forget(session, pot.id)  # voting was opened again since: these results are out of date
+        stored = None
     if stored is None:
         await count_and_store(session, pot)
         stored = await session.get(BudgetResult, pot.id, populate_existing=True)
@@ -327,6 +338,7 @@ async def _view(session: AsyncSession, pot: BudgetPot, stored: BudgetResult) -> 
         turnout=turnout,
         counted_at=stored.computed_at,
         hoods={hood_id: name for hood_id, name in hoods},
+        files=dict(stored.outcome.get("files") or {}),
     )
 
 
@@ -421,9 +433,51 @@ async def was_counted(session: AsyncSession, pot_id: int, code: str, now: dateti
     return found is not None
 
 
+@dataclass(frozen=True)
+class Published:
+    """A published file: sent before (its Telegram `file_id`, sent again as it is), or its bytes."""
+
+    pot: BudgetPot
+    kind: str  # RECEIPTS or BALLOTS
+    count: int  # the ballots counted
+    file_id: str | None
+    data: bytes | None
+
+
+RECEIPTS, BALLOTS = "receipts", "ballots"
+
+
+async def receipts_file(session: AsyncSession, pot_id: int, now: datetime | None = None) -> Published:
+    """The counted receipt codes, one a line, sorted (made once; later sent again by its file id)."""
+    shown = await pot_results(session, pot_id, now)
+    if RECEIPTS in shown.files:
+        return Published(shown.pot, RECEIPTS, shown.ballots, shown.files[RECEIPTS], None)
+    _pot, codes = await receipts(session, pot_id, now)
+    return Published(shown.pot, RECEIPTS, len(codes), None, "".join(f"{c}\n" for c in codes).encode())
+
+
+async def published_ballots(
+    session: AsyncSession, pot_id: int, currency: str | None = None, now: datetime | None = None
+) -> Published:
+    """The ballots file (made once; later sent again by its file id)."""
+    shown = await pot_results(session, pot_id, now)
+    if BALLOTS in shown.files:
+        return Published(shown.pot, BALLOTS, shown.ballots, shown.files[BALLOTS], None)
+    _pot, text = await ballots_file(session, pot_id, currency, now)
+    return Published(shown.pot, BALLOTS, shown.ballots, None, text.encode())
+
+
+async def remember_file(session: AsyncSession, pot_id: int, kind: str, file_id: str) -> None:
+    """Keep the file id of a published file once sent, with the stored results (counting again drops it)."""
+    stored = await session.get(BudgetResult, pot_id)
+    if stored is not None and kind in (RECEIPTS, BALLOTS):
+        files = {**(stored.outcome.get("files") or {}), kind: file_id}
+        stored.outcome = {**stored.outcome, "files": files}
+
+
 async def ballots_file(
     session: AsyncSession, pot_id: int, currency: str | None = None, now: datetime | None = None
-) -> str:
+) -> tuple[BudgetPot, str]:
     """The pot's ballots as a Pabulib file, with `votes` and the stored results' `selected` column: no
     receipts, no identities, ballots numbered in the order of their content. `meydan tally` on it gives
     the same winners."""

@@ -19,7 +19,8 @@ from bot.tally.outcome import Param
 from bot.ui.results.chart import Bar, Labels
 from storage.models import BudgetPot, BudgetProject
 
-MAX_LINES = 40  # winners listed in the message (a message holds 4,096 characters)
+MAX_LINES = 25  # winners listed in the message (a message holds 4,096 characters)
+MAX_PLACES = 15  # neighborhoods listed by name; the others are counted together
 
 
 def amount(value: Param, currency: str, lang: str) -> str:
@@ -57,8 +58,9 @@ def home_text(found: bool) -> str:
     return _("📊 <b>Participatory budget results</b>\nWhich pot's results would you like to see?")
 
 
-def _title(project: BudgetProject, lang: str) -> str:
-    return escape(budgets.title(project, lang))
+def _title(project: BudgetProject, lang: str, most: int = 80) -> str:
+    name = budgets.title(project, lang)
+    return escape(name if len(name) <= most else name[: most - 1] + "…")
 
 
 def _turnout_lines(shown: results.PotResults, lang: str) -> list[str]:
@@ -67,13 +69,14 @@ def _turnout_lines(shown: results.PotResults, lang: str) -> list[str]:
     if turnout.hidden or not (turnout.shown or turnout.unknown):
         lines.append(_("Too few ballots to show by neighborhood without singling anyone out."))
         return lines
-    for hood_id, ballots in turnout.shown:
+    for hood_id, ballots in turnout.shown[:MAX_PLACES]:
         name = escape(shown.hoods.get(hood_id, "?"))
         lines.append(_("{place}: {count}").format(place=name, count=number(ballots, lang)))
+    other = turnout.other + sum(ballots for _hood, ballots in turnout.shown[MAX_PLACES:])
     if turnout.unknown:
         lines.append(_("Neighborhood not known: {count}").format(count=number(turnout.unknown, lang)))
-    if turnout.other:
-        lines.append(_("Other neighborhoods together: {count}").format(count=number(turnout.other, lang)))
+    if other:
+        lines.append(_("Other neighborhoods together: {count}").format(count=number(other, lang)))
     lines.append(
         _("Groups of fewer than {minimum} ballots are not shown on their own.").format(
             minimum=results.MIN_GROUP
@@ -194,7 +197,7 @@ def why(shown: results.PotResults, project: BudgetProject, currency: str, lang: 
 
 
 def project_text(shown: results.PotResults, project: BudgetProject, currency: str, lang: str) -> str:
-    lines = [f"<b>{_title(project, lang)}</b>"]
+    lines = [f"<b>{_title(project, lang, 300)}</b>"]
     lines.append(
         _("💰 {cost} · 🗳 {votes} votes").format(
             cost=money(project.cost, currency, lang),

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 MAX_BARS = 30
 WINNER, OTHER = "#2e7d32", "#b0bec5"
@@ -48,6 +49,7 @@ def render(bars: Sequence[Bar], labels: Labels) -> bytes:
     bars_drawn = axes.barh(range(len(shown)), [b.votes for b in shown], color=colours)
     axes.set_yticks(range(len(shown)), names, fontsize=9)
     axes.bar_label(bars_drawn, padding=3, fontsize=8)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(labels.votes)
     axes.set_title(labels.title, fontsize=11, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
