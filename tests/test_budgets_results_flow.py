@@ -15,7 +15,9 @@ from bot.i18n import money
 from bot.services import budgets, residents
 from bot.tally import loads, official_rule, tally
 from bot.ui.results.callbacks import ResultsAction, ResultsCb
+from storage.models import BudgetResult
 from tests.budget_fixtures import CITY_PROJECTS, Seeded, seed
+from tests.conftest import STAFF_ID
 from tests.flows import fetch, onboard
 from tests.results_fixtures import WINNERS, close_voting, vote_all
 
@@ -138,3 +140,19 @@ async def test_results_button_while_voting_is_open_is_refused(meydan: Meydan, sa
         assert ("2026" in answer.text or "2027" in answer.text) and (
             await person.last_message()
         ).photo is None
+
+
+async def test_staff_count_again_and_no_one_else_can(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    selin = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    seeded, _receipt = await _setup(meydan, selin, ("6", "3"))
+    _chart, text = await _open_city_results(selin, "City budget")
+    answer = await selin.press("Count again", text)
+    assert answer.text and "Counted again" in answer.text
+    async with meydan.sessions() as session:
+        stored = await session.get(BudgetResult, seeded.city)
+        assert stored is not None and stored.computed_by is not None
+    john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+    await john.say("/results")
+    forged = ResultsCb(action=ResultsAction.RECOUNT, pot=seeded.city).pack()
+    answer = await john.press_data((await john.last_message()).message_id, forged)
+    assert answer.show_alert and "staff only" in answer.text
