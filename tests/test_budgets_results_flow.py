@@ -70,7 +70,11 @@ async def test_results_in_turkish_match_the_published_file(meydan: Meydan, sandb
     await ayse.press("Back to the projects")
     await ayse.press("Night buses")
     why = (await ayse.last_message()).body
-    assert "Selected: with 8 votes it was number 1" in why and "₺3.500.000" in why and "₺1.500.000" in why
+    assert (
+        "Selected: it was number 1 in the order of votes (votes: 8)" in why
+        and "₺3.500.000" in why
+        and "₺1.500.000" in why
+    )
     await ayse.press("Back to the projects")
     await ayse.press("Back to the results")
     published = await _published(sandbox, ayse)
@@ -79,7 +83,7 @@ async def test_results_in_turkish_match_the_published_file(meydan: Meydan, sandb
     assert recount.selected == WINNERS
     for place, code in enumerate(recount.selected, start=1):  # each winner's line: the file's numbers
         cost = money(CITY_PROJECTS[code][1], "TRY", "tr")
-        assert f"{place}. {_title(code, 'tr')} · {cost} · {election.votes[code]} votes" in body
+        assert f"{place}. {_title(code, 'tr')} · {cost} · votes: {election.votes[code]}" in body
     assert money(int(recount.cost), "TRY", "tr") == "₺4.800.000" and "₺4.800.000" in body
     assert "₺5.000.000" in body and "%96" in body  # the share of the budget, the Turkish way
     assert "Ballots: 13" in body
@@ -92,7 +96,7 @@ async def test_results_in_english_and_was_my_ballot_counted(meydan: Meydan, sand
     seeded, receipt = await _setup(meydan, john, ("1", "2"))
     chart, text = await _open_city_results(john, "City budget")
     assert chart.photo is not None
-    assert "1. Night buses · ₺3,500,000 · 8 votes" in text.body
+    assert "1. Night buses · ₺3,500,000 · votes: 8" in text.body
     assert "₺4,800,000 of ₺5,000,000 (96%)" in text.body
     assert "Count again" not in " ".join(label for row in text.buttons for label in row)  # staff only
     await john.press("Why each project won or lost")

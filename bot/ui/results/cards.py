@@ -114,7 +114,7 @@ def results_text(shown: results.PotResults, currency: str, lang: str) -> str:
         lines.append(_("No project was selected."))
     for place, project in enumerate(winners[:MAX_LINES], start=1):
         lines.append(
-            _("{place}. {title} · {cost} · {votes} votes").format(
+            _("{place}. {title} · {cost} · votes: {votes}").format(
                 place=place,
                 title=_title(project, lang),
                 cost=money(project.cost, currency, lang),
@@ -126,7 +126,7 @@ def results_text(shown: results.PotResults, currency: str, lang: str) -> str:
     others = len(shown.projects) - len(winners)
     if others:
         lines.append(
-            _("Not selected: {count} projects. Open “Why” to see why each won or lost.").format(count=others)
+            _("Projects not selected: {count}. Open “Why” to see why each won or lost.").format(count=others)
         )
     lines.append("")
     lines += _turnout_lines(shown, lang)
@@ -142,7 +142,7 @@ def _why(e: Explanation, pot: BudgetPot, currency: str, lang: str) -> str:
     votes = count(p.get("votes"), lang)
     if e.reason is Reason.SELECTED:
         return _(
-            "✅ Selected: with {votes} votes it was number {rank} in the order of votes; it cost {cost}, "
+            "✅ Selected: it was number {rank} in the order of votes (votes: {votes}); it cost {cost}, "
             "and {available} was still available, leaving {remaining}."
         ).format(
             votes=votes,
@@ -154,33 +154,33 @@ def _why(e: Explanation, pot: BudgetPot, currency: str, lang: str) -> str:
     if e.reason is Reason.DID_NOT_FIT:
         return _(
             "❌ Not selected: it cost {cost}, and only {available} was left when its turn came "
-            "(number {rank} in the order of votes, with {votes} votes)."
+            "(number {rank} in the order of votes; votes: {votes})."
         ).format(cost=cash("cost"), available=cash("available"), rank=p.get("rank"), votes=votes)
     if e.reason is Reason.NOT_REACHED and pot.rule == rules.TOP_K:
         return _(
-            "❌ Not selected: only the {k} most voted projects are chosen, and it was number {rank} with {votes} votes."
+            "❌ Not selected: only the {k} most voted projects are chosen, and it was number {rank} (votes: {votes})."
         ).format(k=pot.rule_param or 0, rank=p.get("rank"), votes=votes)
     if e.reason is Reason.NOT_REACHED:
         return _(
             "❌ Not selected: it was number {rank} in the order of votes, after counting had stopped."
         ).format(rank=p.get("rank"))
     if e.reason is Reason.BELOW_THRESHOLD:
-        return _("❌ Not selected: it had {votes} votes, fewer than the {threshold} a project needs.").format(
-            votes=votes, threshold=count(p.get("threshold"), lang)
-        )
+        return _(
+            "❌ Not selected: its votes ({votes}) are fewer than the {threshold} a project needs."
+        ).format(votes=votes, threshold=count(p.get("threshold"), lang))
     if e.reason is Reason.NO_SUPPORT:
         return _("❌ Not selected: nobody voted for it.")
     if e.reason is Reason.MES_SELECTED and not p.get("price"):
         return _(
-            "✅ Selected before the first round: it costs nothing and {votes} people voted for it."
+            "✅ Selected before the first round: it costs nothing, and it has supporters ({votes})."
         ).format(votes=votes)
     if e.reason is Reason.MES_SELECTED:
         return _(
-            "✅ Selected in round {round}: its cost of {cost} was shared equally by its {votes} supporters, "
+            "✅ Selected in round {round}: its cost of {cost} was shared equally by its supporters ({votes}), "
             "at most {price} each."
         ).format(round=p.get("round"), cost=cash("cost"), votes=votes, price=cash("price"))
     return _(
-        "❌ Not selected: it costs {cost}, but its {votes} supporters had only {left} left of their equal "
+        "❌ Not selected: it costs {cost}, but its supporters ({votes}) had only {left} left of their equal "
         "shares of the budget (short by {shortfall}), having spent {spent} on winners they also voted for."
     ).format(
         cost=cash("cost"),
@@ -199,7 +199,7 @@ def why(shown: results.PotResults, project: BudgetProject, currency: str, lang: 
 def project_text(shown: results.PotResults, project: BudgetProject, currency: str, lang: str) -> str:
     lines = [f"<b>{_title(project, lang, 300)}</b>"]
     lines.append(
-        _("💰 {cost} · 🗳 {votes} votes").format(
+        _("💰 {cost} · 🗳 votes: {votes}").format(
             cost=money(project.cost, currency, lang),
             votes=number(shown.outcome.votes.get(project.code, 0), lang),
         )
@@ -241,7 +241,7 @@ def chart_caption(shown: results.PotResults, lang: str) -> str:
 
 def receipts_caption(pot: BudgetPot, total: int, lang: str) -> str:
     return _(
-        "🧾 The receipt codes of the {count} counted ballots of {pot}, sorted. Find yours in it, or check it "
+        "🧾 The receipt codes of the counted ballots of {pot} ({count}), sorted. Find yours in it, or check it "
         "with “Was my ballot counted?”. The ballots file holds the votes without receipt codes."
     ).format(count=number(total, lang), pot=escape(budgets.pot_name(pot, lang)))
 
