@@ -33,15 +33,27 @@ async def pot(
     lang: str,
     city: CitySpec,
 ) -> None:
-    """The chart as a photo (drawn in a worker thread), then the results with their buttons."""
+    """The chart as a photo, then the results with their buttons."""
     shown = await results.pot_results(session, callback_data.pot)
-    bars, labels = cards.chart_bars(shown, city.currency, lang), cards.chart_labels(shown, lang)
-    png = await asyncio.to_thread(chart.render, bars, labels)
     chat = query.from_user.id
-    photo = BufferedInputFile(png, filename=f"results-{shown.pot.id}.png")
-    await query.bot.send_photo(chat, photo, caption=cards.chart_caption(shown, lang))
+    await _chart(query, session, shown, lang, city)
     text = cards.results_text(shown, city.currency, lang)
     await query.bot.send_message(chat, text, reply_markup=keyboards.pot(shown.pot.id, viewer.is_staff))
+
+
+async def _chart(
+    query: CallbackQuery, session: AsyncSession, shown: results.PotResults, lang: str, city: CitySpec
+) -> None:
+    """Drawn in a worker thread the first time in this language, then sent again by its file id."""
+    kind = results.chart_kind(lang)
+    photo = shown.files.get(kind)
+    if photo is None:
+        bars, labels = cards.chart_bars(shown, city.currency, lang), cards.chart_labels(shown, lang)
+        png = await asyncio.to_thread(chart.render, bars, labels)
+        photo = BufferedInputFile(png, filename=f"results-{shown.pot.id}.png")
+    sent = await query.bot.send_photo(query.from_user.id, photo, caption=cards.chart_caption(shown, lang))
+    if kind not in shown.files and sent.photo:
+        await results.remember_file(session, shown.pot.id, kind, sent.photo[-1].file_id)
 
 
 async def summary(

@@ -444,7 +444,12 @@ class Published:
     data: bytes | None
 
 
-RECEIPTS, BALLOTS = "receipts", "ballots"
+RECEIPTS, BALLOTS, CHART = "receipts", "ballots", "chart:"
+
+
+def chart_kind(lang: str) -> str:
+    """The chart is drawn once per language (its labels and money format are the language's)."""
+    return f"{CHART}{lang}"
 
 
 async def receipts_file(session: AsyncSession, pot_id: int, now: datetime | None = None) -> Published:
@@ -470,7 +475,7 @@ async def published_ballots(
 async def remember_file(session: AsyncSession, pot_id: int, kind: str, file_id: str) -> None:
     """Keep the file id of a published file once sent, with the stored results (counting again drops it)."""
     stored = await session.get(BudgetResult, pot_id)
-    if stored is not None and kind in (RECEIPTS, BALLOTS):
+    if stored is not None and (kind in (RECEIPTS, BALLOTS) or kind.startswith(CHART)):
         files = {**(stored.outcome.get("files") or {}), kind: file_id}
         stored.outcome = {**stored.outcome, "files": files}
 
