@@ -152,6 +152,14 @@ FEATURES: tuple[Feature, ...] = (
         demo="bot.services.budgets.demo:seed_budget",
         exports=("bot.services.budgets.exports",),
     ),
+    Feature(
+        "results",
+        router="handlers.results:make_router",
+        order=56,
+        menu=(MenuEntry("results", N_("📊 Budget results"), order=21),),
+        commands=(Command("results", N_("Results of the participatory budget"), order=21),),
+        throttling={"results_file": 2.0},
+    ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),
 )
 

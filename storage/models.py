@@ -172,9 +172,7 @@ class NotificationChoice(Base):
 
     __tablename__ = "notification_choices"
 
-    resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
-    )
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
 
@@ -349,7 +347,9 @@ class BudgetPot(Base):
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="RESTRICT"))
     neighborhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighborhoods.id", ondelete="RESTRICT"))
     budget: Mapped[int] = mapped_column(BigInteger)  # whole units of the city's currency
-    ballot_kind: Mapped[str] = mapped_column(String(16), default="knapsack")  # knapsack | approval | cumulative
+    ballot_kind: Mapped[str] = mapped_column(
+        String(16), default="knapsack"
+    )  # knapsack | approval | cumulative
     min_projects: Mapped[int | None] = mapped_column(Integer)
     max_projects: Mapped[int | None] = mapped_column(Integer)
     min_share: Mapped[int | None] = mapped_column(Integer)  # percent of the budget a ballot must use
@@ -398,7 +398,9 @@ class BudgetBallot(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pot_id: Mapped[int] = mapped_column(ForeignKey("budget_pots.id", ondelete="CASCADE"))
     identity: Mapped[str] = mapped_column(String(80))
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
     receipt: Mapped[str] = mapped_column(String(16))
     voter_label: Mapped[str | None] = mapped_column(String(64))  # an imported ballot's Pabulib voter_id
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -417,3 +419,18 @@ class BudgetChoice(Base):
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
     points: Mapped[int | None] = mapped_column(Integer)
+
+
+class BudgetResult(Base):
+    """A pot's counted results, stored when they are first asked for after voting closed (or when staff
+    count again), so that viewers are served from here and never re-count: the rule's outcome (winners,
+    votes, why each project won or lost) and the turnout by neighborhood. Deleted to count again."""
+
+    __tablename__ = "budget_results"
+
+    pot_id: Mapped[int] = mapped_column(ForeignKey("budget_pots.id", ondelete="CASCADE"), primary_key=True)
+    ballots: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
+    turnout: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    computed_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))

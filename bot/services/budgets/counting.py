@@ -74,18 +74,18 @@ async def election(
     for ballot_id, project_id, points in rows:
         if project_id in codes:
             choices[ballot_id].append((codes[project_id], points))
-    # imported ballots keep their voter ids; the bot's are numbered in the order of their identity (a
-    # keyed hash), which says nothing of who voted when
-    found = (
+    # imported ballots keep their voter ids; the bot's are numbered in the order of their content (the
+    # projects chosen), never of their rows, receipts or identities, which would say who voted when
+    ballots_rows = (
         await session.execute(
-            select(BudgetBallot.id, BudgetBallot.voter_label, BudgetBallot.identity).where(
-                BudgetBallot.pot_id == pot.id
-            )
+            select(BudgetBallot.id, BudgetBallot.voter_label)
+            .where(BudgetBallot.pot_id == pot.id)
+            .order_by(BudgetBallot.id)
         )
     ).all()
-    imported = sorted((row for row in found if row.voter_label), key=lambda row: row.id)
-    cast = sorted((row for row in found if not row.voter_label), key=lambda row: row.identity)
-    ballots_rows = [(row.id, row.voter_label) for row in (*imported, *cast)]
+    ballots_rows.sort(
+        key=lambda row: (row[1] is None, _content(choices, row[0]) if row[1] is None else ([], []))
+    )
     labels = {label for _id, label in ballots_rows if label}
     ballots, number = [], 0
     points_kind = pot.ballot_kind == rules.CUMULATIVE
@@ -109,6 +109,13 @@ async def election(
     ]
     vote_type = "cumulative" if points_kind else "approval"
     return Election.build(names, ballots, pot.budget, vote_type, _meta(pot, process_key, currency))
+
+
+def _content(choices: dict[int, list[tuple[str, int | None]]], ballot_id: int) -> tuple[list, list]:
+    """A ballot's place in the file: by what it chose (then the order it chose it in), so two ballots
+    that sort alike are the same line."""
+    picked = [(code, points or 0) for code, points in choices.get(ballot_id, [])]
+    return sorted(picked), picked
 
 
 def count(pot: BudgetPot, elected: Election) -> Outcome:
