@@ -12,7 +12,9 @@ so none goes out for a decision rolled back.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -25,6 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services import notices
 from bot.ui.notices import deliver
 from storage.db import current_session
+
+# the update's session and the task handling it, for CommitBeforeSending
+_handling: ContextVar[tuple[AsyncSession, asyncio.Task[Any] | None] | None] = ContextVar(
+    "meydan_handling", default=None
+)
 
 
 class DatabaseMiddleware(BaseMiddleware):
@@ -40,6 +47,7 @@ class DatabaseMiddleware(BaseMiddleware):
         async with self._sessions() as session:
             data["session"] = session
             token = current_session.set(session)
+            speaking = _handling.set((session, asyncio.current_task()))
             try:
                 result = await handler(event, data)
                 if session.in_transaction():
@@ -48,6 +56,7 @@ class DatabaseMiddleware(BaseMiddleware):
                 await session.rollback()
                 raise
             finally:
+                _handling.reset(speaking)
                 current_session.reset(token)
         queued = notices.take(session)
         if queued:
@@ -64,7 +73,11 @@ class CommitBeforeSending(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        session = current_session.get()
-        if session is not None and session.in_transaction():
-            await session.commit()
+        handling = _handling.get()
+        # only in the task handling the update: a task started meanwhile inherits the context variable
+        # but not the right to end the update's transaction
+        if handling is not None and handling[1] is asyncio.current_task():
+            session = handling[0]
+            if session.in_transaction():
+                await session.commit()
         return await make_request(bot, method)
