@@ -258,3 +258,40 @@ async def test_editing_is_refused_once_voting_has_begun(meydan: Meydan, sandbox,
     async with meydan.sessions() as session:
         assert (await session.get(BudgetPot, pot_id)).budget == 5_000_000
     assert "budget.pot.edit" not in await _audit(meydan)
+
+
+async def test_a_project_typed_by_staff_and_the_voting_dates(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    pot_id = await _pot(meydan, process_id)
+    staff = await _staff(sandbox, "en")
+    await _open_process(staff, "en")
+    await press(staff, "🗓 Voting dates", "en")
+    assert translate("That is not a date I can read.", "en") in (await staff.say("next week")).text
+    await staff.say("2030-03-01 09:00")
+    preview = await staff.say("2030-03-21 18:00")
+    assert "1 Mar 2030, 09:00" in preview.text and "21 Mar 2030, 18:00" in preview.text
+    await press(staff, "📨 Send", "en")
+    async with meydan.sessions() as session:
+        process = await processes.get(session, process_id)
+        span = budgets.voting_window(process)
+        assert span.starts_at.year == 2030 and (span.ends_at - span.starts_at).days == 20
+    await press(staff, "💰 Budgets", "en")
+    await staff.press("City budget")
+    await press(staff, "➕ New project", "en")
+    await staff.say("Çeşmeler")
+    await staff.say("Drinking fountains")
+    await staff.say("Parklara içme suyu çeşmeleri.")
+    await staff.press("📋")  # the English summary copied from the Turkish one
+    await staff.say("100000")
+    await press(staff, "➖ No note", "en")
+    preview = await press(staff, "Skip ⏭", "en")
+    preview = await staff.last_message()
+    assert "Drinking fountains" in preview.text and "₺100,000" in preview.text
+    await press(staff, "📨 Send", "en")
+    async with meydan.sessions() as session:
+        project = await session.scalar(select(BudgetProject))
+    assert (project.pot_id, project.idea_id, project.cost, project.note) == (pot_id, None, 100_000, None)
+    assert project.titles == {"tr": "Çeşmeler", "en": "Drinking fountains"}
+    assert project.summaries == {"tr": "Parklara içme suyu çeşmeleri.", "en": "Parklara içme suyu çeşmeleri."}
+    actions = await _audit(meydan)
+    assert actions.count("budget.project") == 1 and actions.count("process.phase") == 2  # the fixture's and ours

@@ -89,6 +89,7 @@ async def test_every_use_case_refuses_a_resident_without_the_staff_role(sessions
             budget_staff.edit_pot(session, pot.id, ayse.id, {"tr": "A", "en": "A"}, budget=20),
             budget_staff.create_project(session, pot.id, ayse.id, **PROJECT),
             budget_staff.mark_infeasible(session, made.id, ayse.id, "Not possible here."),
+            budget_staff.set_voting(session, process.id, ayse.id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)),
         ]
         for call in calls:
             with pytest.raises(NotAllowed):
@@ -118,6 +119,7 @@ async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa:
             budget_staff.edit_pot(session, pot_id, staff_id, {}, budget=30),
             budget_staff.create_project(session, pot_id, staff_id, **PROJECT),
             budget_staff.mark_infeasible(session, made_id, staff_id, "Not possible here."),
+            budget_staff.set_voting(session, process_id, staff_id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)),
         ]
         for call in calls:
             with pytest.raises(rules.VotingStarted):

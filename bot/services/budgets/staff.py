@@ -290,3 +290,15 @@ async def prefill(session: AsyncSession, idea_id: int, default_lang: str) -> dic
     if source.photo_file_id:
         values["photo"] = source.photo_file_id
     return values
+
+
+async def set_voting(
+    session: AsyncSession, process_id: int, actor_id: int | None, opens_at: datetime, closes_at: datetime
+) -> Process:
+    """Set or move the process's voting phase, until it has begun (audited once, by `set_phase`)."""
+    await roles.require(session, actor_id, roles.STAFF)
+    found = await process(session, process_id)
+    _check_editable(found)
+    processes.check_closing(opens_at, closes_at)
+    await processes.set_phase(session, found, rules.VOTING, opens_at, closes_at, actor_id=actor_id)
+    return found

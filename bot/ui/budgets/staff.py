@@ -58,6 +58,7 @@ class StaffAction(StrEnum):
     INFEASIBLE = "inf"  # project `id` infeasible, with a typed reason
     PLACES = "pl"  # the place picker, from the pot form
     PLACES_BACK = "plb"  # back from the picker to the pot form
+    VOTING = "v"  # process `id`'s voting dates
 
 
 class StaffCb(CallbackData, prefix="pbs"):
@@ -136,7 +137,7 @@ def pot_preview(spec: PotSpec, currency: str, editing: bool) -> str:
 def voting_line(process: Process, zone: ZoneInfo, lang: str, now: datetime | None = None) -> str:
     span = budgets.voting_window(process)
     if span is None:
-        return _("🗳 No voting phase yet (set it with: meydan process voting).")
+        return _("🗳 No voting phase yet: set its dates with 🗓 Voting dates.")
     state = {processes.UPCOMING: _("not open yet"), processes.OPEN: _("open"), processes.CLOSED: _("closed")}
     return _("🗳 Voting: {opens} → {closes} ({state})").format(
         opens=when(span.starts_at, zone, lang), closes=when(span.ends_at, zone, lang),
@@ -166,7 +167,8 @@ def process_view(
     rows = [[button(f"🗳 {budgets.pot_name(p, lang)}", StaffCb(action=StaffAction.POT, id=p.id))]
             for p, _spec, _count in specs]  # fmt: skip
     if editable:
-        rows.append([button(_("➕ New pot"), StaffCb(action=StaffAction.NEW_POT, id=process.id))])
+        rows.append([button(_("➕ New pot"), StaffCb(action=StaffAction.NEW_POT, id=process.id)),
+                     button(_("🗓 Voting dates"), StaffCb(action=StaffAction.VOTING, id=process.id))])  # fmt: skip
     rows.append([button(_("« Processes"), StaffCb(action=StaffAction.PROCESSES))])
     return "\n\n".join(parts), InlineKeyboardMarkup(inline_keyboard=rows)
 
