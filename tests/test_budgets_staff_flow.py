@@ -35,7 +35,11 @@ async def _process(meydan: Meydan, *, voting_in_days: int = 5) -> int:
     now = utcnow()
     async with meydan.sessions.begin() as session:
         process = await processes.create(
-            session, key="butce", names=NAMES, opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=20)
+            session,
+            key="butce",
+            names=NAMES,
+            opens_at=now - timedelta(days=30),
+            closes_at=now - timedelta(days=20),
         )
         start = now + timedelta(days=voting_in_days)
         await processes.set_phase(session, process, "voting", start, start + timedelta(days=10))
@@ -120,14 +124,19 @@ async def test_create_a_pot_with_a_preview_in_both_languages(meydan: Meydan, san
         hood = await geography.by_keys(session, "bornova", "kazimdirik")
     assert (pot.scope, pot.neighborhood_id, pot.budget) == (budgets.NEIGHBORHOOD, hood.id, 2_500_000)
     assert (pot.max_projects, pot.min_projects, pot.min_share) == (5, None, 50)
-    assert (pot.rule, pot.rule_param) == ((budgets.rules.TOP_K, 3) if lang == "en" else (budgets.rules.MES, None))
+    assert (pot.rule, pot.rule_param) == (
+        (budgets.rules.TOP_K, 3) if lang == "en" else (budgets.rules.MES, None)
+    )
     assert pot.names == {"tr": "Kazımdirik bütçesi", "en": "Kazımdirik budget"}
     assert (await _audit(meydan)).count("budget.pot") == 1
 
 
 @pytest.mark.parametrize(("lang", "route"), [("en", "card"), ("tr", "pot")])
 async def test_an_approved_idea_becomes_a_project_and_its_people_are_told(
-    meydan: Meydan, sandbox, lang: str, route: str  # noqa: ANN001
+    meydan: Meydan,
+    sandbox,
+    lang: str,
+    route: str,  # noqa: ANN001
 ) -> None:
     process_id = await _process(meydan)
     pot_id = await _pot(meydan, process_id)
@@ -151,7 +160,10 @@ async def test_an_approved_idea_becomes_a_project_and_its_people_are_told(
     await staff.say("250.000")
     preview = await staff.say("Parks department: the ground is the municipality's.")
     assert "Parka bank" in preview.text and DESCRIPTION in preview.text
-    assert "Benches under the trees" in preview.text and ("₺250.000" if lang == "tr" else "₺250,000") in preview.text
+    assert (
+        "Benches under the trees" in preview.text
+        and ("₺250.000" if lang == "tr" else "₺250,000") in preview.text
+    )
     await press(staff, "📨 Send", lang)
     async with meydan.sessions() as session:
         project = await session.scalar(select(BudgetProject))
@@ -173,11 +185,15 @@ async def test_an_approved_idea_becomes_a_project_and_its_people_are_told(
 
 
 @pytest.mark.parametrize("lang", ["tr", "en"])
-async def test_a_project_marked_infeasible_with_a_reason_told_to_the_author(meydan: Meydan, sandbox, lang: str) -> None:  # noqa: ANN001, E501
+async def test_a_project_marked_infeasible_with_a_reason_told_to_the_author(
+    meydan: Meydan, sandbox, lang: str
+) -> None:  # noqa: ANN001, E501
     process_id = await _process(meydan)
     pot_id = await _pot(meydan, process_id)
     author = await onboard(sandbox, name="John", lang="en", district="Bornova", neighborhood="Kazımdirik")
-    idea_id = await _seed_idea(meydan, process_id, "Seaside lights", author_tg=author.id, status=ideas.PROJECT)
+    idea_id = await _seed_idea(
+        meydan, process_id, "Seaside lights", author_tg=author.id, status=ideas.PROJECT
+    )
     async with meydan.sessions.begin() as session:
         pot = await session.get(BudgetPot, pot_id)
         made = await budgets.add_project(session, pot, titles={"tr": "Sahil ışıkları", "en": "Seaside lights"},
@@ -188,7 +204,9 @@ async def test_a_project_marked_infeasible_with_a_reason_told_to_the_author(meyd
     await staff.press("Sahil ışıkları" if lang == "tr" else "Seaside lights")
     await press(staff, "🚫 Mark infeasible", lang)
     refused = await staff.say("no")
-    assert refused.text == translate("Please type a reason of {min} to {max} characters.", lang, min=3, max=500)
+    assert refused.text == translate(
+        "Please type a reason of {min} to {max} characters.", lang, min=3, max=500
+    )
     reason = "The seafront belongs to the state railways."
     preview = await staff.say(reason)
     assert reason in preview.text
@@ -294,4 +312,6 @@ async def test_a_project_typed_by_staff_and_the_voting_dates(meydan: Meydan, san
     assert project.titles == {"tr": "Çeşmeler", "en": "Drinking fountains"}
     assert project.summaries == {"tr": "Parklara içme suyu çeşmeleri.", "en": "Parklara içme suyu çeşmeleri."}
     actions = await _audit(meydan)
-    assert actions.count("budget.project") == 1 and actions.count("process.phase") == 2  # the fixture's and ours
+    assert (
+        actions.count("budget.project") == 1 and actions.count("process.phase") == 2
+    )  # the fixture's and ours

@@ -75,13 +75,19 @@ async def _idea(session, process_id: int, author, supporters=()) -> Idea:  # noq
     return idea
 
 
-PROJECT = {"titles": {"tr": "Bank", "en": "Benches"}, "summaries": {"tr": "Banklar.", "en": "Benches."}, "cost": 9}
+PROJECT = {
+    "titles": {"tr": "Bank", "en": "Benches"},
+    "summaries": {"tr": "Banklar.", "en": "Benches."},
+    "cost": 9,
+}
 
 
 async def test_every_use_case_refuses_a_resident_without_the_staff_role(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         process, staff = await _setup(session)
-        pot = await budget_staff.new_pot(session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
         made = await budget_staff.create_project(session, pot.id, staff.id, **PROJECT)
         ayse = await resident(session, 501)
         calls = [
@@ -89,23 +95,35 @@ async def test_every_use_case_refuses_a_resident_without_the_staff_role(sessions
             budget_staff.edit_pot(session, pot.id, ayse.id, {"tr": "A", "en": "A"}, budget=20),
             budget_staff.create_project(session, pot.id, ayse.id, **PROJECT),
             budget_staff.mark_infeasible(session, made.id, ayse.id, "Not possible here."),
-            budget_staff.set_voting(session, process.id, ayse.id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)),
+            budget_staff.set_voting(
+                session, process.id, ayse.id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)
+            ),
         ]
         for call in calls:
             with pytest.raises(NotAllowed):
                 await call
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-        assert [a for a in actions if a.startswith("budget.")] == ["budget.pot", "budget.project"]  # one entry per action, none for refusals
+        assert [a for a in actions if a.startswith("budget.")] == [
+            "budget.pot",
+            "budget.project",
+        ]  # one entry per action, none for refusals
 
 
 async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         process, staff = await _setup(session)
-        pot = await budget_staff.new_pot(session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
         made = await budget_staff.create_project(session, pot.id, staff.id, **PROJECT)
         edited = await budget_staff.edit_pot(session, pot.id, staff.id, {"en": "Whole city"}, budget=20,
                                              max_projects=3)  # fmt: skip
-        assert (edited.budget, edited.max_projects, edited.names["en"], edited.names["tr"]) == (20, 3, "Whole city", "Şehir")
+        assert (edited.budget, edited.max_projects, edited.names["en"], edited.names["tr"]) == (
+            20,
+            3,
+            "Whole city",
+            "Şehir",
+        )
         with pytest.raises(budgets.PotError):  # the same checks as a new pot
             await budget_staff.edit_pot(session, pot.id, staff.id, {}, min_projects=5)
         await session.execute(
@@ -119,7 +137,9 @@ async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa:
             budget_staff.edit_pot(session, pot_id, staff_id, {}, budget=30),
             budget_staff.create_project(session, pot_id, staff_id, **PROJECT),
             budget_staff.mark_infeasible(session, made_id, staff_id, "Not possible here."),
-            budget_staff.set_voting(session, process_id, staff_id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)),
+            budget_staff.set_voting(
+                session, process_id, staff_id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)
+            ),
         ]
         for call in calls:
             with pytest.raises(rules.VotingStarted):
@@ -129,7 +149,9 @@ async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa:
 async def test_an_idea_becomes_a_project_and_its_supporters_are_told(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         process, staff = await _setup(session)
-        pot = await budget_staff.new_pot(session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
         author, fan, quiet = [await resident(session, n) for n in (501, 502, 503)]
         residents.set_language(fan, "tr")
         await residents.set_notification(session, quiet.id, "ideas", False)
@@ -149,7 +171,9 @@ async def test_an_idea_becomes_a_project_and_its_supporters_are_told(sessions) -
 async def test_two_staff_members_turn_the_same_idea_at_once_one_wins(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         process, staff = await _setup(session)
-        pot = await budget_staff.new_pot(session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
         idea = await _idea(session, process.id, await resident(session, 501))
         ids = (pot.id, staff.id, idea.id)
 

@@ -207,12 +207,16 @@ async def create_project(
     return made
 
 
-async def tell_supporters(session: AsyncSession, source: Idea, made: BudgetProject, default_lang: str) -> None:
+async def tell_supporters(
+    session: AsyncSession, source: Idea, made: BudgetProject, default_lang: str
+) -> None:
     """Each supporter of the idea (but its author), in their language, with a button to the idea."""
     stmt = (
         select(Resident)
         .join(IdeaSupport, IdeaSupport.resident_id == Resident.id)
-        .where(IdeaSupport.idea_id == source.id, Resident.telegram_id.is_not(None), Resident.deleted_at.is_(None))
+        .where(
+            IdeaSupport.idea_id == source.id, Resident.telegram_id.is_not(None), Resident.deleted_at.is_(None)
+        )
         .order_by(Resident.id)
     )
     for person in await session.scalars(stmt):
@@ -264,7 +268,9 @@ async def place_name(
         return found.name if found else None
     if scope == rules.NEIGHBORHOOD and neighborhood_id:
         hood = await geography.neighborhood(session, neighborhood_id)
-        return f"{hood.name}, {hood.district.name}" if hood and hood.district else (hood.name if hood else None)
+        return (
+            f"{hood.name}, {hood.district.name}" if hood and hood.district else (hood.name if hood else None)
+        )
     return None
 
 

@@ -146,7 +146,9 @@ def voting_line(process: Process, zone: ZoneInfo, lang: str, now: datetime | Non
 
 
 def processes_view(shown: Sequence[Process], page: Page, lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    rows = [[button(f"📅 {processes.name(p, lang)}", StaffCb(action=StaffAction.PROCESS, id=p.id))] for p in shown]
+    rows = [
+        [button(f"📅 {processes.name(p, lang)}", StaffCb(action=StaffAction.PROCESS, id=p.id))] for p in shown
+    ]
     nav = page_row(page, lambda n: StaffCb(action=StaffAction.PROCESSES, page=n))
     rows += [nav] if nav else []
     rows.append([button(_("« Staff tools"), MenuCb(action="admin"))])

@@ -35,7 +35,9 @@ def register(router: Router) -> Router:
     cb(infeasible.start, StaffCb.filter(F.action == A.INFEASIBLE))
     cb(voting_form.start, StaffCb.filter(F.action == A.VOTING))
     router.include_router(
-        picker_router("budgets.staff", PotPlace.district, PotPlace.neighborhood, pot_form.place_chosen, picker_back)
+        picker_router(
+            "budgets.staff", PotPlace.district, PotPlace.neighborhood, pot_form.place_chosen, picker_back
+        )
     )
     for form in FORMS:
         router.include_router(form.make_router())

@@ -45,8 +45,13 @@ async def _submit(values: dict[str, Any], query: CallbackQuery, ctx: dict[str, A
 INFEASIBLE_FORM = Form(
     "infeasible",
     [
-        Step("reason", _prompt, validate=lambda v, ctx: staff.clean_reason(v), label=N_("✍️ Reason"),
-             hint=N_("Please type your answer as text, or send /cancel to stop.")),
+        Step(
+            "reason",
+            _prompt,
+            validate=lambda v, ctx: staff.clean_reason(v),
+            label=N_("✍️ Reason"),
+            hint=N_("Please type your answer as text, or send /cancel to stop."),
+        ),
     ],  # fmt: skip
     preview=_preview,
     submit=_submit,

@@ -199,6 +199,7 @@ def _kind_is(kind: str):  # noqa: ANN202
     return lambda values: values.get("kind") == kind
 
 
+# fmt: off
 POT_FORM = Form(
     "pot",
     [
@@ -230,7 +231,7 @@ POT_FORM = Form(
         Step("rule", N_("How are the ballots counted?"), kind="choice", options=_rules, label=N_("🧮 Counting")),
         Step("rule_param", _param_prompt, validate=_whole(1, 10**9), hint=AS_TEXT,
              when=lambda v: v.get("rule") in (rules.GREEDY_THRESHOLD, rules.TOP_K), label=N_("🔢 Threshold or k")),
-    ],  # fmt: skip
+    ],
     preview=_preview,
     submit=_submit,
     header=N_("💰 <b>Pot</b>"),
@@ -239,6 +240,7 @@ POT_FORM = Form(
     cancelled=_back_to_pot,
     throttling_key="process_send",
 )
+# fmt: on
 
 
 async def start_new(query: CallbackQuery, callback_data: StaffCb, state: FSMContext, **ctx: Any) -> None:
@@ -260,10 +262,14 @@ async def start_edit(query: CallbackQuery, callback_data: StaffCb, state: FSMCon
         "min_share": pot.min_share or 0, "approval_limit": pot.approval_limit, "rule": pot.rule,
         "rule_param": pot.rule_param,
     }  # fmt: skip
-    await POT_FORM.start(query, state, ctx, {k: v for k, v in values.items() if v is not None}, at_preview=True)
+    await POT_FORM.start(
+        query, state, ctx, {k: v for k, v in values.items() if v is not None}, at_preview=True
+    )
 
 
-async def places(query: CallbackQuery, state: FSMContext, raw_state: str | None, session: AsyncSession) -> None:
+async def places(
+    query: CallbackQuery, state: FSMContext, raw_state: str | None, session: AsyncSession
+) -> None:
     """The place picker, from the neighborhood step (the draft stays in the conversation's data)."""
     if raw_state != POT_FORM.state("neighborhood"):
         raise Stale()
@@ -273,7 +279,11 @@ async def places(query: CallbackQuery, state: FSMContext, raw_state: str | None,
 
 
 async def place_chosen(
-    event: Message | CallbackQuery, hood: Neighborhood, state: FSMContext, session: AsyncSession, viewer: Viewer
+    event: Message | CallbackQuery,
+    hood: Neighborhood,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
 ) -> None:
     keyboard = await POT_FORM.keep(state, "neighborhood", hood.id)
     name = f"{hood.name}, {hood.district.name}" if hood.district else hood.name

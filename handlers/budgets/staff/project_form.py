@@ -92,7 +92,9 @@ def _describe(error: Exception, answer: Any, ctx: dict[str, Any]) -> str:
 async def _preview(values: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, str | None]:
     pot = await staff.pot(ctx["session"], int(values["pot"]))
     room = 1024 if values.get("photo") else 4096
-    text = project_preview(values, budgets.pot_name(pot, ctx["lang"]), ctx["city"].currency, ctx["lang"], room)
+    text = project_preview(
+        values, budgets.pot_name(pot, ctx["lang"]), ctx["city"].currency, ctx["lang"], room
+    )
     return text, values.get("photo")
 
 
@@ -114,6 +116,7 @@ def _texts(name: str, prompt: str, limit: int, label: str) -> Step:
                 hint=N_("Please type your answer as text, or send /cancel to stop."), label=label)  # fmt: skip
 
 
+# fmt: off
 PROJECT_FORM = Form(
     "project",
     [
@@ -134,7 +137,7 @@ PROJECT_FORM = Form(
         Step("photo", N_("A photo of the project? This is optional."), kind="photo", optional=True,
              typed=_typed_skip, label=N_("🖼 Photo"), remove=N_("Remove the photo"),
              hint=N_("Please send a photo (as a photo or as an image file), or tap Skip.")),
-    ],  # fmt: skip
+    ],
     preview=_preview,
     submit=_submit,
     header=N_("🏗 <b>Project</b>"),
@@ -142,19 +145,26 @@ PROJECT_FORM = Form(
     describe=_describe,
     throttling_key="process_send",
 )
+# fmt: on
 
 
 async def start_new(query: CallbackQuery, callback_data: StaffCb, state: FSMContext, **ctx: Any) -> None:
     pot = await staff.pot(ctx["session"], callback_data.id)
     if not staff.editable(pot.process):
         raise budgets.VotingStarted(f"pot {pot.id}")
-    await PROJECT_FORM.start(query, state, ctx, {"process_id": pot.process_id, "pot": pot.id, "pot_fixed": True})
+    await PROJECT_FORM.start(
+        query, state, ctx, {"process_id": pot.process_id, "pot": pot.id, "pot_fixed": True}
+    )
 
 
-async def start_from_idea(query: CallbackQuery, callback_data: StaffCb, state: FSMContext, **ctx: Any) -> None:
+async def start_from_idea(
+    query: CallbackQuery, callback_data: StaffCb, state: FSMContext, **ctx: Any
+) -> None:
     """An approved idea into a project: from the pot's list of ideas (its pot known) or the idea's card."""
     session, settings, city = ctx["session"], ctx["settings"], ctx["city"]
-    values = await staff.prefill(session, callback_data.id, settings.default_language or city.default_language)
+    values = await staff.prefill(
+        session, callback_data.id, settings.default_language or city.default_language
+    )
     pots = [p.id for p in await staff.editable_pots(session, values["process_id"])]
     if callback_data.pot and (await staff.pot(session, callback_data.pot)).process_id != values["process_id"]:
         raise Stale(f"pot {callback_data.pot} is of another process")

@@ -60,7 +60,9 @@ async def pot(
     projects = await staff.projects(session, found.id)
     page = Page.of(callback_data.page, PAGE_SIZE, len(projects))
     spec, editable = await spec_of(session, found), staff.editable(found.process)
-    await replace(query.message, *pot_view(found, spec, page.cut(projects), page, editable, city.currency, lang))
+    await replace(
+        query.message, *pot_view(found, spec, page.cut(projects), page, editable, city.currency, lang)
+    )
 
 
 async def project(
@@ -73,7 +75,9 @@ async def project(
     await replace(query.message, *project_view(found, pot, staff.editable(pot.process), city.currency, lang))
 
 
-async def ideas(query: CallbackQuery, callback_data: StaffCb, state: FSMContext, session: AsyncSession) -> None:
+async def ideas(
+    query: CallbackQuery, callback_data: StaffCb, state: FSMContext, session: AsyncSession
+) -> None:
     await state.clear()
     pot = await staff.pot(session, callback_data.id)
     if not staff.editable(pot.process):

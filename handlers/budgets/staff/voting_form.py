@@ -63,7 +63,9 @@ async def _preview(values: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, st
     zone, lang = ctx["city"].zone, ctx["lang"]
     opens, closes = datetime.fromisoformat(values["opens"]), datetime.fromisoformat(values["closes"])
     text = _("🗳 <b>Voting</b> · {process}\n{opens} → {closes}").format(
-        process=escape(values.get("name") or ""), opens=when(opens, zone, lang), closes=when(closes, zone, lang)
+        process=escape(values.get("name") or ""),
+        opens=when(opens, zone, lang),
+        closes=when(closes, zone, lang),
     )
     return text, None
 
@@ -75,15 +77,29 @@ async def _submit(values: dict[str, Any], query: CallbackQuery, ctx: dict[str, A
     except processes.InPast as error:  # the draft waited past its closing
         problem = _("That moment has already passed. Please type a date in the future.")
         raise Refusal(problem + "\n" + _("Please change it with ✏️ Edit.")) from error
-    keyboard = single_column([(_("💰 Budgets"), StaffCb(action=StaffAction.PROCESS, id=values["process_id"]))])
+    keyboard = single_column(
+        [(_("💰 Budgets"), StaffCb(action=StaffAction.PROCESS, id=values["process_id"]))]
+    )
     return Closing(_("✅ The voting dates are saved."), keyboard, toast=_("Saved."))
 
 
 VOTING_FORM = Form(
     "voting",
     [
-        Step("opens", _asking(N_("When does voting open?")), validate=_opens, hint=AS_TEXT, label=N_("🟢 Opens")),
-        Step("closes", _asking(N_("When does it close?")), validate=_closes, hint=AS_TEXT, label=N_("🔴 Closes")),
+        Step(
+            "opens",
+            _asking(N_("When does voting open?")),
+            validate=_opens,
+            hint=AS_TEXT,
+            label=N_("🟢 Opens"),
+        ),
+        Step(
+            "closes",
+            _asking(N_("When does it close?")),
+            validate=_closes,
+            hint=AS_TEXT,
+            label=N_("🔴 Closes"),
+        ),
     ],
     preview=_preview,
     submit=_submit,
