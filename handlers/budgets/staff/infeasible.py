@@ -57,7 +57,7 @@ INFEASIBLE_FORM = Form(
     submit=_submit,
     invalid=(staff.BadReason,),
     describe=lambda error, answer, ctx: refusal(error, ctx),
-    throttling_key="process_send",
+    throttling_key="budget_setup",
 )
 
 

@@ -238,7 +238,7 @@ POT_FORM = Form(
     invalid=(Answer, budgets.BadAmount),
     describe=_describe,
     cancelled=_back_to_pot,
-    throttling_key="process_send",
+    throttling_key="budget_setup",
 )
 # fmt: on
 

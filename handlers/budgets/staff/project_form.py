@@ -143,7 +143,7 @@ PROJECT_FORM = Form(
     header=N_("🏗 <b>Project</b>"),
     invalid=(Answer, budgets.BadAmount),
     describe=_describe,
-    throttling_key="process_send",
+    throttling_key="budget_setup",
 )
 # fmt: on
 

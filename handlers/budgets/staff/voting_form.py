@@ -104,7 +104,7 @@ VOTING_FORM = Form(
     preview=_preview,
     submit=_submit,
     invalid=(Answer,),
-    throttling_key="process_send",
+    throttling_key="budget_setup",
 )
 
 
