@@ -378,6 +378,7 @@ class BudgetProject(Base):
     idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed | infeasible | selected
     status_reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # staff's feasibility note (not on the ballot)
     neighborhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighborhoods.id", ondelete="RESTRICT"))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)

@@ -123,6 +123,7 @@ class Step:
     hint: Text = ""  # said when the answer is of the wrong kind (a sticker for a title)
     go_on: str = CONTINUE  # the button that leaves the interlude and goes on
     remove: str = ""  # the Skip button's label when an optional answer is already there ("Remove the photo")
+    extra: Callable[[Values, Ctx], list[InlineKeyboardButton]] | None = None  # e.g. a button to a place picker
 
     def applies(self, values: Values) -> bool:
         return self.when is None or self.when(values)
@@ -170,12 +171,38 @@ class Form:
         return raw_state[len(prefix) :] if raw_state and raw_state.startswith(prefix) else None
 
     async def start(
-        self, event: Message | CallbackQuery, state: FSMContext, ctx: Ctx, initial: Values | None = None
+        self,
+        event: Message | CallbackQuery,
+        state: FSMContext,
+        ctx: Ctx,
+        initial: Values | None = None,
+        *,
+        at_preview: bool = False,
     ) -> None:
-        """Begin a new draft (dropping any other conversation state) and ask the first question."""
+        """Begin a new draft (dropping any other conversation state) and ask the first question; a draft
+        prefilled from something (an idea, a pot being edited) may start `at_preview`: the required
+        steps it lacks are asked first, then the preview shows."""
         values = dict(initial or {})
         data = {"values": values, "editing": False}
-        await self._show(event, state, ctx, data, self._following(None, values), None)
+        target = PREVIEW if at_preview else self._following(None, values)
+        await self._show(event, state, ctx, data, target, None)
+
+    async def resume(self, event: Message | CallbackQuery, state: FSMContext, ctx: Ctx, step: str) -> None:
+        """Come back to `step` from a detour outside the form (a place picker) and ask it again."""
+        if step not in self._by_name:
+            raise Stale()
+        await state.set_state(self.state(step))
+        await self._show(event, state, ctx, await state.get_data(), step, step)
+
+    async def keep(self, state: FSMContext, step: str, value: Any) -> InlineKeyboardMarkup:
+        """An answer to `step` given outside the form (a place picker): kept in the draft and the form's
+        state restored; the buttons returned (Continue, Back/Cancel) go on from there."""
+        data = await state.get_data()
+        data["values"][step] = value
+        await state.set_state(self.state(step))
+        await state.set_data(data)
+        rows = [[self._button(CONTINUE, step, "next")], self._leave_row(step, data)]
+        return InlineKeyboardMarkup(inline_keyboard=rows)
 
     # ---- moving ------------------------------------------------------------------------------------
 
@@ -281,6 +308,8 @@ class Form:
                     )
                 ]
             )
+        if current.extra is not None:
+            rows.extend([button] for button in current.extra(values, ctx))
         if current.optional:
             label = current.remove if current.remove and chosen is not None else SKIP
             rows.append([self._button(label, step, "skip")])

@@ -1,4 +1,5 @@
-"""Participatory budgeting: the ballots open to me, projects, choices, confirm, the receipt."""
+"""Participatory budgeting: the ballots open to me, projects, choices, confirm, the receipt; and the
+staff side (`staff/`: pots and projects by conversation), behind a router-level staff guard."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 import bot.ui.budgets.errors  # noqa: F401 - registers the budgets part of the error table
-from bot.routing import onboarded, private_router
+from bot.routing import guarded, onboarded, private_router
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.staff import StaffCb
 from bot.ui.callbacks import MenuCb
-from handlers.budgets import ballot, confirm
+from bot.ui.forms import FormCb
+from handlers.budgets import ballot, confirm, staff
 
 
 def _resident(router: Router) -> None:
@@ -38,5 +41,9 @@ def make_router() -> Router:
         buttons=(MenuCb.filter(F.action == "budget"),),
     )
     _resident(allowed)
-    router.include_router(residents)
+    team, for_staff = guarded(
+        "budgets.staff", callbacks=(StaffCb,), buttons=(FormCb.filter(F.form.in_(staff.FORM_NAMES)),)
+    )
+    staff.register(for_staff)
+    router.include_routers(team, residents)
     return router

@@ -38,6 +38,7 @@ from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of t
     PROPOSED,
     SCOPES,
     SELECTED,
+    BadAmount,
     BudgetError,
     Cart,
     Limits,
@@ -48,6 +49,9 @@ from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of t
     TooMany,
     UnderShare,
     VotingNotOpen,
+    VotingStarted,
+    can_edit,
+    parse_amount,
 )
 from storage.models import (
     BudgetBallot,
@@ -129,26 +133,21 @@ def _check_optional(name: str, value: int | None, low: int, high: int) -> None:
         raise PotError(f"{name} must be between {low} and {high}")
 
 
-async def create_pot(
-    session: AsyncSession,
-    process: Process,
+def check_pot(
     *,
-    names: Mapping[str, str],
+    scope: str,
+    district_id: int | None,
+    neighborhood_id: int | None,
     budget: int,
-    scope: str = CITY,
-    district_id: int | None = None,
-    neighborhood_id: int | None = None,
-    ballot_kind: str = KNAPSACK,
-    min_projects: int | None = None,
-    max_projects: int | None = None,
-    min_share: int | None = None,
-    approval_limit: int | None = None,
-    rule: str = rules.GREEDY,
-    rule_param: int | None = None,
-    meta: Mapping[str, str] | None = None,
-    actor_id: int | None = None,
-) -> BudgetPot:
-    """A pot in a process. A staff action: it writes the audit log."""
+    ballot_kind: str,
+    min_projects: int | None,
+    max_projects: int | None,
+    min_share: int | None,
+    approval_limit: int | None,
+    rule: str,
+    rule_param: int | None,
+) -> None:
+    """Raise `PotError` unless the values make a pot (creating one, or changing its rules)."""
     if scope not in SCOPES:
         raise PotError(f"scope must be one of {', '.join(SCOPES)}")
     if (scope == DISTRICT) != (district_id is not None) or (scope == NEIGHBORHOOD) != (
@@ -171,6 +170,33 @@ async def create_pot(
     _check_optional("approval limit", approval_limit, 1, 1000)
     if min_projects and max_projects and min_projects > max_projects:
         raise PotError("min projects is more than max projects")
+
+
+async def create_pot(
+    session: AsyncSession,
+    process: Process,
+    *,
+    names: Mapping[str, str],
+    budget: int,
+    scope: str = CITY,
+    district_id: int | None = None,
+    neighborhood_id: int | None = None,
+    ballot_kind: str = KNAPSACK,
+    min_projects: int | None = None,
+    max_projects: int | None = None,
+    min_share: int | None = None,
+    approval_limit: int | None = None,
+    rule: str = rules.GREEDY,
+    rule_param: int | None = None,
+    meta: Mapping[str, str] | None = None,
+    actor_id: int | None = None,
+) -> BudgetPot:
+    """A pot in a process. A staff action: it writes the audit log."""
+    check_pot(
+        scope=scope, district_id=district_id, neighborhood_id=neighborhood_id, budget=budget,
+        ballot_kind=ballot_kind, min_projects=min_projects, max_projects=max_projects, min_share=min_share,
+        approval_limit=approval_limit, rule=rule, rule_param=rule_param,
+    )  # fmt: skip
     pot = BudgetPot(
         process_id=process.id,
         names={lang: " ".join((names.get(lang) or names.get("en") or "").split()) for lang in LANGUAGES},
@@ -217,6 +243,8 @@ async def add_project(
     longitude: float | None = None,
     fields: Mapping[str, str] | None = None,
     status: str = PROPOSED,
+    note: str | None = None,
+    photo_file_id: str | None = None,
 ) -> BudgetProject:
     if cost < 0:
         raise PotError("a cost cannot be negative")
@@ -233,6 +261,8 @@ async def add_project(
         longitude=longitude,
         fields=dict(fields or {}),
         status=status,
+        note=note,
+        photo_file_id=photo_file_id,
         position=count,
     )
     session.add(project)

@@ -8,6 +8,7 @@ the predicate here allows the action, and the services enforce the same predicat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,3 +172,49 @@ def open_to(
     if scope == DISTRICT:
         return district_id is not None and district_id == resident_district
     return neighborhood_id is not None and neighborhood_id == resident_neighborhood
+
+
+# --- setting up (staff) ----------------------------------------------------------------------------
+
+AMOUNT_MAX = 10**13  # whole currency units: far above any city's budget, far below BIGINT
+NOTE_MAX, REASON_MIN, REASON_MAX, TEXT_MAX, NAME_MAX = 1000, 3, 500, 1000, 120
+_GROUPED = re.compile(r"^\d{1,3}(?:(?P<sep>[.,' ])\d{3})(?:(?P=sep)\d{3})*$")  # 5.000.000, 5,000,000
+_CURRENCY = re.compile(r"(?i)(₺|tl|try|€|eur|\$|usd)")
+
+
+class VotingStarted(BudgetError):
+    """A pot's rules or its projects cannot change once its process's voting phase has begun."""
+
+
+class BadAmount(BudgetError):
+    """A typed amount that is not a whole number of currency units: `problem` format / small / large."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def parse_amount(text: str, minimum: int = 1) -> int:
+    """A typed amount of whole currency units: "5000000", "5.000.000", "5,000,000", "5 000 000",
+    "₺5.000.000" or "5.000.000 TL". Decimals ("5,5") and mixed separators are refused as unreadable,
+    not guessed."""
+    cleaned = _CURRENCY.sub("", text or "").replace("\u00a0", " ").replace("\u202f", " ").strip()
+    if not cleaned.isascii():
+        raise BadAmount("format")
+    if cleaned.isdigit():
+        value = int(cleaned)
+    elif _GROUPED.match(cleaned):
+        value = int(re.sub(r"\D", "", cleaned))
+    else:
+        raise BadAmount("format")
+    if value < minimum:
+        raise BadAmount("small")
+    if value > AMOUNT_MAX:
+        raise BadAmount("large")
+    return value
+
+
+def can_edit(voting_state: str | None) -> bool:
+    """Whether staff may change a pot's rules and projects: until its process's voting phase begins
+    (no voting phase yet, or one still to come)."""
+    return voting_state in (None, "upcoming")

@@ -119,9 +119,16 @@ async def published(session: AsyncSession, *, page: int = 0, page_size: int = 8)
 
 
 async def _decide(
-    session: AsyncSession, idea_id: int, actor_id: int | None, decision: Decision, **values: object
+    session: AsyncSession,
+    idea_id: int,
+    actor_id: int | None,
+    decision: Decision,
+    *,
+    audited: bool = True,
+    **values: object,
 ) -> Idea:
-    """Take `decision` on an idea if its status allows it now (a conditional update), audited."""
+    """Take `decision` on an idea if its status allows it now (a conditional update), audited (unless
+    the caller records the action itself: `audited=False`)."""
     await roles.require(session, actor_id, roles.STAFF)
     allowed, status = rules.DECISIONS[decision]
     if await session.scalar(select(Idea.status).where(Idea.id == idea_id)) is None:
@@ -141,15 +148,16 @@ async def _decide(
         )
         raise AlreadyDecided(current or "gone")
     details = {k: v for k, v in values.items() if v is not None}
-    await audit.record(
-        session,
-        f"idea.{decision}",
-        actor_id=actor_id,
-        object_type="idea",
-        object_id=idea_id,
-        status=status,
-        **details,
-    )
+    if audited:
+        await audit.record(
+            session,
+            f"idea.{decision}",
+            actor_id=actor_id,
+            object_type="idea",
+            object_id=idea_id,
+            status=status,
+            **details,
+        )
     if status in (MERGED, REJECTED, HIDDEN):
         await _carry_merged(session, idea_id, actor_id, decision, status, values)
     return await get(session, idea_id)  # type: ignore[return-value]
@@ -251,9 +259,12 @@ async def unhide(session: AsyncSession, idea_id: int, actor_id: int | None) -> I
     )
 
 
-async def make_project(session: AsyncSession, idea_id: int, actor_id: int | None) -> Idea:
-    """Mark a published idea as turned into a project (budgeting attaches cost and feasibility to it)."""
-    return await _decide(session, idea_id, actor_id, Decision.PROJECT)
+async def make_project(
+    session: AsyncSession, idea_id: int, actor_id: int | None, *, audited: bool = True
+) -> Idea:
+    """Mark a published idea as turned into a project (budgeting attaches cost and feasibility to it;
+    `bot.services.budgets.staff.create_project` records the one audit entry itself)."""
+    return await _decide(session, idea_id, actor_id, Decision.PROJECT, audited=audited)
 
 
 # --- merging ---------------------------------------------------------------------------------------

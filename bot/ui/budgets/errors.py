@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, when
 from bot.services import budgets, processes
+from bot.services.budgets import staff
 from bot.ui.errors import refusal
 
 
@@ -59,3 +60,37 @@ def _budget_refusal(error: budgets.BudgetError, ctx: dict[str, Any]) -> str:
     if isinstance(error, LIMITS):
         return _("🚫 It does not fit: {reason}").format(reason=text)
     return text
+
+
+# --- the staff side --------------------------------------------------------------------------------
+
+
+def amount_text(error: budgets.BadAmount, currency: str, lang: str) -> str:
+    """Why a typed amount is refused, with an example in the staff member's language."""
+    example = money(5_000_000, currency, lang)
+    if error.problem == "small":
+        return _("The amount must be at least 1. Type it like {example}.").format(example=example)
+    if error.problem == "large":
+        return _("That amount is too large. Type it like {example}.").format(example=example)
+    return _(
+        "I could not read that as an amount: type whole units with digits only, or with . or , between "
+        "thousands, like {example} or 5000000."
+    ).format(example=example)
+
+
+@refusal.register
+def _voting_started(error: budgets.VotingStarted, ctx: dict[str, Any]) -> str:
+    return _("Voting has begun: the pot's rules and projects can no longer change.")
+
+
+@refusal.register
+def _bad_amount(error: budgets.BadAmount, ctx: dict[str, Any]) -> str:
+    city = ctx.get("city")
+    return amount_text(error, city.currency if city is not None else "TRY", ctx.get("lang") or "tr")
+
+
+@refusal.register
+def _bad_reason(error: staff.BadReason, ctx: dict[str, Any]) -> str:
+    return _("Please type a reason of {min} to {max} characters.").format(
+        min=budgets.rules.REASON_MIN, max=budgets.rules.REASON_MAX
+    )

@@ -18,6 +18,7 @@ from bot.i18n import N_, translate, when
 from bot.services import ideas, processes
 from bot.services.ideas.rules import Decision, decisions_for
 from bot.services.paging import Page
+from bot.ui.budgets.staff import StaffAction, StaffCb
 from bot.ui.callbacks import MenuCb
 from bot.ui.cards import TEXT_LIMIT, fit, shown_length
 from bot.ui.errors import refusal
@@ -127,11 +128,18 @@ def card_room(question: str) -> int:
     return TEXT_LIMIT - shown_length(question) - 2
 
 
+def _card_button(action: ModAction, idea_id: int) -> Any:
+    """A card's button: turning an idea into a project opens the budgets' project form."""
+    if action == ModAction.PROJECT:
+        return StaffCb(action=StaffAction.FROM_IDEA, id=idea_id)
+    return ModCb(action=action, id=idea_id)
+
+
 def card_keyboard(idea_id: int, status: str) -> InlineKeyboardMarkup:
     allowed = set(decisions_for(status))
     rows: list[list[tuple[str, Any]]] = [
         [
-            (_(label), ModCb(action=action, id=idea_id))
+            (_(label), _card_button(action, idea_id))
             for decision, label, action in row
             if decision in allowed
         ]

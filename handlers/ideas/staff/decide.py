@@ -1,5 +1,6 @@
-"""One-press decisions on an idea (approve, turn into a project, unhide), from a table keyed by
-`rules.Decision`: the service call, the toast, and the line left on the card."""
+"""One-press decisions on an idea (approve, unhide), from a table keyed by `rules.Decision`: the service
+call, the toast, and the line left on the card. Turning an idea into a project is a form of the budgets
+feature (the card's button is a `bot.ui.budgets.staff.StaffCb`)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,6 @@ class OnePress:
 
 ONE_PRESS: dict[Decision, OnePress] = {
     Decision.APPROVE: OnePress(ideas.approve, N_("Approved."), N_("✅ Idea #{number} “{title}” approved.")),
-    Decision.PROJECT: OnePress(
-        ideas.make_project, N_("Done."), N_("🏗 Idea #{number} “{title}” became a project.")
-    ),
     Decision.UNHIDE: OnePress(
         ideas.unhide, N_("Unhidden."), N_("👁 Idea #{number} “{title}” can be seen by residents again.")
     ),

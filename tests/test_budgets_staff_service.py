@@ -1,0 +1,191 @@
+"""Budgets, the staff side, on a real database (SQLite, and PostgreSQL with TEST_DATABASE_URL): typed
+amounts, the staff role checked by every use case, nothing changing once voting has begun, an idea
+turned into a project once (two staff members at once: one wins), its supporters told in their
+language (not those who turned these notices off), one audit entry per action."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.services import budgets, ideas, notices, processes, residents, roles
+from bot.services.budgets import rules
+from bot.services.budgets import staff as budget_staff
+from bot.services.errors import NotAllowed
+from storage.models import AuditEntry, BudgetProject, Idea, IdeaSupport, ProcessPhase, Theme, utcnow
+from tests.budget_fixtures import resident
+
+# --- typed amounts, pure ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("5000000", 5_000_000), ("5.000.000", 5_000_000), ("5,000,000", 5_000_000), ("5 000 000", 5_000_000),
+     ("₺5.000.000", 5_000_000), ("5.000.000 TL", 5_000_000), ("250.000", 250_000), ("7", 7),
+     ("5\u00a0000", 5_000)],
+)  # fmt: skip
+def test_amounts_typed_with_separators(typed: str, amount: int) -> None:
+    assert rules.parse_amount(typed) == amount
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [("5.000,000", "format"), ("5,5", "format"), ("5.00", "format"), ("beş milyon", "format"), ("", "format"),
+     ("-5", "format"), ("0", "small"), ("1" + "0" * 14, "large"), ("٥٠٠", "format")],
+)  # fmt: skip
+def test_unreadable_amounts_are_refused_with_the_reason(typed: str, problem: str) -> None:
+    with pytest.raises(rules.BadAmount) as caught:
+        rules.parse_amount(typed)
+    assert caught.value.problem == problem
+
+
+def test_rules_may_change_until_voting_begins() -> None:
+    assert rules.can_edit(None) and rules.can_edit(processes.UPCOMING)
+    assert not rules.can_edit(processes.OPEN) and not rules.can_edit(processes.CLOSED)
+
+
+# --- on the database ---------------------------------------------------------------------------------
+
+
+async def _setup(session, voting_in_days: int = 5):  # noqa: ANN001, ANN202
+    now = utcnow()
+    process = await processes.create(
+        session, key="butce", names={"tr": "Bütçe", "en": "Budget"},
+        opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=20),
+    )  # fmt: skip
+    start = now + timedelta(days=voting_in_days)
+    await processes.set_phase(session, process, "voting", start, start + timedelta(days=10))
+    staff = await resident(session, 900)
+    await roles.grant(session, staff, roles.STAFF)
+    return process, staff
+
+
+async def _idea(session, process_id: int, author, supporters=()) -> Idea:  # noqa: ANN001
+    theme = await session.scalar(select(Theme).limit(1))
+    idea = Idea(process_id=process_id, author_id=author.id, neighborhood_id=author.neighborhood_id,
+                theme_id=theme.id, title="Parka bank", description="Parka birkaç bank konulsun.",
+                status=ideas.APPROVED)  # fmt: skip
+    session.add(idea)
+    await session.flush()
+    session.add_all(IdeaSupport(idea_id=idea.id, resident_id=p.id) for p in supporters)
+    await session.flush()
+    return idea
+
+
+PROJECT = {
+    "titles": {"tr": "Bank", "en": "Benches"},
+    "summaries": {"tr": "Banklar.", "en": "Benches."},
+    "cost": 9,
+}
+
+
+async def test_every_use_case_refuses_a_resident_without_the_staff_role(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        process, staff = await _setup(session)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
+        made = await budget_staff.create_project(session, pot.id, staff.id, **PROJECT)
+        ayse = await resident(session, 501)
+        calls = [
+            budget_staff.new_pot(session, process.id, ayse.id, {"tr": "A", "en": "A"}, budget=10),
+            budget_staff.edit_pot(session, pot.id, ayse.id, {"tr": "A", "en": "A"}, budget=20),
+            budget_staff.create_project(session, pot.id, ayse.id, **PROJECT),
+            budget_staff.mark_infeasible(session, made.id, ayse.id, "Not possible here."),
+            budget_staff.set_voting(
+                session, process.id, ayse.id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)
+            ),
+        ]
+        for call in calls:
+            with pytest.raises(NotAllowed):
+                await call
+        actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+        assert [a for a in actions if a.startswith("budget.")] == [
+            "budget.pot",
+            "budget.project",
+        ]  # one entry per action, none for refusals
+
+
+async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        process, staff = await _setup(session)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
+        made = await budget_staff.create_project(session, pot.id, staff.id, **PROJECT)
+        edited = await budget_staff.edit_pot(session, pot.id, staff.id, {"en": "Whole city"}, budget=20,
+                                             max_projects=3)  # fmt: skip
+        assert (edited.budget, edited.max_projects, edited.names["en"], edited.names["tr"]) == (
+            20,
+            3,
+            "Whole city",
+            "Şehir",
+        )
+        with pytest.raises(budgets.PotError):  # the same checks as a new pot
+            await budget_staff.edit_pot(session, pot.id, staff.id, {}, min_projects=5)
+        await session.execute(
+            update(ProcessPhase).where(ProcessPhase.process_id == process.id, ProcessPhase.kind == "voting")
+            .values(starts_at=utcnow() - timedelta(minutes=1))
+        )  # fmt: skip
+        process_id, pot_id, made_id, staff_id = process.id, pot.id, made.id, staff.id
+        session.expire_all()
+        calls = [
+            budget_staff.new_pot(session, process_id, staff_id, {"tr": "A", "en": "A"}, budget=10),
+            budget_staff.edit_pot(session, pot_id, staff_id, {}, budget=30),
+            budget_staff.create_project(session, pot_id, staff_id, **PROJECT),
+            budget_staff.mark_infeasible(session, made_id, staff_id, "Not possible here."),
+            budget_staff.set_voting(
+                session, process_id, staff_id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)
+            ),
+        ]
+        for call in calls:
+            with pytest.raises(rules.VotingStarted):
+                await call
+
+
+async def test_an_idea_becomes_a_project_and_its_supporters_are_told(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        process, staff = await _setup(session)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
+        author, fan, quiet = [await resident(session, n) for n in (501, 502, 503)]
+        residents.set_language(fan, "tr")
+        await residents.set_notification(session, quiet.id, "ideas", False)
+        idea = await _idea(session, process.id, author, (fan, quiet))
+        notices.take(session)
+        made = await budget_staff.create_project(session, pot.id, staff.id, idea_id=idea.id, default_lang="tr",
+                                                 **PROJECT)  # fmt: skip
+        sent = notices.take(session)
+        assert [(n.resident_id, n.lang) for n in sent] == [(author.id, "en"), (fan.id, "tr")]
+        assert sent[1].text == budget_staff.SUPPORTER_NOTICE and sent[1].params["project"] == "Bank"
+        assert (made.idea_id, made.neighborhood_id) == (idea.id, author.neighborhood_id)
+        assert (await session.get(Idea, idea.id)).status == ideas.PROJECT
+        with pytest.raises(ideas.AlreadyDecided):  # once only
+            await budget_staff.create_project(session, pot.id, staff.id, idea_id=idea.id, **PROJECT)
+
+
+async def test_two_staff_members_turn_the_same_idea_at_once_one_wins(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        process, staff = await _setup(session)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
+        idea = await _idea(session, process.id, await resident(session, 501))
+        ids = (pot.id, staff.id, idea.id)
+
+    async def turn() -> str:
+        try:
+            async with sessions.begin() as session:
+                await budget_staff.create_project(session, ids[0], ids[1], idea_id=ids[2], **PROJECT)
+            return "made"
+        except ideas.AlreadyDecided:
+            return "refused"
+
+    outcomes = await asyncio.gather(turn(), turn())
+    assert sorted(outcomes) == ["made", "refused"]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(BudgetProject)) == 1
