@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from bot.app import Meydan
 from bot.config import Settings
 from bot.i18n import translate
-from bot.services import geography, ideas, processes, residents, roles
+from bot.services import budgets, geography, ideas, processes, residents, roles
 from bot.ui.callbacks import HubCb, ProcessCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb, ModAction, ModCb
 from storage.models import (
@@ -99,6 +99,36 @@ async def _process(meydan: Meydan, *, key: str = "birlikte", limit: int = 3, day
 async def _ideas(meydan: Meydan) -> list[Idea]:
     async with meydan.sessions() as session:
         return list(await session.scalars(select(Idea).order_by(Idea.id)))
+
+
+async def _turn_into_project(meydan: Meydan, staff, idea_id: int) -> None:  # noqa: ANN001
+    """Staff turn a published idea into a budget project: a pot in its process first, then the project
+    form from the idea card, prefilled from the idea (the other language copied, a cost, no note)."""
+    async with meydan.sessions.begin() as session:
+        idea = await session.get(Idea, idea_id)
+        process = await processes.get(session, idea.process_id)
+        if not await budgets.pots_of(session, process.id):
+            await budgets.create_pot(session, process, names={"tr": "Şehir bütçesi", "en": "City budget"},
+                                     budget=5_000_000)  # fmt: skip
+    await staff.say("/admin")
+    await staff.press("Published ideas")
+    await staff.press(f"#{idea_id}")
+    await staff.press("Turn into a project")
+    for _ in range(8):
+        asked = await staff.last_message()
+        labels = _labels(asked)
+        if any("Send" in label for label in labels):
+            await staff.press("Send")
+            return
+        if any(label.startswith("📋") for label in labels):
+            await staff.press("📋")
+        elif "cost" in asked.text:
+            await staff.say("250.000")
+        elif any("No note" in label for label in labels):
+            await staff.press("No note")
+        else:
+            raise AssertionError(f"unexpected step: {asked.text!r}")
+    raise AssertionError("the project form did not reach its preview")
 
 
 async def _seed_idea(
@@ -715,13 +745,10 @@ async def test_moderation_approve_then_project_and_the_author_is_told(meydan: Me
     assert f"#{idea.id}" in told.text and "yayımlandı" in told.text  # in her language, not the staff's
     assert "Nothing is waiting for review" in (await staff.last_message()).text
     # from Published ideas, the idea becomes a project, and the author hears of it in Turkish
-    await staff.say("/admin")
-    await staff.press("Published ideas")
-    await staff.press(f"#{idea.id}")
-    await staff.press("Turn into a project")
+    await _turn_into_project(meydan, staff, idea.id)
     told = await ayse.last_message()
     assert f"#{idea.id}" in told.text and "belediye projesine dönüştü" in told.text
-    assert "What next?" in (await staff.last_message()).text
+    assert "The project is saved" in (await staff.last_message()).text
     async with meydan.sessions() as session:
         row = await session.get(Idea, idea.id)
         staff_row = await residents.by_telegram_id(session, STAFF_ID)
@@ -733,7 +760,8 @@ async def test_moderation_approve_then_project_and_the_author_is_told(meydan: Me
                 .order_by(AuditEntry.id)
             )
         )
-        assert logged == ["idea.approve", "idea.project"]  # and no look-up of the author was made
+        # and no look-up of the author was made; the project is audited once, by the budgets feature
+        assert logged == ["idea.approve", "budget.project"]
 
 
 async def test_reject_with_a_common_and_a_typed_reason(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -836,10 +864,7 @@ async def test_merge_edit_hide_project_and_show_author(meydan: Meydan, sandbox) 
         assert await ideas.support_count(session, target) == 2  # the fan, and the merged idea's author
     # published ideas: turn one into a project, hide another
     other = await _seed_idea(meydan, process_id, "Sahil yolu", author_tg=100_000_964)
-    await staff.say("/admin")
-    await staff.press("Published ideas")
-    await staff.press(f"#{target}")
-    await staff.press("Turn into a project")
+    await _turn_into_project(meydan, staff, target)
     await staff.say("/admin")
     await staff.press("Published ideas")
     await staff.press(f"#{other}")
@@ -856,7 +881,6 @@ async def test_merge_edit_hide_project_and_show_author(meydan: Meydan, sandbox) 
             "idea.edit_theme",
             "idea.reveal_author",
             "idea.merge",
-            "idea.project",
             "idea.hide",
         } <= actions
 
@@ -1203,10 +1227,7 @@ async def test_a_notice_opens_the_idea_and_the_author_can_turn_them_off(meydan: 
     await ayse.say("/settings")
     await ayse.press("Kapat: Fikirlerimle ilgili kararlar")
     before = len(await ayse.bot_messages())
-    await staff.say("/admin")
-    await staff.press("Published ideas")
-    await staff.press(f"#{idea.id}")
-    await staff.press("Turn into a project")
+    await _turn_into_project(meydan, staff, idea.id)
     assert len(await ayse.bot_messages()) == before
     async with meydan.sessions() as session:
         assert (await session.get(Idea, idea.id)).status == ideas.PROJECT
