@@ -9,8 +9,9 @@ import bot.ui.budgets.errors  # noqa: F401 - registers the budgets part of the e
 from bot.routing import onboarded, private_router
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.verify import Verify
 from bot.ui.callbacks import MenuCb
-from handlers.budgets import ballot, confirm
+from handlers.budgets import ballot, confirm, verify
 
 
 def _resident(router: Router) -> None:
@@ -27,6 +28,15 @@ def _resident(router: Router) -> None:
         confirm.confirm, BallotCb.filter(F.action == A.CONFIRM), flags={"throttling_key": "ballot_confirm"}
     )
     router.callback_query.register(confirm.reset, BallotCb.filter(F.action == A.RESET))
+    _verifying(router)
+
+
+def _verifying(router: Router) -> None:
+    """While a contact or a code is asked for (commands still go to their handlers)."""
+    router.message.register(verify.contact, Verify.phone, F.contact)
+    router.message.register(verify.use_the_button, Verify.phone, ~F.text.startswith("/"))
+    router.message.register(verify.code, Verify.code, F.text, ~F.text.startswith("/"))
+    router.message.register(verify.type_the_code, Verify.code, ~F.text.startswith("/"))
 
 
 def make_router() -> Router:
