@@ -6,15 +6,23 @@ the verification outliving the account, and the level locked once voting has beg
 from __future__ import annotations
 
 import asyncio
+import csv
+import hashlib
+import hmac
+import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
 
+from bot.config import PROJECT_ROOT
 from bot.services import budgets, privacy, processes, residents
 from bot.services.budgets import rules, verification
 from storage.models import Process, Verification, VerificationCode, VerificationFailure, utcnow
 from tests.budget_fixtures import resident, seed
+from tests.flows import command_env
 
 PHONE = "+905551112233"
 
@@ -278,3 +286,56 @@ async def test_the_level_is_set_before_voting_and_locked_after(sessions) -> None
         with pytest.raises(budgets.LevelLocked):
             await verification.set_level(session, open_process, rules.PHONE)
         assert open_process.verification == rules.NONE
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+
+def test_the_command_line_sets_the_level_and_makes_codes(tmp_path) -> None:  # noqa: ANN001
+    db = tmp_path / "codes.db"
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{db}", IDENTITY_KEY="k" * 40)
+
+    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    assert meydan("city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml")).returncode == 0
+    made = meydan("process", "create", "--key", "pb", "--name-tr", "Bütçe", "--name-en", "Budget",
+                  "--opens", "2099-01-01 00:00", "--closes", "2099-01-02 00:00")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (
+        meydan(
+            "process", "voting", "pb", "--opens", "2099-02-01 00:00", "--closes", "2099-02-10 00:00"
+        ).returncode
+        == 0
+    )
+    assert meydan("process", "verification", "pb", "fingerprint").returncode == 2
+    done = meydan("process", "verification", "pb", "code")
+    assert done.returncode == 0 and "verification code" in done.stdout
+    done = meydan("process", "codes", "pb", "3", "-o", "codes.csv")
+    assert done.returncode == 0, done.stderr
+    assert "3 codes for pb written to codes.csv" in done.stdout
+    rows = list(csv.DictReader((tmp_path / "codes.csv").open(encoding="utf-8")))
+    assert [r["number"] for r in rows] == ["1", "2", "3"] and all(len(r["code"]) == 11 for r in rows)
+    assert not any(r["code"] in done.stdout for r in rows)  # the codes are only in the file
+    again = meydan("process", "codes", "pb", "2", "-o", "codes.csv")  # never overwrites a file
+    assert again.returncode == 2 and "cannot write" in again.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT verification FROM processes WHERE key = 'pb'").fetchone() == ("code",)
+        hashes = [h for (h,) in conn.execute("SELECT code_hash FROM verification_codes")]
+    assert len(hashes) == 3  # the failed run kept none
+    key = "k" * 40  # hashed under IDENTITY_KEY, as the bot does
+    expected = {
+        hmac.new(key.encode(), f"code:{r['code'].replace('-', '')}".encode(), hashlib.sha256).hexdigest()
+        for r in rows
+    }
+    assert set(hashes) == expected
+    assert (
+        meydan(
+            "process", "voting", "pb", "--opens", "2020-02-01 00:00", "--closes", "2099-02-10 00:00"
+        ).returncode
+        == 0
+    )
+    locked = meydan("process", "verification", "pb", "phone")
+    assert locked.returncode == 2 and "voting has begun" in locked.stderr
