@@ -339,3 +339,15 @@ def test_the_command_line_sets_the_level_and_makes_codes(tmp_path) -> None:  # n
     )
     locked = meydan("process", "verification", "pb", "phone")
     assert locked.returncode == 2 and "voting has begun" in locked.stderr
+
+
+async def test_my_verifications_are_in_my_data_export_without_the_number(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        _seeded, process = await _phone_process(session)
+        ayse = await resident(session, 501)
+        await verification.verify_phone(session, ayse, process, PHONE, 501)
+        data = await privacy.export(session, ayse)
+        other = await privacy.export(session, await resident(session, 502))
+    [mine] = data["verifications"]
+    assert mine["process"] == "Participatory Budget" and mine["method"] == "phone"
+    assert "5551112233" not in str(data) and other["verifications"] == []
