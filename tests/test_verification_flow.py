@@ -16,6 +16,7 @@ import asyncio
 from sqlalchemy import func, select, text
 
 from bot.app import Meydan
+from bot.i18n import translate
 from bot.services.budgets import rules, verification
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from storage.models import Base, BudgetBallot, Process, Verification, VerificationCode
@@ -27,7 +28,22 @@ ADD = {"en": "Add to my ballot", "tr": "Oy pusulama ekle"}
 BACK = {"en": "Back to the projects", "tr": "Projelere dön"}
 REVIEW = {"en": "Review and confirm (1)", "tr": "Gözden geçir ve onayla (1)"}
 CONFIRM = {"en": "Confirm my ballot", "tr": "Oy pusulamı onayla"}
-SHARE = "📱 Share my phone number"
+SHARE = "📱 Share my phone number"  # (English; the Turkish runs read the catalog: `_t`)
+OWN_ONLY = (
+    "Only your own contact can verify you: please press “📱 Share my phone number” below. "
+    "Someone else's contact or a typed number cannot be accepted."
+)
+USE_BUTTON = (
+    "Please press “📱 Share my phone number” below: a typed number or someone else's contact "
+    "cannot verify you."
+)
+
+
+def _t(message: str, lang: str, **params: object) -> str:
+    """A sentence as the bot says it in `lang` (the catalog's, or the English until it is translated)."""
+    return translate(message, lang, **params)
+
+
 CANCEL = {"en": "✖️ Cancel", "tr": "✖️ Vazgeç"}
 PHONE = "+905551112233"
 
@@ -91,7 +107,8 @@ async def test_phone_only_ones_own_contact_opens_the_ballot_in_turkish(meydan: M
     await ayse.press(MENU["tr"])
     assert "🔐 Şehir bütçesi" in _labels(await ayse.last_message())  # verify first
     await ayse.press("Şehir bütçesi")
-    assert await ayse.keyboard() == [[SHARE], [CANCEL[_lang(ayse)]]]
+    share = _t(SHARE, "tr")
+    assert await ayse.keyboard() == [[share], [CANCEL["tr"]]]
     view = await ayse.view()
     [[button], _cancel] = view.keyboard["keyboard"]
     assert button.get("request_contact") is True
@@ -101,14 +118,14 @@ async def test_phone_only_ones_own_contact_opens_the_ballot_in_turkish(meydan: M
         ayse.share_contact(PHONE, user_id=0, first_name="Ayşe"),  # a contact without a user
     ):
         answer = await attempt
-        assert "Only your own contact can verify you" in answer.text
+        assert answer.text == _t(OWN_ONLY, "tr")
     answer = await ayse.say(PHONE)  # a typed number
-    assert "a typed number or someone else's contact cannot verify you" in answer.text
+    assert answer.text == _t(USE_BUTTON, "tr")
     answer = await ayse.send_sticker()
-    assert "Share my phone number" in answer.text
+    assert answer.text == _t(USE_BUTTON, "tr")
     assert await _count(meydan, Verification) == 0
-    assert await ayse.keyboard() == [[SHARE], [CANCEL[_lang(ayse)]]]  # still asked
-    page = await ayse.tap(SHARE, phone=PHONE)
+    assert await ayse.keyboard() == [[share], [CANCEL["tr"]]]  # still asked
+    page = await ayse.tap(share, phone=PHONE)
     assert await ayse.keyboard() == []  # the contact button is gone
     assert "₺0 / ₺5.000.000" in page.text  # the ballot is open
     assert "▫️ Library garden (tr) · ₺900.000" in _labels(page)
@@ -191,11 +208,15 @@ async def test_a_code_works_once_in_both_languages(meydan: Meydan, sandbox) -> N
     assert "ABCDE-FGHJK" in prompt.text and await ayse.keyboard() == [[CANCEL["tr"]]]
     forged = BallotCb(action=BallotAction.CONFIRM, pot=seeded.city).pack()
     answer = await ayse.press_data(prompt.message_id, forged)
-    assert answer.show_alert and "one-time code first" in answer.text
+    code_first = "This vote asks for your one-time code first: open the ballot from /budget."
+    assert answer.show_alert and answer.text == _t(code_first, "tr")
     answer = await ayse.say("NOPE")
-    assert "This code is not valid" in answer.text and "tries left: 4" in answer.text
+    tries = _t("Check it and type it again (tries left: {left}).", "tr", left=4)
+    assert answer.text == f"{_t('This code is not valid.', 'tr')} {tries}"
     answer = await ayse.send_sticker()
-    assert "Please type the one-time code" in answer.text
+    assert answer.text == _t(
+        "Please type the one-time code you received from the municipality (for example ABCDE-FGHJK).", "tr"
+    )
     page = await ayse.say(first.lower().replace("-", " "))
     assert "₺0 / ₺5.000.000" in page.text and await ayse.keyboard() == []
     await _vote(ayse)
@@ -234,7 +255,12 @@ async def test_two_people_typing_the_same_code_at_once_one_wins(meydan: Meydan, 
     async with meydan.sessions() as session:
         assert len((await session.scalars(select(Verification))).all()) == 1
     texts = [(await person.last_message()).text for person in people]
-    assert sum("already been used" in t for t in texts) == 2
+
+    def used(lang: str) -> str:
+        tries = _t("Check it and type it again (tries left: {left}).", lang, left=4)
+        return f"{_t('This code has already been used.', lang)} {tries}"
+
+    assert sum(t == used(_lang(p)) for t, p in zip(texts, people, strict=True)) == 2
     assert sum("5,000,000" in t or "5.000.000" in t for t in texts) == 1
 
 
