@@ -36,6 +36,8 @@ def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..
             return _fail(f"{args.action}: {exc}")
         except budgets.LevelLocked:
             return _fail(f"{args.action}: voting has begun in {args.process}: the level can no longer change")
+        except budgets.NoCodes:
+            return _fail(f"{args.action}: {args.process} is not at the code level, or its voting has closed")
 
     return with_db(work)
 
@@ -159,8 +161,7 @@ async def _codes(session: Any, process: Any, args: argparse.Namespace, spec: Any
         raise verification.VerificationError(f"cannot write a new file {args.output}: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
         out.write(verification.codes_csv(process, codes))
-    note = "" if process.verification == "code" else f" (its level is {process.verification}: set it to code)"
-    print(f"{len(codes)} codes for {process.key} written to {args.output}; only their hashes are kept{note}")
+    print(f"{len(codes)} codes for {process.key} written to {args.output}; only their hashes are kept")
     return 0
 
 

@@ -351,3 +351,23 @@ async def test_my_verifications_are_in_my_data_export_without_the_number(session
     [mine] = data["verifications"]
     assert mine["process"] == "Participatory Budget" and mine["method"] == "phone"
     assert "5551112233" not in str(data) and other["verifications"] == []
+
+
+async def test_codes_only_at_the_code_level_and_staff_actions_need_the_role(sessions) -> None:  # noqa: ANN001
+    from bot.services.errors import NotAllowed
+
+    async with sessions.begin() as session:
+        seeded, process = await _phone_process(session)  # phone, not code
+        with pytest.raises(budgets.NoCodes):
+            await verification.make_codes(session, process, 3)
+        ayse = await resident(session, 501)
+        with pytest.raises(NotAllowed):
+            await verification.make_codes(session, process, 3, actor_id=ayse.id)
+        with pytest.raises(NotAllowed):
+            await verification.set_level(session, process, rules.CODE, actor_id=ayse.id)
+        with pytest.raises(verification.VerificationError):
+            await verification.make_codes(session, process, 0)
+        view = await verification.staff_view(session, seeded.process_id)
+        assert view.level == rules.PHONE and view.voting == "open" and not view.can_change
+        assert not view.can_make_codes and view.codes == verification.CodeCount(0, 0)
+        assert [p.id for p in await verification.budget_processes(session)] == [seeded.process_id]

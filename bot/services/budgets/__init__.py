@@ -55,6 +55,7 @@ from bot.services.budgets.rules import (  # noqa: F401 - verification refusals  
     BadPhone,
     CodeRefused,
     LevelLocked,
+    NoCodes,
     NotOwnContact,
     NotVerified,
     PhoneTaken,

@@ -212,6 +212,11 @@ def normalise_code(typed: str) -> str | None:
     return code
 
 
+def can_make_codes(level: str, voting_state: str | None) -> bool:
+    """Staff make one-time codes for a process at the code level whose voting has not closed."""
+    return level == CODE and voting_state != "closed"
+
+
 def can_change_level(voting_state: str | None, ballots: int) -> bool:
     """Staff may change a process's verification level until its voting begins (no ballot yet)."""
     return voting_state in (None, "upcoming") and ballots == 0
@@ -255,6 +260,10 @@ class TooManyTries(BudgetError):
     def __init__(self, minutes: int) -> None:
         super().__init__(f"too many wrong codes; wait {minutes} min")
         self.minutes = minutes
+
+
+class NoCodes(BudgetError):
+    """Codes are made only for a process at the code level whose voting has not closed."""
 
 
 class LevelLocked(BudgetError):

@@ -25,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from bot.services import audit, processes, residents
+from bot.services import audit, processes, residents, roles
 from bot.services.budgets import rules
 from bot.services.budgets.rules import (
     CODE,
@@ -36,10 +37,12 @@ from bot.services.budgets.rules import (
     BadPhone,
     CodeRefused,
     LevelLocked,
+    NoCodes,
     NotOwnContact,
     PhoneTaken,
     TooManyTries,
 )
+from bot.services.errors import NotFound
 from storage.models import (
     BudgetBallot,
     BudgetPot,
@@ -50,6 +53,8 @@ from storage.models import (
     VerificationFailure,
     utcnow,
 )
+
+MAX_CODES = 100_000
 
 
 class VerificationError(ValueError):
@@ -219,12 +224,21 @@ def printed(code: str) -> str:
 
 
 async def make_codes(
-    session: AsyncSession, process: Process, count: int, actor_id: int | None = None
+    session: AsyncSession,
+    process: Process,
+    count: int,
+    actor_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
     """`count` new one-time codes for the process, in clear for the CSV staff hand out: the database
-    keeps only their keyed hashes. A staff action (audited, without the codes)."""
-    if not 1 <= count <= 100_000:
-        raise VerificationError("make between 1 and 100000 codes at a time")
+    keeps only their keyed hashes. A staff action (audited, without the codes); only for a process at
+    the code level whose voting has not closed (`rules.can_make_codes`)."""
+    if actor_id is not None:
+        await roles.require(session, actor_id, roles.STAFF)
+    if not 1 <= count <= MAX_CODES:
+        raise VerificationError(f"make between 1 and {MAX_CODES} codes at a time")
+    if not rules.can_make_codes(process.verification or NONE, _voting_state(process, now)):
+        raise NoCodes(f"process {process.id} is not at the code level, or its voting has closed")
     key = await residents.identity_key(session)
     entry = await audit.record(
         session, "budget.codes", actor_id=actor_id, object_type="process", object_id=process.id, count=count
@@ -288,19 +302,13 @@ async def set_level(
     """Set the process's verification level; refused (`LevelLocked`) once its voting has begun or any
     ballot exists (`rules.can_change_level`): ballots cast under one level would not count under
     another."""
+    if actor_id is not None:
+        await roles.require(session, actor_id, roles.STAFF)
     if level not in rules.VERIFICATION_LEVELS:
         raise VerificationError(f"the level is one of {', '.join(rules.VERIFICATION_LEVELS)}")
-    span = processes.window(process, rules.VOTING)
-    state = span.state(now or utcnow()) if span else None
-    ballots = await session.scalar(
-        select(func.count())
-        .select_from(BudgetBallot)
-        .join(BudgetPot, BudgetPot.id == BudgetBallot.pot_id)
-        .where(BudgetPot.process_id == process.id)
-    )
     if level == (process.verification or NONE):
         return
-    if not rules.can_change_level(state, ballots or 0):
+    if not rules.can_change_level(_voting_state(process, now), await _ballots(session, process.id)):
         raise LevelLocked(f"process {process.id}: voting has begun")
     before = process.verification
     process.verification = level
@@ -309,3 +317,68 @@ async def set_level(
         session, "budget.verification", actor_id=actor_id, object_type="process", object_id=process.id,
         level=level, before=before,
     )  # fmt: skip
+
+
+def _voting_state(process: Process, now: datetime | None = None) -> str | None:
+    span = processes.window(process, rules.VOTING)
+    return span.state(now or utcnow()) if span else None
+
+
+async def _ballots(session: AsyncSession, process_id: int) -> int:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(BudgetBallot)
+        .join(BudgetPot, BudgetPot.id == BudgetBallot.pot_id)
+        .where(BudgetPot.process_id == process_id)
+    )
+    return found or 0
+
+
+# --- what staff see ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """A budgeting process as the staff screen shows it: its level, its voting, its ballots and codes;
+    the buttons show by the same predicates the services enforce."""
+
+    process: Process
+    level: str
+    voting: str | None  # upcoming | open | closed | None (no voting phase)
+    ballots: int
+    codes: CodeCount
+
+    @property
+    def can_change(self) -> bool:
+        return rules.can_change_level(self.voting, self.ballots)
+
+    @property
+    def can_make_codes(self) -> bool:
+        return rules.can_make_codes(self.level, self.voting)
+
+
+async def budget_processes(session: AsyncSession) -> list[Process]:
+    """The processes with a budget pot, newest first."""
+    return list(
+        await session.scalars(
+            select(Process)
+            .options(selectinload(Process.phases))
+            .where(Process.id.in_(select(BudgetPot.process_id)))
+            .order_by(Process.id.desc())
+        )
+    )
+
+
+async def staff_view(session: AsyncSession, process_id: int, now: datetime | None = None) -> StaffView:
+    process = await session.scalar(
+        select(Process).options(selectinload(Process.phases)).where(Process.id == process_id)
+    )
+    if process is None:
+        raise NotFound(f"process {process_id}")
+    return StaffView(
+        process=process,
+        level=process.verification or NONE,
+        voting=_voting_state(process, now),
+        ballots=await _ballots(session, process.id),
+        codes=await code_count(session, process.id),
+    )
