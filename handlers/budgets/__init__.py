@@ -6,12 +6,14 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 import bot.ui.budgets.errors  # noqa: F401 - registers the budgets part of the error table
-from bot.routing import onboarded, private_router
+from bot.routing import guarded, onboarded, private_router
 from bot.ui.budgets.callbacks import BallotAction as A
-from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.callbacks import BallotCb, VerifyStaffCb
+from bot.ui.budgets.callbacks import StaffAction as S
+from bot.ui.budgets.staff import StaffVerify
 from bot.ui.budgets.verify import Verify
-from bot.ui.callbacks import MenuCb
-from handlers.budgets import ballot, confirm, verify
+from bot.ui.callbacks import HubCb, MenuCb
+from handlers.budgets import ballot, confirm, staff, verify
 
 
 def _resident(router: Router) -> None:
@@ -39,8 +41,24 @@ def _verifying(router: Router) -> None:
     router.message.register(verify.type_the_code, Verify.code, ~F.text.startswith("/"))
 
 
+def _staff(router: Router) -> None:
+    router.callback_query.register(staff.listing, HubCb.filter(F.section == "budget-verification"))
+    router.callback_query.register(staff.listing, VerifyStaffCb.filter(F.action == S.LIST))
+    router.callback_query.register(staff.show, VerifyStaffCb.filter(F.action == S.OPEN))
+    router.callback_query.register(staff.level, VerifyStaffCb.filter(F.action == S.LEVEL))
+    router.callback_query.register(staff.ask_count, VerifyStaffCb.filter(F.action == S.CODES))
+    router.message.register(staff.make_codes, StaffVerify.count, F.text, ~F.text.startswith("/"))
+
+
 def make_router() -> Router:
     router = private_router("budgets")
+    staff_router, allowed_staff = guarded(
+        "budgets.staff",
+        callbacks=(VerifyStaffCb,),
+        buttons=(HubCb.filter(F.section == "budget-verification"),),
+    )
+    _staff(allowed_staff)
+    router.include_router(staff_router)
     residents, allowed = onboarded(
         "budgets.resident",
         callbacks=(BallotCb,),

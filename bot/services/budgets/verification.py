@@ -47,6 +47,7 @@ from storage.models import (
     BudgetBallot,
     BudgetPot,
     Process,
+    ProcessPhase,
     Resident,
     Verification,
     VerificationCode,
@@ -55,6 +56,7 @@ from storage.models import (
 )
 
 MAX_CODES = 100_000
+MAX_CHAT_CODES = 5_000  # a CSV sent in the chat stays well under Telegram's document limits
 
 
 class VerificationError(ValueError):
@@ -237,7 +239,7 @@ async def make_codes(
         await roles.require(session, actor_id, roles.STAFF)
     if not 1 <= count <= MAX_CODES:
         raise VerificationError(f"make between 1 and {MAX_CODES} codes at a time")
-    if not rules.can_make_codes(process.verification or NONE, _voting_state(process, now)):
+    if not rules.can_make_codes(process.verification or NONE, await _voting_state(session, process.id, now)):
         raise NoCodes(f"process {process.id} is not at the code level, or its voting has closed")
     key = await residents.identity_key(session)
     entry = await audit.record(
@@ -308,7 +310,9 @@ async def set_level(
         raise VerificationError(f"the level is one of {', '.join(rules.VERIFICATION_LEVELS)}")
     if level == (process.verification or NONE):
         return
-    if not rules.can_change_level(_voting_state(process, now), await _ballots(session, process.id)):
+    if not rules.can_change_level(
+        await _voting_state(session, process.id, now), await _ballots(session, process.id)
+    ):
         raise LevelLocked(f"process {process.id}: voting has begun")
     before = process.verification
     process.verification = level
@@ -319,9 +323,15 @@ async def set_level(
     )  # fmt: skip
 
 
-def _voting_state(process: Process, now: datetime | None = None) -> str | None:
-    span = processes.window(process, rules.VOTING)
-    return span.state(now or utcnow()) if span else None
+async def _voting_state(session: AsyncSession, process_id: int, now: datetime | None = None) -> str | None:
+    """The state of the process's voting phase (read from the database: the process's phases may not
+    be loaded)."""
+    phase = await session.scalar(
+        select(ProcessPhase).where(ProcessPhase.process_id == process_id, ProcessPhase.kind == rules.VOTING)
+    )
+    if phase is None:
+        return None
+    return processes.Window(phase.starts_at, phase.ends_at).state(now or utcnow())
 
 
 async def _ballots(session: AsyncSession, process_id: int) -> int:
@@ -378,7 +388,7 @@ async def staff_view(session: AsyncSession, process_id: int, now: datetime | Non
     return StaffView(
         process=process,
         level=process.verification or NONE,
-        voting=_voting_state(process, now),
+        voting=await _voting_state(session, process.id, now),
         ballots=await _ballots(session, process.id),
         codes=await code_count(session, process.id),
     )

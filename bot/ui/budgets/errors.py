@@ -79,6 +79,8 @@ def verification_text(error: budgets.BudgetError) -> str | None:
         return head + " " + _("Check it and type it again (tries left: {left}).").format(left=error.left)
     if isinstance(error, budgets.TooManyTries):
         return _("Too many wrong codes: please try again in {minutes} min.").format(minutes=error.minutes)
+    if isinstance(error, budgets.NoCodes):
+        return _("One-time codes are made only for a process verified by code whose voting has not closed.")
     if isinstance(error, budgets.LevelLocked):
         return _("Voting has begun in this process: its verification level can no longer change.")
     return None
