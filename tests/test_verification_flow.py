@@ -19,7 +19,7 @@ from bot.app import Meydan
 from bot.i18n import translate
 from bot.services.budgets import rules, verification
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
-from storage.models import Base, BudgetBallot, Process, Verification, VerificationCode
+from storage.models import Base, BudgetBallot, Process, Verification, VerificationCode, VerificationFailure
 from tests.budget_fixtures import Seeded, seed
 from tests.flows import ACCEPT, LANGUAGE, onboard
 
@@ -279,3 +279,19 @@ async def test_wrong_codes_are_throttled(meydan: Meydan, sandbox) -> None:  # no
     assert await _count(meydan, Verification) == 0
     async with meydan.sessions() as session:
         assert (await session.scalars(select(VerificationCode.used_at))).one() is None
+
+
+async def test_cancel_leaves_the_prompt_and_later_texts_are_no_codes(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    seeded = await _seed(meydan, rules.CODE)
+    [code] = await _codes(meydan, seeded, 1)
+    ayse = await onboard(sandbox, lang="tr")
+    await _open(ayse, "Şehir bütçesi")
+    answer = await ayse.tap(CANCEL["tr"])
+    assert answer.text == _t("Verification cancelled. You can verify later from /budget.", "tr")
+    assert await ayse.keyboard() == []
+    await ayse.say(code)  # no longer read as a code: nothing verified, no try counted
+    assert await _count(meydan, Verification) == 0 and await _count(meydan, VerificationFailure) == 0
+    await _open(ayse, "Şehir bütçesi")  # asked again
+    page = await ayse.say(code)
+    assert "₺0 / ₺5.000.000" in page.text
+    assert await _count(meydan, Verification) == 1

@@ -61,6 +61,9 @@ async def code(
         await cancel(message, state)
         return
     found = await budgets.gate(session, viewer.resident, await _pot(state))
+    if found.pending is None:  # verified meanwhile (another device): nothing to type
+        await _done(message, state, session, viewer, lang, city)
+        return
     refused = await verification.redeem_code(session, viewer.resident, found.pot.process, message.text or "")
     if refused is not None:  # answered, not raised: the wrong try is kept, so that tries are throttled
         await refuse(message, refused, {"lang": lang, "city": city})
