@@ -16,11 +16,13 @@ import asyncio
 from sqlalchemy import func, select, text
 
 from bot.app import Meydan
+from bot.config import Settings
 from bot.i18n import translate
 from bot.services.budgets import rules, verification
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from storage.models import Base, BudgetBallot, Process, Verification, VerificationCode, VerificationFailure
 from tests.budget_fixtures import Seeded, seed
+from tests.conftest import running_bot
 from tests.flows import ACCEPT, LANGUAGE, onboard
 
 MENU = {"en": "🗳 Budget vote", "tr": "🗳 Bütçe oylaması"}
@@ -295,3 +297,14 @@ async def test_cancel_leaves_the_prompt_and_later_texts_are_no_codes(meydan: Mey
     page = await ayse.say(code)
     assert "₺0 / ₺5.000.000" in page.text
     assert await _count(meydan, Verification) == 1
+
+
+async def test_the_prompt_survives_a_restart(settings: Settings, sandbox) -> None:  # noqa: ANN001
+    async with running_bot(settings, sandbox) as first:
+        await _seed(first, rules.PHONE)
+        john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+        await _open(john, "City budget")
+    async with running_bot(settings, sandbox) as second:  # a new process on the same database
+        page = await john.tap(SHARE, phone=PHONE)
+        assert "₺0 / ₺5,000,000" in page.text
+        assert await _count(second, Verification) == 1
