@@ -371,3 +371,32 @@ async def test_codes_only_at_the_code_level_and_staff_actions_need_the_role(sess
         assert view.level == rules.PHONE and view.voting == "open" and not view.can_change
         assert not view.can_make_codes and view.codes == verification.CodeCount(0, 0)
         assert [p.id for p in await verification.budget_processes(session)] == [seeded.process_id]
+
+
+async def test_one_person_typing_two_codes_at_once_uses_one(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded, process = await _phone_process(session, rules.CODE)
+        codes = await verification.make_codes(session, process, 2)
+        await resident(session, 501)
+
+    async def one(code: str) -> str:
+        try:
+            async with sessions.begin() as session:
+                person = (await residents.get_or_create(session, 501)).resident
+                process = await session.get(Process, seeded.process_id)
+                return (
+                    "verified"
+                    if await verification.redeem_code(session, person, process, code) is None
+                    else "refused"
+                )
+        except budgets.AlreadyVerified:
+            return "already"
+
+    outcomes = await asyncio.gather(*(one(c) for c in codes))
+    assert sorted(outcomes) == ["already", "verified"]
+    async with sessions() as session:
+        used = (
+            await session.scalars(select(VerificationCode).where(VerificationCode.used_at.is_not(None)))
+        ).all()
+        assert len(used) == 1  # the other code is still good for someone else
+        assert len((await session.scalars(select(Verification))).all()) == 1
