@@ -400,3 +400,25 @@ async def test_one_person_typing_two_codes_at_once_uses_one(sessions) -> None:  
         ).all()
         assert len(used) == 1  # the other code is still good for someone else
         assert len((await session.scalars(select(Verification))).all()) == 1
+
+
+async def test_many_wrong_codes_at_once_count_exactly(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded, _process = await _phone_process(session, rules.CODE)
+        await verification.make_codes(session, _process, 1)
+        await resident(session, 501)
+
+    async def one(n: int) -> str:
+        try:
+            async with sessions.begin() as session:
+                person = (await residents.get_or_create(session, 501)).resident
+                process = await session.get(Process, seeded.process_id)
+                refused = await verification.redeem_code(session, person, process, f"WRONG{n}")
+                return "wrong" if refused is not None else "verified"
+        except budgets.TooManyTries:
+            return "throttled"
+
+    outcomes = await asyncio.gather(*(one(n) for n in range(8)))
+    assert sorted(outcomes) == ["throttled"] * 3 + ["wrong"] * rules.MAX_WRONG_CODES
+    async with sessions() as session:
+        assert len((await session.scalars(select(VerificationFailure))).all()) == rules.MAX_WRONG_CODES

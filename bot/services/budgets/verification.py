@@ -161,6 +161,15 @@ async def _wait_minutes(session: AsyncSession, identity: str, now: datetime) -> 
     return max(1, -(-int(left.total_seconds()) // 60))
 
 
+async def _one_at_a_time(session: AsyncSession, identity: str) -> None:
+    """Serialise one person's tries, so that counting the recent failures and recording a new one are
+    one step: PostgreSQL takes a transaction-scoped advisory lock keyed by the identity; SQLite runs one
+    writer at a time already (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"verify:{identity}".encode()).digest()[:8], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 async def _failed(session: AsyncSession, identity: str, used: bool, now: datetime) -> CodeRefused:
     session.add(VerificationFailure(identity=identity, at=now))
     old = now - timedelta(minutes=rules.WRONG_CODES_WINDOW_MINUTES)
@@ -186,6 +195,7 @@ async def redeem_code(
     re-reads it; SQLite runs one writer at a time)."""
     now = now or utcnow()
     identity = person(resident)
+    await _one_at_a_time(session, identity)
     if await is_verified(session, process.id, identity):
         raise AlreadyVerified(f"process {process.id}")
     if await recent_failures(session, identity, now) >= rules.MAX_WRONG_CODES:
