@@ -48,9 +48,10 @@ async def contact(
     shared = message.contact
     if shared is None:  # pragma: no cover - registered for contacts only
         raise Refusal(screen.use_the_button_text())
-    await verification.verify_phone(
-        session, viewer.resident, found.pot.process, shared.phone_number, shared.user_id
-    )
+    if found.pending is not None:  # (None: verified meanwhile on another device)
+        await verification.verify_phone(
+            session, viewer.resident, found.pot.process, shared.phone_number, shared.user_id
+        )
     await _done(message, state, session, viewer, lang, city)
 
 
