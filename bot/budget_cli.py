@@ -29,7 +29,7 @@ def add_arguments(process_sub: Any) -> None:
     _add_setup_arguments(process_sub)
 
 
-ACTIONS = ("import-pb", "export-pb", "voting", "add-pot", "add-project", "results")
+ACTIONS = ("import-pb", "export-pb", "voting", "add-pot", "add-project", "results", "verification", "codes")
 
 
 def run(args: argparse.Namespace, settings: Settings, with_db: Callable[..., int]) -> int:
@@ -72,6 +72,17 @@ def _add_setup_arguments(process_sub: Any) -> None:
     project.add_argument("--cost", type=int, required=True)
     project.add_argument("--idea", type=int, help="the published idea it comes from (its title, text, place)")
     project.add_argument("--place", help="DISTRICT/NEIGHBORHOOD keys of where it is")
+    level = process_sub.add_parser(
+        "verification", help="how residents verify before voting: none, phone or code (before voting begins)"
+    )
+    level.add_argument("process", help="the process key")
+    level.add_argument("level", choices=["none", "phone", "code"])
+    codes = process_sub.add_parser(
+        "codes", help="make one-time voting codes: a CSV for you to hand out, only their hashes kept"
+    )
+    codes.add_argument("process", help="the process key")
+    codes.add_argument("count", type=int, help="how many codes")
+    codes.add_argument("-o", "--output", required=True, help="the CSV to write (a new file)")
     results = process_sub.add_parser("results", help="count a pot's ballots with its rule")
     results.add_argument("process", help="the process key")
     results.add_argument("pot", nargs="?", help="the pot's id or name (needed when the process has several)")

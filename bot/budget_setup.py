@@ -18,18 +18,26 @@ def _fail(message: str) -> int:
 
 def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..., int]) -> int:
     spec = load_city(settings.city_file)
+    from bot.services import residents
+
+    residents.configure_identity(settings.identity_key)  # codes are hashed under the bot's own key
 
     async def work(sessions: Any) -> int:
         from bot.services import budgets, processes
+        from bot.services.budgets import verification
 
-        async with sessions.begin() as session:
-            process = await processes.by_key(session, args.process)
-            if process is None:
-                return _fail(f"{args.action}: no process {args.process!r}")
-            try:
+        try:  # a refusal leaves the block by raising: nothing of the action is kept
+            async with sessions.begin() as session:
+                process = await processes.by_key(session, args.process)
+                if process is None:
+                    return _fail(f"{args.action}: no process {args.process!r}")
                 return await ACTIONS[args.action](session, process, args, spec)
-            except (budgets.PotError, processes.ProcessError) as exc:
-                return _fail(f"{args.action}: {exc}")
+        except (budgets.PotError, processes.ProcessError, verification.VerificationError) as exc:
+            return _fail(f"{args.action}: {exc}")
+        except budgets.LevelLocked:
+            return _fail(f"{args.action}: voting has begun in {args.process}: the level can no longer change")
+        except budgets.NoCodes:
+            return _fail(f"{args.action}: {args.process} is not at the code level, or its voting has closed")
 
     return with_db(work)
 
@@ -132,4 +140,29 @@ async def _results(session: Any, process: Any, args: argparse.Namespace, spec: A
     return 0
 
 
-ACTIONS = {"voting": _voting, "add-pot": _add_pot, "add-project": _add_project, "results": _results}
+async def _verification(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    from bot.services.budgets import verification
+
+    await verification.set_level(session, process, args.level)
+    print(f"{process.key}: verification {args.level}")
+    return 0
+
+
+async def _codes(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    """The codes are written before the transaction commits: a file that cannot be written keeps none."""
+    import os
+
+    from bot.services.budgets import verification
+
+    codes = await verification.make_codes(session, process, args.count)
+    try:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise verification.VerificationError(f"cannot write a new file {args.output}: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        out.write(verification.codes_csv(process, codes))
+    print(f"{len(codes)} codes for {process.key} written to {args.output}; only their hashes are kept")
+    return 0
+
+
+ACTIONS = {"verification": _verification, "codes": _codes, "voting": _voting, "add-pot": _add_pot, "add-project": _add_project, "results": _results}

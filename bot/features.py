@@ -146,7 +146,10 @@ FEATURES: tuple[Feature, ...] = (
         router="handlers.budgets:make_router",
         order=55,
         menu=(MenuEntry("budget", N_("🗳 Budget vote"), order=20),),
-        hub=(HubEntry("budgets", N_("💰 Budgets"), order=30),),
+        hub=(
+            HubEntry("budgets", N_("💰 Budgets"), order=30),
+            HubEntry("budget-verification", N_("🔐 Voting verification"), order=40),
+        ),
         commands=(Command("budget", N_("Vote on the participatory budget"), order=20),),
         throttling={"ballot_toggle": 0.3, "ballot_confirm": 1.0, "budget_setup": 2.0},
         pitch=N_("🗳 vote on how the participatory budget is spent"),

@@ -257,6 +257,9 @@ class Process(Base):
         ForeignKey("neighborhoods.id", ondelete="RESTRICT"), index=True
     )
     idea_limit: Mapped[int] = mapped_column(Integer, default=3)
+    # one person, one ballot: none (one Telegram account), phone (their own contact), code (one-time
+    # codes from the municipality); bot.services.budgets.verification
+    verification: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -435,3 +438,46 @@ class BudgetResult(Base):
     turnout: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     computed_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+
+
+class Verification(Base):
+    """A person verified for a process's ballots: by their `identity` (the keyed hash that outlives
+    the account, so deleting the account keeps it), with `key` the keyed hash of what proved it (a
+    phone number, a one-time code; never the number or the code). UNIQUE(process_id, key): one phone
+    number or code verifies one person per process; UNIQUE(process_id, identity): once per person."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (UniqueConstraint("process_id", "identity"), UniqueConstraint("process_id", "key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(8))  # phone | code
+    key: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerificationCode(Base):
+    """A one-time code staff handed out for a process, as its keyed hash (the clear code exists only in
+    the CSV staff were given). Used once: `used_at` is set by a conditional update."""
+
+    __tablename__ = "verification_codes"
+    __table_args__ = (UniqueConstraint("process_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    batch: Mapped[int] = mapped_column(Integer, default=0)  # the generation it came from (an audit id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class VerificationFailure(Base):
+    """A wrong or used code typed by a person (`identity`), for throttling repeated tries."""
+
+    __tablename__ = "verification_failures"
+    __table_args__ = (Index("ix_verification_failures_identity_at", "identity", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,5 +1,6 @@
-"""Participatory budgeting: the ballots open to me, projects, choices, confirm, the receipt; and the
-staff side (`staff/`: pots and projects by conversation), behind a router-level staff guard."""
+"""Participatory budgeting: the ballots open to me, projects, choices, confirm, the receipt, and the
+verification a process may ask first; and the staff side (`staff/`: pots and projects by conversation;
+`verify_staff`: the verification level and one-time codes), behind router-level staff guards."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from aiogram.filters import Command
 import bot.ui.budgets.errors  # noqa: F401 - registers the budgets part of the error table
 from bot.routing import guarded, onboarded, private_router
 from bot.ui.budgets.callbacks import BallotAction as A
-from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.callbacks import BallotCb, VerifyStaffCb
+from bot.ui.budgets.callbacks import VerifyStaffAction as S
 from bot.ui.budgets.staff import StaffCb
-from bot.ui.callbacks import MenuCb
+from bot.ui.budgets.verify import Verify
+from bot.ui.budgets.verify_staff import StaffVerify
+from bot.ui.callbacks import HubCb, MenuCb
 from bot.ui.forms import FormCb
-from handlers.budgets import ballot, confirm, staff
+from handlers.budgets import ballot, confirm, staff, verify, verify_staff
 
 
 def _resident(router: Router) -> None:
@@ -30,10 +34,35 @@ def _resident(router: Router) -> None:
         confirm.confirm, BallotCb.filter(F.action == A.CONFIRM), flags={"throttling_key": "ballot_confirm"}
     )
     router.callback_query.register(confirm.reset, BallotCb.filter(F.action == A.RESET))
+    _verifying(router)
+
+
+def _verifying(router: Router) -> None:
+    """While a contact or a code is asked for (commands still go to their handlers)."""
+    router.message.register(verify.contact, Verify.phone, F.contact)
+    router.message.register(verify.use_the_button, Verify.phone, ~F.text.startswith("/"))
+    router.message.register(verify.code, Verify.code, F.text, ~F.text.startswith("/"))
+    router.message.register(verify.type_the_code, Verify.code, ~F.text.startswith("/"))
+
+
+def _verification_staff(router: Router) -> None:
+    router.callback_query.register(verify_staff.listing, HubCb.filter(F.section == "budget-verification"))
+    router.callback_query.register(verify_staff.listing, VerifyStaffCb.filter(F.action == S.LIST))
+    router.callback_query.register(verify_staff.show, VerifyStaffCb.filter(F.action == S.OPEN))
+    router.callback_query.register(verify_staff.level, VerifyStaffCb.filter(F.action == S.LEVEL))
+    router.callback_query.register(verify_staff.ask_count, VerifyStaffCb.filter(F.action == S.CODES))
+    router.message.register(verify_staff.make_codes, StaffVerify.count, F.text, ~F.text.startswith("/"))
 
 
 def make_router() -> Router:
     router = private_router("budgets")
+    verifying_team, allowed_staff = guarded(
+        "budgets.verification",
+        callbacks=(VerifyStaffCb,),
+        buttons=(HubCb.filter(F.section == "budget-verification"),),
+    )
+    _verification_staff(allowed_staff)
+    router.include_router(verifying_team)
     residents, allowed = onboarded(
         "budgets.resident",
         callbacks=(BallotCb,),

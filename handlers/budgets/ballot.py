@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import CitySpec
 from bot.services import budgets
 from bot.services.budgets import rules
-from bot.services.paging import Page
 from bot.services.residents import Viewer
 from bot.ui.budgets import cards, drafts, keyboards
+from bot.ui.budgets import verify as screen
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.budgets.errors import reason
 from bot.ui.cards import refresh_card, show_card
 from bot.ui.messages import reply
+from handlers.budgets import verify
 
 
 async def home(event: Message | CallbackQuery, session: AsyncSession, viewer: Viewer, lang: str) -> None:
@@ -35,15 +36,12 @@ async def pot(
     city: CitySpec,
 ) -> None:
     pot_id = callback_data.pot
+    found = await budgets.gate(session, viewer.resident, pot_id)
+    if found.pending is not None:  # verify first: the prompt (the ballot's actions refuse until then)
+        await verify.ask(query, state, found, lang)
+        return
     view = await budgets.ballot_view(session, viewer.resident, pot_id, await drafts.draft(state, pot_id))
-    page = Page.of(callback_data.page, keyboards.PAGE_SIZE, len(view.projects))
-    status = cards.status_line(view.ballot, view.closes, city.zone, lang)
-    text = cards.pot_text(view.pot, view.limits, view.cart, status, city.currency, lang)
-    shown = page.cut(view.projects)
-    keyboard = keyboards.pot_page(
-        pot_id, shown, page, view.chosen, view.limits, view.cart, city.currency, lang
-    )
-    await reply(query, text, keyboard)
+    await reply(query, *screen.pot_screen(view, callback_data.page, city, lang))
 
 
 def _render(view: budgets.BallotView, project_id: int, city: CitySpec, lang: str):  # noqa: ANN202

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from bot.config import LANGUAGES
 from bot.services import audit, processes
-from bot.services.budgets import rules
+from bot.services.budgets import rules, verification
 from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of the budgets API
     APPROVAL,
     BALLOT_KINDS,
@@ -53,6 +53,18 @@ from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of t
     can_edit,
     parse_amount,
 )
+
+from bot.services.budgets.rules import (  # noqa: F401 - verification refusals  # isort: skip
+    AlreadyVerified,
+    BadPhone,
+    CodeRefused,
+    LevelLocked,
+    NoCodes,
+    NotOwnContact,
+    NotVerified,
+    PhoneTaken,
+    TooManyTries,
+)
 from storage.models import (
     BudgetBallot,
     BudgetChoice,
@@ -74,10 +86,12 @@ class PotError(ValueError):
 
 @dataclass(frozen=True)
 class OpenPot:
-    """A pot a resident can vote in now, and whether they already have."""
+    """A pot a resident can vote in now, whether they already have, and the verification they must
+    still go through first (None: none)."""
 
     pot: BudgetPot
     voted: bool
+    pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -350,21 +364,44 @@ async def open_pots(session: AsyncSession, resident: Resident, now: datetime | N
     )
     order = {rules.NEIGHBORHOOD: 0, rules.DISTRICT: 1, rules.CITY: 2}
     found.sort(key=lambda p: (order.get(p.scope, 3), p.position, p.id))
-    return [OpenPot(pot, pot.id in voted) for pot in found]
+    pending = {}
+    for pot in found:
+        if pot.process_id not in pending:
+            pending[pot.process_id] = await verification.pending(session, resident, pot.process)
+    return [OpenPot(pot, pot.id in voted, pending[pot.process_id]) for pot in found]
 
 
-async def pot_for(
-    session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None
-) -> BudgetPot:
-    """The pot, when it is open to the resident and its voting is current; else a refusal. Every ballot
-    action (showing it, toggling, confirming) goes through here, so a forged or stale button meets the
-    same check as the list that offered it."""
+@dataclass(frozen=True)
+class Gate:
+    """A pot open to the resident now, and the verification they must still go through (None: none)."""
+
+    pot: BudgetPot
+    pending: str | None
+
+
+async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None) -> Gate:
+    """The pot when it is open to the resident and its voting is current (else a refusal), with the
+    verification its process still asks of them (`rules.must_verify`, via `verification.pending`).
+    Opening a pot shows the verification prompt when `pending` is set; `pot_for` refuses instead."""
     pot = (await session.scalars(_pots().where(BudgetPot.id == pot_id))).unique().one_or_none()
     hood = resident.neighborhood_id
     if pot is None or not _is_open_to(pot, hood, await district_of(session, hood)):
         raise NotYourPot(f"pot {pot_id}")
     check_voting(pot.process, now)
-    return pot
+    return Gate(pot, await verification.pending(session, resident, pot.process))
+
+
+async def pot_for(
+    session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None
+) -> BudgetPot:
+    """The pot, when it is open to the resident, its voting is current and the person has verified as
+    its process asks; else a refusal. Every ballot action (showing it, toggling, confirming) goes
+    through here, so a forged or stale button meets the same check as the list that offered it, and
+    nobody reaches a ballot, let alone confirms one, around the verification."""
+    found = await gate(session, resident, pot_id, now)
+    if found.pending is not None:
+        raise NotVerified(found.pending)
+    return found.pot
 
 
 async def projects_of(session: AsyncSession, pot_id: int) -> list[BudgetProject]:

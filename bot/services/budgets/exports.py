@@ -38,3 +38,28 @@ async def export_ballots(session: AsyncSession, resident: Resident) -> list[dict
             }
         )
     return found
+
+
+@exporter("verifications")
+async def export_verifications(session: AsyncSession, resident: Resident) -> list[dict[str, Any]]:
+    """The processes the person verified for (by their identity), how and when; never the hash of the
+    phone number or code (it proves nothing to the person and would link them to the number)."""
+    from bot.services import processes
+    from bot.services.budgets.verification import person
+    from storage.models import Process, Verification
+
+    rows = await session.execute(
+        select(Verification, Process)
+        .join(Process, Process.id == Verification.process_id)
+        .where(Verification.identity == person(resident))
+        .order_by(Verification.id)
+    )
+    lang = resident.language or "en"
+    return [
+        {
+            "process": processes.name(process, lang),
+            "method": row.method,
+            "verified_at": row.verified_at.isoformat(),
+        }
+        for row, process in rows.all()
+    ]

@@ -218,3 +218,100 @@ def can_edit(voting_state: str | None) -> bool:
     """Whether staff may change a pot's rules and projects: until its process's voting phase begins
     (no voting phase yet, or one still to come)."""
     return voting_state in (None, "upcoming")
+
+
+# --- verification: one person, one ballot, as strictly as the process asks -------------------------
+
+NONE, PHONE, CODE = "none", "phone", "code"
+VERIFICATION_LEVELS = (NONE, PHONE, CODE)
+CODE_ALPHABET = RECEIPT_ALPHABET  # no 0/O, 1/I/L: codes are read off paper and typed on a phone
+CODE_LENGTH = 10  # printed as two groups of five: 31^10 ≈ 8·10^14 codes
+MAX_WRONG_CODES, WRONG_CODES_WINDOW_MINUTES = 5, 10
+
+
+def must_verify(level: str, verified: bool) -> bool:
+    """Whether the person must verify before they may see or confirm a ballot of a process of this
+    level. The one predicate behind the prompt on opening a pot and the refusal at every ballot action."""
+    return level in (PHONE, CODE) and not verified
+
+
+def own_contact(contact_user_id: int | None, sender_id: int | None) -> bool:
+    """A shared contact proves a phone number only when it is the sender's own (Telegram fills
+    `user_id` for the sender's own contact shared with the request_contact button)."""
+    return contact_user_id is not None and sender_id is not None and contact_user_id == sender_id
+
+
+def normalise_phone(phone: str) -> str | None:
+    """A phone number as digits only, with its country code (Telegram sends "905551112233", some
+    clients "+90 555 111 22 33"); None when it cannot be one (E.164: 8 to 15 ASCII digits, nothing but
+    "+", spaces, dashes, dots and brackets around them)."""
+    if any(not (c.isascii() and c.isdigit()) and c not in " +-().\u00a0" for c in phone):
+        return None
+    digits = "".join(c for c in phone if c.isdigit())
+    return digits if 8 <= len(digits) <= 15 else None
+
+
+def normalise_code(typed: str) -> str | None:
+    """A typed one-time code: upper case, spaces and dashes dropped; None when it cannot be a code."""
+    code = "".join(c for c in typed.upper() if c not in " -\u00a0\t")
+    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def can_make_codes(level: str, voting_state: str | None) -> bool:
+    """Staff make one-time codes for a process at the code level whose voting has not closed."""
+    return level == CODE and voting_state != "closed"
+
+
+def can_change_level(voting_state: str | None, ballots: int) -> bool:
+    """Staff may change a process's verification level until its voting begins (no ballot yet)."""
+    return voting_state in (None, "upcoming") and ballots == 0
+
+
+class NotVerified(BudgetError):
+    """The process asks for verification (`level`) and this person has not verified yet."""
+
+    def __init__(self, level: str) -> None:
+        super().__init__(f"verification {level} needed")
+        self.level = level
+
+
+class NotOwnContact(BudgetError):
+    """A contact that is not the sender's own (someone else's, or one without a Telegram user)."""
+
+
+class BadPhone(BudgetError):
+    """A contact whose number cannot be a phone number."""
+
+
+class PhoneTaken(BudgetError):
+    """The phone number already verified another account in this process."""
+
+
+class AlreadyVerified(BudgetError):
+    """This person has verified in this process already (a code would be wasted)."""
+
+
+class CodeRefused(BudgetError):
+    """A wrong or used one-time code; `left` tries before the person must wait."""
+
+    def __init__(self, used: bool, left: int) -> None:
+        super().__init__("code already used" if used else "wrong code")
+        self.used, self.left = used, left
+
+
+class TooManyTries(BudgetError):
+    """Too many wrong codes lately: wait `minutes`."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(f"too many wrong codes; wait {minutes} min")
+        self.minutes = minutes
+
+
+class NoCodes(BudgetError):
+    """Codes are made only for a process at the code level whose voting has not closed."""
+
+
+class LevelLocked(BudgetError):
+    """The verification level cannot change once voting has begun."""

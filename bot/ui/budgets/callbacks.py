@@ -25,3 +25,24 @@ class BallotCb(CallbackData, prefix="pb"):
     pot: Id = 0
     project: Id = 0
     page: Id = 0
+
+
+class VerifyStaffAction(StrEnum):
+    LIST = "list"  # the budgeting processes and their levels
+    OPEN = "open"  # process `process`
+    LEVEL = "level"  # set process `process`'s level to `level`
+    CODES = "codes"  # make codes for process `process` (asks how many)
+
+
+class Level(StrEnum):
+    NONE = "none"
+    PHONE = "phone"
+    CODE = "code"
+
+
+class VerifyStaffCb(CallbackData, prefix="pbv"):
+    """Staff: the verification level of a process and its one-time codes."""
+
+    action: VerifyStaffAction
+    process: Id = 0
+    level: Level = Level.NONE

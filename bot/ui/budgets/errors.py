@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, when
 from bot.services import budgets, processes
-from bot.services.budgets import staff
+from bot.services.budgets import rules, staff
 from bot.ui.errors import refusal
 
 
@@ -48,6 +48,44 @@ def closed_text(error: budgets.BudgetError, lang: str, zone: ZoneInfo | None) ->
     return _("This ballot is not open to you.")
 
 
+def verification_text(error: budgets.BudgetError) -> str | None:
+    """Why a verification (or a ballot action before it) is refused; None for other refusals."""
+    if isinstance(error, budgets.NotVerified):
+        if error.level == rules.PHONE:
+            return _("This vote asks you to verify your phone number first: open the ballot from /budget.")
+        return _("This vote asks for your one-time code first: open the ballot from /budget.")
+    if isinstance(error, budgets.NotOwnContact):
+        return _(
+            "Only your own contact can verify you: please press “📱 Share my phone number” below. "
+            "Someone else's contact or a typed number cannot be accepted."
+        )
+    if isinstance(error, budgets.BadPhone):
+        return _("This contact's phone number cannot be read. Please press “📱 Share my phone number” below.")
+    if isinstance(error, budgets.PhoneTaken):
+        return _(
+            "This phone number has already verified another account in this vote, so it cannot verify "
+            "a second one."
+        )
+    if isinstance(error, budgets.AlreadyVerified):
+        return _("You have already verified for this vote.")
+    if isinstance(error, budgets.CodeRefused):
+        head = (
+            _("This code has already been used.") if error.used else _("This code is not valid.")
+        )
+        if error.left <= 0:
+            return head + " " + _("Too many wrong codes: please try again in {minutes} min.").format(
+                minutes=rules.WRONG_CODES_WINDOW_MINUTES
+            )
+        return head + " " + _("Check it and type it again (tries left: {left}).").format(left=error.left)
+    if isinstance(error, budgets.TooManyTries):
+        return _("Too many wrong codes: please try again in {minutes} min.").format(minutes=error.minutes)
+    if isinstance(error, budgets.NoCodes):
+        return _("One-time codes are made only for a process verified by code whose voting has not closed.")
+    if isinstance(error, budgets.LevelLocked):
+        return _("Voting has begun in this process: its verification level can no longer change.")
+    return None
+
+
 LIMITS = (budgets.OverBudget, budgets.TooMany, budgets.TooFew, budgets.UnderShare)
 
 
@@ -56,7 +94,7 @@ def _budget_refusal(error: budgets.BudgetError, ctx: dict[str, Any]) -> str:
     city = ctx.get("city")
     currency = city.currency if city is not None else "TRY"
     lang = ctx.get("lang") or "tr"
-    text = reason(error, currency, lang, city.zone if city is not None else None)
+    text = verification_text(error) or reason(error, currency, lang, city.zone if city is not None else None)
     if isinstance(error, LIMITS):
         return _("🚫 It does not fit: {reason}").format(reason=text)
     return text

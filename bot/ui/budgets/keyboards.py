@@ -29,7 +29,7 @@ def _column(buttons: Sequence[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 def home(found: Sequence[budgets.OpenPot], lang: str) -> InlineKeyboardMarkup:
     rows = [
         button(
-            f"{'✅' if item.voted else '🗳'} {budgets.pot_name(item.pot, lang)}",
+            f"{'✅' if item.voted else '🔐' if item.pending else '🗳'} {budgets.pot_name(item.pot, lang)}",
             BallotCb(action=A.POT, pot=item.pot.id),
         )
         for item in found
