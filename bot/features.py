@@ -141,6 +141,11 @@ FEATURES: tuple[Feature, ...] = (
         demo="bot.services.demo:seed_ideas",
         exports=("bot.services.idea_exports",),
     ),
+    Feature(
+        "broadcasts",
+        order=60,
+        notifications=(Category("phases", N_("Announcements: a process opens or closes")),),
+    ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),
 )
 
