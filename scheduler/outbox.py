@@ -35,6 +35,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
+from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import outbox
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
+RECORD_EVERY = 0.05  # seconds between two writes of outcomes (fewer, larger transactions)
 LOCAL_WAIT = 1.0  # a chat free within this many seconds waits here; later ones go back to the table
 
 
@@ -127,6 +129,7 @@ class OutboxWorker:
         self._done: list[Outcome] = []
         self._inflight: set[asyncio.Task[None]] = set()
         self._messages: dict[int, OutboxMessage] = {}
+        self._renders: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]] = {}
         self._gone: set[int] = set()  # residents found unreachable meanwhile
         self._busy: set[int] = set()  # chats with a message in flight
         self._stopping = False
@@ -314,10 +317,8 @@ class OutboxWorker:
             )
             return
         try:
-            rendered = outbox.render(message, delivery.lang)
-            sent = await self.bot.send_message(
-                delivery.chat_id, rendered.text, reply_markup=keyboard(rendered)
-            )
+            text, markup = self._rendered(message, delivery.lang)
+            sent = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             self.stats.limited += 1
             self._chat(delivery.chat_id).block(time.monotonic() + exc.retry_after)
@@ -353,6 +354,16 @@ class OutboxWorker:
                 delivery.message_id,
             )
 
+    def _rendered(self, message: OutboxMessage, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The text and buttons of a message in a language, made once per message and language."""
+        found = self._renders.get((message.id, lang))
+        if found is None:
+            if len(self._renders) > 1000:
+                self._renders.clear()
+            rendered = outbox.render(message, lang)
+            found = self._renders[(message.id, lang)] = (rendered.text, keyboard(rendered))
+        return found
+
     def _fail(self, delivery: Claimed, exc: BaseException) -> None:
         self.stats.failed += 1
         log.warning("outbox delivery=%s failed error=%s", delivery.id, type(exc).__name__)
@@ -369,7 +380,7 @@ class OutboxWorker:
 
     async def _record_loop(self) -> None:
         while True:
-            await asyncio.sleep(0.02 if len(self._done) < self.batch else 0)
+            await asyncio.sleep(RECORD_EVERY if len(self._done) < self.batch else 0)
             if self._done:
                 await self._record()
 
