@@ -367,7 +367,7 @@ class OutboxDelivery(Base):
     (a claim older than the claim timeout is taken again)."""
 
     __tablename__ = "outbox_deliveries"
-    __table_args__ = (Index("ix_outbox_deliveries_due", "status", "not_before"),)
+    __table_args__ = (Index("ix_outbox_deliveries_due", "status", "priority", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
@@ -375,6 +375,8 @@ class OutboxDelivery(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     lang: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, unreachable, failed
+    # lower first: notices and staff posts (0) overtake announcements and broadcasts (1) being sent
+    priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column()

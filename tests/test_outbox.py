@@ -296,3 +296,27 @@ async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
             assert rows == {outbox.SENT: people_count}
     finally:
         await engine.dispose()
+
+
+async def test_a_notice_is_written_with_its_decision_and_overtakes_a_broadcast(sessions) -> None:  # noqa: ANN001
+    from bot.services import notices
+
+    async with sessions.begin() as session:
+        for n in range(5):
+            await _resident(session, 900_000 + n)
+        await outbox.broadcast(
+            session, outbox.Audience("city"), kind=outbox.BROADCAST, default_lang="tr", texts={"en": "all"}
+        )
+    with pytest.raises(RuntimeError):  # a decision rolled back takes its notice with it
+        async with sessions.begin() as session:
+            notices.queue(session, notices.Notice(None, 900_001, "en", "rolled back"))
+            raise RuntimeError
+    async with sessions.begin() as session:
+        notices.queue(session, notices.Notice(None, 900_002, "en", "urgent"))
+    async with sessions() as session:
+        texts = (await session.scalars(select(outbox.OutboxMessage.text))).all()
+    assert "rolled back" not in texts and "urgent" in texts
+    async with sessions.begin() as session:
+        [first] = await outbox.claim(session, "w", limit=1, claim_timeout=30)
+        message = await session.get(outbox.OutboxMessage, first.message_id)
+    assert message.text == "urgent"  # the notice goes before the 5 broadcast deliveries queued earlier

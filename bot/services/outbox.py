@@ -28,6 +28,7 @@ from storage.models import (
 )
 
 PENDING, SENT, UNREACHABLE, FAILED, SKIPPED = "pending", "sent", "unreachable", "failed", "skipped"
+URGENT, BULK = 0, 1  # delivery priority: a notice overtakes a broadcast being sent
 NOTICE, STAFF, ANNOUNCEMENT, BROADCAST = "notice", "staff", "announcement", "broadcast"
 _QUEUED = "meydan.outbox.queued"
 
@@ -110,6 +111,7 @@ def add(
             lang=lang,
             status=PENDING,
             attempts=0,
+            priority=URGENT,
             not_before=utcnow(),
         )
     ]
@@ -188,11 +190,13 @@ async def broadcast(
         func.coalesce(Resident.language, default_lang),
         literal(PENDING),
         literal(0),
+        literal(BULK),
         literal(now, type_=OutboxDelivery.__table__.c.not_before.type),
     ).where(who)
     result = await session.execute(
         insert(OutboxDelivery).from_select(
-            ["message_id", "resident_id", "chat_id", "lang", "status", "attempts", "not_before"], chosen
+            ["message_id", "resident_id", "chat_id", "lang", "status", "attempts", "priority", "not_before"],
+            chosen,
         )
     )
     session.info.setdefault(_QUEUED, []).append(message)
@@ -231,7 +235,7 @@ async def claim(
             OutboxDelivery.not_before <= now,
             or_(OutboxDelivery.claimed_at.is_(None), OutboxDelivery.claimed_at < stale),
         )
-        .order_by(OutboxDelivery.id)
+        .order_by(OutboxDelivery.priority, OutboxDelivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

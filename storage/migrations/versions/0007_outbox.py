@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("lang", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
@@ -76,7 +77,9 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_outbox_deliveries_message_id"), "outbox_deliveries", ["message_id"], unique=False
     )
-    op.create_index("ix_outbox_deliveries_due", "outbox_deliveries", ["status", "not_before"], unique=False)
+    op.create_index(
+        "ix_outbox_deliveries_due", "outbox_deliveries", ["status", "priority", "id"], unique=False
+    )
     op.create_table(
         "scheduler_leases",
         sa.Column("name", sa.String(length=32), nullable=False),
