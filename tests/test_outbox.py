@@ -320,3 +320,26 @@ async def test_a_notice_is_written_with_its_decision_and_overtakes_a_broadcast(s
         [first] = await outbox.claim(session, "w", limit=1, claim_timeout=30)
         message = await session.get(outbox.OutboxMessage, first.message_id)
     assert message.text == "urgent"  # the notice goes before the 5 broadcast deliveries queued earlier
+
+
+async def test_two_workers_share_the_outbox_without_sending_twice(sessions, sandbox) -> None:  # noqa: ANN001
+    people = [await sandbox.person(f"P{n}", language_code="en") for n in range(60)]
+    async with sessions.begin() as session:
+        for person in people:
+            await _resident(session, person.id)
+        await outbox.broadcast(
+            session, outbox.Audience("city"), kind=outbox.BROADCAST, default_lang="tr", texts={"en": "once"}
+        )
+    workers = [_worker(sandbox, sessions, rate=200.0) for _ in range(2)]
+    for worker in workers:
+        worker.batch = 10  # small claims, so the two interleave
+        worker.start()
+    try:
+        assert await _settled(sessions) == {outbox.SENT: 60}
+    finally:
+        for worker in workers:
+            await worker.stop()
+            await worker.bot.session.close()
+    for person in people:
+        assert await _texts(person) == ["once"]
+    assert all(worker.stats.sent > 0 for worker in workers)  # both took part
