@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
-RECORD_EVERY = 0.05  # seconds between two writes of outcomes (fewer, larger transactions)
+RECORD_EVERY = 0.25  # at most this many seconds between two writes of outcomes (fewer, larger transactions)
 LOCAL_WAIT = 1.0  # a chat free within this many seconds waits here; later ones go back to the table
 
 
@@ -122,7 +122,8 @@ class OutboxWorker:
         self.name = name or worker_name()
         self.batch = max(10, min(500, int(self.pace.rate)))
         self.stats = Stats()
-        self._global = Gcra(self.pace.rate, max(1, int(self.pace.rate * 0.02)))
+        # bursts of 2% of a second (at least 2, so a late wake-up is made up for, not lost)
+        self._global = Gcra(self.pace.rate, max(2, int(self.pace.rate * 0.02)))
         self._chats: dict[int, Gcra] = {}
         self._ready: deque[Claimed] = deque()
         self._later: list[tuple[float, int, Claimed]] = []  # (monotonic time, id, delivery)
@@ -135,6 +136,8 @@ class OutboxWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._record_lock = asyncio.Lock()
+        self._filler: asyncio.Task[None] | None = None
+        self._flush = asyncio.Event()
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -165,6 +168,8 @@ class OutboxWorker:
                     log.warning("outbox worker error=%s", type(exc).__name__)
                     await asyncio.sleep(self.poll)
         finally:
+            if self._filler is not None:
+                await asyncio.gather(self._filler, return_exceptions=True)
             if self._inflight:
                 await asyncio.gather(*self._inflight, return_exceptions=True)
             recorder.cancel()
@@ -223,17 +228,8 @@ class OutboxWorker:
             task = asyncio.create_task(self._send(delivery))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
-            if len(self._ready) < self.batch // 2 and not self._filling:
-                self._filling = True
-                asyncio.create_task(self._fill_soon())
-
-    _filling = False
-
-    async def _fill_soon(self) -> None:
-        try:
-            await self._fill()
-        finally:
-            self._filling = False
+            if len(self._ready) < self.batch // 2 and (self._filler is None or self._filler.done()):
+                self._filler = asyncio.create_task(self._fill())  # the next batch, while this one goes
 
     def _chat(self, chat_id: int) -> Gcra:
         gcra = self._chats.get(chat_id)
@@ -375,12 +371,18 @@ class OutboxWorker:
     def _finish(self, outcome: Outcome, message_id: int) -> None:
         outcome.message_id = message_id
         self._done.append(outcome)
+        if len(self._done) >= self.batch // 2 or self.signal.waits_for(message_id):
+            self._flush.set()
 
     # ---- writing back ------------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
+        """Write outcomes when half a batch is done, when an update waits for one of them (`_finish`
+        sets `_flush`), or every `RECORD_EVERY` seconds."""
         while True:
-            await asyncio.sleep(RECORD_EVERY if len(self._done) < self.batch else 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush.wait(), RECORD_EVERY)
+            self._flush.clear()
             if self._done:
                 await self._record()
 
@@ -392,8 +394,9 @@ class OutboxWorker:
             try:
                 async with self.sessions.begin() as session:
                     await outbox.record(session, done, self.name)
-            except Exception as exc:  # the claims stay; they are taken again after the claim timeout
+            except Exception as exc:  # the database is busy or away: kept, and written at the next turn
                 log.warning("outbox record failed count=%s error=%s", len(done), type(exc).__name__)
+                self._done[:0] = done
                 return
             for message_id in {o.message_id for o in done}:
                 if message_id is not None:

@@ -402,6 +402,9 @@ class Signal:
                     if not waiting:
                         del self._waiters[mid]
 
+    def waits_for(self, message_id: int | None) -> bool:
+        return message_id in self._waiters
+
     def handled(self, message_id: int) -> None:
         for future in self._waiters.pop(message_id, []):
             if not future.done():
