@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 RECORD_EVERY = 0.25  # at most this many seconds between two writes of outcomes (fewer, larger transactions)
+RECORD_AT = 100  # or as soon as this many outcomes wait (what a crash could repeat stays small)
 LOCAL_WAIT = 1.0  # a chat free within this many seconds waits here; later ones go back to the table
 
 
@@ -129,6 +130,7 @@ class OutboxWorker:
         self._later: list[tuple[float, int, Claimed]] = []  # (monotonic time, id, delivery)
         self._done: list[Outcome] = []
         self._inflight: set[asyncio.Task[None]] = set()
+        self._held: set[int] = set()  # deliveries claimed here and not yet written back
         self._messages: dict[int, OutboxMessage] = {}
         self._renders: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup | None]] = {}
         self._gone: set[int] = set()  # residents found unreachable meanwhile
@@ -274,6 +276,8 @@ class OutboxWorker:
                     self._messages.clear()
                 self._messages.update(await outbox.messages(session, wanted))
             gone = await outbox.unreachable_residents(session, residents)
+        claimed = [c for c in claimed if c.id not in self._held]  # already ours: never twice in the queue
+        self._held.update(c.id for c in claimed)
         for delivery in claimed:
             if delivery.resident_id in gone:
                 self._finish(
@@ -317,9 +321,13 @@ class OutboxWorker:
             sent = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             self.stats.limited += 1
-            self._chat(delivery.chat_id).block(time.monotonic() + exc.retry_after)
+            until = time.monotonic() + exc.retry_after
+            self._chat(delivery.chat_id).block(until)
             log.info("outbox flood limit delivery=%s retry_after=%s", delivery.id, exc.retry_after)
-            self._put_back(delivery, exc.retry_after, error="TelegramRetryAfter")
+            if exc.retry_after <= LOCAL_WAIT and not self._stopping:  # kept here, tried again then
+                heapq.heappush(self._later, (until, delivery.id, delivery))
+            else:
+                self._put_back(delivery, exc.retry_after, error="TelegramRetryAfter")
         except TelegramForbiddenError as exc:
             if delivery.resident_id is not None:
                 self.stats.unreachable += 1
@@ -371,20 +379,29 @@ class OutboxWorker:
     def _finish(self, outcome: Outcome, message_id: int) -> None:
         outcome.message_id = message_id
         self._done.append(outcome)
-        if len(self._done) >= self.batch // 2 or self.signal.waits_for(message_id):
+        if len(self._done) >= RECORD_AT or self.signal.waits_for(message_id):
             self._flush.set()
 
     # ---- writing back ------------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
-        """Write outcomes when half a batch is done, when an update waits for one of them (`_finish`
-        sets `_flush`), or every `RECORD_EVERY` seconds."""
+        """Write outcomes when `RECORD_AT` are done, when an update waits for one of them (`_finish`
+        sets `_flush`), or every `RECORD_EVERY` seconds; renew the claims still held every third of the
+        claim timeout."""
+        touched = time.monotonic()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._flush.wait(), RECORD_EVERY)
             self._flush.clear()
             if self._done:
                 await self._record()
+            if time.monotonic() - touched >= self.claim_timeout / 3 and self._held:
+                touched = time.monotonic()
+                try:
+                    async with self.sessions.begin() as session:
+                        await outbox.touch(session, set(self._held), self.name)
+                except Exception as exc:
+                    log.warning("outbox claim renewal failed error=%s", type(exc).__name__)
 
     async def _record(self) -> None:
         async with self._record_lock:
@@ -398,6 +415,7 @@ class OutboxWorker:
                 log.warning("outbox record failed count=%s error=%s", len(done), type(exc).__name__)
                 self._done[:0] = done
                 return
+            self._held.difference_update(o.id for o in done)
             for message_id in {o.message_id for o in done}:
                 if message_id is not None:
                     self.signal.handled(message_id)

@@ -203,14 +203,14 @@ async def test_each_recipient_reads_it_in_their_language_and_opt_outs_are_respec
 async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
     settings, database_url
 ) -> None:  # noqa: ANN001
-    """`meydan worker` sends 120 messages at 15/s; it is killed (SIGKILL) after a third of them, a second
+    """`meydan worker` sends 150 messages at 10/s; it is killed (SIGKILL) mid-run; a second
     one started meanwhile is refused (the lease), and after the lease expires a new one takes over and
     delivers the rest: every person gets the message, and repeats stay within the in-flight batch."""
     from bot.sandbox.testing import Limits, Sandbox
     from storage.db import make_engine, make_session_factory
 
-    people_count = 120
-    limits = Limits(global_rate=15.0, global_burst=15)
+    people_count = 150
+    limits = Limits(global_rate=10.0, global_burst=10)
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     try:
@@ -231,7 +231,7 @@ async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
                 BOT_TOKEN=sandbox.token,
                 TELEGRAM_API_URL=sandbox.url,
                 DATABASE_URL=database_url,
-                OUTBOX_RATE="15",
+                OUTBOX_RATE="10",
                 SCHEDULER_LEASE_TTL="3",
                 OUTBOX_CLAIM_TIMEOUT="3",
                 LOG_LEVEL="WARNING",
@@ -343,3 +343,45 @@ async def test_two_workers_share_the_outbox_without_sending_twice(sessions, sand
     for person in people:
         assert await _texts(person) == ["once"]
     assert all(worker.stats.sent > 0 for worker in workers)  # both took part
+
+
+async def test_a_transient_failure_is_retried_with_backoff(sessions) -> None:  # noqa: ANN001
+    """A network error: the delivery waits 2 s (then 4, 8 … s) and is sent on the next attempt."""
+    from types import SimpleNamespace
+
+    from aiogram.exceptions import TelegramNetworkError
+    from aiogram.methods import SendMessage
+
+    class FlakyBot:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def send_message(self, chat_id: int, text: str, **kwargs: object) -> SimpleNamespace:
+            self.calls += 1
+            if self.calls == 1:
+                raise TelegramNetworkError(SendMessage(chat_id=chat_id, text=text), "connection reset")
+            return SimpleNamespace(message_id=42)
+
+    async with sessions.begin() as session:
+        outbox.add(session, kind=outbox.STAFF, chat_id=-100123, lang="en", text="post")
+    bot = FlakyBot()
+    worker = OutboxWorker(bot, sessions, pace=Pace(rate=100.0), poll=0.1)  # type: ignore[arg-type]
+    started = time.monotonic()
+    worker.start()
+    try:
+        deadline = time.monotonic() + 2.0
+        while True:  # the first attempt failed and is put off
+            async with sessions() as session:
+                row = await session.scalar(select(OutboxDelivery))
+            if row.attempts == 1 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert row.status == outbox.PENDING and row.error == "TelegramNetworkError"
+        assert (row.not_before - utcnow()).total_seconds() > 1.0
+        assert await _settled(sessions) == {outbox.SENT: 1}
+    finally:
+        await worker.stop()
+    assert bot.calls == 2 and time.monotonic() - started >= 2.0
+    async with sessions() as session:
+        row = await session.scalar(select(OutboxDelivery))
+    assert row.telegram_message_id == 42 and row.attempts == 2 and row.error is None

@@ -263,6 +263,19 @@ async def claim(
     return [Claimed(*row) for row in rows.all()]
 
 
+async def touch(session: AsyncSession, ids: Iterable[int], worker: str, now: datetime | None = None) -> None:
+    """Renew the claims `worker` still holds (in its queue, or waiting on a chat), so that no other
+    worker takes them for abandoned."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), 500):
+        await session.execute(
+            update(OutboxDelivery)
+            .where(OutboxDelivery.id.in_(wanted[start : start + 500]), OutboxDelivery.claimed_by == worker)
+            .values(claimed_at=now or utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def messages(session: AsyncSession, ids: Iterable[int]) -> dict[int, OutboxMessage]:
     wanted = set(ids)
     if not wanted:
