@@ -45,6 +45,8 @@ async def _run(settings: Settings) -> int:
 
     meydan = await build(settings)
     try:
+        if settings.scheduler:  # before anything is asked of Telegram: refused early, and clearly
+            await meydan.scheduling.start()
         if settings.webhook_url:
             app = webhook_app(meydan)
             runner = web.AppRunner(app)

@@ -209,3 +209,31 @@ async def test_a_phase_already_closed_is_not_announced(sessions, sandbox) -> Non
         assert await person.bot_messages() == []
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_meydan_run_refuses_to_start_while_another_scheduler_holds_the_lease(
+    sessions, database_url
+) -> None:  # noqa: ANN001
+    import sys
+
+    from tests.flows import command_env
+
+    await lease.acquire(sessions, "other-host:123", ttl=600)
+    env = command_env(
+        BOT_TOKEN="123456:ABCDEFGHIJKLMNOP",
+        DATABASE_URL=database_url,
+        TELEGRAM_API_URL="http://127.0.0.1:9",  # never reached: the refusal comes first
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), 45)
+    assert proc.returncode == 2
+    assert b"refusing to start: another scheduler (other-host:123) holds the lease" in err
+    assert b"SCHEDULER=false" in err
