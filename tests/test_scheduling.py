@@ -237,3 +237,47 @@ async def test_meydan_run_refuses_to_start_while_another_scheduler_holds_the_lea
     assert proc.returncode == 2
     assert b"refusing to start: another scheduler (other-host:123) holds the lease" in err
     assert b"SCHEDULER=false" in err
+
+
+async def test_a_closing_missed_within_hours_is_announced_and_its_opening_is_not(sessions, sandbox) -> None:  # noqa: ANN001
+    people = await _people(sandbox, sessions)
+    await _process(
+        sessions, created_ago=timedelta(days=3), opens_in=timedelta(days=-2), closes_in=timedelta(hours=-1)
+    )
+    scheduling = _scheduling(sessions, sandbox)
+    await scheduling.start()
+    try:
+        await asyncio.sleep(0.5)
+        await _quiet(sessions)
+    finally:
+        await scheduling.stop()
+    texts = [m.text for m in await people["John"].bot_messages()]
+    assert texts == [
+        "🔒 Idea submission in Design Together has closed. Thank you to everyone who shared an idea!"
+    ]
+
+
+async def test_a_scheduler_that_lost_its_lease_stops(sessions, sandbox) -> None:  # noqa: ANN001
+    from sqlalchemy import update
+
+    from storage.models import SchedulerLease
+
+    scheduling = Scheduling(
+        sessions,
+        lambda: make_bot(sandbox.token, sandbox.url, max_retry_wait=0),
+        outbox.Signal(),
+        lease_ttl=1.5,
+    )
+    await scheduling.start()
+    try:
+        async with sessions.begin() as session:  # it stalled past its expiry and another one took over
+            await session.execute(update(SchedulerLease).values(holder="another"))
+        deadline = time.monotonic() + 3
+        while scheduling.running and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not scheduling.running and not scheduling.scheduler.running
+        assert scheduling.worker is not None and not scheduling.signal.worker_running
+    finally:
+        await scheduling.stop()
+    async with sessions() as session:
+        assert (await lease.current(session)).holder == "another"  # left to the new holder
