@@ -144,7 +144,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "broadcasts",
         order=60,
-        notifications=(Category("phases", N_("Announcements: a process opens or closes")),),
+        notifications=(Category("phases", N_("When a process opens or closes")),),
     ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),
 )
