@@ -31,13 +31,22 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("sqlalchemy.engine").setLevel(sql_level)
 
 
-async def _run(settings: Settings) -> None:
+LEASE_HELD_HINT = (
+    "Only one scheduler runs per database. If `meydan worker` runs it, start the bot instances with "
+    "SCHEDULER=false; if a scheduler crashed, it is taken over once its lease expires (about 30 s)."
+)
+
+
+async def _run(settings: Settings) -> int:
     from aiohttp import web
 
     from bot.app import WEBHOOK_PATH, build, webhook_app
+    from bot.services.lease import LeaseHeld
 
     meydan = await build(settings)
     try:
+        if settings.scheduler:  # before anything is asked of Telegram: refused early, and clearly
+            await meydan.scheduling.start()
         if settings.webhook_url:
             app = webhook_app(meydan)
             runner = web.AppRunner(app)
@@ -57,8 +66,44 @@ async def _run(settings: Settings) -> None:
         else:
             await meydan.bot.delete_webhook()
             await meydan.dp.start_polling(meydan.bot, allowed_updates=meydan.dp.resolve_used_update_types())
+    except LeaseHeld as exc:
+        print(f"meydan: refusing to start: {exc}. {LEASE_HELD_HINT}", file=sys.stderr)
+        return 2
     finally:
         await meydan.close()
+    return 0
+
+
+async def _worker(settings: Settings) -> int:
+    """The scheduler and the outbox worker alone, for when the bot runs as several webhook instances."""
+    import handlers
+    from bot.app import make_scheduling, prepare_database
+    from bot.services.lease import LeaseHeld
+    from bot.services.outbox import Signal
+
+    engine, sessions, _city = await prepare_database(settings)
+    handlers.routers()  # the active features: notification categories, and how notice buttons open
+    scheduling = make_scheduling(settings, sessions, Signal())
+    try:
+        try:
+            await scheduling.start()
+        except LeaseHeld as exc:
+            print(f"meydan worker: refusing to start: {exc}. {LEASE_HELD_HINT}", file=sys.stderr)
+            return 2
+        log.info("worker running")
+        while scheduling.running:  # until Ctrl+C, or the lease is lost to another process
+            await asyncio.sleep(1.0)
+        return 1
+    finally:
+        await scheduling.stop()
+        await engine.dispose()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.bot_token:
+        print("meydan worker: BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+    return asyncio.run(_worker(settings))
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,8 +122,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "BOT_TOKEN is not set: starting the sandbox instead (a local Telegram stand-in).", file=sys.stderr
         )
         return cmd_sandbox(args, settings)
-    asyncio.run(_run(settings))
-    return 0
+    return asyncio.run(_run(settings))
 
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -270,6 +314,12 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot (the sandbox when BOT_TOKEN is not set)")
     run.add_argument("--port", type=int, default=None, help="sandbox port (when no BOT_TOKEN)")
     run.set_defaults(func=cmd_run)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run the scheduler and the outbox worker alone (bot instances then run with SCHEDULER=false)",
+    )
+    worker.set_defaults(func=cmd_worker)
 
     sandbox = sub.add_parser("sandbox", help="run the local Telegram stand-in with the bot and the web chat")
     sandbox.add_argument("--port", type=int, default=None, help="port of the web chat and emulator")

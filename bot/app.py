@@ -14,7 +14,6 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
@@ -29,9 +28,10 @@ from bot.middlewares.locale import LocaleMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.services import city as city_service
-from bot.services import residents
+from bot.services import outbox, residents
 from bot.telegram import make_bot
-from scheduler.setup import make_scheduler
+from scheduler.outbox import Pace
+from scheduler.setup import Scheduling
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.fsm import SQLStorage
@@ -52,12 +52,12 @@ class Meydan:
     storage: BaseStorage
     bot: Bot
     dp: Dispatcher
-    scheduler: AsyncIOScheduler
+    scheduling: Scheduling
+    signal: outbox.Signal
     webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     async def close(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        await self.scheduling.stop()
         await self.storage.close()
         await self.bot.session.close()
         await self.engine.dispose()
@@ -98,6 +98,7 @@ def make_dispatcher(
     storage: BaseStorage,
     isolation: BaseEventIsolation,
     extra_features: Iterable[Feature] = (),
+    signal: outbox.Signal | None = None,
 ) -> Dispatcher:
     feature_routers = handlers.routers(extra_features)  # also makes these the bot's active features
     dp = Dispatcher(storage=storage, events_isolation=isolation)
@@ -106,7 +107,7 @@ def make_dispatcher(
     dp["sessions"] = sessions
     # one update: skip a duplicate → open a transaction → load the resident → pick the language
     dp.update.outer_middleware(DedupMiddleware(sessions))
-    dp.update.outer_middleware(DatabaseMiddleware(sessions))
+    dp.update.outer_middleware(DatabaseMiddleware(sessions, signal))
     dp.update.outer_middleware(ResidentMiddleware(frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
     throttling = ThrottlingMiddleware()
@@ -126,9 +127,10 @@ async def build(
     default_language = settings.default_language or city.default_language
     i18n = make_i18n(default_language)
     storage, isolation = make_storage(settings, sessions)
-    dp = make_dispatcher(settings, city, sessions, i18n, storage, isolation, extra_features)
+    signal = outbox.Signal()
+    dp = make_dispatcher(settings, city, sessions, i18n, storage, isolation, extra_features, signal)
     bot = make_bot(settings.bot_token, api_url or settings.telegram_api_url)
-    scheduler = make_scheduler(sessions)
+    scheduling = make_scheduling(settings, sessions, signal, api_url)
     app = Meydan(
         settings=settings,
         city=city,
@@ -138,7 +140,8 @@ async def build(
         storage=storage,
         bot=bot,
         dp=dp,
-        scheduler=scheduler,
+        scheduling=scheduling,
+        signal=signal,
     )
     if settings.webhook_secret:
         app.webhook_secret = settings.webhook_secret
@@ -147,12 +150,31 @@ async def build(
     return app
 
 
+def make_scheduling(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    signal: outbox.Signal,
+    api_url: str | None = None,
+) -> Scheduling:
+    """The scheduler, its lease and the outbox worker; the worker has its own Telegram client, which
+    leaves flood limits (429) to the worker: it puts off that chat alone instead of waiting."""
+    token, url = settings.bot_token or "", api_url or settings.telegram_api_url
+    return Scheduling(
+        sessions,
+        lambda: make_bot(token, url, max_retry_wait=0),
+        signal,
+        pace=Pace(rate=settings.outbox_rate),
+        lease_ttl=settings.scheduler_lease_ttl,
+        claim_timeout=settings.outbox_claim_timeout,
+    )
+
+
 async def _on_startup(bot: Bot, meydan: Meydan) -> None:
     default_language = meydan.settings.default_language or meydan.city.default_language
     await set_commands(bot, meydan.i18n, default_language)
     await set_descriptions(bot, meydan.i18n, default_language, meydan.city)
-    if not meydan.scheduler.running:
-        meydan.scheduler.start()
+    if meydan.settings.scheduler and not meydan.scheduling.running:
+        await meydan.scheduling.start()  # raises LeaseHeld when another scheduler runs on this database
     log.info("bot started city=%s", meydan.city.key)
 
 

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8081, ge=0, le=65535)
     log_level: str = "INFO"
+    # run the scheduler and the outbox worker in this process (`meydan run`); false on the webhook
+    # instances when `meydan worker` runs them on its own (one per database: a lease keeps it so)
+    scheduler: bool = True
+    # messages a second the outbox worker sends overall (Telegram: about 30; paid broadcasts up to 1,000)
+    outbox_rate: float = Field(default=30.0, gt=0, le=1000)
+    # seconds: the scheduler lease (renewed every third of it; a crashed holder is taken over after it),
+    # and how long a claimed delivery belongs to a worker that may have died (then it is sent again)
+    scheduler_lease_ttl: float = Field(default=30.0, ge=1, le=3600)
+    outbox_claim_timeout: float = Field(default=60.0, ge=1, le=3600)
     # the secret behind residents.identity (one person stays one person after deleting the account);
     # unset: a key the installation makes for itself and keeps in its database
     identity_key: str | None = None

@@ -164,6 +164,11 @@ FEATURES: tuple[Feature, ...] = (
         commands=(Command("results", N_("Results of the participatory budget"), order=21),),
         throttling={"results_file": 2.0},
     ),
+    Feature(
+        "broadcasts",
+        order=60,
+        notifications=(Category("phases", N_("When a process opens or closes")),),
+    ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),
 )
 

@@ -1,15 +1,33 @@
-"""The APScheduler instance the bot runs, and the housekeeping jobs every deployment has."""
+"""The APScheduler instance the bot runs, its jobs, the lease that keeps it alone on its database, and
+the outbox worker that runs next to it (`meydan run` by default, or `meydan worker` on its own).
+
+Jobs are derived from the database with explicit ids (`replace_existing=True`): the housekeeping, the
+lease renewal, and one date job per phase opening or closing (`phase:<id>:open|close`), re-derived every
+minute so new or changed phases are picked up. At start and at every re-derivation, an opening or closing
+that passed while no scheduler ran is announced at once if it still makes sense; the outbox key makes
+each announcement happen once whoever writes it first.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC
+import logging
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares.dedup import purge_processed
+from bot.services import announcements, lease
+from bot.services import outbox as outbox_service
+from scheduler.outbox import OutboxWorker, Pace, worker_name
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
 
 MISFIRE_GRACE = 6 * 3600
+LEASE_TTL = 30.0  # seconds; renewed every third of it
+SYNC_EVERY = 60  # seconds between two derivations of the phase jobs
 
 
 def make_scheduler(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
@@ -26,3 +44,135 @@ def make_scheduler(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIO
         replace_existing=True,
     )
     return scheduler
+
+
+async def announce(
+    sessions: async_sessionmaker[AsyncSession], signal: outbox_service.Signal, phase_id: int, edge: str
+) -> None:
+    """The job of one phase edge: write its announcement to the outbox (once) and wake the worker."""
+    try:
+        async with sessions.begin() as session:
+            count = await announcements.announce(session, phase_id, edge)
+    except IntegrityError:  # another writer announced it at the same moment
+        return
+    if count is not None:
+        log.info("phase announced phase=%s edge=%s recipients=%s", phase_id, edge, count)
+        signal.wake()
+
+
+async def sync_phase_jobs(
+    scheduler: AsyncIOScheduler, sessions: async_sessionmaker[AsyncSession], signal: outbox_service.Signal
+) -> None:
+    """One date job per future phase edge; missed edges that still make sense are announced now."""
+    async with sessions() as session:
+        future, missed = await announcements.upcoming(session)
+    for edge in missed:
+        await announce(sessions, signal, edge.phase_id, edge.edge)
+    wanted = set()
+    for edge in future:
+        wanted.add(edge.job_id)
+        scheduler.add_job(
+            announce,
+            "date",
+            run_date=edge.at,
+            args=[sessions, signal, edge.phase_id, edge.edge],
+            id=edge.job_id,
+            replace_existing=True,
+        )
+    for job in scheduler.get_jobs():
+        if job.id.startswith("phase:") and job.id not in wanted:
+            job.remove()
+
+
+class Scheduling:
+    """The scheduler, the lease and the outbox worker of one process. `start()` raises `LeaseHeld`
+    while another process holds the lease; losing the lease later (this process stalled past its expiry
+    and another took over) stops this one."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bot_factory,  # noqa: ANN001 - () -> aiogram Bot for the worker (its own session: 429s are ours)
+        signal: outbox_service.Signal,
+        *,
+        pace: Pace | None = None,
+        lease_ttl: float = LEASE_TTL,
+        sync_every: float = SYNC_EVERY,
+        claim_timeout: float = 60.0,
+        poll: float = 1.0,
+    ) -> None:
+        self.sessions = sessions
+        self.bot_factory = bot_factory
+        self.signal = signal
+        self.pace = pace
+        self.lease_ttl = lease_ttl
+        self.sync_every = sync_every
+        self.claim_timeout = claim_timeout
+        self.poll = poll
+        self.holder = worker_name()
+        self.scheduler = make_scheduler(sessions)
+        self.worker: OutboxWorker | None = None
+        self._bot = None
+        self.running = False
+
+    async def start(self) -> None:
+        await lease.acquire(self.sessions, self.holder, self.lease_ttl)
+        self.running = True
+        now = utcnow()
+        self.scheduler.add_job(
+            self._renew,
+            "interval",
+            seconds=self.lease_ttl / 3,
+            id="lease:renew",
+            replace_existing=True,
+            misfire_grace_time=int(self.lease_ttl),
+        )
+        self.scheduler.add_job(
+            sync_phase_jobs,
+            "interval",
+            seconds=self.sync_every,
+            args=[self.scheduler, self.sessions, self.signal],
+            id="phases:sync",
+            replace_existing=True,
+            next_run_time=now + timedelta(milliseconds=10),
+        )
+        self.scheduler.start()
+        self._bot = self.bot_factory()
+        self.worker = OutboxWorker(
+            self._bot,
+            self.sessions,
+            self.signal,
+            pace=self.pace,
+            claim_timeout=self.claim_timeout,
+            poll=self.poll,
+            name=self.holder[:64],
+        )
+        self.worker.start()
+        log.info("scheduler started lease_ttl=%s", self.lease_ttl)
+
+    async def _renew(self) -> None:
+        try:
+            ours = await lease.renew(self.sessions, self.holder, self.lease_ttl)
+        except Exception as exc:  # the database is away: try again at the next renewal
+            log.warning("lease renewal failed error=%s", type(exc).__name__)
+            return
+        if not ours:
+            log.error("scheduler lease lost to another process: stopping this scheduler and outbox worker")
+            await self.stop(release=False)
+
+    async def stop(self, *, release: bool = True) -> None:
+        if not self.running:
+            return
+        self.running = False
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.worker is not None:
+            await self.worker.stop()
+        if self._bot is not None:
+            await self._bot.session.close()
+        if release:
+            try:
+                await lease.release(self.sessions, self.holder)
+            except Exception as exc:
+                log.warning("lease release failed error=%s", type(exc).__name__)
+        log.info("scheduler stopped")

@@ -481,3 +481,65 @@ class VerificationFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     identity: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message waiting to leave, or gone: a notice to one person, a post to the staff group, an
+    announcement or a staff broadcast. `text` is a message id rendered with `params` in each recipient's
+    language at delivery (or `texts`, one text per language, when staff wrote it). `key`, when set, makes
+    the message happen once (a phase announcement is `phase:<id>:open`)."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # notice, staff, announcement, broadcast
+    key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    links: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[kind, id, label message id], …]
+    url: Mapped[str | None] = mapped_column(String(512))  # an optional link button (label in `params`)
+    category: Mapped[str | None] = mapped_column(String(32))
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # who it was meant for
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+
+    # written with the message when it has few recipients; never loaded (a broadcast has thousands)
+    deliveries: Mapped[list[OutboxDelivery]] = relationship(lazy="raise", passive_deletes=True)
+
+
+class OutboxDelivery(Base):
+    """One message to one chat. `pending` rows are sent by the outbox worker from `not_before` on; a
+    worker claims a row (`claimed_at`) before sending it, so a crash repeats at most what was in flight
+    (a claim older than the claim timeout is taken again)."""
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (Index("ix_outbox_deliveries_due", "status", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    lang: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, unreachable, failed
+    # lower first: notices and staff posts (0) overtake announcements and broadcasts (1) being sent
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column()
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(64))  # the error's type, never its text
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduler and the outbox worker: one holder per database, until `expires_at` (renewed
+    periodically by the holder; an expired lease is taken over)."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

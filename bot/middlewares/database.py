@@ -6,8 +6,11 @@ done so far: the person is told only what is stored, and a slow or rate-limited 
 wait seconds) holds no lock that other people's updates need. Whatever the handler does after that runs
 in a new transaction, committed or rolled back at the end like the first.
 
-Notices queued during the update (`bot.services.notices.queue`) are delivered after the last commit,
-so none goes out for a decision rolled back.
+Notices queued during the update (`bot.services.notices.queue`) are outbox rows written in the update's
+transaction, so a notice is committed with its decision or not at all. After the commit this middleware
+wakes the outbox worker of this process (`signal`) and waits a moment (at most `NOTICE_WAIT` seconds,
+outside any transaction) for it to have handled them, so the person answered sees what their update did;
+a worker held up by a flood limit does not hold the update up longer than that.
 """
 
 from __future__ import annotations
@@ -24,8 +27,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import notices
-from bot.ui.notices import deliver
+from bot.services import outbox
 from storage.db import current_session
 
 # the update's session and the task handling it, for CommitBeforeSending
@@ -33,10 +35,15 @@ _handling: ContextVar[tuple[AsyncSession, asyncio.Task[Any] | None] | None] = Co
     "meydan_handling", default=None
 )
 
+NOTICE_WAIT = 3.0
+
 
 class DatabaseMiddleware(BaseMiddleware):
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], signal: outbox.Signal | None = None
+    ) -> None:
         self._sessions = session_factory
+        self._signal = signal
 
     async def __call__(
         self,
@@ -58,9 +65,9 @@ class DatabaseMiddleware(BaseMiddleware):
             finally:
                 _handling.reset(speaking)
                 current_session.reset(token)
-        queued = notices.take(session)
-        if queued:
-            await deliver(data["bot"], self._sessions, queued)
+        queued = outbox.take_queued(session)
+        if queued and self._signal is not None:
+            await self._signal.queued(queued, NOTICE_WAIT)
         return result
 
 

@@ -1,10 +1,9 @@
 """Notices: a message to one person, in that person's language, sent after the update's data is saved.
 
 A service that decides something another person must hear of (an idea approved, a merge) calls
-`notices.queue(session, Notice(...))`. Nothing is sent inside the transaction: the database middleware
-hands the queued notices to the delivery (`bot/ui/notices.py`) once the transaction has committed, and
-drops them if it rolled back. A notice is rendered in the recipient's language at delivery, so the
-same shape can be fed through a broadcast outbox.
+`notices.queue(session, Notice(...))`. The notice becomes an outbox row (`bot/services/outbox.py`) in
+the same transaction as the decision: committed together, or rolled back together (then nothing is
+sent). The outbox worker sends it, rendered in the recipient's language at delivery.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import translate
-
-_KEY = "meydan.notices"
+from bot.services import outbox
 
 
 @dataclass(frozen=True)
@@ -46,11 +44,18 @@ class Notice:
 
 
 def queue(session: AsyncSession, notice: Notice | None) -> None:
-    """Send `notice` once this update's transaction has committed (never if it rolls back)."""
-    if notice is not None:
-        session.info.setdefault(_KEY, []).append(notice)
-
-
-def take(session: AsyncSession) -> list[Notice]:
-    """The notices queued in this session, removed from it."""
-    return session.info.pop(_KEY, [])
+    """Write `notice` to the outbox with this transaction: it is sent once the transaction has committed
+    (never if it rolls back), by the outbox worker."""
+    if notice is None:
+        return
+    outbox.add(
+        session,
+        kind=outbox.NOTICE if notice.resident_id is not None else outbox.STAFF,
+        chat_id=notice.chat_id,
+        lang=notice.lang,
+        text=notice.text,
+        params=notice.params,
+        links=[(link.kind, link.id, link.label) for link in notice.links],
+        category=notice.category,
+        resident_id=notice.resident_id,
+    )

@@ -46,6 +46,7 @@ def _resident(router: Router) -> None:
 
 def make_router() -> Router:
     register_link("idea", lambda idea_id: IdeaCb(action=A.OPEN, id=idea_id))
+    register_link("ideas", lambda _id: MenuCb(action="ideas"))  # the ideas menu (a phase announcement)
     router = private_router("ideas")
     residents, allowed = onboarded(
         "ideas.resident",

@@ -1,0 +1,424 @@
+"""The outbox: every message that leaves the update path (notices, staff-group posts, announcements,
+broadcasts) is a row of `outbox_messages` plus one `outbox_deliveries` row per recipient, written in the
+transaction that decided it. The outbox worker (`scheduler/outbox.py`) sends them at Telegram's limits,
+renders each in its recipient's language at delivery, and records what happened. See docs/broadcasts.md.
+
+No aiogram here: the worker passes plain values in and out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import translate, when
+from storage.models import (
+    NotificationChoice,
+    OutboxDelivery,
+    OutboxMessage,
+    Resident,
+    utcnow,
+)
+
+PENDING, SENT, UNREACHABLE, FAILED, SKIPPED = "pending", "sent", "unreachable", "failed", "skipped"
+URGENT, BULK = 0, 1  # delivery priority: a notice overtakes a broadcast being sent
+NOTICE, STAFF, ANNOUNCEMENT, BROADCAST = "notice", "staff", "announcement", "broadcast"
+_QUEUED = "meydan.outbox.queued"
+
+
+# ---- what a message says ---------------------------------------------------------------------
+
+
+def moment(at: datetime, zone: str) -> dict[str, str]:
+    """A parameter shown as a date and time in the city's timezone, in each recipient's language."""
+    return {"$when": at.isoformat(), "zone": zone}
+
+
+def per_language(values: dict[str, str]) -> dict[str, Any]:
+    """A parameter with one value per language (a process's name)."""
+    return {"$lang": dict(values)}
+
+
+def _param(value: Any, lang: str) -> Any:
+    if isinstance(value, dict):
+        if "$when" in value:
+            return when(datetime.fromisoformat(value["$when"]), ZoneInfo(value["zone"]), lang)
+        if "$lang" in value:
+            names: dict[str, str] = value["$lang"]
+            return names.get(lang) or names.get("en") or next(iter(names.values()), "")
+    return value
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    links: tuple[tuple[str, int, str], ...]  # (kind, id, label) with the label already translated
+    url: tuple[str, str] | None  # (label, url)
+
+
+def render(message: OutboxMessage, lang: str) -> Rendered:
+    """The message as `lang` reads it."""
+    params = {k: _param(v, lang) for k, v in (message.params or {}).items()}
+    if message.texts:
+        text = message.texts.get(lang) or next(iter(message.texts.values()))  # as staff wrote it
+    else:
+        text = translate(message.text or "", lang, **params)
+    links = tuple(
+        (kind, int(ident), translate(label, lang, id=ident, **params))
+        for kind, ident, label in message.links or ()
+    )
+    url = None
+    if message.url:
+        url = (translate(params.get("url_label", ""), lang, **params), message.url)
+    return Rendered(text, links, url)
+
+
+# ---- queueing -----------------------------------------------------------------------------------
+
+
+def add(
+    session: AsyncSession,
+    *,
+    kind: str,
+    chat_id: int,
+    lang: str,
+    text: str,
+    params: dict[str, Any] | None = None,
+    links: Sequence[tuple[str, int, str]] = (),
+    category: str | None = None,
+    resident_id: int | None = None,
+) -> OutboxMessage:
+    """A message to one chat, written with the session's transaction (sent only once it commits)."""
+    message = OutboxMessage(
+        kind=kind,
+        text=text,
+        params=dict(params or {}),
+        links=[list(link) for link in links],
+        category=category,
+        audience={"resident": resident_id} if resident_id is not None else {"chat": chat_id},
+    )
+    message.deliveries = [
+        OutboxDelivery(
+            resident_id=resident_id,
+            chat_id=chat_id,
+            lang=lang,
+            status=PENDING,
+            attempts=0,
+            priority=URGENT,
+            not_before=utcnow(),
+        )
+    ]
+    session.add(message)
+    session.info.setdefault(_QUEUED, []).append(message)
+    return message
+
+
+def take_queued(session: AsyncSession) -> list[int]:
+    """The ids of the messages queued in this session (after its commit), removed from it."""
+    return [m.id for m in session.info.pop(_QUEUED, []) if m.id is not None]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a message goes to: `scope` "city" (every onboarded resident) or "neighborhood" (its
+    residents), minus those who turned `category` off and those the bot cannot reach."""
+
+    scope: str
+    neighborhood_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
+
+
+async def broadcast(
+    session: AsyncSession,
+    audience: Audience,
+    *,
+    kind: str,
+    default_lang: str,
+    text: str | None = None,
+    texts: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    links: Sequence[tuple[str, int, str]] = (),
+    category: str | None = None,
+    category_default: bool = True,
+    key: str | None = None,
+    created_by: int | None = None,
+) -> tuple[OutboxMessage, int]:
+    """A message to everyone in `audience`, expanded into one delivery row per recipient by one
+    INSERT … SELECT in this transaction; returns the message and how many recipients it has."""
+    message = OutboxMessage(
+        kind=kind,
+        key=key,
+        text=text,
+        texts=texts,
+        params=dict(params or {}),
+        links=[list(link) for link in links],
+        category=category,
+        audience=audience.as_json(),
+        created_by=created_by,
+    )
+    session.add(message)
+    await session.flush()
+    who = and_(
+        Resident.onboarded_at.is_not(None),
+        Resident.deleted_at.is_(None),
+        Resident.telegram_id.is_not(None),
+        Resident.reachable.is_(True),
+    )
+    if audience.scope != "city":
+        who = and_(who, Resident.neighborhood_id == audience.neighborhood_id)
+    if category is not None:
+        choice = select(NotificationChoice.enabled).where(
+            NotificationChoice.resident_id == Resident.id, NotificationChoice.category == category
+        )
+        off = exists(choice.where(NotificationChoice.enabled.is_(False)))
+        on = exists(choice.where(NotificationChoice.enabled.is_(True)))
+        who = and_(who, ~off) if category_default else and_(who, on)
+    now = utcnow()
+    chosen = select(
+        literal(message.id),
+        Resident.id,
+        Resident.telegram_id,
+        func.coalesce(Resident.language, default_lang),
+        literal(PENDING),
+        literal(0),
+        literal(BULK),
+        literal(now, type_=OutboxDelivery.__table__.c.not_before.type),
+    ).where(who)
+    result = await session.execute(
+        insert(OutboxDelivery).from_select(
+            ["message_id", "resident_id", "chat_id", "lang", "status", "attempts", "priority", "not_before"],
+            chosen,
+        )
+    )
+    session.info.setdefault(_QUEUED, []).append(message)
+    return message, result.rowcount or 0
+
+
+async def exists_key(session: AsyncSession, key: str) -> bool:
+    return (await session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key))) is not None
+
+
+# ---- the worker's side ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    message_id: int
+    resident_id: int | None
+    chat_id: int
+    lang: str
+    attempts: int
+
+
+async def claim(
+    session: AsyncSession, worker: str, limit: int, claim_timeout: float, now: datetime | None = None
+) -> list[Claimed]:
+    """Take up to `limit` due deliveries for `worker`: pending, due, and not claimed by a live worker (a
+    claim older than `claim_timeout` seconds belongs to a worker that died). On PostgreSQL the rows are
+    locked with SKIP LOCKED, so several workers take different rows; SQLite runs one writer at a time."""
+    now = now or utcnow()
+    stale = now - timedelta(seconds=claim_timeout)
+    due = (
+        select(OutboxDelivery.id)
+        .where(
+            OutboxDelivery.status == PENDING,
+            OutboxDelivery.not_before <= now,
+            or_(OutboxDelivery.claimed_at.is_(None), OutboxDelivery.claimed_at < stale),
+        )
+        .order_by(OutboxDelivery.priority, OutboxDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboxDelivery)
+        .where(OutboxDelivery.id.in_(ids))
+        .values(claimed_at=now, claimed_by=worker)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.execute(
+        select(
+            OutboxDelivery.id,
+            OutboxDelivery.message_id,
+            OutboxDelivery.resident_id,
+            OutboxDelivery.chat_id,
+            OutboxDelivery.lang,
+            OutboxDelivery.attempts,
+        )
+        .where(OutboxDelivery.id.in_(ids))
+        .order_by(OutboxDelivery.id)
+    )
+    return [Claimed(*row) for row in rows.all()]
+
+
+async def touch(session: AsyncSession, ids: Iterable[int], worker: str, now: datetime | None = None) -> None:
+    """Renew the claims `worker` still holds (in its queue, or waiting on a chat), so that no other
+    worker takes them for abandoned."""
+    wanted = list(ids)
+    for start in range(0, len(wanted), 500):
+        await session.execute(
+            update(OutboxDelivery)
+            .where(OutboxDelivery.id.in_(wanted[start : start + 500]), OutboxDelivery.claimed_by == worker)
+            .values(claimed_at=now or utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def messages(session: AsyncSession, ids: Iterable[int]) -> dict[int, OutboxMessage]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    found = await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(wanted)))
+    return {m.id: m for m in found.all()}
+
+
+@dataclass
+class Outcome:
+    """What became of one attempt: `status` SENT/UNREACHABLE/FAILED, or PENDING with `not_before` (a
+    retry); `error` is the error's type name."""
+
+    id: int
+    status: str
+    resident_id: int | None = None
+    telegram_message_id: int | None = None
+    not_before: datetime | None = None
+    error: str | None = None
+    attempted: bool = True
+    message_id: int | None = None
+
+
+async def record(session: AsyncSession, outcomes: Sequence[Outcome], worker: str) -> None:
+    """Write what the worker did, in one transaction (one executemany); a row claimed meanwhile by
+    another worker (this one was too slow) is left to that one. A recipient who blocked the bot is marked
+    unreachable, and their other pending deliveries are skipped."""
+    if not outcomes:
+        return
+    now = utcnow()
+    table = OutboxDelivery.__table__
+    c = table.c
+    statement = (
+        table.update()
+        .where(c.id == bindparam("b_id"), c.claimed_by == worker)
+        .values(
+            status=bindparam("b_status"),
+            claimed_at=None,
+            claimed_by=None,
+            attempts=c.attempts + bindparam("b_tried"),
+            error=bindparam("b_error"),
+            sent_at=func.coalesce(bindparam("b_sent_at", type_=c.sent_at.type), c.sent_at),
+            telegram_message_id=func.coalesce(
+                bindparam("b_tg", type_=c.telegram_message_id.type), c.telegram_message_id
+            ),
+            not_before=func.coalesce(bindparam("b_not_before", type_=c.not_before.type), c.not_before),
+        )
+    )
+    rows = [
+        {
+            "b_id": o.id,
+            "b_status": o.status,
+            "b_tried": 1 if o.attempted else 0,
+            "b_error": o.error,
+            "b_sent_at": now if o.status == SENT else None,
+            "b_tg": o.telegram_message_id,
+            "b_not_before": o.not_before,
+        }
+        for o in outcomes
+    ]
+    await session.execute(statement, rows)
+    blocked = {o.resident_id for o in outcomes if o.status == UNREACHABLE and o.resident_id is not None}
+    if blocked:
+        await session.execute(update(Resident).where(Resident.id.in_(blocked)).values(reachable=False))
+        await session.execute(
+            update(OutboxDelivery)
+            .where(
+                OutboxDelivery.resident_id.in_(blocked),
+                OutboxDelivery.status == PENDING,
+                OutboxDelivery.claimed_at.is_(None),
+            )
+            .values(status=SKIPPED, error="unreachable")
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def unreachable_residents(session: AsyncSession, resident_ids: Iterable[int]) -> set[int]:
+    wanted = {r for r in resident_ids if r is not None}
+    if not wanted:
+        return set()
+    found = await session.scalars(
+        select(Resident.id).where(Resident.id.in_(wanted), Resident.reachable.is_(False))
+    )
+    return set(found.all())
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending delivery becomes due (None: nothing pending)."""
+    return await session.scalar(
+        select(func.min(OutboxDelivery.not_before)).where(OutboxDelivery.status == PENDING)
+    )
+
+
+async def progress(session: AsyncSession, message_id: int) -> dict[str, int]:
+    """How many deliveries of a message are in each status (for a progress bar)."""
+    rows = await session.execute(
+        select(OutboxDelivery.status, func.count())
+        .where(OutboxDelivery.message_id == message_id)
+        .group_by(OutboxDelivery.status)
+    )
+    return {status: count for status, count in rows.all()}
+
+
+class Signal:
+    """Wakes this process's outbox worker when an update queued something, and lets the update wait a
+    moment for its own messages to be handled (sent, or put off by a limit)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.worker_running = False
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+
+    def wake(self) -> None:
+        self.event.set()
+
+    async def queued(self, message_ids: Sequence[int], wait: float) -> None:
+        """Wake the worker; when it runs in this process, wait up to `wait` seconds for it to have
+        handled these messages (an attempt each), so the person answered sees the update's effects."""
+        self.event.set()
+        if not self.worker_running or wait <= 0 or not message_ids:
+            return
+        loop = asyncio.get_running_loop()
+        futures = []
+        for mid in message_ids:
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(mid, []).append(future)
+            futures.append(future)
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), wait)
+        except TimeoutError:
+            pass
+        finally:
+            for mid, future in zip(message_ids, futures, strict=True):
+                waiting = self._waiters.get(mid)
+                if waiting and future in waiting:
+                    waiting.remove(future)
+                    if not waiting:
+                        del self._waiters[mid]
+
+    def waits_for(self, message_id: int | None) -> bool:
+        return message_id in self._waiters
+
+    def handled(self, message_id: int) -> None:
+        for future in self._waiters.pop(message_id, []):
+            if not future.done():
+                future.set_result(None)
