@@ -11,11 +11,21 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.services import budgets, ideas, notices, processes, residents, roles
+from bot.services import budgets, ideas, processes, residents, roles
 from bot.services.budgets import rules
 from bot.services.budgets import staff as budget_staff
 from bot.services.errors import NotAllowed
-from storage.models import AuditEntry, BudgetProject, Idea, IdeaSupport, ProcessPhase, Theme, utcnow
+from storage.models import (
+    AuditEntry,
+    BudgetProject,
+    Idea,
+    IdeaSupport,
+    OutboxDelivery,
+    OutboxMessage,
+    ProcessPhase,
+    Theme,
+    utcnow,
+)
 from tests.budget_fixtures import resident
 
 # --- typed amounts, pure ---------------------------------------------------------------------------
@@ -156,10 +166,17 @@ async def test_an_idea_becomes_a_project_and_its_supporters_are_told(sessions) -
         residents.set_language(fan, "tr")
         await residents.set_notification(session, quiet.id, "ideas", False)
         idea = await _idea(session, process.id, author, (fan, quiet))
-        notices.take(session)
+        before = list(await session.scalars(select(OutboxMessage.id)))
         made = await budget_staff.create_project(session, pot.id, staff.id, idea_id=idea.id, default_lang="tr",
                                                  **PROJECT)  # fmt: skip
-        sent = notices.take(session)
+        sent = (
+            await session.execute(
+                select(OutboxDelivery.resident_id, OutboxDelivery.lang, OutboxMessage.text, OutboxMessage.params)
+                .join(OutboxMessage, OutboxMessage.id == OutboxDelivery.message_id)
+                .where(OutboxMessage.id.not_in(before))
+                .order_by(OutboxDelivery.id)
+            )
+        ).all()  # the notices, written to the outbox with the decision
         assert [(n.resident_id, n.lang) for n in sent] == [(author.id, "en"), (fan.id, "tr")]
         assert sent[1].text == budget_staff.SUPPORTER_NOTICE and sent[1].params["project"] == "Bank"
         assert (made.idea_id, made.neighborhood_id) == (idea.id, author.neighborhood_id)
