@@ -40,6 +40,7 @@ class Notice:
     params: dict[str, Any] = field(default_factory=dict)
     links: tuple[Link, ...] = ()
     category: str | None = None  # the notification category it belongs to (None: always sent)
+    photo: str | None = None  # a photo's Telegram file id: the text becomes its caption (≤ 1024 characters)
 
     def render(self) -> str:
         return translate(self.text, self.lang, **self.params)

@@ -48,7 +48,12 @@ async def deliver(bot: Bot, sessions: async_sessionmaker[AsyncSession], notices:
     sent = 0
     for notice in notices:
         try:
-            await bot.send_message(notice.chat_id, notice.render(), reply_markup=keyboard(notice))
+            if notice.photo:
+                await bot.send_photo(
+                    notice.chat_id, notice.photo, caption=notice.render(), reply_markup=keyboard(notice)
+                )
+            else:
+                await bot.send_message(notice.chat_id, notice.render(), reply_markup=keyboard(notice))
             sent += 1
         except TelegramForbiddenError:
             if notice.resident_id is not None:
