@@ -499,6 +499,7 @@ class OutboxMessage(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     links: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[kind, id, label message id], …]
     url: Mapped[str | None] = mapped_column(String(512))  # an optional link button (label in `params`)
+    photo: Mapped[str | None] = mapped_column(String(255))  # a photo's file id: the text is its caption
     category: Mapped[str | None] = mapped_column(String(32))
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # who it was meant for
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -543,3 +544,21 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class BudgetProjectUpdate(Base):
+    """A status update staff post on a selected project after the results: its stage (tender, started,
+    done, or a free note), a text per language and an optional photo. Residents read them on the
+    project's results page; its voters and its idea's author are told (migration 0011)."""
+
+    __tablename__ = "budget_project_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_projects.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(16))
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -38,6 +38,7 @@ class Notice:
     params: dict[str, Any] = field(default_factory=dict)
     links: tuple[Link, ...] = ()
     category: str | None = None  # the notification category it belongs to (None: always sent)
+    photo: str | None = None  # a photo's Telegram file id: the text becomes its caption (≤ 1024 characters)
 
     def render(self) -> str:
         return translate(self.text, self.lang, **self.params)
@@ -58,4 +59,5 @@ def queue(session: AsyncSession, notice: Notice | None) -> None:
         links=[(link.kind, link.id, link.label) for link in notice.links],
         category=notice.category,
         resident_id=notice.resident_id,
+        photo=notice.photo,
     )

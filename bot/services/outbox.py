@@ -94,11 +94,13 @@ def add(
     links: Sequence[tuple[str, int, str]] = (),
     category: str | None = None,
     resident_id: int | None = None,
+    photo: str | None = None,
 ) -> OutboxMessage:
     """A message to one chat, written with the session's transaction (sent only once it commits)."""
     message = OutboxMessage(
         kind=kind,
         text=text,
+        photo=photo,
         params=dict(params or {}),
         links=[list(link) for link in links],
         category=category,

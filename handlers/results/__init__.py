@@ -8,7 +8,9 @@ from aiogram.filters import Command
 
 import bot.ui.results.errors  # noqa: F401 - registers the results part of the error table
 from bot.routing import onboarded, private_router
+from bot.services.budgets import implementation
 from bot.ui.callbacks import MenuCb
+from bot.ui.notices import register_link
 from bot.ui.results.callbacks import ResultsAction as A
 from bot.ui.results.callbacks import ResultsCb
 from handlers.results import receipts, view
@@ -25,6 +27,7 @@ def _resident(router: Router) -> None:
     router.callback_query.register(view.summary, ResultsCb.filter(F.action == A.SUMMARY))
     router.callback_query.register(view.projects, ResultsCb.filter(F.action == A.PROJECTS))
     router.callback_query.register(view.project, ResultsCb.filter(F.action == A.PROJECT))
+    router.callback_query.register(view.opened, ResultsCb.filter(F.action == A.OPEN))
     router.callback_query.register(view.recount, ResultsCb.filter(F.action == A.RECOUNT), flags=FILES)
     router.callback_query.register(
         receipts.receipts_file, ResultsCb.filter(F.action == A.RECEIPTS), flags=FILES
@@ -45,4 +48,5 @@ def make_router() -> Router:
     )
     _resident(allowed)
     router.include_router(residents)
+    register_link(implementation.LINK, lambda project_id: ResultsCb(action=A.OPEN, project=project_id))
     return router

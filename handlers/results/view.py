@@ -11,7 +11,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
-from bot.services.budgets import results
+from bot.services.budgets import implementation, results
 from bot.services.paging import Page
 from bot.services.residents import Viewer
 from bot.ui.messages import reply
@@ -82,13 +82,34 @@ async def projects(query: CallbackQuery, callback_data: ResultsCb, session: Asyn
     await reply(query, text, keyboards.projects(shown, page.cut(ranked), page, lang))
 
 
+async def _project_text(
+    session: AsyncSession, shown: results.PotResults, project_id: int, lang: str, city: CitySpec
+) -> str:
+    """Why the project won or lost, then its implementation updates (a selected project's)."""
+    text = cards.project_text(shown, shown.project(project_id), city.currency, lang)
+    return text + cards.updates_text(
+        await implementation.updates_of(session, project_id, limit=4), city.zone, lang
+    )
+
+
 async def project(
     query: CallbackQuery, callback_data: ResultsCb, session: AsyncSession, lang: str, city: CitySpec
 ) -> None:
     cb = callback_data
     shown = await results.pot_results(session, cb.pot)
-    text = cards.project_text(shown, shown.project(cb.project), city.currency, lang)
-    await reply(query, text, keyboards.project(cb.pot, cb.page))
+    await reply(
+        query, await _project_text(session, shown, cb.project, lang, city), keyboards.project(cb.pot, cb.page)
+    )
+
+
+async def opened(
+    query: CallbackQuery, callback_data: ResultsCb, session: AsyncSession, lang: str, city: CitySpec
+) -> None:
+    """A project's page from a notice's button: a new message, the notice stays."""
+    found = await implementation.project(session, callback_data.project)
+    shown = await results.pot_results(session, found.pot_id)
+    text = await _project_text(session, shown, found.id, lang, city)
+    await query.bot.send_message(query.from_user.id, text, reply_markup=keyboards.project(found.pot_id, 0))
 
 
 async def recount(

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, when
 from bot.services import budgets, processes
-from bot.services.budgets import rules, staff
+from bot.services.budgets import implementation, rules, staff
 from bot.ui.errors import refusal
 
 
@@ -131,4 +131,16 @@ def _bad_amount(error: budgets.BadAmount, ctx: dict[str, Any]) -> str:
 def _bad_reason(error: staff.BadReason, ctx: dict[str, Any]) -> str:
     return _("Please type a reason of {min} to {max} characters.").format(
         min=budgets.rules.REASON_MIN, max=budgets.rules.REASON_MAX
+    )
+
+
+@refusal.register
+def _not_selected(error: implementation.NotSelected, ctx: dict[str, Any]) -> str:
+    return _("Updates can be posted only on a project selected in the published results.")
+
+
+@refusal.register
+def _bad_update(error: implementation.BadUpdate, ctx: dict[str, Any]) -> str:
+    return _("Please type a text of {min} to {max} characters.").format(
+        min=implementation.TEXT_MIN, max=implementation.TEXT_MAX
     )

@@ -22,7 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import LANGUAGES
 from bot.i18n import N_, money, translate, when
 from bot.services import budgets, processes
-from bot.services.budgets import rules
+from bot.services.budgets import implementation, rules
 from bot.services.paging import Page
 from bot.ui.callbacks import Id, MenuCb
 from bot.ui.keyboards import button
@@ -59,6 +59,7 @@ class StaffAction(StrEnum):
     PLACES = "pl"  # the place picker, from the pot form
     PLACES_BACK = "plb"  # back from the picker to the pot form
     VOTING = "v"  # process `id`'s voting dates
+    UPDATE = "up"  # post an implementation update on project `id` (selected in the results)
 
 
 class StaffCb(CallbackData, prefix="pbs"):
@@ -201,8 +202,10 @@ def pot_view(
 
 
 def project_view(
-    project: BudgetProject, pot: BudgetPot, editable: bool, currency: str, lang: str
-) -> tuple[str, InlineKeyboardMarkup]:
+    project: BudgetProject, pot: BudgetPot, editable: bool, currency: str, lang: str,
+    postable: bool = False, updates: int = 0,
+) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+    """A project; "Post an update" shows exactly when `implementation.can_post` holds (selected, staff)."""
     lines = [f"<b>{escape(budgets.title(project, lang))}</b>", escape(budgets.summary(project, lang))[:1500]]
     lines.append(_("💰 Cost: {cost}").format(cost=money(project.cost, currency, lang)))
     if project.idea_id:
@@ -211,9 +214,13 @@ def project_view(
         lines.append(_("📝 Feasibility note: {note}").format(note=escape(project.note)))
     if project.status == rules.INFEASIBLE:
         lines.append(_("🚫 Infeasible: {reason}").format(reason=escape(project.status_reason or "—")))
+    if postable:
+        lines.append(_("🏆 Selected in the results. Updates posted: {count}").format(count=updates))
     rows = []
     if editable and project.status == rules.PROPOSED:
         rows.append([button(_("🚫 Mark infeasible"), StaffCb(action=StaffAction.INFEASIBLE, id=project.id))])
+    if postable:
+        rows.append([button(_("📣 Post an update"), StaffCb(action=StaffAction.UPDATE, id=project.id))])
     rows.append([button(_("« Back"), StaffCb(action=StaffAction.POT, id=pot.id))])
     return "\n".join(line for line in lines if line), InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -260,3 +267,18 @@ def picker_back() -> InlineKeyboardButton:
 
 def place_kept(place: str) -> str:
     return _("📍 {place}").format(place=escape(place))
+
+
+def update_preview(values: dict, title: str, told: int, room: int) -> str:
+    """The update form's preview: the stage, the text in each language as its readers will read it, and
+    how many people will be told."""
+    cut = max(100, (room - 400) // len(LANGUAGES))
+    lines = [_("📣 <b>Update on “{title}”</b>").format(title=escape(title[:80]))]
+    for code in LANGUAGES:
+        text = values.get(f"text_{code}") or ""
+        text = text if len(text) <= cut else text[: cut - 1] + "…"
+        stage = translate(implementation.STAGES[values["stage"]], code)
+        lines.append(f"\n{FLAGS.get(code, code)} <b>{escape(stage)}</b>\n{escape(text)}")
+    lines.append("\n" + _("It will be sent to {count} people: the project's voters and its idea's author, "
+                          "each in their language.").format(count=told))  # fmt: skip
+    return "\n".join(lines)

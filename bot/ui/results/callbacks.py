@@ -20,6 +20,7 @@ class ResultsAction(StrEnum):
     CHECK = "check"  # check a receipt code (typed next)
     FILE = "file"  # the ballots, as a Pabulib file
     RECOUNT = "recount"  # staff: count again
+    OPEN = "open"  # project `project`'s page, opened from a notice (its pot looked up)
 
 
 class ResultsCb(CallbackData, prefix="res"):

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 from html import escape
+from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_percent
 
-from bot.i18n import babel_locale, money, number
+from bot.i18n import babel_locale, money, number, when
 from bot.services import budgets
-from bot.services.budgets import results, rules
+from bot.services.budgets import implementation, results, rules
 from bot.tally import Explanation, Reason
 from bot.tally.outcome import Param
 from bot.ui.results.chart import Bar, Labels
-from storage.models import BudgetPot, BudgetProject
+from storage.models import BudgetPot, BudgetProject, BudgetProjectUpdate
 
 MAX_LINES = 25  # winners listed in the message (a message holds 4,096 characters)
 MAX_PLACES = 15  # neighborhoods listed by name; the others are counted together
@@ -194,6 +195,18 @@ def _why(e: Explanation, pot: BudgetPot, currency: str, lang: str) -> str:
 def why(shown: results.PotResults, project: BudgetProject, currency: str, lang: str) -> str:
     """One sentence: why the project won or lost, from the tally's explanation."""
     return _why(shown.outcome.explanations[project.code], shown.pot, currency, lang)
+
+
+def updates_text(updates: list[BudgetProjectUpdate], zone: ZoneInfo, lang: str) -> str:
+    """A selected project's implementation updates, newest first ("" when there are none)."""
+    if not updates:
+        return ""
+    lines = ["", _("🏗 <b>Implementation</b>")]
+    for update in updates:
+        text = update.texts.get(lang) or next(iter(update.texts.values()), "")
+        stage = _(implementation.STAGES.get(update.stage, update.stage))
+        lines.append(f"{when(update.created_at, zone, lang)} · <b>{escape(stage)}</b>\n{escape(text[:600])}")
+    return "\n".join(lines)
 
 
 def project_text(shown: results.PotResults, project: BudgetProject, currency: str, lang: str) -> str:

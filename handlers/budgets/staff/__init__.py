@@ -1,5 +1,5 @@
 """Budgets, the staff side: a process's budget screen from the staff hub, the pot, project and
-infeasible and voting-dates forms, and the place picker of the pot form. Registered on the router only staff pass
+infeasible, voting-dates and project-update forms, and the place picker of the pot form. Registered on the router only staff pass
 (`handlers/budgets/__init__.py` guards `StaffCb` and the three forms' buttons with `guarded`)."""
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from bot.ui.budgets.staff import StaffAction as A
 from bot.ui.budgets.staff import StaffCb, picker_back
 from bot.ui.callbacks import HubCb
 from bot.ui.places import picker_router
-from handlers.budgets.staff import infeasible, pot_form, project_form, screens, voting_form
+from handlers.budgets.staff import infeasible, pot_form, project_form, screens, update_form, voting_form
 from handlers.budgets.staff.states import PotPlace
 
-FORMS = (pot_form.POT_FORM, project_form.PROJECT_FORM, infeasible.INFEASIBLE_FORM, voting_form.VOTING_FORM)
+FORMS = (
+    pot_form.POT_FORM, project_form.PROJECT_FORM, infeasible.INFEASIBLE_FORM, voting_form.VOTING_FORM,
+    update_form.UPDATE_FORM,
+)  # fmt: skip
 FORM_NAMES = frozenset(form.name for form in FORMS)
 
 
@@ -34,6 +37,7 @@ def register(router: Router) -> Router:
     cb(project_form.start_from_idea, StaffCb.filter(F.action == A.FROM_IDEA))
     cb(infeasible.start, StaffCb.filter(F.action == A.INFEASIBLE))
     cb(voting_form.start, StaffCb.filter(F.action == A.VOTING))
+    cb(update_form.start, StaffCb.filter(F.action == A.UPDATE))
     router.include_router(
         picker_router(
             "budgets.staff", PotPlace.district, PotPlace.neighborhood, pot_form.place_chosen, picker_back

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
 from bot.services import budgets, processes
-from bot.services.budgets import staff
+from bot.services.budgets import implementation, staff
 from bot.services.paging import Page
+from bot.services.residents import Viewer
 from bot.ui.budgets.staff import (
     PAGE_SIZE,
     PotSpec,
@@ -67,12 +68,15 @@ async def pot(
 
 async def project(
     query: CallbackQuery, callback_data: StaffCb, state: FSMContext, session: AsyncSession, lang: str,
-    city: CitySpec,
+    city: CitySpec, viewer: Viewer,
 ) -> None:  # fmt: skip
     await state.clear()
     found = await staff.project(session, callback_data.id)
     pot = await staff.pot(session, found.pot_id)
-    await replace(query.message, *project_view(found, pot, staff.editable(pot.process), city.currency, lang))
+    postable = implementation.can_post(viewer.is_staff, await implementation.selected(session, found))
+    updates = await implementation.count_updates(session, found.id) if postable else 0
+    view = project_view(found, pot, staff.editable(pot.process), city.currency, lang, postable, updates)
+    await replace(query.message, *view)
 
 
 async def ideas(

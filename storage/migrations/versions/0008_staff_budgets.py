@@ -25,5 +25,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("budget_projects") as batch:
-        batch.drop_column("note")
+    # a plain ALTER (SQLite 3.35+), never a batch copy: the table is referenced with ON DELETE CASCADE
+    op.execute(sa.text("ALTER TABLE budget_projects DROP COLUMN note"))
