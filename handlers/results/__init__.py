@@ -9,6 +9,7 @@ from aiogram.filters import Command
 import bot.ui.results.errors  # noqa: F401 - registers the results part of the error table
 from bot.routing import onboarded, private_router
 from bot.ui.callbacks import MenuCb
+from bot.ui.notices import register_link
 from bot.ui.results.callbacks import ResultsAction as A
 from bot.ui.results.callbacks import ResultsCb
 from handlers.results import receipts, view
@@ -36,6 +37,7 @@ def _resident(router: Router) -> None:
 
 
 def make_router() -> Router:
+    register_link("results", lambda _id: MenuCb(action="results"))  # my pots' results (an announcement)
     router = private_router("results")
     residents, allowed = onboarded(
         "results.resident",
