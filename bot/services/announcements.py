@@ -51,7 +51,7 @@ TEXTS: dict[tuple[str, str], str] = {
         "🗳 Voting is open in <b>{process}</b>: vote now on how the budget is spent, until {closes}."
     ),
     (VOTING, REMIND): N_(
-        "⏰ Voting closes tomorrow in <b>{process}</b>, at {closes}. You have not voted yet: vote now."
+        "⏰ Voting in <b>{process}</b> closes tomorrow ({closes}). You have not voted yet: vote now."
     ),
 }
 _VOTE = (("budgets", 0, N_("🗳 Vote now")),)

@@ -1,10 +1,13 @@
 """Published results of a pot: counted once, stored, served to every viewer from the stored row.
 
 Results show once the process's `results` phase is current or its voting has closed (`results_open`,
-the one predicate for the button and the check). The first time anyone asks after that (or when staff
-count again), the pot's ballots are counted with its rule — the CPU part off the event loop — and the
-outcome (winners, votes, why each project won or lost) is stored in `budget_results` with the turnout by
-neighborhood; everyone after is served from that row. Staff counting again replaces it.
+the one predicate for the button and the check). When voting closes the scheduler's counting job
+(`scheduler/results.py`) counts each pot's ballots with its rule — read in a short session, tallied in a
+worker thread with no transaction open, stored in a short one — and the outcome (winners, votes, why each
+project won or lost) is stored in `budget_results` with the turnout by neighborhood; everyone is served
+from that row. A viewer before that counts a small pot the same way (after committing the update's
+transaction) and is told to wait for a large one (`BeingCounted`). Staff counting again replaces it (a
+large pot through the job).
 
 Turnout by neighborhood uses each voter's neighborhood when the results were counted (ballots do not
 record where their voter lived when they voted); a group of fewer than `MIN_GROUP` ballots is never
