@@ -362,3 +362,52 @@ async def test_a_viewer_of_a_large_pot_before_the_count_is_told_to_wait(sessions
         told = await session.scalar(select(OutboxMessage).where(OutboxMessage.text == counting_job.RECOUNTED))
         assert told is not None and told.params["pot"] == "City budget"
         assert (await results.pot_results(session, seeded.city)).ballots == 13
+
+
+async def test_results_counted_by_the_scheduler_and_announced_once_across_restarts(
+    sessions, sandbox, monkeypatch
+) -> None:  # noqa: ANN001
+    import handlers
+
+    handlers.routers()
+    chats: dict = {}
+    people = await _people(sessions, sandbox, chats)
+    process_id, _phase, (city_pot,) = await _process(
+        sessions, (("city", None),), opens_in=timedelta(days=-5), closes_in=timedelta(days=1),
+    )  # fmt: skip
+    from bot.services import budgets
+
+    async with sessions.begin() as session:
+        pot = await session.get(budgets.BudgetPot, city_pot)
+        project = await budgets.add_project(session, pot, titles={"en": "Trees"}, cost=100)
+        john = await session.get(Resident, people["John"].id)
+        await budgets.confirm(session, john, city_pot, [project.id])
+        await session.execute(  # voting closed an hour ago, while no scheduler ran
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == process_id, ProcessPhase.kind == "voting")
+            .values(ends_at=utcnow() - timedelta(hours=1))
+        )
+    counted: list[int] = []
+    real = counting.count
+    monkeypatch.setattr(
+        counting, "count", lambda pot, election: counted.append(pot.id) or real(pot, election)
+    )
+    for _restart in range(2):
+        scheduling = _scheduling(sessions, sandbox)
+        await scheduling.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not counted and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+            await _quiet(sessions)
+        finally:
+            await scheduling.stop()
+    assert counted == [city_pot]  # once, across the restart
+    text = announcements.RESULTS_TEXT
+    for name, lang in (("Ayşe", "tr"), ("John", "en"), ("Deniz", "tr")):
+        got = [m for m in await chats[name].bot_messages() if "📊" in m.text]
+        assert [m.text for m in got] == [_plain(translate(text, lang, process=NAMES[lang]))], name
+        buttons = [b for row in got[0].inline_keyboard for b in row]
+        assert [b["callback_data"] for b in buttons] == [MenuCb(action="results").pack()]
+    assert [m for m in await chats["Quiet"].bot_messages() if "📊" in m.text] == []
