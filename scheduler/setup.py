@@ -5,11 +5,15 @@ Jobs are derived from the database with explicit ids (`replace_existing=True`): 
 lease renewal, and one date job per phase opening or closing (`phase:<id>:open|close`), re-derived every
 minute so new or changed phases are picked up. At start and at every re-derivation, an opening or closing
 that passed while no scheduler ran is announced at once if it still makes sense; the outbox key makes
-each announcement happen once whoever writes it first.
+each announcement happen once whoever writes it first. The close of each budgeting process's voting has
+its counting job (`results:count:<phase id>`, `scheduler/results.py`); pots due and not counted (missed
+while no scheduler ran, voting opened again, staff asking for a count again) are counted by
+`results:count`, started by the re-derivation or woken by `results.on_recount`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, timedelta
 
@@ -20,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.middlewares.dedup import purge_processed
 from bot.services import announcements, lease
 from bot.services import outbox as outbox_service
+from bot.services.budgets import results
+from scheduler import results as counting_job
 from scheduler.outbox import OutboxWorker, Pace, worker_name
 from storage.models import utcnow
 
@@ -60,12 +66,38 @@ async def announce(
         signal.wake()
 
 
-async def sync_phase_jobs(
-    scheduler: AsyncIOScheduler, sessions: async_sessionmaker[AsyncSession], signal: outbox_service.Signal
+def count_soon(
+    scheduler: AsyncIOScheduler,
+    sessions: async_sessionmaker[AsyncSession],
+    signal: outbox_service.Signal,
+    lock: asyncio.Lock,
+    delay: float = 0.0,
 ) -> None:
-    """One date job per future phase edge; missed edges that still make sense are announced now."""
+    """Run the counting job now (or in `delay` seconds), unless a run is already waiting."""
+    scheduler.add_job(
+        counting_job.count_due,
+        "date",
+        run_date=utcnow() + timedelta(seconds=delay),
+        args=[sessions, signal, lock],
+        id="results:count",
+        replace_existing=True,
+    )
+
+
+async def sync_phase_jobs(
+    scheduler: AsyncIOScheduler,
+    sessions: async_sessionmaker[AsyncSession],
+    signal: outbox_service.Signal,
+    lock: asyncio.Lock | None = None,
+) -> None:
+    """One date job per future phase edge; missed edges that still make sense are announced now. One
+    counting job per close of voting to come; pots due now are counted by a job started now."""
+    lock = lock or asyncio.Lock()
     async with sessions() as session:
         future, missed = await announcements.upcoming(session)
+        closes = await results.voting_closes(session)
+        due = await results.pots_to_count(session)
+        lately = await results.recently_closed(session)
     for edge in missed:
         await announce(sessions, signal, edge.phase_id, edge.edge)
     wanted = set()
@@ -79,8 +111,20 @@ async def sync_phase_jobs(
             id=edge.job_id,
             replace_existing=True,
         )
+    for phase_id, at in closes:
+        wanted.add(f"results:count:{phase_id}")
+        scheduler.add_job(
+            counting_job.count_due,
+            "date",
+            run_date=at,
+            args=[sessions, signal, lock],
+            id=f"results:count:{phase_id}",
+            replace_existing=True,
+        )
+    if (due or lately) and scheduler.get_job("results:count") is None:
+        count_soon(scheduler, sessions, signal, lock)
     for job in scheduler.get_jobs():
-        if job.id.startswith("phase:") and job.id not in wanted:
+        if job.id.startswith(("phase:", "results:count:")) and job.id not in wanted:
             job.remove()
 
 
@@ -114,6 +158,8 @@ class Scheduling:
         self.worker: OutboxWorker | None = None
         self._bot = None
         self.running = False
+        self.counting = asyncio.Lock()
+        self._unwake = None
 
     async def start(self) -> None:
         await lease.acquire(self.sessions, self.holder, self.lease_ttl)
@@ -131,12 +177,15 @@ class Scheduling:
             sync_phase_jobs,
             "interval",
             seconds=self.sync_every,
-            args=[self.scheduler, self.sessions, self.signal],
+            args=[self.scheduler, self.sessions, self.signal, self.counting],
             id="phases:sync",
             replace_existing=True,
             next_run_time=now + timedelta(milliseconds=10),
         )
         self.scheduler.start()
+        self._unwake = results.on_recount(
+            lambda: count_soon(self.scheduler, self.sessions, self.signal, self.counting, delay=1.0)
+        )
         self._bot = self.bot_factory()
         self.worker = OutboxWorker(
             self._bot,
@@ -164,6 +213,9 @@ class Scheduling:
         if not self.running:
             return
         self.running = False
+        if self._unwake is not None:
+            self._unwake()
+            self._unwake = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.worker is not None:

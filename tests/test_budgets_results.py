@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,17 +25,30 @@ from tests.flows import command_env
 from tests.results_fixtures import WINNERS, close_voting, vote_all
 
 
+@asynccontextmanager
+async def _update(sessions):  # noqa: ANN001, ANN202
+    """A session as an update has it (`DatabaseMiddleware`): committed at the end, rolled back on error;
+    the results service may commit on the way (before a tally, which runs outside any transaction)."""
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
 async def _voted_and_closed(sessions):  # noqa: ANN001, ANN202
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         seeded = await seed(session)
         receipts = await vote_all(session, seeded)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         await close_voting(session, seeded.process_id)
     return seeded, receipts
 
 
 async def test_results_wait_for_the_end_of_voting(sessions) -> None:  # noqa: ANN001
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         seeded = await seed(session)
         await vote_all(session, seeded)
     async with sessions() as session:
@@ -50,7 +64,7 @@ async def test_results_wait_for_the_end_of_voting(sessions) -> None:  # noqa: AN
 
 async def test_counted_once_stored_and_served_from_storage(sessions, monkeypatch) -> None:  # noqa: ANN001
     seeded, _receipts = await _voted_and_closed(sessions)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         shown = await results.pot_results(session, seeded.city)
     assert shown.outcome.selected == WINNERS and shown.ballots == 13
     why = shown.outcome.explanations
@@ -63,23 +77,23 @@ async def test_counted_once_stored_and_served_from_storage(sessions, monkeypatch
         raise AssertionError("counted again for a viewer")
 
     monkeypatch.setattr(counting, "count", no_counting)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         again = await results.pot_results(session, seeded.city)
     assert again.outcome == shown.outcome  # from the stored row, not counted again
 
 
 async def test_only_staff_count_again_and_it_replaces_the_stored_outcome(sessions) -> None:  # noqa: ANN001
     seeded, _receipts = await _voted_and_closed(sessions)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         await results.pot_results(session, seeded.city)
         someone = await resident(session, 9002)
         staff = await resident(session, 9003)
         await roles.grant(session, staff, roles.STAFF)
         ids = someone.id, staff.id
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         with pytest.raises(NotAllowed):
             await results.recount(session, ids[0], seeded.city)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         first = await session.get(BudgetResult, seeded.city)
         before = first.computed_at
         shown = await results.recount(session, ids[1], seeded.city)
@@ -106,7 +120,7 @@ async def test_the_ballots_file_is_anonymous_and_recounts_to_the_same_winners(
     sessions, tmp_path: Path
 ) -> None:  # noqa: ANN001
     seeded, receipts = await _voted_and_closed(sessions)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         _pot, text = await results.ballots_file(session, seeded.city, "TRY")
         made = [
             (ballot_id, receipt)
@@ -153,7 +167,7 @@ async def test_two_first_viewers_at_once_store_one_outcome(sessions) -> None:  #
     seeded, _receipts = await _voted_and_closed(sessions)
 
     async def view() -> tuple[str, ...]:
-        async with sessions.begin() as session:
+        async with _update(sessions) as session:
             return (await results.pot_results(session, seeded.city)).outcome.selected
 
     assert await asyncio.gather(view(), view(), view()) == [WINNERS] * 3
@@ -163,22 +177,22 @@ async def test_two_first_viewers_at_once_store_one_outcome(sessions) -> None:  #
 
 async def test_results_counted_before_voting_was_opened_again_are_counted_anew(sessions) -> None:  # noqa: ANN001
     seeded, _receipts = await _voted_and_closed(sessions)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         assert (await results.pot_results(session, seeded.city)).ballots == 13
-    async with sessions.begin() as session:  # staff open voting again for a day
+    async with _update(sessions) as session:  # staff open voting again for a day
         await session.execute(
             update(ProcessPhase)
             .where(ProcessPhase.process_id == seeded.process_id, ProcessPhase.kind == "voting")
             .values(ends_at=utcnow() + timedelta(days=1))
         )
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         with pytest.raises(results.ResultsNotReady):
             await results.pot_results(session, seeded.city)
         late = await resident(session, 9100, "karsiyaka", "bostanli")
         await budgets.confirm(session, late, seeded.city, [seeded.projects["5"]])
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         await close_voting(session, seeded.process_id)
-    async with sessions.begin() as session:
+    async with _update(sessions) as session:
         shown = await results.pot_results(session, seeded.city)
     assert shown.ballots == 14 and "5" in shown.outcome.selected
 

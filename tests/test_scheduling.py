@@ -112,7 +112,11 @@ def _scheduling(sessions, sandbox, signal=None) -> Scheduling:  # noqa: ANN001
 
 
 async def _announcements(person) -> list[str]:  # noqa: ANN001
-    return [m.text for m in await person.bot_messages() if "Idea submission" in m.text or "fikir toplama" in m.text]
+    return [
+        m.text
+        for m in await person.bot_messages()
+        if "Idea submission" in m.text or "fikir toplama" in m.text
+    ]
 
 
 async def _quiet(sessions, timeout: float = 10.0) -> None:  # noqa: ANN001

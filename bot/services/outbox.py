@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import translate, when
 from storage.models import (
+    BudgetBallot,
+    Neighborhood,
     NotificationChoice,
     OutboxDelivery,
     OutboxMessage,
@@ -129,14 +131,57 @@ def take_queued(session: AsyncSession) -> list[int]:
 
 @dataclass(frozen=True)
 class Audience:
-    """Who a message goes to: `scope` "city" (every onboarded resident) or "neighborhood" (its
-    residents), minus those who turned `category` off and those the bot cannot reach."""
+    """Who a message goes to: `scope` "city" (every onboarded resident), "neighborhood" (its
+    residents), "district" (the residents of its neighborhoods) or "areas" (the residents of any of
+    `neighborhoods` and of any neighborhood of `districts`: the union, each person once); then minus those
+    with a ballot in any pot of `without_ballot_in` (by identity, so across a re-created account), those
+    who turned `category` off and those the bot cannot reach."""
 
     scope: str
     neighborhood_id: int | None = None
+    district_id: int | None = None
+    neighborhoods: tuple[int, ...] = ()
+    districts: tuple[int, ...] = ()
+    without_ballot_in: tuple[int, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
+        found: dict[str, Any] = {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
+        if self.district_id is not None:
+            found["district_id"] = self.district_id
+        if self.neighborhoods or self.districts:
+            found["neighborhoods"], found["districts"] = list(self.neighborhoods), list(self.districts)
+        if self.without_ballot_in:
+            found["without_ballot_in"] = list(self.without_ballot_in)
+        return found
+
+    def where(self) -> Any:
+        """The audience's own condition on `Resident` (without the onboarding, reachability and category
+        conditions `broadcast` adds)."""
+        if self.scope == "city":
+            who: Any = literal(True)
+        elif self.scope == "neighborhood":
+            who = Resident.neighborhood_id == self.neighborhood_id
+        else:
+            hoods = set(self.neighborhoods) if self.scope == "areas" else set()
+            districts = set(self.districts) if self.scope == "areas" else {self.district_id}
+            parts = []
+            if hoods:
+                parts.append(Resident.neighborhood_id.in_(sorted(hoods)))
+            if districts - {None}:
+                in_districts = select(Neighborhood.id).where(
+                    Neighborhood.district_id.in_(sorted(districts - {None}))
+                )
+                parts.append(Resident.neighborhood_id.in_(in_districts))
+            who = or_(*parts) if parts else literal(False)
+        if self.without_ballot_in:
+            voted = exists(
+                select(BudgetBallot.id).where(
+                    BudgetBallot.pot_id.in_(sorted(set(self.without_ballot_in))),
+                    BudgetBallot.identity == Resident.identity,
+                )
+            )
+            who = and_(who, ~voted)
+        return who
 
 
 async def broadcast(
@@ -175,8 +220,7 @@ async def broadcast(
         Resident.telegram_id.is_not(None),
         Resident.reachable.is_(True),
     )
-    if audience.scope != "city":
-        who = and_(who, Resident.neighborhood_id == audience.neighborhood_id)
+    who = and_(who, audience.where())
     if category is not None:
         choice = select(NotificationChoice.enabled).where(
             NotificationChoice.resident_id == Resident.id, NotificationChoice.category == category

@@ -17,6 +17,7 @@ from bot.ui.budgets.verify import Verify
 from bot.ui.budgets.verify_staff import StaffVerify
 from bot.ui.callbacks import HubCb, MenuCb
 from bot.ui.forms import FormCb
+from bot.ui.notices import register_link
 from handlers.budgets import ballot, confirm, staff, verify, verify_staff
 
 
@@ -55,6 +56,7 @@ def _verification_staff(router: Router) -> None:
 
 
 def make_router() -> Router:
+    register_link("budgets", lambda _id: MenuCb(action="budget"))  # the ballots open to me (an announcement)
     router = private_router("budgets")
     verifying_team, allowed_staff = guarded(
         "budgets.verification",

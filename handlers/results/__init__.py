@@ -39,6 +39,7 @@ def _resident(router: Router) -> None:
 
 
 def make_router() -> Router:
+    register_link("results", lambda _id: MenuCb(action="results"))  # my pots' results (an announcement)
     router = private_router("results")
     residents, allowed = onboarded(
         "results.resident",

@@ -122,6 +122,9 @@ async def recount(
     callback_answer: CallbackAnswer,
 ) -> None:
     shown = await results.recount(session, viewer.resident.id, callback_data.pot)
+    if shown is None:  # a large pot: the counting job does it, and tells this staff member
+        callback_answer.text, callback_answer.show_alert = cards.counting_again(), True
+        return
     callback_answer.text = cards.recounted()
     await reply(
         query, cards.results_text(shown, city.currency, lang), keyboards.pot(shown.pot.id, viewer.is_staff)

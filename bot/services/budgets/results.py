@@ -1,10 +1,13 @@
 """Published results of a pot: counted once, stored, served to every viewer from the stored row.
 
 Results show once the process's `results` phase is current or its voting has closed (`results_open`,
-the one predicate for the button and the check). The first time anyone asks after that (or when staff
-count again), the pot's ballots are counted with its rule — the CPU part off the event loop — and the
-outcome (winners, votes, why each project won or lost) is stored in `budget_results` with the turnout by
-neighborhood; everyone after is served from that row. Staff counting again replaces it.
+the one predicate for the button and the check). When voting closes the scheduler's counting job
+(`scheduler/results.py`) counts each pot's ballots with its rule — read in a short session, tallied in a
+worker thread with no transaction open, stored in a short one — and the outcome (winners, votes, why each
+project won or lost) is stored in `budget_results` with the turnout by neighborhood; everyone is served
+from that row. A viewer before that counts a small pot the same way (after committing the update's
+transaction) and is told to wait for a large one (`BeingCounted`). Staff counting again replaces it (a
+large pot through the job).
 
 Turnout by neighborhood uses each voter's neighborhood when the results were counted (ballots do not
 record where their voter lived when they voted); a group of fewer than `MIN_GROUP` ballots is never
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -43,6 +46,7 @@ from storage.models import (
     BudgetResult,
     Neighborhood,
     Process,
+    ProcessPhase,
     Resident,
     utcnow,
 )
@@ -286,32 +290,106 @@ def _closes(pot: BudgetPot) -> str:
     return voting.ends_at.isoformat() if voting else ""
 
 
-async def count_and_store(session: AsyncSession, pot: BudgetPot, actor_id: int | None = None) -> None:
-    """Count the pot (the rule runs in a worker thread) and store the outcome, unless someone stored it
-    meanwhile (INSERT … ON CONFLICT DO NOTHING: two first viewers at once keep one row)."""
+SMALL_POT = 2000  # ballots: a pot this small may be counted for its first viewer (outside any transaction)
+
+
+class BeingCounted(DomainError):
+    """The pot's results are not stored yet (or are being counted again) and the pot is too large to be
+    counted for a viewer: the scheduler's job counts it, and the results announcement tells the voters."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What counting a pot needs, read in one short session: the election and everything stored with the
+    outcome, as plain values (the tally runs on them with no session and no transaction open)."""
+
+    pot: BudgetPot
+    election: Election
+    turnout: dict[str, Any]
+    closes: str
+
+
+async def prepare(session: AsyncSession, pot: BudgetPot) -> Prepared:
     elected = await counting.election(session, pot)
-    outcome = await asyncio.to_thread(counting.count, pot, elected)
+    turnout = {"groups": await _turnout(session, pot.id), "eligible": await _eligible(session, pot)}
+    return Prepared(pot, elected, turnout, _closes(pot))
+
+
+def tally_of(prepared: Prepared) -> Outcome:
+    """The CPU part: the pot's rule on its election (run in a worker thread, outside any transaction)."""
+    return counting.count(prepared.pot, prepared.election)
+
+
+async def store(
+    session: AsyncSession, prepared: Prepared, outcome: Outcome, actor_id: int | None = None
+) -> Counted | None:
+    """Store a counted outcome, unless a current one is stored meanwhile (INSERT … ON CONFLICT DO
+    NOTHING: two counts at once keep one row); a row left stale (voting opened again, or marked to be
+    counted again) is replaced. None when another count stored it first."""
+    stored = await session.get(BudgetResult, prepared.pot.id, populate_existing=True)
+    asked_by = None
+    if stored is not None:
+        if current(stored, prepared.closes):
+            return None
+        asked_by = stored.outcome.get("recount_by")
+        await session.delete(stored)
+        await session.flush()
     values = {
-        "pot_id": pot.id,
-        "ballots": len(elected.ballots),
-        "outcome": {**encode(outcome, elected), "closes": _closes(pot)},
-        "turnout": {"groups": await _turnout(session, pot.id), "eligible": await _eligible(session, pot)},
+        "pot_id": prepared.pot.id,
+        "ballots": len(prepared.election.ballots),
+        "outcome": {**encode(outcome, prepared.election), "closes": prepared.closes},
+        "turnout": prepared.turnout,
         "computed_at": utcnow(),
         "computed_by": actor_id,
     }
     stmt = _insert(session)(BudgetResult).values(**values).on_conflict_do_nothing(index_elements=["pot_id"])
-    await session.execute(stmt)
+    if not (await session.execute(stmt)).rowcount:
+        return None
+    return Counted(prepared.pot.id, asked_by)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A count this call stored: the pot, and the staff member who asked for it to be counted again."""
+
+    pot_id: int
+    asked_by: int | None
+
+
+def current(stored: BudgetResult | None, closes: str) -> bool:
+    """A stored outcome is current when it was counted after this closing of voting and not marked to be
+    counted again."""
+    return stored is not None and stored.outcome.get("closes") == closes and not stored.outcome.get("stale")
+
+
+async def count_and_store(
+    session: AsyncSession, pot: BudgetPot, actor_id: int | None = None
+) -> Counted | None:
+    """Count the pot in the viewer's (or staff member's) session without holding its transaction during
+    the tally: what the update did so far is committed first (it would be before the bot speaks anyway,
+    docs/architecture.md), the rule runs in a worker thread with no transaction open, and the outcome is
+    stored in a new, short transaction."""
+    prepared = await prepare(session, pot)
+    if session.in_transaction():
+        await session.commit()
+    outcome = await asyncio.to_thread(tally_of, prepared)
+    return await store(session, prepared, outcome, actor_id)
+
+
+async def ballot_count(session: AsyncSession, pot_id: int) -> int:
+    return await session.scalar(select(func.count()).where(BudgetBallot.pot_id == pot_id)) or 0
 
 
 async def pot_results(session: AsyncSession, pot_id: int, now: datetime | None = None) -> PotResults:
-    """The pot's results, counted the first time they are asked for and read from storage after."""
+    """The pot's results from storage. Counted by the scheduler's job when voting closes; a viewer
+    before that counts a small pot (under `SMALL_POT` ballots, outside the transaction) and is told to
+    wait for a large one (`BeingCounted`)."""
     pot = await _pot(session, pot_id)
     check_open(pot.process, now)
     stored = await session.get(BudgetResult, pot.id)
-    if stored is not None and stored.outcome.get("closes") != _closes(pot):
-        await forget(session, pot.id)  # voting was opened again since: these results are out of date
-        stored = None
-    if stored is None:
+    if not current(stored, _closes(pot)):
+        if await ballot_count(session, pot.id) >= SMALL_POT:
+            raise BeingCounted(f"pot {pot.id}")
         await count_and_store(session, pot)
         stored = await session.get(BudgetResult, pot.id, populate_existing=True)
     assert stored is not None
@@ -342,30 +420,67 @@ async def _view(session: AsyncSession, pot: BudgetPot, stored: BudgetResult) -> 
     )
 
 
+_wakers: list[Callable[[], None]] = []
+
+
+def on_recount(wake: Callable[[], None]) -> Callable[[], None]:
+    """Register what wakes the counting job when staff ask for a large pot to be counted again (the
+    scheduler of this process); returns a function that unregisters it."""
+    _wakers.append(wake)
+    return lambda: _wakers.remove(wake) if wake in _wakers else None
+
+
 async def recount(
     session: AsyncSession, actor_id: int, pot_id: int, now: datetime | None = None
-) -> PotResults:
-    """Staff count the pot again: the stored outcome is replaced (and the change audited)."""
+) -> PotResults | None:
+    """Staff count the pot again (audited): a small pot at once, outside the transaction, replacing the
+    stored outcome; a large one is marked to be counted again by the job, which tells the staff member
+    when it is done (None: the caller says so; the mark is committed with the update)."""
     await roles.require(session, actor_id, roles.STAFF)
     pot = await _pot(session, pot_id)
     check_open(pot.process, now)
-    await session.execute(delete(BudgetResult).where(BudgetResult.pot_id == pot.id))
-    await count_and_store(session, pot, actor_id)
-    stored = await session.get(BudgetResult, pot.id, populate_existing=True)
-    assert stored is not None
+    large = await ballot_count(session, pot.id) >= SMALL_POT
     await audit.record(
         session,
         "budget.results",
         actor_id=actor_id,
         object_type="pot",
         object_id=pot.id,
-        ballots=stored.ballots,
+        ballots=await ballot_count(session, pot.id),
     )
+    stored = await session.get(BudgetResult, pot.id)
+    if large:
+        if stored is not None:
+            stored.outcome = {**stored.outcome, "stale": True, "recount_by": actor_id}
+        else:
+            await store_mark(session, pot, actor_id)
+        for wake in list(_wakers):
+            wake()
+        return None
+    if stored is not None:
+        stored.outcome = {**stored.outcome, "stale": True}
+    await count_and_store(session, pot, actor_id)
+    stored = await session.get(BudgetResult, pot.id, populate_existing=True)
+    assert stored is not None
     return await _view(session, pot, stored)
 
 
+async def store_mark(session: AsyncSession, pot: BudgetPot, actor_id: int) -> None:
+    """No outcome stored yet: remember who asked, so the job tells them too once it is counted."""
+    session.add(
+        BudgetResult(
+            pot_id=pot.id,
+            ballots=0,
+            outcome={"closes": "", "stale": True, "recount_by": actor_id},
+            turnout={},
+            computed_at=utcnow(),
+            computed_by=actor_id,
+        )
+    )
+
+
 async def forget(session: AsyncSession, pot_id: int) -> None:
-    """Drop the stored outcome (the next viewer counts again)."""
+    """Drop the stored outcome (the next viewer, or the job, counts again)."""
     await session.execute(delete(BudgetResult).where(BudgetResult.pot_id == pot_id))
 
 
@@ -499,3 +614,95 @@ async def ballots_file(
         for p in elected.projects
     )
     return pot, await asyncio.to_thread(dumps, Election(elected.meta, projects, elected.ballots))
+
+
+# --- the counting job (scheduler/results.py) -------------------------------------------------------
+
+
+async def pots_to_count(session: AsyncSession, now: datetime | None = None) -> list[int]:
+    """The pots whose voting has closed (and closed after their process was made: not an import) with no
+    current stored outcome: none yet, one from before voting was opened again, or one marked to be
+    counted again."""
+    now = now or utcnow()
+    rows = await session.execute(
+        select(BudgetPot.id, ProcessPhase.ends_at)
+        .join(Process, Process.id == BudgetPot.process_id)
+        .join(ProcessPhase, (ProcessPhase.process_id == Process.id) & (ProcessPhase.kind == rules.VOTING))
+        .where(ProcessPhase.ends_at <= now, ProcessPhase.ends_at > Process.created_at)
+        .order_by(BudgetPot.id)
+    )
+    closed = {pot_id: ends_at for pot_id, ends_at in rows.all()}
+    if not closed:
+        return []
+    stored = await session.execute(
+        select(
+            BudgetResult.pot_id,
+            BudgetResult.outcome["closes"].as_string(),
+            BudgetResult.outcome["stale"].as_boolean(),
+        ).where(BudgetResult.pot_id.in_(closed))
+    )
+    fresh = {
+        pot_id for pot_id, closes, stale in stored.all() if not stale and closes == closed[pot_id].isoformat()
+    }
+    return [pot_id for pot_id in closed if pot_id not in fresh]
+
+
+async def voting_closes(session: AsyncSession, now: datetime | None = None) -> list[tuple[int, datetime]]:
+    """(voting phase id, when it closes) of every budgeting process whose voting is still to close."""
+    now = now or utcnow()
+    rows = await session.execute(
+        select(ProcessPhase.id, ProcessPhase.ends_at)
+        .where(
+            ProcessPhase.kind == rules.VOTING,
+            ProcessPhase.ends_at > now,
+            ProcessPhase.process_id.in_(select(BudgetPot.process_id)),
+        )
+        .order_by(ProcessPhase.ends_at)
+    )
+    return [(phase_id, at) for phase_id, at in rows.all()]
+
+
+async def load_pot(session: AsyncSession, pot_id: int) -> BudgetPot | None:
+    try:
+        return await _pot(session, pot_id)
+    except NotFound:
+        return None
+
+
+async def fully_counted(session: AsyncSession, process_id: int) -> datetime | None:
+    """When the process's voting closed, if every one of its pots has a current stored outcome."""
+    process = await processes.get(session, process_id)
+    voting = processes.window(process, rules.VOTING) if process else None
+    if voting is None:
+        return None
+    left = set(await pots_to_count(session))
+    pots = (await session.scalars(select(BudgetPot.id).where(BudgetPot.process_id == process_id))).all()
+    return voting.ends_at if pots and not left.intersection(pots) else None
+
+
+async def processes_of(session: AsyncSession, pot_ids: list[int]) -> list[int]:
+    if not pot_ids:
+        return []
+    found = await session.scalars(
+        select(BudgetPot.process_id)
+        .where(BudgetPot.id.in_(pot_ids))
+        .distinct()
+        .order_by(BudgetPot.process_id)
+    )
+    return list(found)
+
+
+async def recently_closed(session: AsyncSession, now: datetime | None = None) -> list[int]:
+    """The budgeting processes whose voting closed within the time their results are still announced."""
+    from bot.services.announcements import LATE_RESULTS
+
+    now = now or utcnow()
+    found = await session.scalars(
+        select(ProcessPhase.process_id).where(
+            ProcessPhase.kind == rules.VOTING,
+            ProcessPhase.ends_at <= now,
+            ProcessPhase.ends_at > now - LATE_RESULTS,
+            ProcessPhase.process_id.in_(select(BudgetPot.process_id)),
+        )
+    )
+    return sorted(set(found))

@@ -283,6 +283,10 @@ def recounted() -> str:
     return _("🔁 Counted again.")
 
 
+def counting_again() -> str:
+    return _("🔁 Counting again; you will be told when it is done.")
+
+
 def projects_text(shown: results.PotResults, lang: str) -> str:
     return _("🔎 <b>{pot}</b>: open a project to see why it won or lost (✅ selected).").format(
         pot=escape(budgets.pot_name(shown.pot, lang))

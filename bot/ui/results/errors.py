@@ -24,3 +24,8 @@ def _not_ready(error: results.ResultsNotReady, ctx: dict[str, Any]) -> str:
 @refusal.register
 def _bad_receipt(error: results.BadReceipt, ctx: dict[str, Any]) -> str:
     return _("A receipt code has 8 letters and digits, like ABCD2345. Please type it again, or send /cancel.")
+
+
+@refusal.register
+def _being_counted(error: results.BeingCounted, ctx: dict[str, Any]) -> str:
+    return _("⏳ The results are being counted; you will get a message when they are ready.")
