@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.services import outbox, residents
+from bot.services import lease, outbox, residents
 from bot.services.geography import by_keys
 from bot.telegram import make_bot
 from scheduler.outbox import OutboxWorker, Pace
@@ -203,9 +203,11 @@ async def test_each_recipient_reads_it_in_their_language_and_opt_outs_are_respec
 async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
     settings, database_url
 ) -> None:  # noqa: ANN001
-    """`meydan worker` sends 150 messages at 10/s; it is killed (SIGKILL) mid-run; a second
-    one started meanwhile is refused (the lease), and after the lease expires a new one takes over and
-    delivers the rest: every person gets the message, and repeats stay within the in-flight batch."""
+    """`meydan worker` sends 150 messages at 10/s; it is killed (SIGKILL) mid-run; a second one
+    started before its lease has expired is refused, and after the lease expires a new one takes over
+    and delivers the rest: every person gets the message, and repeats stay within the in-flight batch.
+    The kill comes first, so a slow start of the second process (a loaded machine) cannot let the
+    first finish before it is killed."""
     from bot.sandbox.testing import Limits, Sandbox
     from storage.db import make_engine, make_session_factory
 
@@ -232,7 +234,7 @@ async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
                 TELEGRAM_API_URL=sandbox.url,
                 DATABASE_URL=database_url,
                 OUTBOX_RATE="10",
-                SCHEDULER_LEASE_TTL="3",
+                SCHEDULER_LEASE_TTL="20",
                 OUTBOX_CLAIM_TIMEOUT="3",
                 LOG_LEVEL="WARNING",
             )
@@ -265,17 +267,20 @@ async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
             while sum((await received()).values()) < 5:
                 assert time.monotonic() < deadline and first.returncode is None
                 await asyncio.sleep(0.05)
-            # while it runs, a second scheduler is refused with a clear message
-            second = await start()
-            _out, err = await asyncio.wait_for(second.communicate(), 30)
-            assert second.returncode == 2 and b"refusing to start" in err and b"holds the lease" in err
             first.send_signal(signal.SIGKILL)
             await first.wait()
             before = sum((await received()).values())
             assert before < people_count  # killed mid-run
             recorded = await sent()
+            # while its lease is still valid, a second scheduler is refused with a clear message
+            second = await start()
+            _out, err = await asyncio.wait_for(second.communicate(), 30)
+            assert second.returncode == 2 and b"refusing to start" in err and b"holds the lease" in err
             # once the lease has expired, a new worker takes over and finishes
-            await asyncio.sleep(3.5)
+            async with sessions() as session:
+                held = await lease.current(session)
+            assert held is not None
+            await asyncio.sleep(max(0.0, (held.expires_at - utcnow()).total_seconds()) + 0.5)
             third = await start()
             try:
                 deadline = time.monotonic() + 40
