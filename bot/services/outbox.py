@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import translate, when
 from storage.models import (
+    Neighborhood,
     NotificationChoice,
     OutboxDelivery,
     OutboxMessage,
@@ -127,14 +128,69 @@ def take_queued(session: AsyncSession) -> list[int]:
 
 @dataclass(frozen=True)
 class Audience:
-    """Who a message goes to: `scope` "city" (every onboarded resident) or "neighborhood" (its
-    residents), minus those who turned `category` off and those the bot cannot reach."""
+    """Who a message goes to: `scope` "city" (every onboarded resident), "district" or "neighborhood"
+    (its residents) or "language" (residents reading `lang`, the city's language for those who chose
+    none), minus those who turned `category` off and those the bot cannot reach."""
 
     scope: str
     neighborhood_id: int | None = None
+    district_id: int | None = None
+    lang: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
+        found: dict[str, Any] = {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
+        if self.district_id is not None:
+            found["district_id"] = self.district_id
+        if self.lang is not None:
+            found["lang"] = self.lang
+        return found
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Audience:
+        return cls(data["scope"], data.get("neighborhood_id"), data.get("district_id"), data.get("lang"))
+
+
+def recipients(
+    audience: Audience, default_lang: str, category: str | None, category_default: bool = True
+) -> ColumnElement[bool]:
+    """The one condition on `Resident` that says who `audience` reaches, shared by `count` and
+    `broadcast`, so the number staff are shown is the number of deliveries made."""
+    who = and_(
+        Resident.onboarded_at.is_not(None),
+        Resident.deleted_at.is_(None),
+        Resident.telegram_id.is_not(None),
+        Resident.reachable.is_(True),
+    )
+    if audience.scope == "neighborhood":
+        who = and_(who, Resident.neighborhood_id == audience.neighborhood_id)
+    elif audience.scope == "district":
+        hoods = select(Neighborhood.id).where(Neighborhood.district_id == audience.district_id)
+        who = and_(who, Resident.neighborhood_id.in_(hoods))
+    elif audience.scope == "language":
+        who = and_(who, func.coalesce(Resident.language, default_lang) == audience.lang)
+    elif audience.scope != "city":
+        raise ValueError(f"unknown audience {audience.scope!r}")
+    if category is not None:
+        choice = select(NotificationChoice.enabled).where(
+            NotificationChoice.resident_id == Resident.id, NotificationChoice.category == category
+        )
+        off = exists(choice.where(NotificationChoice.enabled.is_(False)))
+        on = exists(choice.where(NotificationChoice.enabled.is_(True)))
+        who = and_(who, ~off) if category_default else and_(who, on)
+    return who
+
+
+async def count(
+    session: AsyncSession,
+    audience: Audience,
+    *,
+    default_lang: str,
+    category: str | None = None,
+    category_default: bool = True,
+) -> int:
+    """How many deliveries `broadcast` would make for this audience now (the same condition)."""
+    who = recipients(audience, default_lang, category, category_default)
+    return int(await session.scalar(select(func.count(Resident.id)).where(who)) or 0)
 
 
 async def broadcast(
@@ -151,6 +207,7 @@ async def broadcast(
     category_default: bool = True,
     key: str | None = None,
     created_by: int | None = None,
+    photo: str | None = None,
 ) -> tuple[OutboxMessage, int]:
     """A message to everyone in `audience`, expanded into one delivery row per recipient by one
     INSERT … SELECT in this transaction; returns the message and how many recipients it has."""
@@ -164,24 +221,11 @@ async def broadcast(
         category=category,
         audience=audience.as_json(),
         created_by=created_by,
+        photo=photo,
     )
     session.add(message)
     await session.flush()
-    who = and_(
-        Resident.onboarded_at.is_not(None),
-        Resident.deleted_at.is_(None),
-        Resident.telegram_id.is_not(None),
-        Resident.reachable.is_(True),
-    )
-    if audience.scope != "city":
-        who = and_(who, Resident.neighborhood_id == audience.neighborhood_id)
-    if category is not None:
-        choice = select(NotificationChoice.enabled).where(
-            NotificationChoice.resident_id == Resident.id, NotificationChoice.category == category
-        )
-        off = exists(choice.where(NotificationChoice.enabled.is_(False)))
-        on = exists(choice.where(NotificationChoice.enabled.is_(True)))
-        who = and_(who, ~off) if category_default else and_(who, on)
+    who = recipients(audience, default_lang, category, category_default)
     now = utcnow()
     chosen = select(
         literal(message.id),
