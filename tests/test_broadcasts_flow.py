@@ -65,7 +65,13 @@ async def _wait_text(person, text: str, timeout: float = 10.0):  # noqa: ANN001,
 
 
 async def _compose(
-    staff, lang: str, *, same: bool = False, place: str | None = "Pazaryeri", when: str | None = None
+    staff,
+    lang: str,
+    *,
+    same: bool = False,
+    place: str | None = "Pazaryeri",
+    when: str | None = None,
+    photo: bool = False,
 ):  # noqa: ANN001, ANN202
     """/broadcast → texts → City news → a neighborhood (typed) → no photo → the ideas button → now or `when`."""
     await staff.say("/broadcast")
@@ -81,7 +87,10 @@ async def _compose(
         await staff.press(_say(lang, "🏘 A neighborhood…"))
         await staff.say(place)
     await staff.press(_say(lang, "Continue »"))
-    await staff.press(_say(lang, "Skip ⏭"))
+    if photo:
+        await staff.send_photo()
+    else:
+        await staff.press(_say(lang, "Skip ⏭"))
     await staff.press(_say(lang, "💡 Share an idea"))
     if when is None:
         await staff.press(_say(lang, "📨 Now"))
@@ -165,13 +174,15 @@ async def test_a_broadcast_to_a_neighborhood_reaches_only_its_residents(
         assert (await residents.notifications(session, await _resident_id(meydan, ayse)))["news"] is False
 
 
-async def test_same_text_for_both_and_everyone(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+async def test_same_text_for_both_to_everyone_with_a_photo(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
     john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
-    preview = await _compose(staff, "en", same=True, place=None)
-    assert "{count} recipients".format(count=2) in preview.body  # Selin and John
+    preview = await _compose(staff, "en", same=True, place=None, photo=True)
+    assert "2 recipients" in preview.body  # Selin and John
+    assert preview.photo is not None  # the preview is the photo with its caption
     await staff.press("📨 Send")
-    await _wait_text(john, "Merhaba komşular!")
+    got = await _wait_text(john, "Merhaba komşular!")
+    assert got.photo is not None and got.caption.startswith("Merhaba komşular!")
 
 
 async def test_a_coordinator_reaches_only_their_own_neighborhood(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
