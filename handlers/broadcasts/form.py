@@ -62,19 +62,19 @@ async def _audiences(values: dict[str, Any], ctx: dict[str, Any]) -> list[Option
         for code, flag in (("tr", "🇹🇷"), ("en", "🇬🇧")):
             audience = outbox.Audience("language", lang=code)
             label = f"{flag} " + await audience_label(session, audience, lang)
-            found.append(Option(f"lang:{code}", await _counted(label, audience, values, ctx)))
+            found.append(Option(f"lang-{code}", await _counted(label, audience, values, ctx)))
         return found
     for hood_id in broadcasts.coordinated(_grants(ctx)):
         audience = outbox.Audience("neighborhood", neighborhood_id=hood_id)
         label = "🏘 " + await audience_label(session, audience, lang)
-        found.append(Option(f"{HOOD}:{hood_id}", await _counted(label, audience, values, ctx)))
+        found.append(Option(f"{HOOD}-{hood_id}", await _counted(label, audience, values, ctx)))
     return found
 
 
 def _reachable(key: str, ctx: dict[str, Any]) -> str:
     """The one predicate, on a pressed or typed audience (a coordinator's other neighborhood is refused)."""
     audience = audience_of({"audience": key})
-    named = key.startswith(("lang:", f"{HOOD}:", f"{DISTRICT}:")) or key == CITY
+    named = key.startswith(("lang-", f"{HOOD}-", f"{DISTRICT}-")) or key == CITY
     if named and not broadcasts.can_reach(_grants(ctx), audience):
         raise Answer(outside_text())
     return key
@@ -103,7 +103,7 @@ async def _place(text: str, ctx: dict[str, Any]) -> str:
                 query=shown
             )
         )
-    return _reachable(f"{kind}:{places[0].id}", ctx)
+    return _reachable(f"{kind}-{places[0].id}", ctx)
 
 
 async def _typed_audience(text: str, ctx: dict[str, Any]) -> str:

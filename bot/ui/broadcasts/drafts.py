@@ -11,9 +11,9 @@ SAME, NOW, CITY, DISTRICT, HOOD = "=", "now", "city", "district", "hood"
 
 
 def audience_of(values: dict[str, Any]) -> outbox.Audience:
-    """The audience a draft names: "city", "lang:<xx>", "hood:<id>" or "district:<id>"."""
+    """The audience a draft names: "city", "lang-<xx>", "hood-<id>" or "district-<id>"."""
     key = values.get("place") if values.get("audience") in (DISTRICT, HOOD) else values.get("audience")
-    kind, _sep, ident = str(key or "").partition(":")
+    kind, _sep, ident = str(key or "").partition("-")
     if kind == "lang":
         return outbox.Audience("language", lang=ident)
     if kind == HOOD and ident.isdigit():
