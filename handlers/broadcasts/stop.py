@@ -24,4 +24,3 @@ async def stop(
     category = await broadcasts.stop(session, viewer.resident.id, callback_data.id)
     text = _("🔕 Turned off: {category}. You can turn it on again in /settings.")
     callback_answer.text = text.format(category=category_label(category, lang))
-    callback_answer.show_alert = True
