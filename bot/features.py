@@ -167,8 +167,22 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "broadcasts",
+        router="handlers.broadcasts:make_router",
         order=60,
-        notifications=(Category("phases", N_("When a process opens or closes")),),
+        hub=(
+            HubEntry(
+                "broadcasts",
+                N_("📣 Broadcasts ({count} scheduled)"),
+                order=50,
+                count="bot.services.broadcasts:scheduled_count",
+            ),
+        ),
+        commands=(Command("broadcast", N_("Write to residents"), order=96, staff_only=True),),
+        throttling={"broadcast_send": 2.0},
+        notifications=(
+            Category("phases", N_("When a process opens or closes")),
+            Category("news", N_("City news")),
+        ),
     ),
     Feature("fallback", router="handlers.fallback:make_router", order=1000),
 )

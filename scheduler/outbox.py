@@ -318,8 +318,10 @@ class OutboxWorker:
             return
         try:
             text, markup = self._rendered(message, delivery.lang)
-            if message.photo:
-                sent = await self.bot.send_photo(delivery.chat_id, message.photo, caption=text, reply_markup=markup)
+            if message.photo:  # a broadcast with a photo: its text is the caption
+                sent = await self.bot.send_photo(
+                    delivery.chat_id, message.photo, caption=text, reply_markup=markup
+                )
             else:
                 sent = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:

@@ -25,6 +25,7 @@ from bot.middlewares.dedup import purge_processed
 from bot.services import announcements, lease
 from bot.services import outbox as outbox_service
 from bot.services.budgets import results
+from scheduler import broadcasts as broadcast_jobs
 from scheduler import results as counting_job
 from scheduler.outbox import OutboxWorker, Pace, worker_name
 from storage.models import utcnow
@@ -197,6 +198,23 @@ class Scheduling:
             name=self.holder[:64],
         )
         self.worker.start()
+        self.scheduler.add_job(
+            broadcast_jobs.release,
+            "interval",
+            seconds=broadcast_jobs.RELEASE_EVERY,
+            args=[self.sessions, self.signal],
+            id="broadcasts:release",
+            replace_existing=True,
+            next_run_time=now + timedelta(milliseconds=10),
+        )
+        self.scheduler.add_job(
+            broadcast_jobs.report,
+            "interval",
+            seconds=broadcast_jobs.PROGRESS_JOB_EVERY,
+            args=[self.sessions, self._bot],
+            id="broadcasts:progress",
+            replace_existing=True,
+        )
         log.info("scheduler started lease_ttl=%s", self.lease_ttl)
 
     async def _renew(self) -> None:

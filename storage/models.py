@@ -562,3 +562,30 @@ class BudgetProjectUpdate(Base):
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Broadcast(Base):
+    """A staff broadcast as composed: what it says, to whom, when. `status`: `scheduled` (expanded into
+    outbox deliveries at `send_at` by the scheduler, so opt-outs made meanwhile count), `cancelled`,
+    `sending` (its outbox message is being delivered; `progress_*` is the staff chat's progress
+    message), `done` (the final report is written)."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status_send_at", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    category: Mapped[str] = mapped_column(String(32))
+    photo: Mapped[str | None] = mapped_column(String(256))
+    flow: Mapped[str | None] = mapped_column(String(32))
+    send_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column()
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_at: Mapped[datetime | None] = mapped_column()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import translate, when
@@ -132,10 +132,11 @@ def take_queued(session: AsyncSession) -> list[int]:
 @dataclass(frozen=True)
 class Audience:
     """Who a message goes to: `scope` "city" (every onboarded resident), "neighborhood" (its
-    residents), "district" (the residents of its neighborhoods) or "areas" (the residents of any of
-    `neighborhoods` and of any neighborhood of `districts`: the union, each person once); then minus those
-    with a ballot in any pot of `without_ballot_in` (by identity, so across a re-created account), those
-    who turned `category` off and those the bot cannot reach."""
+    residents), "district" (the residents of its neighborhoods), "areas" (the residents of any of
+    `neighborhoods` and of any neighborhood of `districts`: the union, each person once) or "language"
+    (residents reading `lang`, the city's language for those who chose none); then minus those with a
+    ballot in any pot of `without_ballot_in` (by identity, so across a re-created account), those who
+    turned `category` off and those the bot cannot reach."""
 
     scope: str
     neighborhood_id: int | None = None
@@ -143,6 +144,7 @@ class Audience:
     neighborhoods: tuple[int, ...] = ()
     districts: tuple[int, ...] = ()
     without_ballot_in: tuple[int, ...] = ()
+    lang: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
@@ -152,16 +154,32 @@ class Audience:
             found["neighborhoods"], found["districts"] = list(self.neighborhoods), list(self.districts)
         if self.without_ballot_in:
             found["without_ballot_in"] = list(self.without_ballot_in)
+        if self.lang is not None:
+            found["lang"] = self.lang
         return found
 
-    def where(self) -> Any:
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Audience:
+        return cls(
+            data["scope"],
+            data.get("neighborhood_id"),
+            data.get("district_id"),
+            tuple(data.get("neighborhoods") or ()),
+            tuple(data.get("districts") or ()),
+            tuple(data.get("without_ballot_in") or ()),
+            data.get("lang"),
+        )
+
+    def where(self, default_lang: str) -> Any:
         """The audience's own condition on `Resident` (without the onboarding, reachability and category
-        conditions `broadcast` adds)."""
+        conditions `recipients` adds)."""
         if self.scope == "city":
             who: Any = literal(True)
         elif self.scope == "neighborhood":
             who = Resident.neighborhood_id == self.neighborhood_id
-        else:
+        elif self.scope == "language":
+            who = func.coalesce(Resident.language, default_lang) == self.lang
+        elif self.scope in ("district", "areas"):
             hoods = set(self.neighborhoods) if self.scope == "areas" else set()
             districts = set(self.districts) if self.scope == "areas" else {self.district_id}
             parts = []
@@ -173,6 +191,8 @@ class Audience:
                 )
                 parts.append(Resident.neighborhood_id.in_(in_districts))
             who = or_(*parts) if parts else literal(False)
+        else:
+            raise ValueError(f"unknown audience {self.scope!r}")
         if self.without_ballot_in:
             voted = exists(
                 select(BudgetBallot.id).where(
@@ -182,6 +202,41 @@ class Audience:
             )
             who = and_(who, ~voted)
         return who
+
+
+def recipients(
+    audience: Audience, default_lang: str, category: str | None, category_default: bool = True
+) -> ColumnElement[bool]:
+    """The one condition on `Resident` that says who `audience` reaches, shared by `count` and
+    `broadcast`, so the number staff are shown is the number of deliveries made."""
+    who = and_(
+        Resident.onboarded_at.is_not(None),
+        Resident.deleted_at.is_(None),
+        Resident.telegram_id.is_not(None),
+        Resident.reachable.is_(True),
+        audience.where(default_lang),
+    )
+    if category is not None:
+        choice = select(NotificationChoice.enabled).where(
+            NotificationChoice.resident_id == Resident.id, NotificationChoice.category == category
+        )
+        off = exists(choice.where(NotificationChoice.enabled.is_(False)))
+        on = exists(choice.where(NotificationChoice.enabled.is_(True)))
+        who = and_(who, ~off) if category_default else and_(who, on)
+    return who
+
+
+async def count(
+    session: AsyncSession,
+    audience: Audience,
+    *,
+    default_lang: str,
+    category: str | None = None,
+    category_default: bool = True,
+) -> int:
+    """How many deliveries `broadcast` would make for this audience now (the same condition)."""
+    who = recipients(audience, default_lang, category, category_default)
+    return int(await session.scalar(select(func.count(Resident.id)).where(who)) or 0)
 
 
 async def broadcast(
@@ -198,6 +253,7 @@ async def broadcast(
     category_default: bool = True,
     key: str | None = None,
     created_by: int | None = None,
+    photo: str | None = None,
 ) -> tuple[OutboxMessage, int]:
     """A message to everyone in `audience`, expanded into one delivery row per recipient by one
     INSERT … SELECT in this transaction; returns the message and how many recipients it has."""
@@ -211,23 +267,11 @@ async def broadcast(
         category=category,
         audience=audience.as_json(),
         created_by=created_by,
+        photo=photo,
     )
     session.add(message)
     await session.flush()
-    who = and_(
-        Resident.onboarded_at.is_not(None),
-        Resident.deleted_at.is_(None),
-        Resident.telegram_id.is_not(None),
-        Resident.reachable.is_(True),
-    )
-    who = and_(who, audience.where())
-    if category is not None:
-        choice = select(NotificationChoice.enabled).where(
-            NotificationChoice.resident_id == Resident.id, NotificationChoice.category == category
-        )
-        off = exists(choice.where(NotificationChoice.enabled.is_(False)))
-        on = exists(choice.where(NotificationChoice.enabled.is_(True)))
-        who = and_(who, ~off) if category_default else and_(who, on)
+    who = recipients(audience, default_lang, category, category_default)
     now = utcnow()
     chosen = select(
         literal(message.id),
