@@ -141,10 +141,12 @@ async def test_an_opening_missed_during_downtime_is_announced_once(sessions, san
     )
     async with sessions() as session:
         closes = processes.window(await processes.get(session, process_id)).ends_at
-    for _restart in range(2):  # the scheduler comes back, then restarts again
+    for restart in range(2):  # the scheduler comes back, then restarts again
         scheduling = _scheduling(sessions, sandbox)
         await scheduling.start()
         try:
+            if restart == 0:  # a loaded machine may take a while over the first sync
+                await people["John"].wait_for(lambda m: "Idea submission is open" in m.text, timeout=15)
             await asyncio.sleep(0.5)
             await _quiet(sessions)
         finally:
@@ -251,6 +253,7 @@ async def test_a_closing_missed_within_hours_is_announced_and_its_opening_is_not
     scheduling = _scheduling(sessions, sandbox)
     await scheduling.start()
     try:
+        await people["John"].wait_for(lambda m: "has closed" in m.text, timeout=15)
         await asyncio.sleep(0.5)
         await _quiet(sessions)
     finally:
