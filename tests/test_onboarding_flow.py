@@ -238,7 +238,12 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     resident = await _resident(meydan, person.id)
     assert resident.language == "en" and resident.neighborhood.name == "Kozağaç"
     async with meydan.sessions() as session:
-        assert await residents.notifications(session, resident.id) == {"ideas": False, "phases": True, "implementation": True}
+        assert await residents.notifications(session, resident.id) == {
+            "ideas": False,
+            "phases": True,
+            "implementation": True,
+            "news": True,
+        }
 
 
 async def test_cancel_and_help(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -279,7 +284,12 @@ async def test_export_and_delete_my_data(meydan: Meydan, sandbox) -> None:  # no
     async with meydan.sessions() as session:
         gone = await session.scalar(select(Resident).where(Resident.deleted_at.is_not(None)))
         assert gone.telegram_id is None and gone.language is None and gone.neighborhood_id is None
-        assert await residents.notifications(session, gone.id) == {"ideas": True, "phases": True, "implementation": True}  # no choices kept
+        assert await residents.notifications(session, gone.id) == {  # no choices kept
+            "ideas": True,
+            "phases": True,
+            "implementation": True,
+            "news": True,
+        }
     # coming back starts afresh
     reply = await person.say("/start")
     assert "language" in reply.text

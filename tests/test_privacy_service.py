@@ -146,7 +146,12 @@ async def test_export_holds_everything_about_the_person_and_nobody_else(sessions
     text = json.dumps(data, ensure_ascii=False)  # JSON-ready: no default= needed
     assert set(data) >= {"exported_at", "account", "ideas", "supports", "drafts", "audit"}
     assert data["account"]["telegram_id"] == AUTHOR
-    assert data["account"]["notifications"] == {"ideas": True, "phases": True, "implementation": True}
+    assert data["account"]["notifications"] == {
+        "ideas": True,
+        "phases": True,
+        "implementation": True,
+        "news": True,
+    }
     assert data["account"]["roles"] == ["organiser"]
 
     by_number = {i["number"]: i for i in data["ideas"]}
