@@ -75,6 +75,12 @@ class FormCb(CallbackData, prefix="fm"):
     value: str = ""
 
 
+
+class Answer(ValueError):
+    """A typed answer a step does not take; its text (already translated) says why. Every form takes
+    it (it is a ValueError, the default of `Form.invalid`)."""
+
+
 @dataclass(frozen=True)
 class Option:
     """One answer of a `choice` step: the value kept and the button's label (already translated)."""

@@ -14,20 +14,18 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.features import categories, menu_entries
 from bot.i18n import N_, translate, when
-from bot.services import broadcasts, geography, outbox, processes
+from bot.services import broadcasts, geography, outbox
 from bot.text import fold
+from bot.ui import dates
 from bot.ui.broadcasts.callbacks import BroadcastAction, BroadcastCb
 from bot.ui.broadcasts.drafts import CITY, DISTRICT, HOOD, NOW, SAME, audience_of, draft_of
 from bot.ui.broadcasts.errors import outside_text
 from bot.ui.broadcasts.texts import audience_label, category_label, flow_label, recipients_text
-from bot.ui.forms import SKIPPED, Closing, Form, Option, Step
-from bot.ui.processes import date_hint
+from bot.ui.forms import SKIPPED, Answer, Closing, Form, Option, Step
 
 AS_TEXT = N_("Please type your answer as text, or send /cancel to stop.")
 
 
-class Answer(ValueError):
-    """A typed answer the step does not take; the text (already translated) says why."""
 
 
 def _grants(ctx: dict[str, Any]) -> broadcasts.Grants:
@@ -142,10 +140,7 @@ async def _moments(values: dict[str, Any], ctx: dict[str, Any]) -> list[Option]:
 def _moment(answer: str, ctx: dict[str, Any]) -> str:
     if answer == NOW:
         return NOW
-    try:
-        moment = processes.parse_local(answer, ctx["city"].zone)
-    except processes.BadDate as error:
-        raise Answer(_("That is not a date I can read.") + "\n" + date_hint(ctx["city"].timezone)) from error
+    moment = dates.moment(answer, ctx)
     if moment <= datetime.now(moment.tzinfo):
         raise Answer(_("That moment has already passed. Please type a time in the future."))
     return moment.isoformat()
@@ -253,11 +248,7 @@ BROADCAST_FORM = Form(
         ),
         Step(
             "when",
-            lambda values, ctx: (
-                _("When should it go? Press Now, or type a date and time.")
-                + "\n"
-                + date_hint(ctx["city"].timezone)
-            ),
+            dates.asking(N_("When should it go? Press Now, or type a date and time.")),
             kind="choice",
             options=_moments,
             typed=_as_is,

@@ -13,22 +13,20 @@ from typing import Any
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_, when
+from bot.i18n import N_
 from bot.services import geography, processes
 from bot.services.errors import BadNumber, parse_int
 from bot.text import fold
+from bot.ui import dates
 from bot.ui.errors import Refusal
-from bot.ui.forms import Closing, Form, Option, Step
-from bot.ui.processes import after_keyboard, date_hint, draft_text, match_label, summary
+from bot.ui.forms import Answer, Closing, Form, Option, Step
+from bot.ui.processes import after_keyboard, draft_text, match_label, summary
 
 LIMITS = (1, 2, 3, 5, 10)
 AS_TEXT = N_("Please type your answer as text, or send /cancel to stop.")
 EDIT_IT = N_("Please change it with ✏️ Edit.")
 WITH_DISTRICT = re.compile(r"^(?P<name>.+?)\s*\((?P<district>[^()]+)\)$")  # "Bostanlı (Karşıyaka)"
-
-
-class Answer(ValueError):
-    """A typed answer the step does not take; the text (already translated) says why."""
+SUBMISSION_AFTER = N_("Submission must close after it opens ({opens}). Please type a later date.")
 
 
 def _name(text: str, ctx: dict[str, Any]) -> str:
@@ -64,47 +62,6 @@ async def _neighborhood(text: str, ctx: dict[str, Any]) -> int:
     return hoods[0].id
 
 
-def _moment(text: str, ctx: dict[str, Any]) -> datetime:
-    try:
-        return processes.parse_local(text, ctx["city"].zone)
-    except processes.BadDate as error:
-        raise Answer(_("That is not a date I can read.") + "\n" + date_hint(ctx["city"].timezone)) from error
-
-
-def _opening_problem(opens: datetime, ctx: dict[str, Any]) -> str | None:
-    try:
-        processes.check_opening(opens, ctx["city"].zone)
-    except processes.InPast:
-        return _("That day has already passed. Please type today's date or a later one.")
-    return None
-
-
-def _closing_problem(opens: datetime, closes: datetime, ctx: dict[str, Any]) -> str | None:
-    try:
-        processes.check_closing(opens, closes)
-    except processes.InPast:
-        return _("That moment has already passed. Please type a date in the future.")
-    except processes.BadWindow:
-        return _("Submission must close after it opens ({opens}). Please type a later date.").format(
-            opens=when(opens, ctx["city"].zone, ctx["lang"])
-        )
-    return None
-
-
-def _opens(text: str, ctx: dict[str, Any]) -> str:
-    opens = _moment(text, ctx)
-    if problem := _opening_problem(opens, ctx):
-        raise Answer(problem)
-    return opens.isoformat()
-
-
-def _closes(text: str, ctx: dict[str, Any]) -> str:
-    closes = _moment(text, ctx)
-    if problem := _closing_problem(datetime.fromisoformat(ctx["draft"]["opens"]), closes, ctx):
-        raise Answer(problem)
-    return closes.isoformat()
-
-
 def _limit(answer: str, ctx: dict[str, Any]) -> int:
     """A pressed or typed number: ASCII digits only ("²" is not a number here), within the limits."""
     try:
@@ -133,10 +90,6 @@ def _one_neighborhood(values: dict[str, Any]) -> bool:
     return values.get("scope") == processes.NEIGHBORHOOD
 
 
-def _asking_date(question: str):  # noqa: ANN202
-    return lambda values, ctx: _(question) + "\n" + date_hint(ctx["city"].timezone)
-
-
 def _asking_limit(values: dict[str, Any], ctx: dict[str, Any]) -> str:
     question = _("How many ideas may each person send? Press a number or type one (1 to {max}).")
     return question.format(max=processes.LIMIT_MAX)
@@ -154,7 +107,8 @@ async def _submit(values: dict[str, Any], query: CallbackQuery, ctx: dict[str, A
     """Create the process; a draft gone stale meanwhile (a day passed, a neighborhood closed) stays, and
     staff are told what to change."""
     opens, closes = datetime.fromisoformat(values["opens"]), datetime.fromisoformat(values["closes"])
-    if problem := _opening_problem(opens, ctx) or _closing_problem(opens, closes, ctx):
+    closing = dates.closing_problem(opens, closes, SUBMISSION_AFTER, ctx)
+    if problem := dates.opening_problem(opens, ctx) or closing:
         raise Refusal(problem + "\n" + _(EDIT_IT))
     try:
         process = await processes.create(
@@ -207,15 +161,15 @@ PROCESS_FORM = Form(
         ),
         Step(
             "opens",
-            _asking_date(N_("When does idea submission open?")),
-            validate=_opens,
+            dates.asking(N_("When does idea submission open?")),
+            validate=dates.opens,
             hint=AS_TEXT,
             label=N_("🟢 Opens"),
         ),
         Step(
             "closes",
-            _asking_date(N_("When does it close?")),
-            validate=_closes,
+            dates.asking(N_("When does it close?")),
+            validate=dates.closes(SUBMISSION_AFTER),
             hint=AS_TEXT,
             label=N_("🔴 Closes"),
         ),

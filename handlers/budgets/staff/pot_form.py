@@ -32,7 +32,7 @@ from bot.ui.budgets.staff import (
     pot_preview,
 )
 from bot.ui.errors import Refusal
-from bot.ui.forms import Closing, Form, Option, Step
+from bot.ui.forms import Answer, Closing, Form, Option, Step
 from bot.ui.keyboards import single_column
 from bot.ui.messages import reply
 from bot.ui.places import district_step
@@ -43,8 +43,6 @@ AS_TEXT = N_("Please type your answer as text, or send /cancel to stop.")
 NUMBERS = N_("Please press a number or type one.")
 
 
-class Answer(ValueError):
-    """A typed answer the step does not take; the text (already translated) says why."""
 
 
 def _name(text: str, ctx: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from bot.text import fold
 from bot.ui.budgets.errors import amount_text
 from bot.ui.budgets.staff import FLAGS, StaffAction, StaffCb, project_preview
 from bot.ui.errors import Refusal
-from bot.ui.forms import SKIPPED, Closing, Form, Option, Step
+from bot.ui.forms import SKIPPED, Answer, Closing, Form, Option, Step
 from bot.ui.keyboards import single_column
 
 COPY = "=copy"  # the option that copies the other language's text
@@ -29,8 +29,6 @@ SKIP_WORDS = frozenset({"skip", "atla", "gec", "yok", "no", "none", "-"})
 OTHER = {"tr": "en", "en": "tr"}
 
 
-class Answer(ValueError):
-    """A typed answer the step does not take; the text (already translated) says why."""
 
 
 async def _pots(values: dict[str, Any], ctx: dict[str, Any]) -> list[Option]:

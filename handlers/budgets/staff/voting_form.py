@@ -14,49 +14,16 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_, when
 from bot.services import budgets, processes
 from bot.services.budgets import staff
+from bot.ui import dates
 from bot.ui.budgets.staff import StaffAction, StaffCb
 from bot.ui.errors import Refusal
 from bot.ui.forms import Closing, Form, Step
 from bot.ui.keyboards import single_column
-from bot.ui.processes import date_hint
 
 AS_TEXT = N_("Please type your answer as text, or send /cancel to stop.")
 
 
-class Answer(ValueError):
-    """A typed date the step does not take; the text (already translated) says why."""
-
-
-def _moment(text: str, ctx: dict[str, Any]) -> datetime:
-    try:
-        return processes.parse_local(text, ctx["city"].zone)
-    except processes.BadDate as error:
-        raise Answer(_("That is not a date I can read.") + "\n" + date_hint(ctx["city"].timezone)) from error
-
-
-def _opens(text: str, ctx: dict[str, Any]) -> str:
-    opens = _moment(text, ctx)
-    try:
-        processes.check_opening(opens, ctx["city"].zone)
-    except processes.InPast as error:
-        raise Answer(_("That day has already passed. Please type today's date or a later one.")) from error
-    return opens.isoformat()
-
-
-def _closes(text: str, ctx: dict[str, Any]) -> str:
-    closes, opens = _moment(text, ctx), datetime.fromisoformat(ctx["draft"]["opens"])
-    try:
-        processes.check_closing(opens, closes)
-    except processes.InPast as error:
-        raise Answer(_("That moment has already passed. Please type a date in the future.")) from error
-    except processes.BadWindow as error:
-        raise Answer(_("Voting must close after it opens ({opens}). Please type a later date.").format(
-            opens=when(opens, ctx["city"].zone, ctx["lang"]))) from error  # fmt: skip
-    return closes.isoformat()
-
-
-def _asking(question: str):  # noqa: ANN202
-    return lambda values, ctx: _(question) + "\n" + date_hint(ctx["city"].timezone)
+VOTING_AFTER = N_("Voting must close after it opens ({opens}). Please type a later date.")
 
 
 async def _preview(values: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, str | None]:
@@ -88,22 +55,22 @@ VOTING_FORM = Form(
     [
         Step(
             "opens",
-            _asking(N_("When does voting open?")),
-            validate=_opens,
+            dates.asking(N_("When does voting open?")),
+            validate=dates.opens,
             hint=AS_TEXT,
             label=N_("🟢 Opens"),
         ),
         Step(
             "closes",
-            _asking(N_("When does it close?")),
-            validate=_closes,
+            dates.asking(N_("When does it close?")),
+            validate=dates.closes(VOTING_AFTER),
             hint=AS_TEXT,
             label=N_("🔴 Closes"),
         ),
     ],
     preview=_preview,
     submit=_submit,
-    invalid=(Answer,),
+    invalid=(dates.Answer,),
     throttling_key="budget_setup",
 )
 
