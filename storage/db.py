@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# how long a transaction may wait for the process's one SQLite connection
+SQLITE_POOL_TIMEOUT_S = 60
 
 # The session of the update being handled, so that the conversation state is written in the same
 # transaction as the update's data: both are committed together or rolled back together.
@@ -16,11 +18,22 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("meydan_current_se
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL mode, a busy timeout, enforced foreign keys and transactions
-    that take the write lock when they begin (`BEGIN IMMEDIATE`). Statement
-    parameters (what people typed) never appear in logs or in error messages, at any log level."""
+    """Create the engine; SQLite gets WAL mode, a busy timeout, enforced foreign keys, transactions
+    that take the write lock when they begin (`BEGIN IMMEDIATE`) and one connection per process. Statement
+    parameters (what people typed) never appear in logs or in error messages, at any log level.
+
+    SQLite runs one writing transaction at a time, and every transaction here writes. With several
+    connections in one process, the transactions waiting for the lock would retry in SQLite's busy
+    handler, which sleeps and polls: under tens of people at once the unlucky ones wait past the busy
+    timeout and fail with "database is locked". With one connection the process's transactions queue for
+    it in order (the pool's queue, first come first served) and never meet the busy handler; it remains
+    for other processes on the same file (a separate `meydan worker`, the command line)."""
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        if ":memory:" not in url:
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", SQLITE_POOL_TIMEOUT_S)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
