@@ -105,9 +105,15 @@ def make_dispatcher(
     dp["settings"] = settings
     dp["city"] = city
     dp["sessions"] = sessions
-    # one update: skip a duplicate → open a transaction → load the resident → pick the language
-    dp.update.outer_middleware(DedupMiddleware(sessions))
+    # one update: open a session → take the person's lock and read their state (the FSM middleware) →
+    # skip a duplicate → load the resident → pick the language. The session is opened before the
+    # FSM middleware so that the state is read in the update's transaction, which begins at that first
+    # statement: inside the person's lock, never before it (on SQLite a transaction holds the process's
+    # one connection, and waiting for a lock while holding it would stall everyone).
+    dp.update.outer_middleware.unregister(dp.fsm)
     dp.update.outer_middleware(DatabaseMiddleware(sessions, signal))
+    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(DedupMiddleware())
     dp.update.outer_middleware(ResidentMiddleware(frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
     throttling = ThrottlingMiddleware()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,11 +10,20 @@ from typing import Any
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from storage.db import current_session
 from storage.models import FsmRecord, utcnow
+
+_KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: Any) -> None:
+    """What a session knew of the rows is not true after a rollback: read them again."""
+    session.info.pop(_KNOWN, None)
 
 
 class SQLStorage(BaseStorage):
@@ -30,17 +40,27 @@ class SQLStorage(BaseStorage):
         """The update's session when called while handling one, else a short session of our own."""
         joined = current_session.get()
         if joined is not None:
+            # written with the update's other changes when it flushes or commits: a state and data set
+            # one after the other are one UPDATE
             yield joined
-            if write:
-                await joined.flush()
             return
         async with self._sessions.begin() if write else self._sessions() as session:
             yield session
 
+    async def _record(self, session: AsyncSession, name: str) -> FsmRecord | None:
+        """The person's row, read once per session: an update reads and writes its state several times
+        (the dispatcher reads the state, a handler reads the data, sets both), and one SELECT serves all.
+        The update's events are isolated per person (`events_isolation`), so no other update of theirs
+        changes the row meanwhile."""
+        known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
+        if name not in known:
+            known[name] = await session.get(FsmRecord, name)
+        return known[name]
+
     async def _upsert(self, key: StorageKey, **values: Any) -> None:
         name = self._keys.build(key)
         async with self._session(write=True) as session:
-            record = await session.get(FsmRecord, name, with_for_update=True)
+            record = await self._record(session, name)
             if record is None:
                 record = FsmRecord(key=name, state=None, data={})
                 session.add(record)
@@ -52,6 +72,8 @@ class SQLStorage(BaseStorage):
                     session.expunge(record)
                 else:
                     await session.delete(record)
+                record = None
+            session.info[_KNOWN][name] = record
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
@@ -59,21 +81,25 @@ class SQLStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session(write=False) as session:
-            return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == self._keys.build(key)))
+            record = await self._record(session, self._keys.build(key))
+            return None if record is None else record.state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
             raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
-        await self._upsert(key, data=dict(data))
+        await self._upsert(key, data=copy.deepcopy(dict(data)))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session(write=False) as session:
-            data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._keys.build(key)))
-            return dict(data or {})
+            record = await self._record(session, self._keys.build(key))
+            # a copy all the way down: a handler that changes what it got in place must not change the
+            # row's value behind the session's back (the session would see no change to write)
+            return copy.deepcopy(record.data or {}) if record is not None else {}
 
     async def clear_all(self) -> None:
         async with self._session(write=True) as session:
             await session.execute(delete(FsmRecord))
+            session.info.pop(_KNOWN, None)
 
     async def close(self) -> None:
         return None

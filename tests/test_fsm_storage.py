@@ -82,3 +82,46 @@ async def test_data_must_be_a_dict(storage_factory) -> None:  # noqa: ANN001
     storage = storage_factory()
     with pytest.raises(DataNotDictLikeError):
         await storage.set_data(KEY, ["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+async def test_within_an_update_the_row_is_read_once_and_written_whole(database_url: str) -> None:
+    """In the update's session the row is read by the first call and written at commit; nested data a
+    handler changes in place after reading it is still written, and a rollback forgets what was read."""
+    from sqlalchemy import event
+
+    from storage.db import current_session
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    storage = SQLStorage(sessions)
+    selects: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: selects.append(statement) if statement.startswith("SELECT") else None,
+    )
+    try:
+        await storage.set_data(KEY, {"values": {"a": 1}})
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                selects.clear()
+                assert await storage.get_state(KEY) is None
+                data = await storage.get_data(KEY)
+                data["values"]["b"] = 2  # changed in place, as a form does
+                await storage.set_state(KEY, Form.title)
+                await storage.set_data(KEY, data)
+                assert await storage.get_data(KEY) == {"values": {"a": 1, "b": 2}}
+                assert len(selects) == 1
+                await session.commit()
+                await storage.set_state(KEY, "form:other")
+                await session.rollback()
+                assert await storage.get_state(KEY) == Form.title.state  # read again after the rollback
+            finally:
+                current_session.reset(token)
+        assert await storage.get_state(KEY) == Form.title.state
+        assert await storage.get_data(KEY) == {"values": {"a": 1, "b": 2}}
+        await storage.set_state(KEY, None)
+        await storage.set_data(KEY, {})
+    finally:
+        await engine.dispose()

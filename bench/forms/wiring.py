@@ -185,9 +185,9 @@ async def build(
             return await handler(update, data)
 
         dp.update.outer_middleware(count_update)
-    if dedup:
-        dp.update.outer_middleware(DedupMiddleware(sessions))
     dp.update.outer_middleware(DatabaseMiddleware(sessions))
+    if dedup:
+        dp.update.outer_middleware(DedupMiddleware())
     hello = Router(name="hello")
 
     @hello.message(CommandStart())

@@ -1,4 +1,11 @@
-"""An update delivered twice (a webhook retry, a replay) is handled once."""
+"""An update delivered twice (a webhook retry, a replay) is handled once.
+
+The update's id is claimed inside the update's own transaction (after `DatabaseMiddleware`), with an
+insert that does nothing on a conflict: one statement and no transaction of its own. The claim is
+committed with what the update did; if handling fails before anything was committed, the claim is rolled
+back with the rest and a redelivery is handled again. Two deliveries at once: on PostgreSQL the second
+insert waits for the first transaction and then finds the row; on SQLite transactions run one at a time.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import ProcessedUpdate, utcnow
@@ -19,9 +26,20 @@ log = logging.getLogger(__name__)
 KEEP = timedelta(days=2)
 
 
+async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
+    """Record the update as handled in the session's transaction; False if it already was."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(ProcessedUpdate)
+        .values(bot_id=bot_id, update_id=update_id, at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)
+
+
 class DedupMiddleware(BaseMiddleware):
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = session_factory
+    """Skips an update already handled; runs inside `DatabaseMiddleware` and uses its session."""
 
     async def __call__(
         self,
@@ -29,14 +47,9 @@ class DedupMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if isinstance(event, Update):
-            bot = data["bot"]
-            try:
-                async with self._sessions.begin() as session:
-                    session.add(ProcessedUpdate(bot_id=bot.id, update_id=event.update_id))
-            except IntegrityError:
-                log.info("duplicate update skipped update_id=%s", event.update_id)
-                return None
+        if isinstance(event, Update) and not await claim(data["session"], data["bot"].id, event.update_id):
+            log.info("duplicate update skipped update_id=%s", event.update_id)
+            return None
         return await handler(event, data)
 
 

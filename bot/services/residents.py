@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.config import LANGUAGES
 from bot.features import categories
@@ -111,13 +111,19 @@ class Viewer:
         return neighborhood_id is not None and (role, neighborhood_id) in self.grants
 
 
+async def _with_roles(session: AsyncSession, telegram_id: int) -> Resident | None:
+    """The resident and their roles in one statement (read on every update)."""
+    found = await session.scalars(
+        select(Resident).options(joinedload(Resident.roles)).where(Resident.telegram_id == telegram_id)
+    )
+    return found.unique().one_or_none()
+
+
 async def get_or_create(
     session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[int] = frozenset()
 ) -> Viewer:
     """The resident for a Telegram user; created on first contact. STAFF_IDS always hold the staff role."""
-    resident = await session.scalar(
-        select(Resident).options(selectinload(Resident.roles)).where(Resident.telegram_id == telegram_id)
-    )
+    resident = await _with_roles(session, telegram_id)
     if resident is None:
         resident = Resident(telegram_id=telegram_id)
         await identify(session, resident)
@@ -140,9 +146,7 @@ async def load(session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[
     here (the lazy backfill of migration 0005)."""
     if telegram_id in staff_ids:
         return await get_or_create(session, telegram_id, staff_ids=staff_ids)
-    resident = await session.scalar(
-        select(Resident).options(selectinload(Resident.roles)).where(Resident.telegram_id == telegram_id)
-    )
+    resident = await _with_roles(session, telegram_id)
     if resident is None:
         return Viewer(resident=Resident(telegram_id=telegram_id, reachable=True), grants=frozenset())
     await identify(session, resident)
