@@ -250,6 +250,28 @@ class Exchange:
         return [m for m in self.messages if m["from"] == "bot"]
 
 
+class Pacer:
+    """Open-loop arrivals: hands out send times ``1 / rate`` apart, whoever asks, whatever the bot's pace.
+
+    Every person asks for a slot before each update and sends at that time; slots are handed out in the
+    order asked. With more people than ``rate`` times the latency, someone is always waiting for the next
+    slot, so updates arrive at ``rate`` per second however slowly the bot answers (until every person is
+    waiting for an answer: the table's *updates/s* then falls below the rate, which says so). A slot
+    is never in the past: after a moment with nobody asking, arrivals resume at the rate, without a burst.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._next = 0.0
+
+    async def slot(self) -> None:
+        now = time.monotonic()
+        at = max(self._next, now)
+        self._next = at + 1 / self.rate
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
 @dataclass
 class Driver:
     """Times every update the people send: from the client's send until the bot's answer is in the chat.
@@ -267,11 +289,14 @@ class Driver:
     client: ClientAPI
     reply: ReplyRule = bot_answer
     timeout: float = 30.0
+    pacer: Pacer | None = None
     latencies_s: list[float] = field(default_factory=list)
     unanswered: int = 0
     _versions: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
     async def send(self, person_id: int, payload: dict[str, Any], reply: ReplyRule | None = None) -> Exchange:
+        if self.pacer is not None:
+            await self.pacer.slot()
         at = time.time()
         response = await self.client.send(person_id, payload)
         return await self._await_answer(Sent(person_id, at, response), reply, own_message=True)
@@ -282,6 +307,8 @@ class Driver:
     async def press(
         self, person_id: int, message_id: int, data: str, reply: ReplyRule | None = None
     ) -> Exchange:
+        if self.pacer is not None:
+            await self.pacer.slot()
         at = time.time()
         response = await self.client.press(person_id, message_id, data)
         return await self._await_answer(Sent(person_id, at, response), reply, own_message=False)
@@ -460,7 +487,7 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
     if profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time)  # the event-loop thread's CPU, not the wall clock
     cpu_at_ready, loop_cpu_at_ready = cpu_seconds(), time.thread_time()
     print("READY " + json.dumps({"rss_mb": current_rss_mb()}), flush=True)
     if profiler is not None:
@@ -565,6 +592,7 @@ async def run_scenario(
     check: Check | None = None,
     reply: ReplyRule = bot_answer,
     profile: str | None = None,
+    rate: float | None = None,
 ) -> ScenarioResult:
     """Fresh emulator, the dispatcher from ``factory`` in its own process, ``people`` people at once.
 
@@ -572,7 +600,8 @@ async def run_scenario(
     may verify the chats (it should raise when the bot did not do its job). ``reply`` says when an
     update is answered, unless a step of the script passes its own. The bot's CPU per update counts
     every update it handled after startup, the warm-up's included. ``profile`` is passed to
-    :func:`bot_process`.
+    :func:`bot_process`. With ``rate`` (updates per second) the measured script is paced open-loop
+    (:class:`Pacer`); the warm-up is not.
     """
     async with (
         running_emulator() as emulator,
@@ -583,6 +612,7 @@ async def run_scenario(
         ids = await create_people(client, people)
         driver = Driver(client, reply)
         warmed = (await driver.run(ids, warmup)).updates if warmup is not None else 0
+        driver.pacer = Pacer(rate) if rate else None
         drive = await driver.run(ids, script)
         if check is not None:
             await check(client, ids)

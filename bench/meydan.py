@@ -434,7 +434,12 @@ def mean_updates_per_person(people: int, rounds: int) -> float:
 
 
 async def measure_meydan(
-    mode: Mode, people: int, rounds: int, database: Database = "sqlite", profile: str | None = None
+    mode: Mode,
+    people: int,
+    rounds: int,
+    database: Database = "sqlite",
+    profile: str | None = None,
+    rate: float | None = None,
 ) -> ScenarioResult:
     return await run_scenario(
         f"meydan ({database})",
@@ -445,7 +450,67 @@ async def measure_meydan(
         warmup=_warm_up,
         check=resident_check(rounds),
         profile=profile,
+        rate=rate,
     )
+
+
+def open_loop_people(rate: float, seconds: float, rounds: int) -> int:
+    """Enough people for ``seconds`` of updates at ``rate`` (each sends about 13.5 with two rounds)."""
+    per_person = mean_updates_per_person(100, rounds)
+    return max(10, math.ceil(rate * seconds / per_person))
+
+
+async def run_open_loop(
+    rates: Sequence[float], seconds: float, rounds: int, database: Database
+) -> list[tuple[float, ScenarioResult, ScenarioResult]]:
+    """For each rate, the echo anchor and Meydan as webhooks, updates arriving open-loop at that rate."""
+    rows = []
+    for rate in rates:
+        people = open_loop_people(rate, seconds, rounds)
+        echo = await measure_echo("webhook", people, round(mean_updates_per_person(people, rounds)), rate)
+        meydan = await measure_meydan("webhook", people, rounds, database, rate=rate)
+        rows.append((rate, echo, meydan))
+    return rows
+
+
+OPEN_LOOP_HEADER = (
+    "rate/s",
+    "bot",
+    "people",
+    "updates",
+    "achieved/s",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "unanswered",
+    "bot CPU ms/update",
+    "CPU/update vs echo",
+    "bot peak RSS MiB",
+)
+
+
+def open_loop_table(rows: Sequence[tuple[float, ScenarioResult, ScenarioResult]]) -> str:
+    lines = []
+    for rate, echo, meydan in rows:
+        for result in (echo, meydan):
+            d = result.drive
+            lines.append(
+                [
+                    rate,
+                    result.name,
+                    result.people,
+                    d.updates,
+                    d.updates_per_s,
+                    d.p50_ms,
+                    d.p99_ms,
+                    max(d.latencies_s, default=math.nan) * 1000,
+                    d.unanswered,
+                    bot_cpu_ms_per_update(result),
+                    bot_cpu_ms_per_update(result) / bot_cpu_ms_per_update(echo),
+                    result.bot.peak_rss_mb,
+                ]
+            )
+    return format_table(OPEN_LOOP_HEADER, lines)
 
 
 async def run(
@@ -494,6 +559,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--profile", metavar="PREFIX", help="profile Meydan's bot process to PREFIX.<mode>.prof (cProfile)"
     )
+    parser.add_argument(
+        "--rates",
+        help="open-loop: comma-separated updates/s (e.g. 25,50,100); webhook delivery, one run per rate",
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="open-loop: seconds of load per rate (20)")
     args = parser.parse_args(argv)
     if args.quick:
         args.people, args.rounds = 10, 1
@@ -504,6 +574,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.database == "postgresql" and not os.environ.get(DATABASE_URL_VARIABLE):
         parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
 
+    if args.rates:
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        rows = asyncio.run(run_open_loop(rates, args.seconds, args.rounds, args.database))
+        print(
+            f"Meydan and the echo anchor as webhooks, updates arriving open-loop, {date.today().isoformat()}, "
+            f"Python {platform.python_version()}, {args.database}, about {args.seconds:g} s of load per rate "
+            f"({args.rounds} rounds of settings each)"
+        )
+        print(open_loop_table(rows))
+        return
     pairs = asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile))
     print(
         f"Meydan against the echo anchor through the sandbox, {date.today().isoformat()}, "

@@ -75,8 +75,9 @@ def echo_check(expected_per_person: int) -> Check:
     return check
 
 
-async def measure_echo(mode: Mode, people: int, messages: int) -> ScenarioResult:
-    """The anchor: ``people`` people each sending ``messages`` texts to the echo bot over ``mode``."""
+async def measure_echo(mode: Mode, people: int, messages: int, rate: float | None = None) -> ScenarioResult:
+    """The anchor: ``people`` people each sending ``messages`` texts to the echo bot over ``mode``
+    (open-loop at ``rate`` updates/s when given)."""
     return await run_scenario(
         "echo",
         ECHO_FACTORY,
@@ -85,6 +86,7 @@ async def measure_echo(mode: Mode, people: int, messages: int) -> ScenarioResult
         echo_script(messages),
         warmup=echo_script(1, prefix="warm-up"),
         check=echo_check(messages + 1),
+        rate=rate,
     )
 
 
