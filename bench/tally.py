@@ -274,7 +274,8 @@ def run(slow: bool, generated: bool) -> list[Row]:
         ours_t, outcome = timed(lambda: tally(uncached(election), "mes"))
         rows.append(Row("mes add1 (ours)", GENERATED, ours_t, None, None, None))
         print(rows[-1].cells(), flush=True)
-        print(f"generated: budget {election.budget:,}, add1 ran {outcome.details['steps']} times", flush=True)
+        runs = outcome.details.get("runs", outcome.details["steps"])
+        print(f"generated: budget {election.budget:,}, add1 ran MES {runs} times", flush=True)
     return rows
 
 
