@@ -11,6 +11,8 @@ and whether ours equal the file's official winners. Tasks:
 - mes add1 (ours): from floor(budget / voters), +1 per voter while the outcome fits the budget (the
   variant that reproduces the official results; pabutools has no equivalent, so only ours is timed).
 - a generated election with 100,000 voters and 200 projects: parse, greedy, mes.
+- mes add1 (ours) on small generated pots (5 voters, 10 projects) with budgets of 50,000 and 5,000,000: the
+  completion's number of MES runs (printed) should not grow with the budget.
 
 pabutools' MES with add1 completion on Mokotów takes minutes; it runs only with `--slow` (as does its
 single MES run on the generated election).
@@ -50,6 +52,7 @@ MOKOTOW = "Poland_Warszawa_2023_Mokotow.pb"
 AMSTERDAM = "Netherlands_Amsterdam_309.pb"
 TOULOUSE = "France_Toulouse_2019.pb"
 GENERATED = "generated 100,000 x 200"
+SMALL_POT_BUDGETS = (50_000, 5_000_000)
 
 
 @dataclass
@@ -141,6 +144,23 @@ def generated_election(voters: int = 100_000, projects: int = 200, seed: int = 2
     )
 
 
+def small_pot(budget: int, voters: int = 5, projects: int = 10, seed: int = 2026) -> Election:
+    """A pot with few voters: costs uniform from budget / 20 to budget / 2, 1 to 5 projects per ballot."""
+    rng = np.random.default_rng(seed)
+    ids = [str(j + 1) for j in range(projects)]
+    costs = rng.integers(budget // 20, budget // 2, projects, endpoint=True).tolist()
+    ballots = []
+    for i in range(voters):
+        chosen = rng.choice(projects, size=int(rng.integers(1, 6)), replace=False)
+        ballots.append(Ballot(f"v{i + 1}", tuple(ids[j] for j in sorted(chosen.tolist()))))
+    return Election.build(
+        [Project(ids[j], int(costs[j])) for j in range(projects)],
+        ballots,
+        budget,
+        meta={"description": "small pot", "country": "none", "unit": "none", "instance": "1", "rule": "mes"},
+    )
+
+
 def run(slow: bool, generated: bool) -> list[Row]:
     rows: list[Row] = []
     files = [ASSEN, SWIECIE, WIELICZKA, TOULOUSE, MOKOTOW, AMSTERDAM]
@@ -212,6 +232,19 @@ def run(slow: bool, generated: bool) -> list[Row]:
         )
         print(rows[-1].cells(), flush=True)
 
+    for budget in SMALL_POT_BUDGETS:
+        election = small_pot(budget)
+        ours_t, outcome = timed(lambda e=election: tally(uncached(e), "mes"))
+        label = f"small pot 5 x 10, budget {budget:,}"
+        rows.append(Row("mes add1 (ours)", label, ours_t, None, None, None))
+        print(rows[-1].cells(), flush=True)
+        runs = outcome.details.get("runs", outcome.details["steps"])
+        print(
+            f"{label}: share {outcome.details['voter_budget']:,} after {outcome.details['steps']:,} steps, "
+            f"{runs:,} runs of MES",
+            flush=True,
+        )
+
     if generated:
         election = generated_election()
         text = dumps(election)
@@ -241,7 +274,8 @@ def run(slow: bool, generated: bool) -> list[Row]:
         ours_t, outcome = timed(lambda: tally(uncached(election), "mes"))
         rows.append(Row("mes add1 (ours)", GENERATED, ours_t, None, None, None))
         print(rows[-1].cells(), flush=True)
-        print(f"generated: budget {election.budget:,}, add1 ran {outcome.details['steps']} times", flush=True)
+        runs = outcome.details.get("runs", outcome.details["steps"])
+        print(f"generated: budget {election.budget:,}, add1 ran MES {runs} times", flush=True)
     return rows
 
 

@@ -85,7 +85,8 @@ def report(path: str, election: Election, outcome: Outcome, explain: bool = Fals
     rule = f"Rule: {outcome.rule} ({RULE_NAMES.get(outcome.rule, outcome.rule)})"
     if "voter_budget" in outcome.details:
         rule += f"; each voter's share: {money(outcome.details['voter_budget'])}{unit}"
-        rule += f" after {outcome.details['steps']} run{'s' if outcome.details['steps'] != 1 else ''}"
+        runs = outcome.details.get("runs", outcome.details["steps"])
+        rule += f" after {runs} run{'s' if runs != 1 else ''}"
     lines.append(f"{rule}; ties: {outcome.tie_breaking}")
     left = election.budget - outcome.cost
     lines.append(

@@ -8,10 +8,13 @@ covers the cost. With cost utilities a supporter's utility is `w * cost`, so `rh
 cardinality utilities it is `w`, so `rho = beta`. Rounds stop when no project can be paid for.
 
 The add1 completion (`Completion.ADD1`, the default) starts every voter at `floor(budget / voters)` and
-raises each voter's share by 1 per step, running MES again each time, until the next outcome would cost
-more than the budget; the last outcome that fits is the result. It also stops when an outcome already holds
-every project someone voted for. `Completion.ADD1_EXHAUSTIVE` is pabutools' variant (start at
-`budget / voters`, stop at the first exhaustive outcome); `Completion.NONE` runs MES once at `budget / voters`.
+raises each voter's share by 1 per step, until the next outcome would cost more than the budget; the last
+outcome that fits is the result. It also stops when an outcome already holds every project someone voted
+for. `Completion.ADD1_EXHAUSTIVE` is pabutools' variant (start at `budget / voters`, stop at the first
+exhaustive outcome); `Completion.NONE` runs MES once at `budget / voters`. Both completions skip the shares
+whose outcome provably equals that of the last run (`_Span`): MES runs again only at a share where the
+outcome may change, so the result, the final share and the number of steps are those of running MES at
+every share, and the number of runs does not grow with the size of the amounts.
 
 Arithmetic. Every decision is taken on exact values. Budgets are also kept as floats, used to find the few
 projects that could be the cheapest this round and to split supporters into those who pay the full price
@@ -426,6 +429,150 @@ class _Run:
         )
 
 
+class _Span:
+    """How far a voter's share can rise above the share of a run before the run's outcome can change.
+
+    Voters with the same ballot keep the same budget in every run, so they form one class. Along a run that
+    picks the same projects in the same order, with the same supporters paying the full price or all they
+    have, every budget, price and `rho` is an affine function of the share `b`. The outcome stays the same
+    while every decision of the run keeps its sign: each winner's `rho` stays below that of every other
+    affordable project (or equal, when the winner comes first in the tie-breaking order), each project's
+    supporters stay on the same side of its price, and each unaffordable project stays short of its cost.
+    `jump` replays a run exactly, finds the smallest increase of the share at which one of these may fail,
+    and returns the number of whole units to the first share that has to be run again (at least 1).
+
+    A replay costs a few runs. Where it finds the outcome changing within 2 units, the next replays are put
+    off (1 share, then 2, 4... up to 64, stepping by one meanwhile); and elections with more than `LIMIT`
+    pairs of a class and a project it supports always step by one. Either way the result is the same.
+    """
+
+    LIMIT = 1_000
+    MAX_WAIT = 64
+
+    def __init__(self, inst: _Instance, utility: Utility) -> None:
+        self.inst = inst
+        self.cost_utility = utility is Utility.COST
+        candidates = inst.candidates
+        ballots = np.zeros((inst.n, len(candidates)), dtype=inst.paid.dtype)  # voter x candidate: points
+        for j, p in enumerate(candidates):
+            ballots[inst.supporters[p], j] = inst.weights[p] if inst.weighted else 1
+        ballots = ballots[ballots.any(axis=1)]
+        rows = np.ascontiguousarray(ballots).view(np.dtype((np.void, ballots.itemsize * len(candidates))))
+        _, first, counts = np.unique(rows, return_index=True, return_counts=True)
+        classes = ballots[first]
+        self.enabled = int(np.count_nonzero(classes)) <= self.LIMIT
+        self.counts: list[int] = counts.tolist()
+        self.members: dict[int, list[tuple[int, int]]] = {p: [] for p in candidates}
+        self.lcm = 1
+        if self.enabled:
+            for k, row in enumerate(classes.tolist()):
+                for j, w in enumerate(row):
+                    if w:
+                        self.members[candidates[j]].append((k, w))
+            self.lcm = math.lcm(1, *(w for m in self.members.values() for _, w in m))
+        self.wait = 0  # shares to step by one before the next replay
+        self.pause = 0  # how many shares the last short jump put replays off by
+
+    def jump(self, voter_budget: Number, selected: list[int]) -> int:
+        """How many units to add to `voter_budget` to reach the first share whose outcome may differ from
+        that of the run at `voter_budget` (which chose `selected`)."""
+        if not self.enabled:
+            return 1
+        if self.wait:
+            self.wait -= 1
+            return 1
+        t = self.span(Fraction(voter_budget), selected)
+        units = 1 if t is None else max(1, math.ceil(t))
+        if units <= 2:
+            self.pause = min(self.MAX_WAIT, max(1, 2 * self.pause))
+            self.wait = self.pause
+        else:
+            self.pause = 0
+        return units
+
+    def span(self, b: Fraction, selected: list[int]) -> Fraction | None:
+        """The smallest increase of the share `b` at which the run choosing `selected` may change; None if
+        nothing can change it.
+
+        Exact, in integers: every budget and its rate of change with the share are numerators over a common
+        denominator `D`, and a price (per point) is `(cost - spent) / (D * weight)`."""
+        inst = self.inst
+        counts = self.counts
+        base = inst.cost_den
+        D = math.lcm(base, b.denominator)
+        budget = [b.numerator * (D // b.denominator)] * len(counts)  # each class's budget, times D
+        rate = [D] * len(counts)  # its rate of change with the share, times D
+        order = [p for p in selected if inst.costs[p] != 0]
+        alive = sorted(inst.candidates, key=inst.place.__getitem__)
+        first: tuple[int, int] | None = None  # the earliest failure found, as a fraction
+
+        def keep(value: int, change: int) -> None:
+            """`value + change * t` (value >= 0) must keep its sign as t grows from 0."""
+            nonlocal first
+            if change < 0 and (first is None or value * first[1] < first[0] * -change):
+                first = (value, -change)
+
+        for chosen in [*order, None]:
+            # (rho numerator, rho denominator, rho rate numerator, project, ranked, poor, spent, spent rate, weight)
+            priced = []
+            for p in list(alive):
+                members = self.members[p]
+                cost_fraction = inst.cost_fractions[p]
+                cost = cost_fraction.numerator * (D // cost_fraction.denominator)
+                total = sum(budget[k] * counts[k] for k, _ in members)
+                if total < cost:
+                    keep(cost - total, -sum(rate[k] * counts[k] for k, _ in members))
+                    alive.remove(p)
+                    continue
+                spent = spent_rate = 0
+                weight = sum(counts[k] * w for k, w in members)
+                ranked = sorted(members, key=lambda m: budget[m[0]] * (self.lcm // m[1]))
+                poor = 0  # the first `poor` classes of `ranked` pay all they have
+                for k, w in ranked:
+                    if budget[k] * weight >= (cost - spent) * w:
+                        break
+                    spent += budget[k] * counts[k]
+                    spent_rate += rate[k] * counts[k]
+                    weight -= counts[k] * w
+                    poor += 1
+                # price = (cost - spent) / (D * weight), its rate -spent_rate / (D * weight)
+                left = cost - spent
+                for k, w in ranked[:poor]:  # below the price
+                    keep(left * w - budget[k] * weight, -spent_rate * w - rate[k] * weight)
+                for k, w in ranked[poor:]:  # at or above it
+                    keep(budget[k] * weight - left * w, rate[k] * weight + spent_rate * w)
+                # rho = left / den (times D for cardinality utilities, the same for every project)
+                den = weight * cost if self.cost_utility else weight
+                priced.append((left, den, -spent_rate, p, ranked, poor, left, spent_rate, weight))
+            if not priced:
+                break
+            best = min(priced, key=lambda e: (Fraction(e[0], e[1]), inst.place[e[3]]))
+            if chosen is None or best[3] != chosen:
+                return Fraction(0)  # not the run that was given: run the next share
+            num, den, num_rate, p, ranked, poor, left, spent_rate, weight = best
+            for other_num, other_den, other_rate, q, *_ in priced:
+                if q != p:
+                    keep(other_num * den - num * other_den, other_rate * den - num_rate * other_den)
+            # pay: everything over D * weight from now on
+            budget = [x * weight for x in budget]
+            rate = [x * weight for x in rate]
+            D *= weight
+            for k, _ in ranked[:poor]:
+                budget[k] = rate[k] = 0
+            for k, w in ranked[poor:]:
+                budget[k] -= left * w
+                rate[k] += spent_rate * w
+            g = math.gcd(D // base, *budget, *rate)
+            if g > 1:
+                D //= g
+                budget = [x // g for x in budget]
+                rate = [x // g for x in rate]
+            alive.remove(p)
+        if chosen is not None:
+            return Fraction(0)
+        return None if first is None else Fraction(*first)
+
+
 def _run(inst: _Instance, voter_budget: Number, utility: Utility, record: bool = False) -> _RunResult:
     return _Run(inst, voter_budget, utility, record).run()
 
@@ -451,39 +598,53 @@ def equal_shares(
     budget = election.budget
     rule = rule or ("mes" if utility is Utility.COST else "mes-cardinality")
     if inst.n == 0:
-        return _outcome(election, inst, rule, tie_breaking, _RunResult([], 0, []), 0, utility, completion, 0)
+        return _outcome(
+            election, inst, rule, tie_breaking, _RunResult([], 0, []), 0, utility, completion, 0, 0
+        )
     voter_budget: Number
-    steps = 1
+    runs = 1
     if completion is Completion.NONE:
         voter_budget = normalize(Fraction(budget) / inst.n)
+        steps = 1
     elif completion is Completion.ADD1:
-        voter_budget = math.floor(Fraction(budget) / inst.n)
+        span = _Span(inst, utility)
+        start = voter_budget = math.floor(Fraction(budget) / inst.n)
         result = _run(inst, voter_budget, utility)
+        last = voter_budget  # the last share run
         while set(result.selected) != inst.supported:
-            following = _run(inst, voter_budget + 1, utility)
-            steps += 1
+            # every share below `following_budget` gives the same outcome, which fits the budget
+            following_budget = voter_budget + span.jump(voter_budget, result.selected)
+            following = _run(inst, following_budget, utility)
+            runs += 1
+            last = following_budget
             if following.cost > budget:
+                voter_budget = following_budget - 1
                 break
             result = following
-            voter_budget += 1
+            voter_budget = following_budget
+        steps = last - start + 1
     else:
-        voter_budget = normalize(Fraction(budget) / inst.n)
+        span = _Span(inst, utility)
+        start = voter_budget = normalize(Fraction(budget) / inst.n)
         result = _run(inst, voter_budget, utility)
-        previous: tuple[Number, _RunResult] | None = None
+        previous: Number | None = None
+        last = voter_budget
         while True:
             if result.cost > budget:
-                if previous is None:
-                    break
-                voter_budget, result = previous
+                if previous is not None:
+                    voter_budget = previous
                 break
             if _exhaustive(inst, result.selected, budget, result.cost):
                 break
-            previous = (voter_budget, result)
-            voter_budget = normalize(voter_budget + 1)
+            following_budget = normalize(voter_budget + span.jump(voter_budget, result.selected))
+            previous = normalize(following_budget - 1)
+            voter_budget = following_budget
             result = _run(inst, voter_budget, utility)
-            steps += 1
+            runs += 1
+            last = voter_budget
+        steps = int(last - start) + 1
     final = _run(inst, voter_budget, utility, record=True)
-    return _outcome(election, inst, rule, tie_breaking, final, voter_budget, utility, completion, steps)
+    return _outcome(election, inst, rule, tie_breaking, final, voter_budget, utility, completion, steps, runs)
 
 
 def _outcome(
@@ -496,6 +657,7 @@ def _outcome(
     utility: Utility,
     completion: Completion,
     steps: int,
+    runs: int,
 ) -> Outcome:
     votes = election.votes
     explanations: dict[str, Explanation] = {}
@@ -528,6 +690,7 @@ def _outcome(
             "completion": str(completion),
             "voter_budget": voter_budget,
             "steps": steps,
+            "runs": runs,
             "rounds": rounds,
         },
     )
