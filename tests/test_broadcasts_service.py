@@ -132,6 +132,7 @@ async def test_progress_is_edited_at_most_every_3_s_and_ends_in_a_report(session
     await broadcast_jobs.report(sessions, bot, start + timedelta(seconds=1))  # too soon: nothing
     assert [kind for kind, _text in bot.calls] == ["send"]
     assert "0%" in bot.calls[0][1] and "#1" in bot.calls[0][1]
+    assert "👥 Alıcılar: Herkes" in bot.calls[0][1]  # who it is for, in the composer's language
     async with sessions.begin() as session:  # the worker delivered everything
         await session.execute(
             OutboxDelivery.__table__.update()
@@ -139,7 +140,7 @@ async def test_progress_is_edited_at_most_every_3_s_and_ends_in_a_report(session
             .values(status=outbox.SENT)
         )
     await broadcast_jobs.report(sessions, bot, start + timedelta(seconds=3))
-    assert bot.calls[-1][0] == "edit" and "100%" in bot.calls[-1][1]
+    assert bot.calls[-1][0] == "edit" and "100%" in bot.calls[-1][1] and "Herkes" in bot.calls[-1][1]
     assert "finished" in bot.calls[-1][1] or "tamamlandı" in bot.calls[-1][1]  # in the composer's language
     async with sessions() as session:
         assert (await session.get(Broadcast, broadcast.id)).status == broadcasts.DONE

@@ -340,6 +340,7 @@ class Progress:
     pending: int
     started_at: datetime | None
     edited_at: datetime | None
+    audience: outbox.Audience = outbox.Audience("city")
 
     @property
     def finished(self) -> bool:
@@ -377,6 +378,7 @@ async def being_sent(session: AsyncSession, ids: Iterable[int] | None = None) ->
                 counts.get(outbox.PENDING, 0),
                 broadcast.started_at,
                 broadcast.progress_at,
+                outbox.Audience.of(broadcast.audience),
             )
         )
     return found
