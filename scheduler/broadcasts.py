@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import broadcasts
 from bot.services import outbox as outbox_service
-from bot.ui.broadcasts.texts import progress_text
+from bot.ui.broadcasts.texts import audience_label, progress_text
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -41,19 +41,20 @@ async def report(sessions: async_sessionmaker[AsyncSession], bot: Bot, now: date
     now = now or utcnow()
     async with sessions() as session:
         found = await broadcasts.being_sent(session)
+        audiences = {p.broadcast_id: await audience_label(session, p.audience, p.lang) for p in found}
     for progress in found:
         edited = progress.edited_at
         if edited is not None and (now - edited).total_seconds() < broadcasts.PROGRESS_EVERY:
             continue
         message_id = progress.message_id
         if progress.chat_id is not None:
-            message_id = await _write(bot, progress, now)
+            message_id = await _write(bot, progress, audiences[progress.broadcast_id], now)
         async with sessions.begin() as session:
             await broadcasts.noted(session, progress.broadcast_id, message_id, progress.finished, now)
 
 
-async def _write(bot: Bot, progress: broadcasts.Progress, now: datetime) -> int | None:
-    text = progress_text(progress, progress.lang, now)
+async def _write(bot: Bot, progress: broadcasts.Progress, audience: str, now: datetime) -> int | None:
+    text = progress_text(progress, progress.lang, now, audience)
     assert progress.chat_id is not None
     try:
         if progress.message_id is None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import categories
@@ -23,7 +23,7 @@ from bot.services import audit, outbox, residents
 from bot.services.city import current_city
 from bot.services.errors import DomainError, NotAllowed, NotFound
 from bot.services.roles import COORDINATOR, STAFF
-from storage.models import Broadcast, Resident, Role, utcnow
+from storage.models import Broadcast, BudgetPot, Idea, Process, Resident, Role, utcnow
 
 SCHEDULED, CANCELLED, SENDING, DONE = "scheduled", "cancelled", "sending", "done"
 NEWS = "news"
@@ -82,10 +82,12 @@ def can_compose(grants: Grants) -> bool:
 
 
 def can_reach(grants: Grants, audience: outbox.Audience) -> bool:
-    """The one rule on audiences: staff reach anyone; a coordinator only their own neighborhood."""
+    """The one rule on audiences: staff reach anyone; a coordinator only their own neighborhood, as a
+    whole (a process's voters, idea authors and a language are staff's)."""
     if is_staff(grants):
         return True
-    return audience.scope == "neighborhood" and audience.neighborhood_id in coordinated(grants)
+    own = audience.scope == "neighborhood" and audience.neighborhood_id in coordinated(grants)
+    return own and not audience.filtered and not audience.without_ballot_in
 
 
 def can_cancel(grants: Grants, resident_id: int | None, broadcast: Broadcast) -> bool:
@@ -126,6 +128,34 @@ async def count(session: AsyncSession, audience: outbox.Audience, category: str)
     )
 
 
+PROCESSES_SHOWN = 10  # the newest processes offered for a voters or authors audience
+
+
+async def voting_processes(session: AsyncSession) -> list[Process]:
+    """Processes with a budget pot (whose voters a broadcast may reach), newest first."""
+    has_pot = exists(select(BudgetPot.id).where(BudgetPot.process_id == Process.id))
+    return await _newest(session, has_pot)
+
+
+async def idea_processes(session: AsyncSession) -> list[Process]:
+    """Processes with at least one idea (whose authors a broadcast may reach), newest first."""
+    has_idea = exists(select(Idea.id).where(Idea.process_id == Process.id))
+    return await _newest(session, has_idea)
+
+
+async def _newest(session: AsyncSession, condition) -> list[Process]:  # noqa: ANN001
+    query = select(Process).where(condition).order_by(Process.created_at.desc(), Process.id.desc())
+    return list((await session.scalars(query.limit(PROCESSES_SHOWN))).all())
+
+
+async def _known(session: AsyncSession, audience: outbox.Audience) -> bool:
+    """The processes an audience names exist (a forged or stale draft names none)."""
+    for process_id in (audience.voters_of, audience.authors_of):
+        if process_id is not None and await session.get(Process, process_id) is None:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Draft:
     texts: dict[str, str]
@@ -156,6 +186,8 @@ async def compose(
     it and its recipient count (for a scheduled one, the count today)."""
     now = now or utcnow()
     check(grants, draft, now)
+    if not await _known(session, draft.audience):
+        raise NotFound()
     later = draft.send_at is not None and draft.send_at > now + SOON
     broadcast = Broadcast(
         status=SCHEDULED,
@@ -308,6 +340,7 @@ class Progress:
     pending: int
     started_at: datetime | None
     edited_at: datetime | None
+    audience: outbox.Audience = outbox.Audience("city")
 
     @property
     def finished(self) -> bool:
@@ -345,6 +378,7 @@ async def being_sent(session: AsyncSession, ids: Iterable[int] | None = None) ->
                 counts.get(outbox.PENDING, 0),
                 broadcast.started_at,
                 broadcast.progress_at,
+                outbox.Audience.of(broadcast.audience),
             )
         )
     return found

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import translate, when
 from storage.models import (
     BudgetBallot,
+    BudgetPot,
+    Idea,
     Neighborhood,
     NotificationChoice,
     OutboxDelivery,
@@ -134,9 +136,12 @@ class Audience:
     """Who a message goes to: `scope` "city" (every onboarded resident), "neighborhood" (its
     residents), "district" (the residents of its neighborhoods), "areas" (the residents of any of
     `neighborhoods` and of any neighborhood of `districts`: the union, each person once) or "language"
-    (residents reading `lang`, the city's language for those who chose none); then minus those with a
+    (residents reading `lang`, the city's language for those who chose none). Filters narrow any scope:
+    `lang` (the same reading condition), `voters_of` (a process: residents with a confirmed ballot, cast
+    from their own account, in any of its pots; imported ballots have no resident), `authors` (residents
+    who sent an idea, in process `authors_of` when set, whatever became of it); then minus those with a
     ballot in any pot of `without_ballot_in` (by identity, so across a re-created account), those who
-    turned `category` off and those the bot cannot reach."""
+    turned `category` off and those the bot cannot reach. Each person is one row whatever matches."""
 
     scope: str
     neighborhood_id: int | None = None
@@ -145,6 +150,15 @@ class Audience:
     districts: tuple[int, ...] = ()
     without_ballot_in: tuple[int, ...] = ()
     lang: str | None = None
+    voters_of: int | None = None
+    authors: bool = False
+    authors_of: int | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Narrowed by who the residents are (voters, authors) or what they read, beyond a place."""
+        reading = self.lang is not None and self.scope != "language"
+        return self.voters_of is not None or self.authors or reading
 
     def as_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"scope": self.scope, "neighborhood_id": self.neighborhood_id}
@@ -156,6 +170,10 @@ class Audience:
             found["without_ballot_in"] = list(self.without_ballot_in)
         if self.lang is not None:
             found["lang"] = self.lang
+        if self.voters_of is not None:
+            found["voters_of"] = self.voters_of
+        if self.authors:
+            found["authors"], found["authors_of"] = True, self.authors_of
         return found
 
     @classmethod
@@ -168,6 +186,9 @@ class Audience:
             tuple(data.get("districts") or ()),
             tuple(data.get("without_ballot_in") or ()),
             data.get("lang"),
+            data.get("voters_of"),
+            bool(data.get("authors")),
+            data.get("authors_of"),
         )
 
     def where(self, default_lang: str) -> Any:
@@ -193,6 +214,19 @@ class Audience:
             who = or_(*parts) if parts else literal(False)
         else:
             raise ValueError(f"unknown audience {self.scope!r}")
+        if self.lang is not None and self.scope != "language":
+            who = and_(who, func.coalesce(Resident.language, default_lang) == self.lang)
+        if self.voters_of is not None:
+            pots = select(BudgetPot.id).where(BudgetPot.process_id == self.voters_of)
+            voted = select(BudgetBallot.id).where(
+                BudgetBallot.pot_id.in_(pots), BudgetBallot.resident_id == Resident.id
+            )
+            who = and_(who, exists(voted))
+        if self.authors:
+            wrote = select(Idea.id).where(Idea.author_id == Resident.id)
+            if self.authors_of is not None:
+                wrote = wrote.where(Idea.process_id == self.authors_of)
+            who = and_(who, exists(wrote))
         if self.without_ballot_in:
             voted = exists(
                 select(BudgetBallot.id).where(

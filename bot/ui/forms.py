@@ -89,6 +89,16 @@ class Option:
     label: str
 
 
+class Offer(Answer):
+    """A typed answer that could mean several things (part of a place's name): its text asks which, and
+    `options` are offered as buttons under it; the step takes a press on one of them like a press on its
+    own options (any other value is out of date)."""
+
+    def __init__(self, text: str, options: Sequence[Option]) -> None:
+        super().__init__(text)
+        self.options = tuple(options)
+
+
 @dataclass(frozen=True)
 class Closing:
     """What replaces the preview once the form is sent (or given up)."""
@@ -111,7 +121,8 @@ class Step:
     photo's file id; `(latitude, longitude)`; the chosen option's value) and returns the value to keep,
     or raises one of the form's `invalid` exceptions; `ctx["draft"]` holds the answers so far (a closing
     date checked against the opening). `typed` lets a photo, location or choice step also take a text
-    (async `(text, ctx)` → value, or `SKIPPED`, or raise). `when` leaves the step out of drafts it returns
+    (async `(text, ctx)` → value, or `SKIPPED`, or raise; `Offer` answers with the matches of a partial
+answer as buttons). `when` leaves the step out of drafts it returns
     False for; a required step an edit brings in is asked before the preview. `after` may show an
     interlude once the answer is kept (e.g. similar ideas), with its own buttons and Continue.
     """
@@ -345,6 +356,7 @@ class Form:
             step = missing or PREVIEW
         if step != was:
             await state.set_state(self.state(step))
+        data.pop("offered", None)  # matches offered for a typed answer are good until the form moves
         await state.set_data(data)
         text, keyboard, photo = await self.render(step, data, ctx)
         if photo is not None:
@@ -409,6 +421,9 @@ class Form:
             else:
                 value = await self._check(current, answer, ctx, data["values"])
         except self.invalid as error:
+            if isinstance(error, Offer) and error.options:
+                await self._offer(message, state, data, step, error)
+                return
             await state.set_data(data)
             await message.answer(self.describe(error, message.text, ctx))
             return
@@ -457,10 +472,23 @@ class Form:
         else:
             raise Stale()
 
+    async def _offer(self, message: Message, state: FSMContext, data: Values, step: str, offer: Offer) -> None:
+        """Several things match a typed answer: they are offered as buttons, remembered as this step's."""
+        data["offered"] = {step: [option.value for option in offer.options]}
+        await state.set_data(data)
+        rows = []
+        for option in offer.options:
+            packed = FormCb(form=self.name, step=step, action="pick", value=option.value).pack()
+            rows.append([InlineKeyboardButton(text=option.label, callback_data=packed)])
+        rows.append(self._leave_row(step, data))
+        await message.answer(str(offer), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
     async def _pick(
         self, query: CallbackQuery, state: FSMContext, ctx: Ctx, data: Values, step: Step, value: str
     ) -> None:
-        if value not in {option.value for option in await self._options(step, data["values"], ctx)}:
+        offered = (data.pop("offered", None) or {}).get(step.name, [])
+        known = {option.value for option in await self._options(step, data["values"], ctx)}
+        if value not in known and value not in offered:
             raise Stale()
         try:
             data["values"][step.name] = await self._check(step, value, ctx, data["values"])

@@ -2,7 +2,8 @@
 
 District → neighborhood by paged buttons, or a typed, accent-insensitive name: a lone match is taken
 at once, several are offered as buttons (a district and a neighborhood of the same name are told
-apart). A feature gets its own picker with `picker_router(...)`: its two states, what happens when a
+apart; a form that asks for a place the same way labels its matches with `district_match` and
+`hood_match` under `matches_text`). A feature gets its own picker with `picker_router(...)`: its two states, what happens when a
 neighborhood is chosen, and an optional way back out of the picker.
 """
 
@@ -24,7 +25,7 @@ from bot.services.residents import Viewer
 from bot.ui.callbacks import DistrictCb, HoodCb, PageCb
 from bot.ui.keyboards import paged, single_column
 from bot.ui.messages import reply
-from storage.models import Neighborhood
+from storage.models import District, Neighborhood
 
 DISTRICT_LIST, HOOD_LIST = "d", "n"
 Chosen = Callable[[Message | CallbackQuery, Neighborhood, FSMContext, AsyncSession, Viewer], Awaitable[None]]
@@ -127,20 +128,31 @@ def picker_router(
     return router
 
 
+def district_match(district: District) -> str:
+    """A district among typed matches, marked as a district."""
+    return _("🏙 {name} (district)").format(name=district.name)
+
+
+def hood_match(hood: Neighborhood, within_district: bool = False) -> str:
+    """A neighborhood among typed matches, with its district (not when searching inside one)."""
+    return (
+        hood.name
+        if within_district
+        else _("🏘 {name} ({district})").format(name=hood.name, district=hood.district.name)
+    )
+
+
+def matches_text(query: str) -> str:
+    """The question above the matches of a typed name."""
+    return _("Is it one of these? (search: “{query}”)").format(query=escape(query[:60]))
+
+
 def search_results(
-    query: str, districts: list, hoods: list[Neighborhood], district_id: int | None
+    query: str, districts: list[District], hoods: list[Neighborhood], district_id: int | None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """Matches for a typed name: districts marked as districts, neighborhoods with their district."""
-    buttons = [(_("🏙 {name} (district)").format(name=d.name), DistrictCb(id=d.id)) for d in districts]
-    buttons += [
-        (
-            n.name
-            if district_id
-            else _("🏘 {name} ({district})").format(name=n.name, district=n.district.name),
-            HoodCb(id=n.id),
-        )
-        for n in hoods
-    ]
+    buttons = [(district_match(d), DistrictCb(id=d.id)) for d in districts]
+    buttons += [(hood_match(n, bool(district_id)), HoodCb(id=n.id)) for n in hoods]
     shown = escape(query[:60])
     if not buttons:
         if district_id is None:
@@ -152,4 +164,4 @@ def search_results(
                 "I found no neighborhood called “{query}” in this district. Check the spelling, or pick from the list."
             )
         return text.format(query=shown), None
-    return _("Is it one of these? (search: “{query}”)").format(query=shown), single_column(buttons[:12])
+    return matches_text(query), single_column(buttons[:12])

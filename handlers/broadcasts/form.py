@@ -1,7 +1,9 @@
 """The broadcast form, declared: the text in Turkish → in English (or the same) → the category → the
-audience (each choice with its live recipient count) → the district or neighborhood, typed → a photo →
-a button opening a flow → now or at a time → preview → Send. A coordinator's audience step offers only
-their own neighborhood; the service checks the audience again at Send (`broadcasts.check`)."""
+audience (`handlers/broadcasts/audience.py`: each choice with its live recipient count) → the district
+or neighborhood, typed whole or in part (several matches offered as buttons), or the process whose voters
+or idea authors and which of them by language → a photo → a button opening a flow → now or at a time →
+preview → Send. A coordinator's audience step offers only their own neighborhood; the service checks the
+audience again at Send (`broadcasts.check`)."""
 
 from __future__ import annotations
 
@@ -14,22 +16,18 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.features import categories, menu_entries
 from bot.i18n import N_, translate, when
-from bot.services import broadcasts, geography, outbox
+from bot.services import broadcasts
 from bot.text import fold
 from bot.ui import dates
 from bot.ui.broadcasts.callbacks import BroadcastAction, BroadcastCb
-from bot.ui.broadcasts.drafts import CITY, DISTRICT, HOOD, NOW, SAME, audience_of, draft_of
-from bot.ui.broadcasts.errors import outside_text
+from bot.ui.broadcasts.drafts import AUTHORS, DISTRICT, HOOD, NARROWED, NOW, PLACED, SAME, VOTERS, draft_of
 from bot.ui.broadcasts.texts import audience_label, category_label, flow_label, recipients_text
 from bot.ui.forms import SKIPPED, Answer, Closing, Form, Option, Step
+from handlers.broadcasts import audience
 
 AS_TEXT = N_("Please type your answer as text, or send /cancel to stop.")
 
 
-
-
-def _grants(ctx: dict[str, Any]) -> broadcasts.Grants:
-    return ctx["viewer"].grants
 
 
 def _text(text: str, ctx: dict[str, Any]) -> str:
@@ -47,76 +45,12 @@ async def _as_is(text: str, ctx: dict[str, Any]) -> str:
     return text
 
 
-async def _counted(label: str, audience: outbox.Audience, values: dict[str, Any], ctx: dict[str, Any]) -> str:
-    found = await broadcasts.count(ctx["session"], audience, values.get("category") or broadcasts.NEWS)
-    return f"{label} · {recipients_text(found, ctx['lang'])}"
+def _audience_is(*keys: str):  # noqa: ANN202
+    return lambda values: values.get("audience") in keys
 
 
-async def _audiences(values: dict[str, Any], ctx: dict[str, Any]) -> list[Option]:
-    session, lang, found = ctx["session"], ctx["lang"], []
-    if broadcasts.is_staff(_grants(ctx)):
-        found.append(Option(CITY, await _counted(_("🌆 Everyone"), outbox.Audience("city"), values, ctx)))
-        found += [Option(DISTRICT, _("🏙 A district…")), Option(HOOD, _("🏘 A neighborhood…"))]
-        for code, flag in (("tr", "🇹🇷"), ("en", "🇬🇧")):
-            audience = outbox.Audience("language", lang=code)
-            label = f"{flag} " + await audience_label(session, audience, lang)
-            found.append(Option(f"lang-{code}", await _counted(label, audience, values, ctx)))
-        return found
-    for hood_id in broadcasts.coordinated(_grants(ctx)):
-        audience = outbox.Audience("neighborhood", neighborhood_id=hood_id)
-        label = "🏘 " + await audience_label(session, audience, lang)
-        found.append(Option(f"{HOOD}-{hood_id}", await _counted(label, audience, values, ctx)))
-    return found
-
-
-def _reachable(key: str, ctx: dict[str, Any]) -> str:
-    """The one predicate, on a pressed or typed audience (a coordinator's other neighborhood is refused)."""
-    audience = audience_of({"audience": key})
-    named = key.startswith(("lang-", f"{HOOD}-", f"{DISTRICT}-")) or key == CITY
-    if named and not broadcasts.can_reach(_grants(ctx), audience):
-        raise Answer(outside_text())
-    return key
-
-
-async def _place(text: str, ctx: dict[str, Any]) -> str:
-    """A typed district (for a district audience) or neighborhood: the one it names, else why not."""
-    typed, session = " ".join(text.split())[:100], ctx["session"]
-    shown = escape(typed[:60])
-    wants_district = ctx.get("draft", {}).get("audience") == DISTRICT
-    if wants_district:
-        places = await geography.search_districts(session, typed)
-        kind = DISTRICT
-    else:
-        places = await geography.search_neighborhoods(session, typed, None)
-        kind = HOOD
-    exact = [p for p in places if fold(p.name) == fold(typed)]
-    places = exact if len(places) > 1 and len(exact) == 1 else places
-    if len(places) != 1:
-        names = escape(", ".join(p.name for p in places[:8]))
-        problem = _("Several places match “{query}”: {names}. Please type the full name.")
-        raise Answer(
-            problem.format(query=shown, names=names)
-            if places
-            else _("I found no place called “{query}”. Check the spelling and type it again.").format(
-                query=shown
-            )
-        )
-    return _reachable(f"{kind}-{places[0].id}", ctx)
-
-
-async def _typed_audience(text: str, ctx: dict[str, Any]) -> str:
-    """A neighborhood typed at the audience step (a coordinator may type theirs)."""
-    return await _place(text, {**ctx, "draft": {"audience": HOOD}})
-
-
-async def _reach(values: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, list[list[InlineKeyboardButton]]]:
-    audience = audience_of(values)
-    label = await audience_label(ctx["session"], audience, ctx["lang"])
-    return await _counted(f"👥 {label}", audience, values, ctx), []
-
-
-def _needs_place(values: dict[str, Any]) -> bool:
-    return values.get("audience") in (DISTRICT, HOOD)
+def _audience_known(values: dict[str, Any]) -> bool:
+    return values.get("audience") not in (*PLACED, *NARROWED)
 
 
 async def _categories(values: dict[str, Any], ctx: dict[str, Any]) -> list[Option]:
@@ -214,20 +148,54 @@ BROADCAST_FORM = Form(
             "audience",
             N_("Who should get it?"),
             kind="choice",
-            options=_audiences,
-            typed=_typed_audience,
-            validate=_reachable,
-            after=lambda values, ctx: _reach(values, ctx) if not _needs_place(values) else _none(),
+            options=audience.audiences,
+            typed=audience.typed_place(HOOD),
+            validate=audience.reachable,
+            after=lambda values, ctx: audience.reach(values, ctx) if _audience_known(values) else _none(),
             label=N_("👥 Audience"),
         ),
+        *(
+            Step(
+                name,
+                prompt,
+                kind="choice",
+                options=audience.no_options,
+                typed=audience.typed_place(kind),
+                validate=audience.place_of(kind),
+                when=_audience_is(kind),
+                hint=AS_TEXT,
+                after=audience.reach,
+                label=label,
+            )
+            for name, kind, prompt, label in (
+                ("district", DISTRICT, N_("Type the district's name, or a part of it."), N_("🏙 District")),
+                ("neighborhood", HOOD, N_("Type the neighborhood's name, or a part of it."), N_("🏘 Neighborhood")),
+            )
+        ),
         Step(
-            "place",
-            N_("Type its name."),
-            validate=_place,
-            when=_needs_place,
-            hint=AS_TEXT,
-            after=_reach,
-            label=N_("📍 Place"),
+            "voted_in",
+            N_("The voters of which process? Everyone with a confirmed ballot in any of its pots."),
+            kind="choice",
+            options=audience.voting_processes,
+            when=_audience_is(VOTERS),
+            label=N_("🗳 Process"),
+        ),
+        Step(
+            "ideas_in",
+            N_("The authors of ideas in which process?"),
+            kind="choice",
+            options=audience.idea_processes,
+            when=_audience_is(AUTHORS),
+            label=N_("💡 Ideas"),
+        ),
+        Step(
+            "reader",
+            N_("All of them, or only those who read one language?"),
+            kind="choice",
+            options=audience.readers,
+            when=_audience_is(*NARROWED),
+            after=audience.reach,
+            label=N_("🗣 Language"),
         ),
         Step(
             "photo",

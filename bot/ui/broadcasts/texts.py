@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import categories
 from bot.i18n import N_, number, translate, when
-from bot.services import broadcasts, geography, outbox
+from bot.services import broadcasts, geography, outbox, processes
 from bot.services.broadcasts import Progress
 from storage.models import Broadcast
 
@@ -25,6 +25,20 @@ def category_label(key: str, lang: str) -> str:
 
 
 async def audience_label(session: AsyncSession, audience: outbox.Audience, lang: str) -> str:
+    """Who a broadcast is for, in `lang`: the place, who among its residents, and the language read."""
+    who = await _who(session, audience, lang)
+    if audience.scope == "city" and who is not None:
+        found = who
+    else:
+        found = await _place(session, audience, lang)
+        found = found if who is None else f"{found} · {who}"
+    if audience.lang is not None and audience.scope != "language":
+        language = translate(LANGUAGE_NAMES.get(audience.lang, audience.lang), lang)
+        found = translate(N_("{audience} (reading {language})"), lang, audience=found, language=language)
+    return found
+
+
+async def _place(session: AsyncSession, audience: outbox.Audience, lang: str) -> str:
     if audience.scope == "city":
         return translate(N_("Everyone"), lang)
     if audience.scope == "language":
@@ -37,6 +51,25 @@ async def audience_label(session: AsyncSession, audience: outbox.Audience, lang:
     hood = await geography.neighborhood(session, audience.neighborhood_id or 0)
     name = escape(hood.name) if hood else "—"
     return translate(N_("The neighborhood of {name}"), lang, name=name)
+
+
+async def _who(session: AsyncSession, audience: outbox.Audience, lang: str) -> str | None:
+    """The voters or idea authors an audience is narrowed to, if it is."""
+    if audience.voters_of is not None:
+        return translate(
+            N_("Voters of {process}"), lang, process=await _process_name(session, audience.voters_of, lang)
+        )
+    if audience.authors and audience.authors_of is not None:
+        name = await _process_name(session, audience.authors_of, lang)
+        return translate(N_("Authors of ideas in {process}"), lang, process=name)
+    if audience.authors:
+        return translate(N_("Authors of ideas"), lang)
+    return None
+
+
+async def _process_name(session: AsyncSession, process_id: int, lang: str) -> str:
+    process = await processes.get(session, process_id)
+    return escape(processes.name(process, lang)) if process is not None else "—"
 
 
 def recipients_text(count: int, lang: str) -> str:
@@ -68,8 +101,9 @@ def _duration(left: timedelta) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def progress_text(progress: Progress, lang: str, now: datetime) -> str:
-    """The progress message: a bar, the counts and the time left; once nothing is pending, the report."""
+def progress_text(progress: Progress, lang: str, now: datetime, audience: str = "") -> str:
+    """The progress message: a bar, who it is for (`audience`, described), the counts and the time left;
+    once nothing is pending, the report."""
     total = progress.total
     done = total - progress.pending
     percent = 100 if total == 0 else done * 100 // total
@@ -80,6 +114,7 @@ def progress_text(progress: Progress, lang: str, now: datetime) -> str:
         failed=number(progress.failed, lang),
         unreachable=number(progress.unreachable, lang),
     )
+    to = translate(N_("👥 To: {audience}"), lang, audience=audience) if audience else ""
     if progress.finished:
         head = translate(
             N_("📣 Broadcast #{id} is finished: {total} recipients."),
@@ -87,9 +122,9 @@ def progress_text(progress: Progress, lang: str, now: datetime) -> str:
             id=progress.broadcast_id,
             total=number(total, lang),
         )
-        return f"{head}\n{_bar(total, total)} 100%\n{counts}"
+        return "\n".join(p for p in (head, to, f"{_bar(total, total)} 100%", counts) if p)
     head = translate(N_("📣 Broadcast #{id} is being sent…"), lang, id=progress.broadcast_id)
-    lines = [head, f"{_bar(done, total)} {percent}%", counts]
+    lines = [p for p in (head, to, f"{_bar(done, total)} {percent}%", counts) if p]
     eta = progress.eta(now)
     if eta is not None:
         lines.append(translate(N_("⏳ About {time} left"), lang, time=_duration(eta)))
