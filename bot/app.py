@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
+from bot import metrics
 from bot.config import CitySpec, Settings, load_city
 from bot.features import Feature, pitches
 from bot.features import commands as manifest_commands
@@ -25,6 +26,7 @@ from bot.middlewares.answer import AnswerMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.dedup import DedupMiddleware
 from bot.middlewares.locale import LocaleMiddleware
+from bot.middlewares.metrics import MetricsMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.services import city as city_service
@@ -79,14 +81,24 @@ async def prepare_database(
     return engine, sessions, spec
 
 
+# seconds a per-person lock in Redis outlives a process that died holding it (aiogram's default is 60):
+# far above any update's handling, short enough that a crashed instance holds that person up briefly
+ISOLATION_LOCK_TTL = 10
+
+
 def make_storage(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Conversation state and per-person locks: in Redis with `REDIS_URL` (shared by every instance);
+    else the state in the database and the locks in this process, which suits one process only."""
     if settings.redis_url:
+        from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 
-        storage = RedisStorage.from_url(settings.redis_url)
-        return storage, RedisEventIsolation(storage.redis)
+        keys = DefaultKeyBuilder(prefix=settings.redis_prefix)
+        storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
+        isolation = RedisEventIsolation(storage.redis, keys, lock_kwargs={"timeout": ISOLATION_LOCK_TTL})
+        return storage, isolation
     return SQLStorage(sessions), SimpleEventIsolation()
 
 
@@ -105,12 +117,16 @@ def make_dispatcher(
     dp["settings"] = settings
     dp["city"] = city
     dp["sessions"] = sessions
-    # one update: skip a duplicate → open a transaction → load the resident → pick the language
-    dp.update.outer_middleware(DedupMiddleware(sessions))
+    # one update: count and time it → open a transaction → skip a duplicate (its id is written in that
+    # transaction) → load the resident → pick the language
+    dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(sessions, signal))
+    dp.update.outer_middleware(DedupMiddleware(sessions))
     dp.update.outer_middleware(ResidentMiddleware(frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
-    throttling = ThrottlingMiddleware()
+    throttling = ThrottlingMiddleware(
+        redis=getattr(storage, "redis", None), prefix=f"{settings.redis_prefix}:throttle"
+    )
     dp.message.middleware(throttling)
     dp.callback_query.middleware(throttling)
     dp.callback_query.middleware(AnswerMiddleware())
@@ -161,7 +177,7 @@ def make_scheduling(
     token, url = settings.bot_token or "", api_url or settings.telegram_api_url
     return Scheduling(
         sessions,
-        lambda: make_bot(token, url, max_retry_wait=0),
+        lambda: make_bot(token, url, max_retry_wait=0, client="outbox"),
         signal,
         pace=Pace(rate=settings.outbox_rate),
         lease_ttl=settings.scheduler_lease_ttl,
@@ -207,8 +223,12 @@ async def set_descriptions(bot: Bot, i18n: I18n, default_language: str, city: Ci
         await bot.set_my_short_description(translate(SHORT_DESCRIPTION, shown, city=name), language_code=lang)
 
 
-def webhook_app(meydan: Meydan, *, background: bool = True) -> web.Application:
-    """An aiohttp app that takes Telegram's webhook calls; a wrong secret token gets 403."""
+def webhook_app(meydan: Meydan, *, background: bool = False) -> web.Application:
+    """An aiohttp app that takes Telegram's webhook calls (a wrong secret token gets 403), with
+    `/healthz` and `/metrics`. Each call is answered once its update has been handled (`background`
+    False): a process that dies meanwhile has answered nothing, so Telegram delivers the update again
+    (to another instance behind the load balancer) and the dedup, whose row was rolled back, lets it
+    through once. With `background` True it answers 200 at once and handles the update afterwards."""
     app = web.Application()
     handler = _WebhookHandler(
         dispatcher=meydan.dp,
@@ -218,6 +238,7 @@ def webhook_app(meydan: Meydan, *, background: bool = True) -> web.Application:
     )
     handler.register(app, path=WEBHOOK_PATH)
     app.router.add_get("/healthz", _health)
+    metrics.add_route(app, meydan.sessions)
     return app
 
 
