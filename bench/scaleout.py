@@ -288,6 +288,7 @@ async def measure(
     database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     directory = Path(tempfile.mkdtemp(prefix="meydan-scaleout-"))
     started: list[Process] = []
+    keep_logs = True
     try:
         async with running_emulator() as emulator, client_api(emulator.url) as client:
             emulator.hub.webhook_retries = 30  # Telegram keeps calling; here for up to about 30 s
@@ -345,7 +346,7 @@ async def measure(
             await client.wait_for_delivery("webhook")
 
             ids = await create_people(client, people)
-            driver = Driver(client)
+            driver = Driver(client, timeout=60.0)  # a person whose instance died waits out its lock
             await driver.run(ids, _warm_up)
             before = {p.name: p.cpu_s() for p in started}
             handled_before = [await scrape_updates(port) for port in ports]
@@ -388,6 +389,7 @@ async def measure(
             known = [h for h in handled if not math.isnan(h)]
             if kill_at is not None:  # the killed instance's count died with it: the rest is its share
                 handled = [*known, max(0.0, drive.updates - sum(known))]
+            keep_logs = check != "ok" or pending > 0 or rows != made
             return Run(
                 label=("kill one mid-run" if kill_at is not None else f"{instances} instance(s)"),
                 instances=instances,
@@ -408,7 +410,10 @@ async def measure(
             await process.stop()
         await _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await _forget_redis(redis_url, prefix)
-        shutil.rmtree(directory, ignore_errors=True)
+        if keep_logs:
+            print(f"bench.scaleout: the processes' logs are kept in {directory}", file=sys.stderr)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _kill_when(driver: Driver, victim: Process, after_updates: float) -> float:

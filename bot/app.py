@@ -82,8 +82,32 @@ async def prepare_database(
 
 
 # seconds a per-person lock in Redis outlives a process that died holding it (aiogram's default is 60):
-# far above any update's handling, short enough that a crashed instance holds that person up briefly
-ISOLATION_LOCK_TTL = 10
+# far above an update's handling, short enough that a crashed instance holds that person up briefly
+ISOLATION_LOCK_TTL = 20
+
+
+def _redis_isolation(redis, keys, ttl: float) -> BaseEventIsolation:  # noqa: ANN001
+    """aiogram's Redis event isolation, except that a lock which expired while its update was still being
+    handled (an overloaded machine) is logged instead of failing that update at its release."""
+    from contextlib import asynccontextmanager
+
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+    from redis.exceptions import LockNotOwnedError
+
+    class Isolation(RedisEventIsolation):
+        @asynccontextmanager
+        async def lock(self, key):  # noqa: ANN001, ANN202
+            lock = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
+            await lock.acquire()
+            try:
+                yield None
+            finally:
+                try:
+                    await lock.release()
+                except LockNotOwnedError:
+                    log.warning("per-person lock expired before its update was handled ttl=%s", ttl)
+
+    return Isolation(redis, keys, lock_kwargs={"timeout": ttl})
 
 
 def make_storage(
@@ -93,11 +117,11 @@ def make_storage(
     else the state in the database and the locks in this process, which suits one process only."""
     if settings.redis_url:
         from aiogram.fsm.storage.base import DefaultKeyBuilder
-        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+        from aiogram.fsm.storage.redis import RedisStorage
 
         keys = DefaultKeyBuilder(prefix=settings.redis_prefix)
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
-        isolation = RedisEventIsolation(storage.redis, keys, lock_kwargs={"timeout": ISOLATION_LOCK_TTL})
+        isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation
     return SQLStorage(sessions), SimpleEventIsolation()
 
