@@ -8,8 +8,8 @@ and a plain listener) in front of ``meydan run`` processes (``SCHEDULER=false``)
 worker``. The people run the onboarding and settings script of :mod:`bench.meydan`. Then a third run
 with 2 instances kills one (SIGKILL) once about 40% of the updates are in: updates it was handling were
 not answered 2xx, the emulator calls again as Telegram does, nginx sends them to the other instance,
-and the checks show nothing lost and nothing handled twice: every person's chat is exactly as
-expected, every update the emulator made is in ``processed_updates`` once, none is left pending.
+and the checks say whether anything was lost or handled twice: every person's chat exactly as
+expected, every update the emulator made in ``processed_updates`` once, none left pending.
 
     BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
     BENCH_REDIS_URL=redis://127.0.0.1:6379/0 \\
