@@ -180,7 +180,11 @@ class OutboxWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
             await self._release_unsent()
-            await self._record()
+            for _ in range(3):  # a busy database gets a few chances: what is not written goes out again
+                await self._record()
+                if not self._done:
+                    break
+                await asyncio.sleep(self.poll)
             log.info(
                 "outbox worker stopped sent=%s retried=%s unreachable=%s failed=%s limited=%s",
                 self.stats.sent,
@@ -423,6 +427,9 @@ class OutboxWorker:
             try:
                 async with self.sessions.begin() as session:
                     await outbox.record(session, done, self.name)
+            except asyncio.CancelledError:  # the recorder stopped mid-write: the last write does it again
+                self._done[:0] = done  # (a row already written is no longer claimed by us: untouched)
+                raise
             except Exception as exc:  # the database is busy or away: kept, and written at the next turn
                 log.warning("outbox record failed count=%s error=%s", len(done), type(exc).__name__)
                 self._done[:0] = done
