@@ -40,11 +40,17 @@ LEASE_HELD_HINT = (
 async def _run(settings: Settings) -> int:
     from aiohttp import web
 
+    from bot import metrics
     from bot.app import WEBHOOK_PATH, build, webhook_app
     from bot.services.lease import LeaseHeld
 
     meydan = await build(settings)
+    metrics_runner = None
     try:
+        if settings.metrics_port:
+            metrics_runner = await metrics.serve(
+                meydan.sessions, settings.metrics_host, settings.metrics_port
+            )
         if settings.scheduler:  # before anything is asked of Telegram: refused early, and clearly
             await meydan.scheduling.start()
         if settings.webhook_url:
@@ -56,6 +62,7 @@ async def _run(settings: Settings) -> int:
                 settings.webhook_url + WEBHOOK_PATH,
                 secret_token=meydan.webhook_secret,
                 allowed_updates=meydan.dp.resolve_used_update_types(),
+                max_connections=settings.webhook_max_connections,
             )
             await meydan.dp.emit_startup(bot=meydan.bot, **meydan.dp.workflow_data)
             log.info("webhook listening host=%s port=%s", settings.webhook_host, settings.webhook_port)
@@ -70,6 +77,8 @@ async def _run(settings: Settings) -> int:
         print(f"meydan: refusing to start: {exc}. {LEASE_HELD_HINT}", file=sys.stderr)
         return 2
     finally:
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await meydan.close()
     return 0
 
@@ -77,6 +86,7 @@ async def _run(settings: Settings) -> int:
 async def _worker(settings: Settings) -> int:
     """The scheduler and the outbox worker alone, for when the bot runs as several webhook instances."""
     import handlers
+    from bot import metrics
     from bot.app import make_scheduling, prepare_database
     from bot.services.lease import LeaseHeld
     from bot.services.outbox import Signal
@@ -84,7 +94,10 @@ async def _worker(settings: Settings) -> int:
     engine, sessions, _city = await prepare_database(settings)
     handlers.routers()  # the active features: notification categories, and how notice buttons open
     scheduling = make_scheduling(settings, sessions, Signal())
+    metrics_runner = None
     try:
+        if settings.metrics_port:
+            metrics_runner = await metrics.serve(sessions, settings.metrics_host, settings.metrics_port)
         try:
             await scheduling.start()
         except LeaseHeld as exc:
@@ -95,6 +108,8 @@ async def _worker(settings: Settings) -> int:
             await asyncio.sleep(1.0)
         return 1
     finally:
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await scheduling.stop()
         await engine.dispose()
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
+from bot import metrics
 from bot.config import CitySpec, Settings, load_city
 from bot.features import Feature, pitches
 from bot.features import commands as manifest_commands
@@ -25,6 +26,7 @@ from bot.middlewares.answer import AnswerMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.dedup import DedupMiddleware
 from bot.middlewares.locale import LocaleMiddleware
+from bot.middlewares.metrics import MetricsMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.services import city as city_service
@@ -79,14 +81,48 @@ async def prepare_database(
     return engine, sessions, spec
 
 
+# seconds a per-person lock in Redis outlives a process that died holding it (aiogram's default is 60):
+# far above an update's handling, short enough that a crashed instance holds that person up briefly
+ISOLATION_LOCK_TTL = 20
+
+
+def _redis_isolation(redis, keys, ttl: float) -> BaseEventIsolation:  # noqa: ANN001
+    """aiogram's Redis event isolation, except that a lock which expired while its update was still being
+    handled (an overloaded machine) is logged instead of failing that update at its release."""
+    from contextlib import asynccontextmanager
+
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+    from redis.exceptions import LockNotOwnedError
+
+    class Isolation(RedisEventIsolation):
+        @asynccontextmanager
+        async def lock(self, key):  # noqa: ANN001, ANN202
+            lock = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
+            await lock.acquire()
+            try:
+                yield None
+            finally:
+                try:
+                    await lock.release()
+                except LockNotOwnedError:
+                    log.warning("per-person lock expired before its update was handled ttl=%s", ttl)
+
+    return Isolation(redis, keys, lock_kwargs={"timeout": ttl})
+
+
 def make_storage(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Conversation state and per-person locks: in Redis with `REDIS_URL` (shared by every instance);
+    else the state in the database and the locks in this process, which suits one process only."""
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+        from aiogram.fsm.storage.base import DefaultKeyBuilder
+        from aiogram.fsm.storage.redis import RedisStorage
 
-        storage = RedisStorage.from_url(settings.redis_url)
-        return storage, RedisEventIsolation(storage.redis)
+        keys = DefaultKeyBuilder(prefix=settings.redis_prefix)
+        storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
+        isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
+        return storage, isolation
     return SQLStorage(sessions), SimpleEventIsolation()
 
 
@@ -105,18 +141,22 @@ def make_dispatcher(
     dp["settings"] = settings
     dp["city"] = city
     dp["sessions"] = sessions
-    # one update: open a session → take the person's lock and read their state (the FSM middleware) →
-    # skip a duplicate → load the resident → pick the language. The session is opened before the
-    # FSM middleware so that the state is read in the update's transaction, which begins at that first
-    # statement: inside the person's lock, never before it (on SQLite a transaction holds the process's
-    # one connection, and waiting for a lock while holding it would stall everyone).
+    # one update: count and time it → open a session → take the person's lock and read their state (the
+    # FSM middleware) → skip a duplicate (its id is written in the update's transaction) → load the
+    # resident → pick the language. The session is opened before the FSM middleware so that the state is
+    # read in the update's transaction, which begins at that first statement: inside the person's lock,
+    # never before it (on SQLite a transaction holds the process's one connection, and waiting for a lock
+    # while holding it would stall everyone).
     dp.update.outer_middleware.unregister(dp.fsm)
+    dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(sessions, signal))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(DedupMiddleware())
     dp.update.outer_middleware(ResidentMiddleware(frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
-    throttling = ThrottlingMiddleware()
+    throttling = ThrottlingMiddleware(
+        redis=getattr(storage, "redis", None), prefix=f"{settings.redis_prefix}:throttle"
+    )
     dp.message.middleware(throttling)
     dp.callback_query.middleware(throttling)
     dp.callback_query.middleware(AnswerMiddleware())
@@ -167,7 +207,7 @@ def make_scheduling(
     token, url = settings.bot_token or "", api_url or settings.telegram_api_url
     return Scheduling(
         sessions,
-        lambda: make_bot(token, url, max_retry_wait=0),
+        lambda: make_bot(token, url, max_retry_wait=0, client="outbox"),
         signal,
         pace=Pace(rate=settings.outbox_rate),
         lease_ttl=settings.scheduler_lease_ttl,
@@ -213,8 +253,12 @@ async def set_descriptions(bot: Bot, i18n: I18n, default_language: str, city: Ci
         await bot.set_my_short_description(translate(SHORT_DESCRIPTION, shown, city=name), language_code=lang)
 
 
-def webhook_app(meydan: Meydan, *, background: bool = True) -> web.Application:
-    """An aiohttp app that takes Telegram's webhook calls; a wrong secret token gets 403."""
+def webhook_app(meydan: Meydan, *, background: bool = False) -> web.Application:
+    """An aiohttp app that takes Telegram's webhook calls (a wrong secret token gets 403), with
+    `/healthz` and `/metrics`. Each call is answered once its update has been handled (`background`
+    False): a process that dies meanwhile has answered nothing, so Telegram delivers the update again
+    (to another instance behind the load balancer) and the dedup, whose row was rolled back, lets it
+    through once. With `background` True it answers 200 at once and handles the update afterwards."""
     app = web.Application()
     handler = _WebhookHandler(
         dispatcher=meydan.dp,
@@ -224,6 +268,7 @@ def webhook_app(meydan: Meydan, *, background: bool = True) -> web.Application:
     )
     handler.register(app, path=WEBHOOK_PATH)
     app.router.add_get("/healthz", _health)
+    metrics.add_route(app, meydan.sessions)
     return app
 
 

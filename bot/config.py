@@ -37,12 +37,23 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///meydan.db"
     redis_url: str | None = None
+    # the first part of every Redis key of this bot (conversation state, per-person locks, throttling),
+    # so several bots can share one Redis
+    redis_prefix: str = Field(default="fsm", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     city_file: Path = DEFAULT_CITY_FILE
     staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # how many webhook calls Telegram makes at once (setWebhook max_connections, 1 to 100): each call
+    # is answered once its update is handled, so this bounds the updates handled at once over all
+    # instances behind the load balancer
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # a server with /metrics alone (Prometheus text) on this port, for `meydan worker` or a bot by long
+    # polling; unset: none (a webhook instance serves /metrics on its webhook port anyway)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
     default_language: str | None = None
     staff_group_id: int | None = None
     sandbox_host: str = "127.0.0.1"
@@ -99,6 +110,7 @@ class Settings(BaseSettings):
         "default_language",
         "staff_group_id",
         "identity_key",
+        "metrics_port",
         mode="before",
     )
     @classmethod

@@ -18,6 +18,7 @@ from aiogram.methods.base import Response, TelegramType
 
 from bot.middlewares.answer import AnsweredTracker
 from bot.middlewares.database import CommitBeforeSending
+from bot.middlewares.metrics import TelegramErrorCounter
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,14 @@ class KeepResponseTypes(BaseRequestMiddleware):
 
 
 def make_bot(
-    token: str, api_url: str | None = None, *, max_retry_wait: float = 60.0, **session_kwargs: Any
+    token: str,
+    api_url: str | None = None,
+    *,
+    max_retry_wait: float = 60.0,
+    client: str = "updates",
+    **session_kwargs: Any,
 ) -> Bot:
+    """The client; `client` names it in the 429/403 counters of `/metrics` (updates or outbox)."""
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(api_url), **session_kwargs)
         if api_url
@@ -82,5 +89,6 @@ def make_bot(
     session.middleware(CommitBeforeSending())
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware(max_wait=max_retry_wait))
+    session.middleware(TelegramErrorCounter(client))  # inside the retry: every 429 counts
     session.middleware(AnsweredTracker())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

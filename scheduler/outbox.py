@@ -38,6 +38,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import ERRORS, OUTBOX
 from bot.services import outbox
 from bot.services.outbox import Claimed, Outcome
 from bot.ui.notices import keyboard
@@ -168,6 +169,7 @@ class OutboxWorker:
                     raise
                 except Exception as exc:  # a database hiccup: log, wait, go on
                     log.warning("outbox worker error=%s", type(exc).__name__)
+                    ERRORS.labels("outbox", type(exc).__name__).inc()
                     await asyncio.sleep(self.poll)
         finally:
             if self._filler is not None:
@@ -178,7 +180,11 @@ class OutboxWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
             await self._release_unsent()
-            await self._record()
+            for _ in range(3):  # a busy database gets a few chances: what is not written goes out again
+                await self._record()
+                if not self._done:
+                    break
+                await asyncio.sleep(self.poll)
             log.info(
                 "outbox worker stopped sent=%s retried=%s unreachable=%s failed=%s limited=%s",
                 self.stats.sent,
@@ -326,6 +332,7 @@ class OutboxWorker:
                 sent = await self.bot.send_message(delivery.chat_id, text, reply_markup=markup)
         except TelegramRetryAfter as exc:
             self.stats.limited += 1
+            OUTBOX.labels("limited").inc()
             until = time.monotonic() + exc.retry_after
             self._chat(delivery.chat_id).block(until)
             log.info("outbox flood limit delivery=%s retry_after=%s", delivery.id, exc.retry_after)
@@ -336,6 +343,7 @@ class OutboxWorker:
         except TelegramForbiddenError as exc:
             if delivery.resident_id is not None:
                 self.stats.unreachable += 1
+                OUTBOX.labels("unreachable").inc()
                 self._gone.add(delivery.resident_id)
                 log.info("outbox delivery=%s resident=%s unreachable", delivery.id, delivery.resident_id)
                 self._finish(
@@ -353,11 +361,13 @@ class OutboxWorker:
                 self._fail(delivery, exc)
             else:
                 self.stats.retried += 1
+                OUTBOX.labels("retried").inc()
                 backoff = min(MAX_BACKOFF, 2.0 ** (delivery.attempts + 1))
                 log.info("outbox retry delivery=%s error=%s in=%ss", delivery.id, type(exc).__name__, backoff)
                 self._put_back(delivery, backoff, attempted=True, error=type(exc).__name__)
         else:
             self.stats.sent += 1
+            OUTBOX.labels("sent").inc()
             self._finish(
                 Outcome(delivery.id, outbox.SENT, delivery.resident_id, telegram_message_id=sent.message_id),
                 delivery.message_id,
@@ -375,6 +385,7 @@ class OutboxWorker:
 
     def _fail(self, delivery: Claimed, exc: BaseException) -> None:
         self.stats.failed += 1
+        OUTBOX.labels("failed").inc()
         log.warning("outbox delivery=%s failed error=%s", delivery.id, type(exc).__name__)
         self._finish(
             Outcome(delivery.id, outbox.FAILED, delivery.resident_id, error=type(exc).__name__),
@@ -416,6 +427,9 @@ class OutboxWorker:
             try:
                 async with self.sessions.begin() as session:
                     await outbox.record(session, done, self.name)
+            except asyncio.CancelledError:  # the recorder stopped mid-write: the last write does it again
+                self._done[:0] = done  # (a row already written is no longer claimed by us: untouched)
+                raise
             except Exception as exc:  # the database is busy or away: kept, and written at the next turn
                 log.warning("outbox record failed count=%s error=%s", len(done), type(exc).__name__)
                 self._done[:0] = done

@@ -3,8 +3,10 @@
 The update's id is claimed inside the update's own transaction (after `DatabaseMiddleware`), with an
 insert that does nothing on a conflict: one statement and no transaction of its own. The claim is
 committed with what the update did; if handling fails before anything was committed, the claim is rolled
-back with the rest and a redelivery is handled again. Two deliveries at once: on PostgreSQL the second
-insert waits for the first transaction and then finds the row; on SQLite transactions run one at a time.
+back with the rest and a redelivery is handled again: a process killed while handling an update has
+recorded nothing, the webhook call got no 2xx, Telegram delivers the update again and another instance
+handles it. Two deliveries at once: on PostgreSQL the second insert waits for the first transaction and
+then finds the row; on SQLite transactions run one at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.middlewares.metrics import DUPLICATE
 from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
     statement = (
         dialect.insert(ProcessedUpdate)
         .values(bot_id=bot_id, update_id=update_id, at=utcnow())
-        .on_conflict_do_nothing()
+        .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
     )
     result = await session.execute(statement)
     return bool(result.rowcount)
@@ -49,6 +52,7 @@ class DedupMiddleware(BaseMiddleware):
     ) -> Any:
         if isinstance(event, Update) and not await claim(data["session"], data["bot"].id, event.update_id):
             log.info("duplicate update skipped update_id=%s", event.update_id)
+            data[DUPLICATE] = True
             return None
         return await handler(event, data)
 

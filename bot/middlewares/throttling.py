@@ -15,12 +15,24 @@ from bot.features import throttling_rates
 
 
 class ThrottlingMiddleware(BaseMiddleware):
-    """Drops an update that repeats a throttled action too fast (a double press, a flood)."""
+    """Drops an update that repeats a throttled action too fast (a double press, a flood).
 
-    def __init__(self, rates: dict[str, float] | None = None, max_keys: int = 100_000) -> None:
+    Kept in this process, or with `redis` in Redis (one `SET … NX PX` per throttled update), so that
+    the limit holds across several instances behind a load balancer."""
+
+    def __init__(
+        self,
+        rates: dict[str, float] | None = None,
+        max_keys: int = 100_000,
+        *,
+        redis: Any = None,
+        prefix: str = "throttle",
+    ) -> None:
         self._rates = {"default": 0.3, **throttling_rates(), **(rates or {})}
         self._last: dict[tuple[int, str, str | None], float] = {}
         self._max_keys = max_keys
+        self._redis = redis
+        self._prefix = prefix
 
     async def __call__(
         self,
@@ -36,13 +48,23 @@ class ThrottlingMiddleware(BaseMiddleware):
         rate = self._rates.get(key, self._rates["default"])
         # a press is throttled per button (a double press), so two different buttons are both taken
         slot = (user.id, key, event.data if isinstance(event, CallbackQuery) else None)
+        if self._redis is not None:
+            name = f"{self._prefix}:{slot[0]}:{slot[1]}:{slot[2] or ''}"
+            first = await self._redis.set(name, 1, px=max(1, int(rate * 1000)), nx=True)
+            if not first:
+                return await self._refuse(event)
+            return await handler(event, data)
         last = self._last.get(slot)
         if last is not None and now - last < rate:
-            if isinstance(event, CallbackQuery):
-                await event.answer(_("One moment, please: that was already received."))
-            return None
+            return await self._refuse(event)
         if len(self._last) >= self._max_keys:
             cutoff = now - max(self._rates.values())
             self._last = {k: v for k, v in self._last.items() if v >= cutoff}
         self._last[slot] = now
         return await handler(event, data)
+
+    @staticmethod
+    async def _refuse(event: TelegramObject) -> None:
+        if isinstance(event, CallbackQuery):
+            await event.answer(_("One moment, please: that was already received."))
+        return None

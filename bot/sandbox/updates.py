@@ -190,9 +190,13 @@ class UpdateHub:
         self.allowed: frozenset[str] = DEFAULT_UPDATE_TYPES
         self.allowed_updates_param: list[str] | None = None
         self.webhook: WebhookConfig | None = None
+        # like Telegram, a call not answered 2xx (or not answered at all) is made again, after a wait
+        # that doubles from `webhook_backoff` up to `webhook_max_backoff`, `webhook_retries` calls in all
         self.webhook_retries = 5
         self.webhook_backoff = 0.1
+        self.webhook_max_backoff = 10.0
         self.webhook_timeout = 60.0
+        self.webhook_failures = 0  # calls not answered 2xx, over the emulator's life
         self.session: aiohttp.ClientSession | None = None
         self.last_poll: float | None = None
         self.polling_now = 0
@@ -374,11 +378,12 @@ class UpdateHub:
                 error = await self._post(config, update)
             if error is None:
                 return True
+            self.webhook_failures += 1
             config.last_error_date = int(time.time())
             config.last_error_message = error
             log.debug("webhook delivery of update %s failed: %s", update.update_id, error)
             if attempt + 1 < self.webhook_retries:
-                await asyncio.sleep(self.webhook_backoff * 2**attempt)
+                await asyncio.sleep(min(self.webhook_max_backoff, self.webhook_backoff * 2**attempt))
         return False
 
     async def _post(self, config: WebhookConfig, update: PendingUpdate) -> str | None:
