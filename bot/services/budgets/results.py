@@ -9,9 +9,10 @@ from that row. A viewer before that counts a small pot the same way (after commi
 transaction) and is told to wait for a large one (`BeingCounted`). Staff counting again replaces it (a
 large pot through the job).
 
-Turnout by neighborhood uses each voter's neighborhood when the results were counted (ballots do not
-record where their voter lived when they voted); a group of fewer than `MIN_GROUP` ballots is never
-shown, nor one that could be worked out from the total and the groups shown.
+Turnout by neighborhood uses the neighborhood each ballot's voter lived in when they confirmed it (kept
+on the ballot; moving afterwards, or deleting the account, changes nothing; imported ballots have none and
+count as not known); a group of fewer than `MIN_GROUP` ballots is never shown, nor one that could be
+worked out from the total and the groups shown.
 
 "Was my ballot counted?": the list of counted receipt codes is published (sorted, codes only); the
 ballots file (Pabulib, `counting.election`) holds the votes without receipts, in the order of their
@@ -192,12 +193,11 @@ def safe_turnout(groups: Mapping[str, int], minimum: int = MIN_GROUP) -> Turnout
 
 
 async def _turnout(session: AsyncSession, pot_id: int) -> dict[str, int]:
+    """Ballots by the neighborhood their voter lived in when confirming (imported ones: `UNKNOWN`)."""
     rows = await session.execute(
-        select(Resident.neighborhood_id, func.count())
-        .select_from(BudgetBallot)
-        .outerjoin(Resident, Resident.id == BudgetBallot.resident_id)
+        select(BudgetBallot.neighborhood_id, func.count())
         .where(BudgetBallot.pot_id == pot_id)
-        .group_by(Resident.neighborhood_id)
+        .group_by(BudgetBallot.neighborhood_id)
     )
     found: dict[str, int] = {}
     for hood, count in rows:
