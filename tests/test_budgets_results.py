@@ -19,7 +19,16 @@ from bot.services import budgets, geography, roles
 from bot.services.budgets import counting, results
 from bot.services.errors import NotAllowed
 from bot.tally import Reason, loads, official_rule, tally
-from storage.models import AuditEntry, BudgetBallot, BudgetResult, Process, ProcessPhase, Resident, utcnow
+from storage.models import (
+    AuditEntry,
+    BudgetBallot,
+    BudgetChoice,
+    BudgetResult,
+    Process,
+    ProcessPhase,
+    Resident,
+    utcnow,
+)
 from tests.budget_fixtures import resident, seed
 from tests.flows import command_env
 from tests.results_fixtures import WINNERS, close_voting, vote_all
@@ -116,6 +125,34 @@ async def test_receipts_sorted_and_checked(sessions) -> None:  # noqa: ANN001
         assert not await results.was_counted(session, seeded.city, "ZZZZ9999")
         with pytest.raises(results.BadReceipt):
             results.clean_receipt("not a code!")
+
+
+async def test_imported_ballots_are_counted_but_not_in_the_receipt_codes(sessions) -> None:  # noqa: ANN001
+    """Ballots imported with the process (`import-pb --with-ballots`) got codes no one holds: they are left
+    out of the published codes and of the check, and their number makes up the difference."""
+    async with _update(sessions) as session:
+        seeded = await seed(session)
+        receipts = await vote_all(session, seeded)
+        for n in (1, 2):
+            made = BudgetBallot(
+                pot_id=seeded.city, identity=f"pb:v{n}", receipt=f"I{n:07d}", voter_label=f"v{n}"
+            )
+            session.add(made)
+            await session.flush()
+            session.add(BudgetChoice(ballot_id=made.id, project_id=seeded.projects["6"]))
+    async with _update(sessions) as session:
+        await close_voting(session, seeded.process_id)
+    async with _update(sessions) as session:
+        shown = await results.pot_results(session, seeded.city)
+        published = await results.receipts_file(session, seeded.city)
+    async with sessions() as session:
+        _pot, codes = await results.receipts(session, seeded.city)
+        assert codes == sorted(receipts) and await results.imported(session, seeded.city) == 2
+        assert not await results.was_counted(session, seeded.city, "I0000001")
+        assert await results.was_counted(session, seeded.city, receipts[0])
+    assert shown.ballots == 15 and shown.outcome.votes["6"] == 10  # counted all the same
+    assert published.data.decode().split() == codes and (published.count, published.imported) == (13, 2)
+    assert published.count + published.imported == shown.ballots
 
 
 async def test_the_ballots_file_is_anonymous_and_recounts_to_the_same_winners(
