@@ -1,9 +1,13 @@
 """Ends a prompt registered with `bot.ui.prompts.ends_on_leave` when the person leaves it: another
-command or any inline button. Runs before the routers, so whichever feature handles the command or the
-press finds no prompt state; the person reads the prompt's note, with its reply keyboard removed."""
+command or an inline button. The prompt's state is ended before any router sees the update, so whichever
+feature handles the command or the press finds no prompt; once it is handled, the person reads the
+prompt's note with the reply keyboard removed (not when the handler asked the prompt again: opening the
+pot once more). A press that is refused (a forged or stale ballot button, "verify first") leaves the
+person where they were: the prompt is kept. /cancel gets the note alone."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,10 +20,9 @@ from bot.ui.prompts import note_of
 CANCEL = "/cancel"
 
 
-def _leaves(event: TelegramObject) -> bool:
-    if isinstance(event, CallbackQuery):
-        return True
-    return isinstance(event, Message) and (event.text or "").startswith("/")
+def _command(event: TelegramObject) -> str | None:
+    text = event.text if isinstance(event, Message) else None
+    return text.split()[0].split("@")[0] if text and text.startswith("/") else None
 
 
 class PromptMiddleware(BaseMiddleware):
@@ -29,14 +32,24 @@ class PromptMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        note = note_of(data.get("raw_state"))
+        raw = data.get("raw_state")
+        note = note_of(raw)
         state: FSMContext | None = data.get("state")
         user = data.get("event_from_user")
-        if note is None or state is None or user is None or not _leaves(event):
+        command = _command(event)
+        if note is None or state is None or user is None or not (command or isinstance(event, CallbackQuery)):
             return await handler(event, data)
         await state.set_state(None)
         data["raw_state"] = None
-        await data["bot"].send_message(user.id, note(), reply_markup=ReplyKeyboardRemove())
-        if isinstance(event, Message) and (event.text or "").split()[0].split("@")[0] == CANCEL:
-            return None  # the note is the answer to /cancel: the prompt was what there was to cancel
-        return await handler(event, data)
+        if command == CANCEL:  # the note is the answer: the prompt was what there was to cancel
+            await data["bot"].send_message(user.id, note(), reply_markup=ReplyKeyboardRemove())
+            return None
+        try:
+            result = await handler(event, data)
+        except BaseException:
+            with contextlib.suppress(Exception):  # (on SQL storage the update's rollback restores it too)
+                await state.set_state(raw)
+            raise
+        if note_of(await state.get_state()) is None:
+            await data["bot"].send_message(user.id, note(), reply_markup=ReplyKeyboardRemove())
+        return result
