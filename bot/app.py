@@ -27,6 +27,7 @@ from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.dedup import DedupMiddleware
 from bot.middlewares.locale import LocaleMiddleware
 from bot.middlewares.metrics import MetricsMiddleware
+from bot.middlewares.prompts import PromptMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.services import city as city_service
@@ -154,6 +155,9 @@ def make_dispatcher(
     dp.update.outer_middleware(DedupMiddleware())
     dp.update.outer_middleware(ResidentMiddleware(frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
+    prompts = PromptMiddleware()  # a prompt reading free text ends when the person leaves it
+    dp.message.outer_middleware(prompts)
+    dp.callback_query.outer_middleware(prompts)
     throttling = ThrottlingMiddleware(
         redis=getattr(storage, "redis", None), prefix=f"{settings.redis_prefix}:throttle"
     )

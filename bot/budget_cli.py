@@ -29,7 +29,9 @@ def add_arguments(process_sub: Any) -> None:
     _add_setup_arguments(process_sub)
 
 
-ACTIONS = ("import-pb", "export-pb", "voting", "add-pot", "add-project", "results", "verification", "codes")
+ACTIONS = (
+    "import-pb", "export-pb", "voting", "add-pot", "add-project", "edit-project", "results", "verification", "codes",
+)  # fmt: skip
 
 
 def run(args: argparse.Namespace, settings: Settings, with_db: Callable[..., int]) -> int:
@@ -72,6 +74,13 @@ def _add_setup_arguments(process_sub: Any) -> None:
     project.add_argument("--cost", type=int, required=True)
     project.add_argument("--idea", type=int, help="the published idea it comes from (its title, text, place)")
     project.add_argument("--place", help="DISTRICT/NEIGHBORHOOD keys of where it is")
+    edit = process_sub.add_parser("edit-project", help="change a project until voting begins")
+    edit.add_argument("process", help="the process key")
+    edit.add_argument("project", type=int, help="the project's id")
+    for name in ("--title-tr", "--title-en", "--summary-tr", "--summary-en", "--note"):
+        edit.add_argument(name)
+    edit.add_argument("--cost", type=int)
+    edit.add_argument("--place", help='DISTRICT/NEIGHBORHOOD keys of where it is ("-": no place)')
     level = process_sub.add_parser(
         "verification", help="how residents verify before voting: none, phone or code (before voting begins)"
     )

@@ -1,4 +1,4 @@
-"""`meydan process voting|add-pot|add-project|results`: setting up a budget from the command line until
+"""`meydan process voting|add-pot|add-project|edit-project|results`: setting up a budget from the command line until
 staff have editors in the chat (the services in `bot/services/budgets` do the work)."""
 
 from __future__ import annotations
@@ -120,6 +120,36 @@ async def _add_project(session: Any, process: Any, args: argparse.Namespace, spe
     return 0
 
 
+async def _edit_project(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    """Only what is given changes; refused once the process's voting has begun (audited like the chat's)."""
+    from bot.services import budgets
+    from bot.services.budgets import staff
+    from storage.models import BudgetPot, BudgetProject
+
+    project = await session.get(BudgetProject, args.project)
+    pot = await session.get(BudgetPot, project.pot_id) if project is not None else None
+    if pot is None or pot.process_id != process.id:
+        raise budgets.PotError(f"no project {args.project} in {process.key}")
+    if not staff.editable(process):
+        raise budgets.PotError(f"voting has begun in {process.key}: its projects can no longer change")
+    if args.cost is not None and args.cost < 1:
+        raise budgets.PotError("a cost is at least 1")
+    changes: dict[str, Any] = {}
+    for field, given in (("titles", (args.title_tr, args.title_en)), ("summaries", (args.summary_tr, args.summary_en))):
+        texts = {lang: text for lang, text in zip(("tr", "en"), given, strict=True) if text is not None}
+        if texts:
+            changes[field] = texts
+    if args.cost is not None:
+        changes["cost"] = args.cost
+    if args.note is not None:
+        changes["note"] = args.note
+    if args.place is not None:
+        changes["neighborhood_id"] = None if args.place == "-" else await _place(session, args.place)
+    await staff.revise_project(session, project.id, None, **changes)
+    print(f"project {project.id} edited: {', '.join(changes) or 'nothing given'}")
+    return 0
+
+
 async def _results(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
     from bot.services import budgets
     from bot.services.budgets import counting, pbfiles
@@ -165,4 +195,4 @@ async def _codes(session: Any, process: Any, args: argparse.Namespace, spec: Any
     return 0
 
 
-ACTIONS = {"verification": _verification, "codes": _codes, "voting": _voting, "add-pot": _add_pot, "add-project": _add_project, "results": _results}
+ACTIONS = {"verification": _verification, "codes": _codes, "voting": _voting, "add-pot": _add_pot, "add-project": _add_project, "edit-project": _edit_project, "results": _results}

@@ -408,6 +408,9 @@ class BudgetBallot(Base):
     receipt: Mapped[str] = mapped_column(String(16))
     voter_label: Mapped[str | None] = mapped_column(String(64))  # an imported ballot's Pabulib voter_id
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the voter's neighborhood when they confirmed (for the turnout; none for imported ballots; no foreign
+    # key, as SQLite cannot add one to an existing table: migration 0013)
+    neighborhood_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class BudgetChoice(Base):

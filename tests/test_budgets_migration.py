@@ -64,3 +64,55 @@ async def test_0005_upgrades_keeps_its_data_and_goes_down_and_up(empty_database_
             assert (await session.execute(text("SELECT key FROM processes"))).scalar_one() == "old"
     finally:
         await engine.dispose()
+
+
+async def test_0013_keeps_on_each_ballot_where_its_voter_lives_and_goes_down_and_up(
+    empty_database_url: str,
+) -> None:
+    """Ballots confirmed before 0013 take their voter's neighborhood; an imported one (no resident) none;
+    the choices (ON DELETE CASCADE to the ballots) are untouched: no batch copy of the table."""
+    engine = make_engine(empty_database_url)
+    sessions = make_session_factory(engine)
+    try:
+        await migrate.upgrade(engine, "0012")
+        async with sessions.begin() as session:
+            await city_service.load(session, load_city(DEFAULT_CITY_FILE))
+            run = session.execute
+            hood = (await run(text("SELECT id FROM neighborhoods ORDER BY id LIMIT 1"))).scalar_one()
+            await run(text("INSERT INTO residents (telegram_id, language, neighborhood_id, reachable, created_at) "
+                           "VALUES (888, 'tr', :h, true, CURRENT_TIMESTAMP)"), {"h": hood})  # fmt: skip
+            voter = (await run(text("SELECT id FROM residents WHERE telegram_id = 888"))).scalar_one()
+            await run(text("INSERT INTO processes (key, names, scope, idea_limit, created_at) "
+                           "VALUES ('p', '{}', 'city', 3, CURRENT_TIMESTAMP)"))  # fmt: skip
+            process = (await run(text("SELECT id FROM processes"))).scalar_one()
+            await run(text("INSERT INTO budget_pots (process_id, names, scope, budget, ballot_kind, rule, meta, "
+                           "position, created_at) VALUES (:p, '{}', 'city', 100, 'knapsack', 'greedy', '{}', 0, "
+                           "CURRENT_TIMESTAMP)"), {"p": process})  # fmt: skip
+            pot = (await run(text("SELECT id FROM budget_pots"))).scalar_one()
+            await run(text("INSERT INTO budget_projects (pot_id, code, titles, summaries, cost, status, fields, "
+                           "position) VALUES (:pot, '1', '{}', '{}', 10, 'proposed', '{}', 0)"), {"pot": pot})  # fmt: skip
+            project = (await run(text("SELECT id FROM budget_projects"))).scalar_one()
+            ballot = text("INSERT INTO budget_ballots (pot_id, identity, resident_id, receipt, voter_label, "
+                          "confirmed_at) VALUES (:pot, :who, :voter, :receipt, :label, CURRENT_TIMESTAMP)")  # fmt: skip
+            await run(ballot, {"pot": pot, "who": "x", "voter": voter, "receipt": "AAAA2222", "label": None})
+            await run(ballot, {"pot": pot, "who": "pb:1", "voter": None, "receipt": "I0000001", "label": "1"})
+            await run(text("INSERT INTO budget_choices (ballot_id, project_id, position) "
+                           "SELECT id, :pj, 0 FROM budget_ballots"), {"pj": project})  # fmt: skip
+        for _cycle in range(2):
+            await migrate.upgrade(engine)
+            async with sessions() as session:
+                rows = await session.execute(
+                    text("SELECT receipt, neighborhood_id FROM budget_ballots ORDER BY receipt")
+                )
+                assert rows.all() == [("AAAA2222", hood), ("I0000001", None)]
+                assert (await session.execute(text("SELECT count(*) FROM budget_choices"))).scalar_one() == 2
+            await migrate.downgrade(engine, "0012")
+            async with engine.connect() as conn:
+                columns = await conn.run_sync(
+                    lambda c: {col["name"] for col in inspect(c).get_columns("budget_ballots")}
+                )
+            assert "neighborhood_id" not in columns
+            async with sessions() as session:
+                assert (await session.execute(text("SELECT count(*) FROM budget_choices"))).scalar_one() == 2
+    finally:
+        await engine.dispose()

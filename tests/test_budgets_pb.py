@@ -127,6 +127,33 @@ def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
     assert "taken" in meydan("process", "import-pb", str(source), "--key", "assen").stderr
 
 
+def test_a_project_edited_from_the_command_line(tmp_path: Path) -> None:
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'edit.db'}")
+
+    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    steps = [
+        ("city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml")),
+        ("process", "create", "--key", "pb", "--name-tr", "Bütçe", "--name-en", "Budget",
+         "--opens", "2099-01-01 00:00", "--closes", "2099-01-02 00:00"),
+        ("process", "add-pot", "pb", "--name-tr", "Şehir", "--name-en", "City", "--budget", "5000000"),
+        ("process", "add-project", "pb", "City", "--title-tr", "Gölge", "--title-en", "Shade", "--cost", "2150000"),
+        ("process", "edit-project", "pb", "1", "--title-en", "Shade over the bazaar", "--cost", "1900000",
+         "--place", "konak/alsancak"),
+    ]  # fmt: skip
+    for step in steps:
+        done = meydan(*step)
+        assert done.returncode == 0, (step, done.stderr)
+    assert "project 1 edited: titles, cost, neighborhood_id" in done.stdout
+    refused = meydan("process", "edit-project", "pb", "99", "--cost", "5")
+    assert refused.returncode == 2 and "no project 99 in pb" in refused.stderr
+    exported = loads(meydan("process", "export-pb", "pb", "City").stdout)
+    assert exported.projects[0].name == "Shade over the bazaar" and exported.projects[0].cost == 1_900_000
+
+
 def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
     env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'setup.db'}")
 

@@ -15,14 +15,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.services import budgets, roles
+from bot.services import budgets, geography, roles
 from bot.services.budgets import counting, results
 from bot.services.errors import NotAllowed
 from bot.tally import Reason, loads, official_rule, tally
-from storage.models import AuditEntry, BudgetBallot, BudgetResult, Process, ProcessPhase, utcnow
+from storage.models import (
+    AuditEntry,
+    BudgetBallot,
+    BudgetChoice,
+    BudgetResult,
+    Process,
+    ProcessPhase,
+    Resident,
+    utcnow,
+)
 from tests.budget_fixtures import resident, seed
 from tests.flows import command_env
 from tests.results_fixtures import WINNERS, close_voting, vote_all
+
+PLACES = (("konak", "pazaryeri"), ("karsiyaka", "bostanli"), ("konak", "alsancak"))
 
 
 @asynccontextmanager
@@ -116,6 +127,34 @@ async def test_receipts_sorted_and_checked(sessions) -> None:  # noqa: ANN001
             results.clean_receipt("not a code!")
 
 
+async def test_imported_ballots_are_counted_but_not_in_the_receipt_codes(sessions) -> None:  # noqa: ANN001
+    """Ballots imported with the process (`import-pb --with-ballots`) got codes no one holds: they are left
+    out of the published codes and of the check, and their number makes up the difference."""
+    async with _update(sessions) as session:
+        seeded = await seed(session)
+        receipts = await vote_all(session, seeded)
+        for n in (1, 2):
+            made = BudgetBallot(
+                pot_id=seeded.city, identity=f"pb:v{n}", receipt=f"I{n:07d}", voter_label=f"v{n}"
+            )
+            session.add(made)
+            await session.flush()
+            session.add(BudgetChoice(ballot_id=made.id, project_id=seeded.projects["6"]))
+    async with _update(sessions) as session:
+        await close_voting(session, seeded.process_id)
+    async with _update(sessions) as session:
+        shown = await results.pot_results(session, seeded.city)
+        published = await results.receipts_file(session, seeded.city)
+    async with sessions() as session:
+        _pot, codes = await results.receipts(session, seeded.city)
+        assert codes == sorted(receipts) and await results.imported(session, seeded.city) == 2
+        assert not await results.was_counted(session, seeded.city, "I0000001")
+        assert await results.was_counted(session, seeded.city, receipts[0])
+    assert shown.ballots == 15 and shown.outcome.votes["6"] == 10  # counted all the same
+    assert published.data.decode().split() == codes and (published.count, published.imported) == (13, 2)
+    assert published.count + published.imported == shown.ballots
+
+
 async def test_the_ballots_file_is_anonymous_and_recounts_to_the_same_winners(
     sessions, tmp_path: Path
 ) -> None:  # noqa: ANN001
@@ -150,6 +189,29 @@ async def test_the_ballots_file_is_anonymous_and_recounts_to_the_same_winners(
     assert proc.returncode == 0
     told = json.loads(stdout)
     assert tuple(told["selected"]) == WINNERS and told["matches_official"] is True
+
+
+async def test_turnout_counts_where_voters_lived_when_they_voted(sessions) -> None:  # noqa: ANN001
+    """Moving after voting, or deleting the account, does not move a ballot in the turnout; an imported
+    ballot (no voter in the bot) is not known."""
+    async with _update(sessions) as session:
+        seeded = await seed(session)
+        await vote_all(session, seeded)
+        session.add(BudgetBallot(pot_id=seeded.city, identity="pb:v1", receipt="I0000001", voter_label="v1"))
+    async with _update(sessions) as session:
+        hoods = {h: (await geography.by_keys(session, d, h)).id for d, h in PLACES}
+        await session.execute(update(Resident).values(neighborhood_id=hoods["alsancak"]))  # all move away
+        first = await session.scalar(select(func.min(BudgetBallot.id)))
+        await session.execute(update(BudgetBallot).where(BudgetBallot.id == first).values(resident_id=None))
+        await close_voting(session, seeded.process_id)
+    async with _update(sessions) as session:
+        shown = await results.pot_results(session, seeded.city)
+    async with sessions() as session:
+        stored = await session.get(BudgetResult, seeded.city)
+    expected = {str(hoods["pazaryeri"]): 6, str(hoods["bostanli"]): 5, str(hoods["alsancak"]): 2, "": 1}
+    assert stored.turnout["groups"] == expected
+    # Alsancak (2) and the imported one are hidden; with them Bostanlı too, or the total would tell them
+    assert shown.turnout.shown == ((hoods["pazaryeri"], 6),) and shown.turnout.other == 8
 
 
 def test_turnout_hides_small_groups_and_what_the_total_would_tell() -> None:

@@ -16,7 +16,7 @@ from bot.i18n import money
 from bot.services import budgets, residents
 from bot.tally import loads, official_rule, tally
 from bot.ui.results.callbacks import ResultsAction, ResultsCb
-from storage.models import BudgetResult
+from storage.models import BudgetBallot, BudgetChoice, BudgetResult
 from tests.budget_fixtures import CITY_PROJECTS, Seeded, seed
 from tests.conftest import STAFF_ID
 from tests.flows import fetch, onboard
@@ -135,6 +135,38 @@ async def test_results_in_english_and_was_my_ballot_counted(meydan: Meydan, sand
     assert not any(code in published for code in codes)  # the ballots file holds no receipt
 
 
+async def test_imported_ballots_are_said_beside_the_receipt_codes_in_turkish(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """Imported ballots hold codes no one was given: not in the file, their number in its caption."""
+    ayse = await onboard(sandbox, lang="tr")
+    async with meydan.sessions.begin() as session:
+        seeded = await seed(session)
+        me = await residents.by_telegram_id(session, ayse.id)
+        receipt = (await budgets.confirm(session, me, seeded.city, [seeded.projects["6"]])).ballot.receipt
+        await vote_all(session, seeded, instead_of="pazaryeri")
+        for n in (1, 2):  # as `meydan process import-pb --with-ballots` writes them
+            made = BudgetBallot(
+                pot_id=seeded.city, identity=f"pb:v{n}", receipt=f"I{n:07d}", voter_label=f"v{n}"
+            )
+            session.add(made)
+            await session.flush()
+            session.add(BudgetChoice(ballot_id=made.id, project_id=seeded.projects["3"]))
+        await close_voting(session, seeded.process_id)
+    _chart, text = await _open_city_results(ayse, "Şehir bütçesi", "tr")
+    assert "Oy pusulası: 15" in text.body
+    await ayse.press("📄 Sayılan makbuz kodları (dosya)")
+    sent = await ayse.last_message()
+    codes = (await fetch(sandbox, sent.document["url"])).decode().split()
+    assert len(codes) == 13 and receipt in codes and not any(c.startswith("I0") for c in codes)
+    assert "makbuz kodları (13)" in sent.body
+    assert (
+        "Ayrıca sayıldı: bir dosyadan içe aktarılan 2 oy pusulası (bu bot dışında kullanılmış); bunların "
+        "makbuz kodu yok. 13 kod + 2 içe aktarılan = sayılan 15 oy pusulası."
+    ) in sent.body
+    await ayse.press("🧾 Oyum sayıldı mı?")
+    await ayse.say("I0000001")
+    assert "Bu bütçede I0000001 makbuzlu sayılmış bir oy pusulası yok" in (await ayse.last_message()).body
+
+
 async def test_results_button_while_voting_is_open_is_refused(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     for lang, name, district, hood in (
         ("en", "John", "Karşıyaka", "Bostanlı"),
@@ -150,10 +182,14 @@ async def test_results_button_while_voting_is_open_is_refused(meydan: Meydan, sa
         ] in listing.body
         forged = ResultsCb(action=ResultsAction.POT, pot=seeded.city).pack()
         answer = await person.press_data(listing.message_id, forged)
-        assert answer.show_alert and {
-            "en": "Results are published when voting closes",
-            "tr": "Sonuçlar oylama kapandığında",
-        }[lang] in answer.text
+        assert (
+            answer.show_alert
+            and {
+                "en": "Results are published when voting closes",
+                "tr": "Sonuçlar oylama kapandığında",
+            }[lang]
+            in answer.text
+        )
         assert ("2026" in answer.text or "2027" in answer.text) and (
             await person.last_message()
         ).photo is None

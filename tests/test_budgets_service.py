@@ -233,6 +233,7 @@ async def test_my_ballots_are_in_my_data_export(sessions) -> None:  # noqa: ANN0
         data = await privacy.export(session, ayse)
     [ballot] = data["ballots"]
     assert ballot["receipt"] == done.ballot.receipt and ballot["projects"] == ["Library garden"]
+    assert ballot["neighborhood"] == "Pazaryeri"  # where the voter lived when confirming (the turnout)
     assert ballot["pot"] == "City budget"
 
 

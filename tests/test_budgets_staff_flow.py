@@ -1,8 +1,9 @@
 """Budgets, the staff side, through the sandbox in English and Turkish: a pot created by conversation
 with its preview in both languages (an unreadable budget refused with its reason), an approved idea
 turned into a project from its card or from the pot's screen (its author and a supporter told, each in
-their language), a project marked infeasible with a typed reason (the author told), a resident's
-forged staff buttons refused, and editing refused once voting has begun.
+their language), a project marked infeasible with a typed reason (the author told), a project edited
+from its preview (title, cost, place) and the edit refused once voting has begun, a resident's forged
+staff buttons refused, and editing refused once voting has begun.
 
 The new sentences are not in the catalogs yet, so labels and texts are looked up with
 `translate(msgid, lang)`: the tests read the same words people see in either language today and after
@@ -10,6 +11,7 @@ the catalogs are filled."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -235,6 +237,7 @@ async def test_a_resident_pressing_forged_staff_buttons_is_refused(meydan: Meyda
         StaffCb(action=StaffAction.FROM_IDEA, id=idea_id, pot=pot_id).pack(),
         FormCb(form="pot", step="_preview", action="send").pack(),
         FormCb(form="project", step="_preview", action="send").pack(),
+        StaffCb(action=StaffAction.EDIT_PROJECT, id=1).pack(),
     ]
     for data in forged:
         answer = await john.press_data(message.message_id, data)
@@ -315,3 +318,84 @@ async def test_a_project_typed_by_staff_and_the_voting_dates(meydan: Meydan, san
     assert (
         actions.count("budget.project") == 1 and actions.count("process.phase") == 2
     )  # the fixture's and ours
+
+
+EDITING = {
+    "en": {
+        "edit": "✏️ Edit the project", "changes": "✏️ Changes to the project", "place": "📍 Place: Alsancak, Konak",
+        "saved": "✅ The project is saved.", "open": "🏗 Open the project", "cost": "₺1,900,000",
+        "began": "Voting has begun: the pot's rules and projects can no longer change.",
+        "project": "▫️ Shade · ₺2,150,000", "pot": "City budget",
+    },
+    "tr": {
+        "edit": "✏️ Projeyi düzenle", "changes": "✏️ Projedeki değişiklikler", "place": "📍 Yer: Alsancak, Konak",
+        "saved": "✅ Proje kaydedildi.", "open": "🏗 Projeyi açın", "cost": "₺1.900.000",
+        "began": "Oylama başladı: bütçenin kuralları ve projeleri artık değiştirilemez.",
+        "project": "▫️ Gölge · ₺2.150.000", "pot": "Şehir bütçesi",
+    },
+}  # fmt: skip
+
+
+async def _project(meydan: Meydan, pot_id: int) -> int:
+    async with meydan.sessions.begin() as session:
+        made = await budgets.add_project(
+            session, await session.get(BudgetPot, pot_id), titles={"tr": "Gölge", "en": "Shade"},
+            summaries={"tr": "Pazara gölge.", "en": "Shade for the bazaar."}, cost=2_150_000, note="Ask the bazaar.",
+        )  # fmt: skip
+        return made.id
+
+
+@pytest.mark.parametrize("lang", ["en", "tr"])
+async def test_a_project_edited_with_a_preview_until_voting_begins(meydan: Meydan, sandbox, lang: str) -> None:  # noqa: ANN001
+    said = EDITING[lang]
+    process_id = await _process(meydan)
+    project_id = await _project(meydan, await _pot(meydan, process_id))
+    staff = await _staff(sandbox, lang)
+    await _open_process(staff, lang)
+    await staff.press(said["pot"])
+    await staff.press(said["project"])
+    await staff.press(said["edit"])  # the project form, at its preview with the project's values
+    preview = await staff.last_message()
+    assert said["changes"] in preview.text and "Shade for the bazaar." in preview.text and "Pazara gölge." in preview.text
+    await press(staff, "✏️ Edit", lang)
+    await press(staff, "🇬🇧 Title", lang)
+    preview = await staff.say("Shade over the bazaar")  # back to the preview at once
+    assert "Shade over the bazaar" in preview.text and said["changes"] in preview.text
+    await press(staff, "✏️ Edit", lang)
+    await press(staff, "💰 Cost", lang)
+    await staff.say("1900000")
+    await press(staff, "✏️ Edit", lang)
+    await press(staff, "📍 Place", lang)
+    preview = await staff.say("Alsancak")
+    assert said["place"] in preview.text and said["cost"] in preview.text
+    await press(staff, "📨 Send", lang)
+    assert (await staff.last_message()).text == said["saved"]
+    async with meydan.sessions() as session:
+        project = await session.get(BudgetProject, project_id)
+        alsancak = await geography.by_keys(session, "konak", "alsancak")
+    assert project.titles == {"tr": "Gölge", "en": "Shade over the bazaar"} and project.cost == 1_900_000
+    assert project.neighborhood_id == alsancak.id and project.note == "Ask the bazaar."
+    assert (await _audit(meydan)).count("budget.project.edit") == 1
+    await staff.press(said["open"])
+    assert said["place"] in (await staff.last_message()).text
+    await staff.press(said["edit"])
+    preview = await staff.last_message()
+    async with meydan.sessions.begin() as session:  # voting begins while the draft is open
+        await session.execute(
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == process_id, ProcessPhase.kind == "voting")
+            .values(starts_at=utcnow() - timedelta(minutes=1))
+        )
+    await asyncio.sleep(2.1)  # a Send of the same form within 2 s is taken for a double press
+    answer = await staff.press(translate("📨 Send", lang), message=preview)
+    assert answer.show_alert and answer.text == said["began"]
+    await staff.say("/admin")
+    await _open_process(staff, lang)
+    await staff.press(said["pot"])
+    await staff.press(f"▫️ {'Gölge' if lang == 'tr' else 'Shade over the bazaar'} · {said['cost']}")
+    screen = await staff.last_message()
+    assert said["edit"] not in [label for row in screen.buttons for label in row]  # the button is gone
+    forged = StaffCb(action=StaffAction.EDIT_PROJECT, id=project_id).pack()
+    answer = await staff.press_data(screen.message_id, forged)  # and a press is refused, saying why
+    assert answer.show_alert and answer.text == said["began"]
+    assert (await _audit(meydan)).count("budget.project.edit") == 1

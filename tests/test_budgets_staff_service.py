@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.services import budgets, ideas, processes, residents, roles
+from bot.services import budgets, geography, ideas, processes, residents, roles
 from bot.services.budgets import rules
 from bot.services.budgets import staff as budget_staff
 from bot.services.errors import NotAllowed
@@ -105,6 +105,7 @@ async def test_every_use_case_refuses_a_resident_without_the_staff_role(sessions
             budget_staff.edit_pot(session, pot.id, ayse.id, {"tr": "A", "en": "A"}, budget=20),
             budget_staff.create_project(session, pot.id, ayse.id, **PROJECT),
             budget_staff.mark_infeasible(session, made.id, ayse.id, "Not possible here."),
+            budget_staff.edit_project(session, made.id, ayse.id, cost=5),
             budget_staff.set_voting(
                 session, process.id, ayse.id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)
             ),
@@ -147,6 +148,7 @@ async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa:
             budget_staff.edit_pot(session, pot_id, staff_id, {}, budget=30),
             budget_staff.create_project(session, pot_id, staff_id, **PROJECT),
             budget_staff.mark_infeasible(session, made_id, staff_id, "Not possible here."),
+            budget_staff.edit_project(session, made_id, staff_id, cost=5),
             budget_staff.set_voting(
                 session, process_id, staff_id, utcnow() + timedelta(days=1), utcnow() + timedelta(days=2)
             ),
@@ -154,6 +156,40 @@ async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa:
         for call in calls:
             with pytest.raises(rules.VotingStarted):
                 await call
+
+
+async def test_a_project_edited_by_staff_until_voting_begins(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        process, staff = await _setup(session)
+        city = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
+        other = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Konak", "en": "Konak"}, budget=10
+        )
+        await budget_staff.create_project(session, other.id, staff.id, **PROJECT)  # takes code "1" there
+        made = await budget_staff.create_project(
+            session, city.id, staff.id, **PROJECT, note="Check the site."
+        )
+        made.latitude, made.longitude = 38.4, 27.1
+        place = await geography.by_keys(session, "karsiyaka", "bostanli")
+        edited = await budget_staff.edit_project(
+            session, made.id, staff.id, pot_id=other.id, titles={"en": "  Shady   benches "}, cost=12,
+            note="", neighborhood_id=place.id, summaries={"tr": "Banklar.", "en": "Benches."},
+        )  # fmt: skip
+        assert edited.titles == {"tr": "Bank", "en": "Shady benches"} and edited.cost == 12
+        assert (edited.pot_id, edited.code, edited.position) == (other.id, "2", 1)
+        assert edited.note is None and edited.neighborhood_id == place.id and edited.latitude is None
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "budget.project.edit"))
+        assert entry.actor_id == staff.id and entry.object_id == made.id
+        assert entry.details["fields"] == ["pot_id", "titles", "cost", "note", "neighborhood_id"]
+        with pytest.raises(budgets.PotError):  # a title cannot be emptied
+            await budget_staff.edit_project(session, made.id, staff.id, titles={"tr": " "})
+        with pytest.raises(rules.BadAmount):
+            await budget_staff.edit_project(session, made.id, staff.id, cost=0)
+        draft = budget_staff.draft_of(edited, process.id)
+        assert draft["title_en"] == "Shady benches" and draft["place"] == place.id and draft["note"] == ""
+        assert "photo" not in draft and draft["pot"] == other.id
 
 
 async def test_an_idea_becomes_a_project_and_its_supporters_are_told(sessions) -> None:  # noqa: ANN001

@@ -299,6 +299,59 @@ async def test_cancel_leaves_the_prompt_and_later_texts_are_no_codes(meydan: Mey
     assert await _count(meydan, Verification) == 1
 
 
+LEFT = {
+    "tr": "Doğrulama iptal edildi. Daha sonra /budget üzerinden doğrulayabilirsiniz.",
+    "en": "Verification cancelled. You can verify later from /budget.",
+}
+
+
+async def _said(person, text: str) -> bool:  # noqa: ANN001
+    return any(m.from_bot and m.text == text for m in await person.chat())
+
+
+async def test_leaving_the_code_prompt_ends_it_in_turkish(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """Another command or any button ends the code step: later texts are not code attempts."""
+    seeded = await _seed(meydan, rules.CODE)
+    [code] = await _codes(meydan, seeded, 1)
+    ayse = await onboard(sandbox, lang="tr")
+    await _open(ayse, "Şehir bütçesi")
+    assert await ayse.keyboard() == [[CANCEL["tr"]]]
+    left = await ayse.say("/budget")  # a command leaves the prompt: its own answer, then the note
+    assert left.text == LEFT["tr"] and await ayse.keyboard() == []
+    assert any("Şehir bütçesi" in str(m.buttons) for m in await ayse.bot_messages())  # the list of pots
+    await ayse.say(code)  # no longer read as a code
+    await ayse.say("WRONG-1")
+    assert await _count(meydan, Verification) == 0 and await _count(meydan, VerificationFailure) == 0
+    prompt = await _open(ayse, "Şehir bütçesi")  # asked again
+    forged = BallotCb(action=BallotAction.CONFIRM, pot=seeded.city).pack()
+    answer = await ayse.press_data(prompt.message_id, forged)  # refused: the prompt stays
+    assert answer.show_alert and await ayse.keyboard() == [[CANCEL["tr"]]]
+    await ayse.press("« Menü")  # a button that leads elsewhere leaves it (the list of pots, above it)
+    assert (await ayse.last_message()).text == LEFT["tr"] and await ayse.keyboard() == []
+    await ayse.say("WRONG-2")
+    assert await _count(meydan, VerificationFailure) == 0
+    await _open(ayse, "Şehir bütçesi")
+    answer = await ayse.say("/cancel")  # the note is the whole answer: the prompt was what there was
+    assert answer.text == LEFT["tr"] and not await _said(ayse, "İptal edilecek bir şey yok.")
+    await _open(ayse, "Şehir bütçesi")
+    page = await ayse.say(code)  # while the prompt is there, the code is taken
+    assert "₺0 / ₺5.000.000" in page.text
+    assert await _count(meydan, Verification) == 1
+
+
+async def test_leaving_the_phone_prompt_removes_its_keyboard_in_english(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    await _seed(meydan, rules.PHONE)
+    john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+    await _open(john, "City budget")
+    assert SHARE in str(await john.keyboard())
+    answer = await john.say("/help")
+    assert answer.text == LEFT["en"] and await john.keyboard() == []
+    assert any((m.text or "").startswith("❓ How Meydan works") for m in await john.bot_messages())
+    answer = await john.say("+90 555 111 22 33")  # a typed number is no longer answered as a phone try
+    assert USE_BUTTON not in (answer.text or "")
+    assert await _count(meydan, Verification) == 0
+
+
 async def test_the_prompt_survives_a_restart(settings: Settings, sandbox) -> None:  # noqa: ANN001
     async with running_bot(settings, sandbox) as first:
         await _seed(first, rules.PHONE)

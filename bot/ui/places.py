@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import geography
 from bot.services.errors import Stale
 from bot.services.residents import Viewer
+from bot.text import fold
 from bot.ui.callbacks import DistrictCb, HoodCb, PageCb
+from bot.ui.forms import Answer
 from bot.ui.keyboards import paged, single_column
 from bot.ui.messages import reply
 from storage.models import District, Neighborhood
@@ -30,6 +32,23 @@ from storage.models import District, Neighborhood
 DISTRICT_LIST, HOOD_LIST = "d", "n"
 Chosen = Callable[[Message | CallbackQuery, Neighborhood, FSMContext, AsyncSession, Viewer], Awaitable[None]]
 Back = Callable[[], InlineKeyboardButton | None]
+
+
+async def one_neighborhood(session: AsyncSession, text: str) -> Neighborhood:
+    """The one neighborhood a typed name means (a form's answer), else `Answer` saying what to type:
+    none found, or the several that match (an exact name among them is taken)."""
+    hoods = await geography.search_neighborhoods(session, text)
+    exact = [h for h in hoods if fold(h.name) == fold(text)]
+    hoods = exact if len(hoods) > 1 and len(exact) == 1 else hoods
+    shown = escape(text[:60])
+    if not hoods:
+        problem = _("I found no neighborhood called “{query}”. Check the spelling and type it again.")
+        raise Answer(problem.format(query=shown))
+    if len(hoods) > 1:
+        names = escape(", ".join(f"{h.name} ({h.district.name})" for h in hoods[:8]))
+        problem = _("Several neighborhoods match “{query}”: {names}. Please type the full name.")
+        raise Answer(problem.format(query=shown, names=names))
+    return hoods[0]
 
 
 def hood_label(hood: Neighborhood) -> str:

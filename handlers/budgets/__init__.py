@@ -13,11 +13,12 @@ from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb, VerifyStaffCb
 from bot.ui.budgets.callbacks import VerifyStaffAction as S
 from bot.ui.budgets.staff import StaffCb
-from bot.ui.budgets.verify import Verify
+from bot.ui.budgets.verify import Verify, cancelled_text
 from bot.ui.budgets.verify_staff import StaffVerify
 from bot.ui.callbacks import HubCb, MenuCb
 from bot.ui.forms import FormCb
 from bot.ui.notices import register_link
+from bot.ui.prompts import ends_on_leave
 from handlers.budgets import ballot, confirm, staff, verify, verify_staff
 
 
@@ -57,6 +58,7 @@ def _verification_staff(router: Router) -> None:
 
 def make_router() -> Router:
     register_link("budgets", lambda _id: MenuCb(action="budget"))  # the ballots open to me (an announcement)
+    ends_on_leave(Verify.phone, Verify.code, note=cancelled_text)  # typed text after leaving is no code
     router = private_router("budgets")
     verifying_team, allowed_staff = guarded(
         "budgets.verification",

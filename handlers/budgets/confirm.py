@@ -28,7 +28,7 @@ async def review(
     city: CitySpec,
 ) -> None:
     cb = callback_data
-    view = await budgets.ballot_view(session, viewer.resident, cb.pot, await drafts.draft(state, cb.pot))
+    view = await drafts.view(state, session, viewer.resident, cb.pot)
     refusal = rules.refusal_to_confirm(view.limits, view.cart)
     why = reason(refusal, city.currency, lang) if refusal is not None else None
     text = cards.review_text(view.pot, view.picked, view.limits, view.cart, why, city.currency, lang)
@@ -47,7 +47,7 @@ async def confirm(
     callback_answer: CallbackAnswer,
 ) -> None:
     cb = callback_data
-    view = await budgets.ballot_view(session, viewer.resident, cb.pot, await drafts.draft(state, cb.pot))
+    view = await drafts.view(state, session, viewer.resident, cb.pot)
     done = await budgets.confirm(session, viewer.resident, cb.pot, view.chosen)
     await drafts.drop(state, cb.pot)
     picked = [view.project(p) for p in done.chosen]

@@ -35,7 +35,7 @@ async def _done(
 ) -> None:
     pot_id = await _pot(state)
     await state.set_state(None)
-    view = await budgets.ballot_view(session, viewer.resident, pot_id, await drafts.draft(state, pot_id))
+    view = await drafts.view(state, session, viewer.resident, pot_id)
     await message.answer(screen.verified_text(view.pot.process.verification), reply_markup=screen.removed())
     text, keyboard = screen.pot_screen(view, 0, city, lang)
     await message.answer(text, reply_markup=keyboard)

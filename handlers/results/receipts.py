@@ -32,7 +32,8 @@ async def receipts_file(
     query: CallbackQuery, callback_data: ResultsCb, session: AsyncSession, lang: str
 ) -> None:
     published = await results.receipts_file(session, callback_data.pot)
-    await _send(query, session, published, cards.receipts_caption(published.pot, published.count, lang))
+    caption = cards.receipts_caption(published.pot, published.count, lang, published.imported)
+    await _send(query, session, published, caption)
 
 
 async def ballots_file(

@@ -496,7 +496,7 @@ async def confirm(
     earlier = await session.scalar(
         select(BudgetBallot.id).where(BudgetBallot.pot_id == pot.id, BudgetBallot.identity == identity)
     )
-    ballot_id = await _upsert(session, pot.id, identity, resident.id, now)
+    ballot_id = await _upsert(session, pot.id, identity, resident, now)
     await session.execute(delete(BudgetChoice).where(BudgetChoice.ballot_id == ballot_id))
     session.add_all(BudgetChoice(ballot_id=ballot_id, project_id=p, position=i) for i, p in enumerate(draft))
     await session.flush()
@@ -504,9 +504,17 @@ async def confirm(
     return Confirmed(ballot, draft, changed=earlier is not None)  # type: ignore[arg-type]
 
 
-async def _upsert(session: AsyncSession, pot_id: int, identity: str, resident_id: int, now: datetime) -> int:
+async def _upsert(
+    session: AsyncSession, pot_id: int, identity: str, resident: Resident, now: datetime
+) -> int:
+    """The ballot row, made or updated; it keeps where its voter lived when confirming (the turnout)."""
     for _attempt in range(5):  # a receipt code another ballot of the pot has: draw again
-        values = {"resident_id": resident_id, "receipt": new_receipt(), "confirmed_at": now}
+        values = {
+            "resident_id": resident.id,
+            "neighborhood_id": resident.neighborhood_id,
+            "receipt": new_receipt(),
+            "confirmed_at": now,
+        }
         stmt = _insert(session)(BudgetBallot).values(pot_id=pot_id, identity=identity, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["pot_id", "identity"], set_=values)
         try:

@@ -1,5 +1,6 @@
 """What the budgets feature holds about a person, for "Export my data": their confirmed ballots (found
-by their identity, so a ballot cast from an account they deleted is theirs too), with the receipt."""
+by their identity, so a ballot cast from an account they deleted is theirs too), with the receipt and the
+neighborhood kept on the ballot for the turnout."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import geography
 from bot.services.budgets import identity_of, pot_name, title
 from bot.services.privacy import exporter
 from storage.models import BudgetBallot, BudgetChoice, BudgetPot, BudgetProject, Resident
@@ -29,11 +31,15 @@ async def export_ballots(session: AsyncSession, resident: Resident) -> list[dict
             .where(BudgetChoice.ballot_id == ballot.id)
             .order_by(BudgetChoice.position)
         )
+        hood = (
+            await geography.neighborhood(session, ballot.neighborhood_id) if ballot.neighborhood_id else None
+        )
         found.append(
             {
                 "pot": pot_name(pot, resident.language or "en"),
                 "receipt": ballot.receipt,
                 "confirmed_at": ballot.confirmed_at.isoformat(),
+                "neighborhood": hood.name if hood is not None else None,
                 "projects": [title(p, resident.language or "en") for p in projects],
             }
         )

@@ -137,7 +137,7 @@ async def _import_ballots(
         {
             "pot_id": pot.id,
             "identity": _identity(pot.id, ballot.voter_id),
-            "receipt": f"I{n:07d}",
+            "receipt": f"I{n:07d}",  # fills the column; no one holds it, so it is never published
             "voter_label": ballot.voter_id,
             "confirmed_at": now,
         }

@@ -9,13 +9,17 @@ from that row. A viewer before that counts a small pot the same way (after commi
 transaction) and is told to wait for a large one (`BeingCounted`). Staff counting again replaces it (a
 large pot through the job).
 
-Turnout by neighborhood uses each voter's neighborhood when the results were counted (ballots do not
-record where their voter lived when they voted); a group of fewer than `MIN_GROUP` ballots is never
-shown, nor one that could be worked out from the total and the groups shown.
+Turnout by neighborhood uses the neighborhood each ballot's voter lived in when they confirmed it (kept
+on the ballot; moving afterwards, or deleting the account, changes nothing; imported ballots have none and
+count as not known); a group of fewer than `MIN_GROUP` ballots is never shown, nor one that could be
+worked out from the total and the groups shown.
 
 "Was my ballot counted?": the list of counted receipt codes is published (sorted, codes only); the
 ballots file (Pabulib, `counting.election`) holds the votes without receipts, in the order of their
-content, so no one can link a code to a vote.
+content, so no one can link a code to a vote. Imported ballots (`meydan process import-pb --with-ballots`)
+are counted but were never cast in the bot: their stored codes are no receipts anyone holds, so they are
+left out of the list and of the check, and their number is said beside the list (codes + imported =
+ballots counted).
 """
 
 from __future__ import annotations
@@ -192,12 +196,11 @@ def safe_turnout(groups: Mapping[str, int], minimum: int = MIN_GROUP) -> Turnout
 
 
 async def _turnout(session: AsyncSession, pot_id: int) -> dict[str, int]:
+    """Ballots by the neighborhood their voter lived in when confirming (imported ones: `UNKNOWN`)."""
     rows = await session.execute(
-        select(Resident.neighborhood_id, func.count())
-        .select_from(BudgetBallot)
-        .outerjoin(Resident, Resident.id == BudgetBallot.resident_id)
+        select(BudgetBallot.neighborhood_id, func.count())
         .where(BudgetBallot.pot_id == pot_id)
-        .group_by(Resident.neighborhood_id)
+        .group_by(BudgetBallot.neighborhood_id)
     )
     found: dict[str, int] = {}
     for hood, count in rows:
@@ -519,15 +522,27 @@ async def open_pot(session: AsyncSession, pot_id: int, now: datetime | None = No
     return pot
 
 
+CAST_HERE = BudgetBallot.voter_label.is_(None)  # a ballot confirmed in the bot (not imported): a real receipt
+
+
 async def receipts(
     session: AsyncSession, pot_id: int, now: datetime | None = None
 ) -> tuple[BudgetPot, list[str]]:
-    """Every counted ballot's receipt code, sorted: codes only."""
+    """Every counted ballot's receipt code, sorted: codes only; not the imported ballots' (no one holds
+    them: `imported`)."""
     pot = await open_pot(session, pot_id, now)
     codes = await session.scalars(
-        select(BudgetBallot.receipt).where(BudgetBallot.pot_id == pot.id).order_by(BudgetBallot.receipt)
+        select(BudgetBallot.receipt)
+        .where(BudgetBallot.pot_id == pot.id, CAST_HERE)
+        .order_by(BudgetBallot.receipt)
     )
     return pot, list(codes)
+
+
+async def imported(session: AsyncSession, pot_id: int) -> int:
+    """The pot's imported ballots: counted, but with no receipt code in the published list."""
+    stmt = select(func.count()).where(BudgetBallot.pot_id == pot_id, ~CAST_HERE)
+    return await session.scalar(stmt) or 0
 
 
 def clean_receipt(text: str) -> str:
@@ -542,7 +557,7 @@ async def was_counted(session: AsyncSession, pot_id: int, code: str, now: dateti
     pot = await open_pot(session, pot_id, now)
     found = await session.scalar(
         select(BudgetBallot.id).where(
-            BudgetBallot.pot_id == pot.id, BudgetBallot.receipt == clean_receipt(code)
+            BudgetBallot.pot_id == pot.id, BudgetBallot.receipt == clean_receipt(code), CAST_HERE
         )
     )
     return found is not None
@@ -554,9 +569,10 @@ class Published:
 
     pot: BudgetPot
     kind: str  # RECEIPTS or BALLOTS
-    count: int  # the ballots counted
+    count: int  # the ballots counted (RECEIPTS: the codes listed)
     file_id: str | None
     data: bytes | None
+    imported: int = 0  # RECEIPTS: the imported ballots counted besides the codes listed
 
 
 RECEIPTS, BALLOTS, CHART = "receipts", "ballots", "chart:"
@@ -568,12 +584,15 @@ def chart_kind(lang: str) -> str:
 
 
 async def receipts_file(session: AsyncSession, pot_id: int, now: datetime | None = None) -> Published:
-    """The counted receipt codes, one a line, sorted (made once; later sent again by its file id)."""
+    """The counted receipt codes, one a line, sorted (made once; later sent again by its file id), and
+    how many imported ballots were counted besides them."""
     shown = await pot_results(session, pot_id, now)
-    if RECEIPTS in shown.files:
-        return Published(shown.pot, RECEIPTS, shown.ballots, shown.files[RECEIPTS], None)
     _pot, codes = await receipts(session, pot_id, now)
-    return Published(shown.pot, RECEIPTS, len(codes), None, "".join(f"{c}\n" for c in codes).encode())
+    extra = await imported(session, pot_id)
+    if RECEIPTS in shown.files:
+        return Published(shown.pot, RECEIPTS, len(codes), shown.files[RECEIPTS], None, extra)
+    data = "".join(f"{c}\n" for c in codes).encode()
+    return Published(shown.pot, RECEIPTS, len(codes), None, data, extra)
 
 
 async def published_ballots(

@@ -31,7 +31,7 @@ from bot.services.budgets import (
 )
 from bot.services.errors import NotFound
 from bot.services.ideas import OPEN_IDEA, AlreadyDecided, make_project, tell_author
-from bot.services.ideas.rules import APPROVED, CATEGORY, Decision
+from bot.services.ideas.rules import APPROVED, CATEGORY, DESCRIPTION_MAX, Decision
 from bot.services.notices import Link, Notice
 from storage.models import BudgetPot, BudgetProject, Idea, IdeaSupport, Process, Resident, utcnow
 
@@ -205,6 +205,102 @@ async def create_project(
         await tell_author(session, source, default_lang, Decision.PROJECT)
         await tell_supporters(session, source, made, default_lang)
     return made
+
+
+PROJECT_CHANGES = frozenset(
+    {"pot_id", "titles", "summaries", "cost", "note", "photo_file_id", "neighborhood_id"}
+)
+
+
+async def edit_project(
+    session: AsyncSession, project_id: int, actor_id: int | None, **changes: object
+) -> BudgetProject:
+    """A project changed by staff in the chat (the project form, started from the project's values):
+    `revise_project` after the staff role is checked."""
+    await roles.require(session, actor_id, roles.STAFF)
+    return await revise_project(session, project_id, actor_id, **changes)
+
+
+async def revise_project(
+    session: AsyncSession, project_id: int, actor_id: int | None, **changes: object
+) -> BudgetProject:
+    """Change a project's titles and summaries (per language), cost, feasibility note, photo or place
+    (its map point, which came with the old place, is dropped), or move it to another pot of its process
+    (it takes a free code and the last place there). Refused once voting has begun (`VotingStarted`), as
+    every change to a pot. Audited once, with the fields that changed; the command line calls this
+    directly (no staff member: `actor_id` None)."""
+    if set(changes) - PROJECT_CHANGES:
+        raise PotError(f"a project has no {sorted(set(changes) - PROJECT_CHANGES)}")
+    found = await project(session, project_id)
+    _check_editable((await pot(session, found.pot_id)).process)
+    changed = [name for name in changes if await _change(session, found, name, changes[name])]
+    await audit.record(
+        session, "budget.project.edit", actor_id=actor_id, object_type="budget_project", object_id=found.id,
+        fields=changed, pot=found.pot_id, cost=found.cost,
+    )  # fmt: skip
+    return found
+
+
+def _texts(current: Mapping[str, str], given: Mapping[str, str], limit: int, *, required: bool) -> dict:
+    cleaned = {lang: str(text or "").strip() for lang, text in given.items()}
+    if any(len(text) > limit for text in cleaned.values()) or (required and not all(cleaned.values())):
+        raise PotError(f"a project's texts are 1 to {limit} characters")
+    return {**current, **cleaned}
+
+
+async def _change(session: AsyncSession, found: BudgetProject, name: str, value: object) -> bool:
+    """Set one field of `found` to `value` (checked); True when it changed."""
+    if name == "pot_id":
+        return await _move(session, found, int(value))  # type: ignore[call-overload]
+    if name == "titles":
+        titles = {lang: " ".join(str(text).split()) for lang, text in dict(value).items()}  # type: ignore[call-overload]
+        value = _texts(found.titles, titles, rules.NAME_MAX, required=True)
+    elif name == "summaries":
+        value = _texts(found.summaries or {}, dict(value), DESCRIPTION_MAX, required=False)  # type: ignore[call-overload]
+    elif name == "cost" and int(value) < 1:  # type: ignore[call-overload]
+        raise rules.BadAmount("small")
+    elif name == "note":
+        value = str(value or "").strip() or None
+        if value is not None and len(value) > rules.NOTE_MAX:
+            raise PotError(f"a feasibility note is at most {rules.NOTE_MAX} characters")
+    elif (
+        name == "neighborhood_id"
+        and value is not None
+        and await geography.neighborhood(session, value) is None
+    ):
+        raise NotFound(f"neighborhood {value}")
+    if getattr(found, name) == value:
+        return False
+    if name == "neighborhood_id":
+        found.latitude = found.longitude = None
+    setattr(found, name, value)
+    return True
+
+
+async def _move(session: AsyncSession, found: BudgetProject, pot_id: int) -> bool:
+    if pot_id == found.pot_id:
+        return False
+    target, source = await pot(session, pot_id), await pot(session, found.pot_id)
+    if target.process_id != source.process_id:
+        raise NotFound(f"pot {pot_id} is not of process {source.process_id}")
+    codes = set(await session.scalars(select(BudgetProject.code).where(BudgetProject.pot_id == pot_id)))
+    number = len(codes) + 1
+    while str(number) in codes:
+        number += 1
+    found.pot_id, found.code, found.position = pot_id, str(number), len(codes)
+    return True
+
+
+def draft_of(found: BudgetProject, process_id: int) -> dict[str, object]:
+    """The project form's draft of a saved project, to start at its preview (a title missing in a
+    language is asked first; an empty summary stays empty until staff edit it)."""
+    values: dict[str, object] = {"project_id": found.id, "process_id": process_id, "pot": found.pot_id,
+                                 "cost": found.cost, "note": found.note or "", "photo": found.photo_file_id,
+                                 "place": found.neighborhood_id}  # fmt: skip
+    for lang in LANGUAGES:
+        values[f"title_{lang}"] = (found.titles or {}).get(lang) or None
+        values[f"summary_{lang}"] = (found.summaries or {}).get(lang) or ""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 async def tell_supporters(

@@ -5,6 +5,10 @@ storage like any form."""
 from __future__ import annotations
 
 from aiogram.fsm.context import FSMContext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import budgets
+from storage.models import Resident
 
 KEY = "budget_drafts"
 
@@ -25,3 +29,11 @@ async def drop(state: FSMContext, pot_id: int) -> None:
     drafts = dict((await state.get_data()).get(KEY, {}))
     drafts.pop(str(pot_id), None)
     await state.update_data({KEY: drafts})
+
+
+async def view(
+    state: FSMContext, session: AsyncSession, resident: Resident, pot_id: int
+) -> budgets.BallotView:
+    """The pot's ballot as the person sees it now, with their draft (or, without one, their confirmed
+    ballot): what every ballot screen and action starts from."""
+    return await budgets.ballot_view(session, resident, pot_id, await draft(state, pot_id))

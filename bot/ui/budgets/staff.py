@@ -56,6 +56,7 @@ class StaffAction(StrEnum):
     IDEAS = "ideas"  # pot `id`: page `page` of the approved ideas to turn into projects
     FROM_IDEA = "fi"  # idea `id` into a project (of pot `pot`; 0: the pot is asked)
     INFEASIBLE = "inf"  # project `id` infeasible, with a typed reason
+    EDIT_PROJECT = "ej"  # project `id`'s texts, cost, pot, note, photo and place
     PLACES = "pl"  # the place picker, from the pot form
     PLACES_BACK = "plb"  # back from the picker to the pot form
     VOTING = "v"  # process `id`'s voting dates
@@ -203,13 +204,16 @@ def pot_view(
 
 def project_view(
     project: BudgetProject, pot: BudgetPot, editable: bool, currency: str, lang: str,
-    postable: bool = False, updates: int = 0,
+    postable: bool = False, updates: int = 0, place: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
-    """A project; "Post an update" shows exactly when `implementation.can_post` holds (selected, staff)."""
+    """A project; Edit and Mark infeasible show exactly when `staff.editable` holds (voting has not
+    begun), "Post an update" exactly when `implementation.can_post` does (selected, staff)."""
     lines = [f"<b>{escape(budgets.title(project, lang))}</b>", escape(budgets.summary(project, lang))[:1500]]
     lines.append(_("💰 Cost: {cost}").format(cost=money(project.cost, currency, lang)))
     if project.idea_id:
         lines.append(_("💡 From idea #{number}").format(number=project.idea_id))
+    if place:
+        lines.append(_("📍 Place: {place}").format(place=escape(place)))
     if project.note:
         lines.append(_("📝 Feasibility note: {note}").format(note=escape(project.note)))
     if project.status == rules.INFEASIBLE:
@@ -217,6 +221,8 @@ def project_view(
     if postable:
         lines.append(_("🏆 Selected in the results. Updates posted: {count}").format(count=updates))
     rows = []
+    if editable:
+        rows.append([button(_("✏️ Edit the project"), StaffCb(action=StaffAction.EDIT_PROJECT, id=project.id))])
     if editable and project.status == rules.PROPOSED:
         rows.append([button(_("🚫 Mark infeasible"), StaffCb(action=StaffAction.INFEASIBLE, id=project.id))])
     if postable:
@@ -239,13 +245,21 @@ def ideas_view(pot: BudgetPot, shown: Sequence[Idea], page: Page) -> tuple[str, 
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def project_preview(values: dict, pot_name: str, currency: str, lang: str, room: int) -> str:
-    """The project form's preview: the pot, the cost, and the title and summary in each language."""
+def project_preview(
+    values: dict, pot_name: str, currency: str, lang: str, room: int, place: str | None = None
+) -> str:
+    """The project form's preview: the pot, the cost, (its place,) and the title and summary in each
+    language; a saved project's changes (`project_id`) are headed so."""
     cut = max(100, (room - 600) // (2 * len(LANGUAGES)))
-    lines = [_("🏗 <b>New project</b>") if not values.get("idea_id") else
-             _("🏗 <b>Idea #{number} as a project</b>").format(number=values["idea_id"])]  # fmt: skip
+    if values.get("project_id"):
+        lines = [_("✏️ <b>Changes to the project</b>")]
+    else:
+        lines = [_("🏗 <b>New project</b>") if not values.get("idea_id") else
+                 _("🏗 <b>Idea #{number} as a project</b>").format(number=values["idea_id"])]  # fmt: skip
     lines.append(_("🗳 Pot: {pot}").format(pot=escape(pot_name)))
     lines.append(_("💰 Cost: {cost}").format(cost=money(values["cost"], currency, lang)))
+    if place:
+        lines.append(_("📍 Place: {place}").format(place=escape(place)))
     for code in LANGUAGES:
         title, text = values.get(f"title_{code}") or "", values.get(f"summary_{code}") or ""
         text = text if len(text) <= cut else text[: cut - 1] + "…"

@@ -252,11 +252,20 @@ def chart_caption(shown: results.PotResults, lang: str) -> str:
     return _("📊 Votes per project: {pot}").format(pot=escape(budgets.pot_name(shown.pot, lang)))
 
 
-def receipts_caption(pot: BudgetPot, total: int, lang: str) -> str:
-    return _(
+def receipts_caption(pot: BudgetPot, total: int, lang: str, imported: int = 0) -> str:
+    """The codes file's caption: `total` codes listed; `imported` ballots counted besides them (imported
+    with the process, they have no receipt anyone holds), so that the two add up to the ballots counted."""
+    text = _(
         "🧾 The receipt codes of the counted ballots of {pot} ({count}), sorted. Find yours in it, or check it "
         "with “Was my ballot counted?”. The ballots file holds the votes without receipt codes."
     ).format(count=number(total, lang), pot=escape(budgets.pot_name(pot, lang)))
+    if not imported:
+        return text
+    also = _(
+        "Also counted: {imported} ballots imported from a file (cast outside this bot), which have no receipt "
+        "code. {count} codes + {imported} imported = {total} ballots counted."
+    ).format(imported=number(imported, lang), count=number(total, lang), total=number(total + imported, lang))
+    return f"{text}\n{also}"
 
 
 def ballots_caption(pot: BudgetPot, lang: str) -> str:

@@ -35,6 +35,7 @@ def register(router: Router) -> Router:
     cb(pot_form.places_back, StaffCb.filter(F.action == A.PLACES_BACK), PotPlace.neighborhood)
     cb(project_form.start_new, StaffCb.filter(F.action == A.NEW_PROJECT))
     cb(project_form.start_from_idea, StaffCb.filter(F.action == A.FROM_IDEA))
+    cb(project_form.start_edit, StaffCb.filter(F.action == A.EDIT_PROJECT))
     cb(infeasible.start, StaffCb.filter(F.action == A.INFEASIBLE))
     cb(voting_form.start, StaffCb.filter(F.action == A.VOTING))
     cb(update_form.start, StaffCb.filter(F.action == A.UPDATE))

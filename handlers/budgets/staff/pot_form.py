@@ -35,7 +35,7 @@ from bot.ui.errors import Refusal
 from bot.ui.forms import Answer, Closing, Form, Option, Step
 from bot.ui.keyboards import single_column
 from bot.ui.messages import reply
-from bot.ui.places import district_step
+from bot.ui.places import district_step, one_neighborhood
 from handlers.budgets.staff.states import PotPlace
 from storage.models import Neighborhood
 
@@ -75,18 +75,7 @@ async def _typed_district(text: str, ctx: dict[str, Any]) -> str:
 
 
 async def _neighborhood(text: str, ctx: dict[str, Any]) -> int:
-    hoods = await geography.search_neighborhoods(ctx["session"], text)
-    exact = [h for h in hoods if fold(h.name) == fold(text)]
-    hoods = exact if len(hoods) > 1 and len(exact) == 1 else hoods
-    shown = escape(text[:60])
-    if not hoods:
-        raise Answer(_("I found no neighborhood called “{query}”. Check the spelling and type it again.").format(
-            query=shown))  # fmt: skip
-    if len(hoods) > 1:
-        names = escape(", ".join(f"{h.name} ({h.district.name})" for h in hoods[:8]))
-        problem = _("Several neighborhoods match “{query}”: {names}. Please type the full name.")
-        raise Answer(problem.format(query=shown, names=names))
-    return hoods[0].id
+    return (await one_neighborhood(ctx["session"], text)).id
 
 
 async def _as_is(text: str, ctx: dict[str, Any]) -> str:

@@ -2,7 +2,9 @@
 Turkish → in English (the second language typed, or copied from the first) → cost → feasibility note
 → photo → preview → save. From an idea, the draft starts prefilled (the idea's title, description and
 photo in its author's language) and only what is missing is asked before the preview; the service
-turns the idea into a project and tells its author and supporters."""
+turns the idea into a project and tells its author and supporters. Editing a saved project starts the
+same form at its preview with the project's values (its pot may change to another of the process, and
+its place is one more step); the service refuses it, as every change, once voting has begun."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from bot.ui.budgets.staff import FLAGS, StaffAction, StaffCb, project_preview
 from bot.ui.errors import Refusal
 from bot.ui.forms import SKIPPED, Answer, Closing, Form, Option, Step
 from bot.ui.keyboards import single_column
+from bot.ui.places import one_neighborhood
 
 COPY = "=copy"  # the option that copies the other language's text
 SKIP_WORDS = frozenset({"skip", "atla", "gec", "yok", "no", "none", "-"})
@@ -87,17 +90,27 @@ def _describe(error: Exception, answer: Any, ctx: dict[str, Any]) -> str:
     return str(error)
 
 
+async def _place(text: str, ctx: dict[str, Any]) -> int:
+    return (await one_neighborhood(ctx["session"], text)).id
+
+
+def _editing(values: dict[str, Any]) -> bool:
+    return bool(values.get("project_id"))
+
+
 async def _preview(values: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, str | None]:
-    pot = await staff.pot(ctx["session"], int(values["pot"]))
+    session, lang = ctx["session"], ctx["lang"]
+    pot = await staff.pot(session, int(values["pot"]))
     room = 1024 if values.get("photo") else 4096
-    text = project_preview(
-        values, budgets.pot_name(pot, ctx["lang"]), ctx["city"].currency, ctx["lang"], room
-    )
+    place = await staff.place_name(session, rules.NEIGHBORHOOD, None, values.get("place"))
+    text = project_preview(values, budgets.pot_name(pot, lang), ctx["city"].currency, lang, room, place)
     return text, values.get("photo")
 
 
 async def _submit(values: dict[str, Any], query: CallbackQuery, ctx: dict[str, Any]) -> Closing:
     settings, city = ctx["settings"], ctx["city"]
+    if _editing(values):
+        return await _save_changes(values, ctx)
     made = await staff.create_project(
         ctx["session"], int(values["pot"]), ctx["viewer"].resident.id,
         titles={"tr": values["title_tr"], "en": values["title_en"]},
@@ -106,6 +119,18 @@ async def _submit(values: dict[str, Any], query: CallbackQuery, ctx: dict[str, A
         idea_id=values.get("idea_id"), default_lang=settings.default_language or city.default_language,
     )  # fmt: skip
     keyboard = single_column([(_("🗳 Open the pot"), StaffCb(action=StaffAction.POT, id=made.pot_id))])
+    return Closing(_("✅ The project is saved."), keyboard, toast=_("Saved."))
+
+
+async def _save_changes(values: dict[str, Any], ctx: dict[str, Any]) -> Closing:
+    edited = await staff.edit_project(
+        ctx["session"], int(values["project_id"]), ctx["viewer"].resident.id, pot_id=int(values["pot"]),
+        titles={"tr": values["title_tr"], "en": values["title_en"]},
+        summaries={"tr": values.get("summary_tr") or "", "en": values.get("summary_en") or ""},
+        cost=values["cost"], note=values.get("note") or None, photo_file_id=values.get("photo"),
+        neighborhood_id=values.get("place"),
+    )  # fmt: skip
+    keyboard = single_column([(_("🏗 Open the project"), StaffCb(action=StaffAction.PROJECT, id=edited.id))])
     return Closing(_("✅ The project is saved."), keyboard, toast=_("Saved."))
 
 
@@ -135,6 +160,9 @@ PROJECT_FORM = Form(
         Step("photo", N_("A photo of the project? This is optional."), kind="photo", optional=True,
              typed=_typed_skip, label=N_("🖼 Photo"), remove=N_("Remove the photo"),
              hint=N_("Please send a photo (as a photo or as an image file), or tap Skip.")),
+        Step("place", N_("Where is the project? Type the neighborhood's name."), validate=_place, optional=True,
+             when=_editing, label=N_("📍 Place"), remove=N_("Remove the place"),
+             hint=N_("Please type your answer as text, or send /cancel to stop.")),
     ],
     preview=_preview,
     submit=_submit,
@@ -174,3 +202,12 @@ async def start_from_idea(
     if chosen:
         values.update(pot=chosen, pot_fixed=True)
     await PROJECT_FORM.start(query, state, ctx, values, at_preview=True)
+
+
+async def start_edit(query: CallbackQuery, callback_data: StaffCb, state: FSMContext, **ctx: Any) -> None:
+    """A saved project's form at its preview, from its values (refused, with why, once voting has begun)."""
+    found = await staff.project(ctx["session"], callback_data.id)
+    pot = await staff.pot(ctx["session"], found.pot_id)
+    if not staff.editable(pot.process):
+        raise budgets.VotingStarted(f"project {found.id}")
+    await PROJECT_FORM.start(query, state, ctx, staff.draft_of(found, pot.process_id), at_preview=True)

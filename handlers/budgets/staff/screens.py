@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
 from bot.services import budgets, processes
-from bot.services.budgets import implementation, staff
+from bot.services.budgets import implementation, rules, staff
 from bot.services.paging import Page
 from bot.services.residents import Viewer
 from bot.ui.budgets.staff import (
@@ -75,7 +75,8 @@ async def project(
     pot = await staff.pot(session, found.pot_id)
     postable = implementation.can_post(viewer.is_staff, await implementation.selected(session, found))
     updates = await implementation.count_updates(session, found.id) if postable else 0
-    view = project_view(found, pot, staff.editable(pot.process), city.currency, lang, postable, updates)
+    place = await staff.place_name(session, rules.NEIGHBORHOOD, None, found.neighborhood_id)
+    view = project_view(found, pot, staff.editable(pot.process), city.currency, lang, postable, updates, place)
     await replace(query.message, *view)
 
 
