@@ -19,8 +19,9 @@ current_session: ContextVar[AsyncSession | None] = ContextVar("meydan_current_se
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine; SQLite gets WAL mode, a busy timeout, enforced foreign keys, transactions
-    that take the write lock when they begin (`BEGIN IMMEDIATE`) and one connection per process. Statement
-    parameters (what people typed) never appear in logs or in error messages, at any log level.
+    that take the write lock when they begin (`BEGIN IMMEDIATE`) and one connection per engine (the bot
+    makes one engine per process). Statement parameters (what people typed) never appear in logs or in
+    error messages, at any log level.
 
     SQLite runs one writing transaction at a time, and every transaction here writes. With several
     connections in one process, the transactions waiting for the lock would retry in SQLite's busy
