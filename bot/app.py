@@ -120,7 +120,9 @@ def make_storage(
         from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisStorage
 
-        keys = DefaultKeyBuilder(prefix=settings.redis_prefix)
+        keys = DefaultKeyBuilder(
+            prefix=settings.redis_prefix, with_destiny=True
+        )  # boxes: bot.ui.conversation
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
         isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation

@@ -9,18 +9,20 @@ Turkish runs check what does not depend on them: the money format, names, codes,
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import Meydan
 from bot.config import Settings
 from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
-from storage.models import BudgetBallot, BudgetChoice, BudgetPot, ProcessPhase, utcnow
+from storage.models import BudgetBallot, BudgetChoice, BudgetPot, FsmRecord, ProcessPhase, utcnow
 from tests.budget_fixtures import Seeded, seed
-from tests.conftest import running_bot
-from tests.flows import onboard
+from tests.conftest import TEST_REDIS_URL, running_bot
+from tests.flows import ACCEPT, LANGUAGE, fetch, onboard
 
 MENU = "🗳 Budget vote"
 
@@ -288,3 +290,49 @@ async def test_someone_not_set_up_is_sent_to_start(meydan: Meydan, sandbox) -> N
     )
     assert answer.show_alert and "/start" in answer.text
     assert await _ballots(meydan) == []
+
+
+@pytest.mark.parametrize("state_store", ["database", "redis"])
+async def test_the_draft_outlives_the_menu_and_a_form_and_goes_with_the_account(
+    settings: Settings,
+    sandbox,  # noqa: ANN001
+    state_store: str,
+) -> None:
+    import json
+
+    if state_store == "redis":
+        if not TEST_REDIS_URL:
+            pytest.skip("TEST_REDIS_URL is not set")
+        settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
+    async with running_bot(settings, sandbox) as meydan:
+        await _seed(meydan)
+        john = await onboard(
+            sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı",
+            person_id=random.randint(10**9, 2 * 10**9),
+        )  # fmt: skip
+        await _open_city_pot(john, "City budget")
+        await john.press("Library garden")
+        await john.press("Add to my ballot")
+        await john.say("/menu")  # leaving the ballot ends the conversation …
+        await john.press("Ideas")
+        await john.press("Share an idea")  # … and a form starts with data of its own
+        await john.say("/settings")
+        await john.press("Export my data")
+        exported = json.loads(await fetch(sandbox, (await john.last_message()).document["url"]))
+        assert exported["drafts"][0]["data"]["budget_drafts"]  # the draft is part of the person's data
+        page = await _open_city_pot(john, "City budget")
+        assert "✅ Library garden · ₺900,000" in _labels(page) and "₺900,000 / ₺5,000,000" in page.text
+
+        await john.say("/settings")
+        await john.press("Delete my account")
+        await john.press("Yes, delete my account")
+        async with meydan.sessions() as session:
+            left = await session.scalars(select(FsmRecord.key).where(FsmRecord.key.contains(f":{john.id}:")))
+            assert list(left) == []  # the draft went with the account
+        await john.say("/start")
+        await john.press(LANGUAGE["en"])
+        await john.press(ACCEPT["en"])
+        await john.say("Karşıyaka")
+        await john.say("Bostanlı")
+        page = await _open_city_pot(john, "City budget")
+        assert "▫️ Library garden · ₺900,000" in _labels(page) and "₺0 / ₺5,000,000" in page.text

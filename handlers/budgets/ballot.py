@@ -40,7 +40,7 @@ async def pot(
     if found.pending is not None:  # verify first: the prompt (the ballot's actions refuse until then)
         await verify.ask(query, state, found, lang)
         return
-    view = await drafts.view(state, session, viewer.resident, pot_id)
+    view = await drafts.view(state, session, viewer.resident, pot_id, opened=found)
     await reply(query, *screen.pot_screen(view, callback_data.page, city, lang))
 
 
@@ -82,10 +82,8 @@ async def toggle(
     callback_answer: CallbackAnswer,
 ) -> None:
     cb = callback_data
-    before = await drafts.view(state, session, viewer.resident, cb.pot)
-    done = await budgets.toggle(session, viewer.resident, cb.pot, before.chosen, cb.project)
+    done, view = budgets.ticked(await drafts.view(state, session, viewer.resident, cb.pot), cb.project)
     await drafts.keep(state, cb.pot, done.chosen)
-    view = await drafts.view(state, session, viewer.resident, cb.pot)
     callback_answer.text = _("✅ Added to your ballot.") if done.added else _("Removed from your ballot.")
     keyboard = keyboards.card(cb.pot, view.project(cb.project), cb.page, done.added, view.limits, view.cart)
     await refresh_card(query.message, _render(view, cb.project, city, lang), keyboard)

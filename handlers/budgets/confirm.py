@@ -48,7 +48,7 @@ async def confirm(
 ) -> None:
     cb = callback_data
     view = await drafts.view(state, session, viewer.resident, cb.pot)
-    done = await budgets.confirm(session, viewer.resident, cb.pot, view.chosen)
+    done = await budgets.confirm_view(session, viewer.resident, view)
     await drafts.drop(state, cb.pot)
     picked = [view.project(p) for p in done.chosen]
     text = cards.receipt_text(

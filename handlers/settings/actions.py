@@ -15,6 +15,7 @@ from bot.config import CitySpec
 from bot.services import geography, privacy, residents
 from bot.services.errors import Stale
 from bot.services.residents import Viewer
+from bot.ui import conversation
 from bot.ui.callbacks import SettingsCb
 from bot.ui.keyboards import button, single_column
 from bot.ui.messages import confirm_then, reply
@@ -100,8 +101,7 @@ async def privacy_notice(query: CallbackQuery, city: CitySpec, lang: str) -> Non
 
 
 async def export(query: CallbackQuery, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
-    conversation = {"state": await state.get_state(), "data": await state.get_data()}
-    data = await privacy.export(session, viewer.resident, conversation=conversation)
+    data = await privacy.export(session, viewer.resident, conversation=await conversation.everything(state))
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     await query.message.answer_document(
         BufferedInputFile(payload, filename="meydan-my-data.json"),
@@ -124,7 +124,7 @@ async def delete(
     withdrawn = await privacy.delete_account(
         session, viewer.resident, withdraw_waiting=callback_data.value == "withdraw"
     )
-    await state.clear()
+    await conversation.forget(state)
     text = _("Your account was deleted. Send /start if you ever want to come back.")
     if withdrawn:
         text = _("Ideas withdrawn: {count}.").format(count=withdrawn) + "\n" + text

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.config import LANGUAGES
 from bot.services import audit, processes
@@ -382,11 +382,21 @@ class Gate:
 async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None) -> Gate:
     """The pot when it is open to the resident and its voting is current (else a refusal), with the
     verification its process still asks of them (`rules.must_verify`, via `verification.pending`).
-    Opening a pot shows the verification prompt when `pending` is set; `pot_for` refuses instead."""
-    pot = (await session.scalars(_pots().where(BudgetPot.id == pot_id))).unique().one_or_none()
+    Opening a pot shows the verification prompt when `pending` is set; `pot_for` refuses instead.
+
+    One statement reads the pot, its process, the process's phases and the district of the resident's
+    neighborhood: every ballot screen and action starts here."""
     hood = resident.neighborhood_id
-    if pot is None or not _is_open_to(pot, hood, await district_of(session, hood)):
+    district = select(Neighborhood.district_id).where(Neighborhood.id == hood).scalar_subquery()
+    query = (
+        select(BudgetPot, district)
+        .options(joinedload(BudgetPot.process).joinedload(Process.phases))
+        .where(BudgetPot.id == pot_id)
+    )
+    row = (await session.execute(query)).unique().one_or_none()
+    if row is None or not _is_open_to(row[0], hood, row[1] if hood is not None else None):
         raise NotYourPot(f"pot {pot_id}")
+    pot = row[0]
     check_voting(pot.process, now)
     return Gate(pot, await verification.pending(session, resident, pot.process))
 
@@ -409,7 +419,7 @@ async def projects_of(session: AsyncSession, pot_id: int) -> list[BudgetProject]
     return list(
         await session.scalars(
             select(BudgetProject)
-            .options(selectinload(BudgetProject.place).joinedload(Neighborhood.district))
+            .options(joinedload(BudgetProject.place).joinedload(Neighborhood.district))
             .where(BudgetProject.pot_id == pot_id, BudgetProject.status.in_(ON_BALLOT))
             .order_by(BudgetProject.position, BudgetProject.id)
         )
@@ -445,20 +455,22 @@ async def toggle(
     now: datetime | None = None,
 ) -> Toggled:
     """Tick or untick a project in a draft; a tick that breaks a limit is refused with the reason."""
-    pot = await pot_for(session, resident, pot_id, now)
-    projects = await projects_of(session, pot.id)
-    draft = _on_ballot(projects, chosen)
-    project = next((p for p in projects if p.id == project_id), None)
-    if project is None:
-        raise NotOnBallot(f"project {project_id} is not on pot {pot_id}")
-    if project_id in draft:
-        kept = tuple(p for p in draft if p != project_id)
-        return Toggled(kept, False, cart_of(projects, kept))
-    refusal = rules.refusal_to_add(limits_of(pot), cart_of(projects, draft), project.cost)
-    if refusal is not None:
-        raise refusal
-    kept = (*draft, project_id)
-    return Toggled(kept, True, cart_of(projects, kept))
+    return ticked(await ballot_view(session, resident, pot_id, chosen, now), project_id)[0]
+
+
+def ticked(view: BallotView, project_id: int) -> tuple[Toggled, BallotView]:
+    """`toggle` on a ballot already read in this update: the change, and the ballot as it is after it."""
+    project = view.project(project_id)
+    if project_id in view.chosen:
+        kept = tuple(p for p in view.chosen if p != project_id)
+        done = Toggled(kept, False, cart_of(view.projects, kept))
+    else:
+        refusal = rules.refusal_to_add(view.limits, view.cart, project.cost)
+        if refusal is not None:
+            raise refusal
+        kept = (*view.chosen, project_id)
+        done = Toggled(kept, True, cart_of(view.projects, kept))
+    return done, replace(view, chosen=done.chosen, cart=done.cart)
 
 
 def new_receipt() -> str:
@@ -476,7 +488,19 @@ async def confirm(
     chosen: Sequence[int],
     now: datetime | None = None,
 ) -> Confirmed:
-    """Save the draft as the person's ballot, replacing the one they confirmed before.
+    """Save the draft as the person's ballot, replacing the one they confirmed before (`confirm_view`);
+    a chosen project that is not on the pot's ballot refuses the whole draft."""
+    now = now or utcnow()
+    view = await ballot_view(session, resident, pot_id, chosen, now)
+    if len(view.chosen) != len(tuple(chosen)):
+        raise NotOnBallot("a chosen project is not on this ballot (any more)")
+    return await confirm_view(session, resident, view, now)
+
+
+async def confirm_view(
+    session: AsyncSession, resident: Resident, view: BallotView, now: datetime | None = None
+) -> Confirmed:
+    """Save the ballot read in this update (`ballot_view`, its checks made) with its draft.
 
     One statement makes or updates the ballot row (INSERT … ON CONFLICT (pot_id, identity) DO UPDATE),
     so two confirms by one person at once leave one ballot on both engines: on PostgreSQL the second
@@ -484,29 +508,21 @@ async def confirm(
     replaced in the same transaction, so the ballot is always one confirm's choices, never a mix.
     """
     now = now or utcnow()
-    pot = await pot_for(session, resident, pot_id, now)
-    projects = await projects_of(session, pot.id)
-    draft = _on_ballot(projects, chosen)
-    if len(draft) != len(tuple(chosen)):
-        raise NotOnBallot("a chosen project is not on this ballot (any more)")
-    refusal = rules.refusal_to_confirm(limits_of(pot), cart_of(projects, draft))
+    refusal = rules.refusal_to_confirm(view.limits, view.cart)
     if refusal is not None:
         raise refusal
-    identity = identity_of(resident)
-    earlier = await session.scalar(
-        select(BudgetBallot.id).where(BudgetBallot.pot_id == pot.id, BudgetBallot.identity == identity)
+    ballot = await _upsert(session, view.pot.id, identity_of(resident), resident, now)
+    await session.execute(delete(BudgetChoice).where(BudgetChoice.ballot_id == ballot.id))
+    session.add_all(
+        BudgetChoice(ballot_id=ballot.id, project_id=p, position=i) for i, p in enumerate(view.chosen)
     )
-    ballot_id = await _upsert(session, pot.id, identity, resident, now)
-    await session.execute(delete(BudgetChoice).where(BudgetChoice.ballot_id == ballot_id))
-    session.add_all(BudgetChoice(ballot_id=ballot_id, project_id=p, position=i) for i, p in enumerate(draft))
     await session.flush()
-    ballot = await session.get(BudgetBallot, ballot_id, populate_existing=True)
-    return Confirmed(ballot, draft, changed=earlier is not None)  # type: ignore[arg-type]
+    return Confirmed(ballot, view.chosen, changed=view.ballot is not None)
 
 
 async def _upsert(
     session: AsyncSession, pot_id: int, identity: str, resident: Resident, now: datetime
-) -> int:
+) -> BudgetBallot:
     """The ballot row, made or updated; it keeps where its voter lived when confirming (the turnout)."""
     for _attempt in range(5):  # a receipt code another ballot of the pot has: draw again
         values = {
@@ -519,16 +535,21 @@ async def _upsert(
         stmt = stmt.on_conflict_do_update(index_elements=["pot_id", "identity"], set_=values)
         try:
             async with session.begin_nested():
-                return (await session.execute(stmt.returning(BudgetBallot.id))).scalar_one()
+                return (
+                    await session.scalars(
+                        stmt.returning(BudgetBallot), execution_options={"populate_existing": True}
+                    )
+                ).one()
         except IntegrityError:
             continue
     raise BudgetError("no free receipt code")  # pragma: no cover - 31^8 codes
 
 
 async def my_ballot(
-    session: AsyncSession, resident: Resident, pot_id: int
+    session: AsyncSession, resident: Resident, pot_id: int, *, choices: bool = True
 ) -> tuple[BudgetBallot, tuple[int, ...]] | None:
-    """The person's confirmed ballot in the pot (from any of their accounts) and its projects."""
+    """The person's confirmed ballot in the pot (from any of their accounts) and its projects (none
+    read when `choices` is False: a screen showing a draft needs only whether a ballot exists)."""
     ballot = await session.scalar(
         select(BudgetBallot).where(
             BudgetBallot.pot_id == pot_id, BudgetBallot.identity == identity_of(resident)
@@ -536,6 +557,8 @@ async def my_ballot(
     )
     if ballot is None:
         return None
+    if not choices:
+        return ballot, ()
     chosen = await session.scalars(
         select(BudgetChoice.project_id)
         .where(BudgetChoice.ballot_id == ballot.id)
@@ -587,12 +610,17 @@ async def ballot_view(
     pot_id: int,
     draft: Sequence[int] | None,
     now: datetime | None = None,
+    *,
+    opened: Gate | None = None,
 ) -> BallotView:
     """The pot as the resident sees it now; without a draft, the draft starts from their confirmed
-    ballot (so changing a ballot starts from what they voted)."""
-    pot = await pot_for(session, resident, pot_id, now)
+    ballot (so changing a ballot starts from what they voted). `opened`: the pot's `gate`, already
+    passed in this update for this person and pot (so it is not read twice)."""
+    if opened is not None and opened.pending is not None:
+        raise NotVerified(opened.pending)
+    pot = opened.pot if opened is not None else await pot_for(session, resident, pot_id, now)
     projects = await projects_of(session, pot.id)
-    mine = await my_ballot(session, resident, pot.id)
+    mine = await my_ballot(session, resident, pot.id, choices=draft is None)
     chosen = _on_ballot(projects, draft if draft is not None else (mine[1] if mine else ()))
     span = voting_window(pot.process)
     return BallotView(
