@@ -13,8 +13,22 @@ bot of :mod:`bench.throughput` runs their mean (rounded) per person with the sam
 and the table gives Meydan's updates per second and CPU per update as ratios to the echo row of the
 same delivery mode, and the bot's CPU per person, which compares across workloads.
 
-    .venv/bin/python -m bench.meydan [--people 100] [--rounds 2] [--database sqlite|postgresql]
-                                     [--modes polling,webhook] [--quick] [--profile PREFIX]
+With ``--mix ideas`` the people browse ideas, open one and support it instead. To keep the measurement
+about the ideas path, nobody goes through onboarding: the harness prepares the database before the bot
+starts (migrations and the city, one citywide process open for ideas, ``PAGE_SIZE`` published ideas per
+page for ``rounds + 1`` pages or at least four, each by an author of its own, text-only, spread over
+themes and neighborhoods, and every person as an onboarded resident with a language and a
+neighborhood), and the bot process builds the application on that database. Each person then sends
+/ideas (a new message) and presses "Browse ideas", then ``rounds`` times: opens one of the five ideas on
+the page shown (which one depends on the person, so each idea is supported by about a fifth of the
+people at once), supports it, goes back to the list, and presses ▶ for the next page. Every press edits
+the one message /ideas sent, and is timed to that edit. The check reads every chat (one answer to
+/ideas, showing the list's last page reached) and the database (each person supports exactly the ideas
+they pressed).
+
+    .venv/bin/python -m bench.meydan [--mix onboarding|ideas] [--people 100] [--rounds 2]
+                                     [--database sqlite|postgresql] [--modes polling,webhook]
+                                     [--quick] [--profile PREFIX]
 """
 
 from __future__ import annotations
@@ -28,8 +42,9 @@ import random
 import sys
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -61,6 +76,7 @@ from bot.features import categories, menu_entries
 from bot.sandbox.state import FIRST_PERSON_ID
 from bot.text import fold
 from bot.ui.callbacks import DistrictCb, HoodCb, MenuCb, SettingsCb
+from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb
 
 if TYPE_CHECKING:
     from bot.app import Meydan
@@ -68,6 +84,9 @@ if TYPE_CHECKING:
 Database = Literal["sqlite", "postgresql"]
 DATABASES: tuple[Database, ...] = ("sqlite", "postgresql")
 DATABASE_URL_VARIABLE = "BENCH_DATABASE_URL"
+PREPARED_VARIABLE = "BENCH_MEYDAN_DATABASE_URL"  # the database the harness prepared for the bot process
+Mix = Literal["onboarding", "ideas"]
+MIXES: tuple[Mix, ...] = ("onboarding", "ideas")
 FACTORIES: dict[Database, str] = {
     "sqlite": "bench.meydan:meydan_on_sqlite",
     "postgresql": "bench.meydan:meydan_on_postgresql",
@@ -77,6 +96,8 @@ LANGUAGE_BUTTON = {"tr": "🇹🇷 Türkçe", "en": "🇬🇧 English"}
 ACCEPT_BUTTON = {"tr": "✅ Kabul ediyorum", "en": "✅ I accept"}
 ONBOARDING_TYPED = 5  # /start, the language, "I accept", the district's name, the neighborhood's name
 ROUND_STEPS = 4  # /settings, a notification toggled, /menu, /help
+IDEAS_START = 2  # /ideas, "Browse ideas"
+IDEAS_ROUND = 4  # open an idea, support it, back to the list, the next page
 
 
 # ---- the application under test (runs in the bot process) ---------------------------------------
@@ -131,6 +152,19 @@ async def meydan_on_sqlite(api_url: str, token: str = BENCH_TOKEN) -> MeydanUnde
 
     async def release() -> None:
         directory.cleanup()
+
+    return MeydanUnderTest(meydan, release)
+
+
+async def meydan_on_prepared(api_url: str, token: str = BENCH_TOKEN) -> MeydanUnderTest:
+    """The whole bot on the database the harness prepared (``BENCH_MEYDAN_DATABASE_URL``); the harness
+    reads it afterwards and removes it."""
+    from bot.app import build
+
+    meydan = await build(_settings(os.environ[PREPARED_VARIABLE], api_url, token), api_url=api_url)
+
+    async def release() -> None:
+        return None
 
     return MeydanUnderTest(meydan, release)
 
@@ -420,6 +454,205 @@ def resident_check(rounds: int) -> Check:
     return check
 
 
+# ---- the ideas mix -------------------------------------------------------------------------------
+
+# Telegram ids of the seeded ideas' authors (the people count up from FIRST_PERSON_ID)
+IDEA_AUTHORS = 900_000_001
+
+
+def ideas_to_seed(rounds: int) -> int:
+    """Published ideas: enough pages for every round's ▶ (``rounds + 1``), and at least four pages."""
+    from handlers.ideas.browse import PAGE_SIZE
+
+    return PAGE_SIZE * max(4, rounds + 1)
+
+
+@asynccontextmanager
+async def fresh_database(database: Database) -> AsyncIterator[str]:
+    """An empty database for the harness to prepare (a SQLite file in a temporary directory, or a new
+    database on the server of ``BENCH_DATABASE_URL``), removed at the end."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="meydan-bench-") as directory:
+            yield f"sqlite+aiosqlite:///{Path(directory) / 'meydan.db'}"
+        return
+    from sqlalchemy.engine import make_url
+
+    server_url = os.environ[DATABASE_URL_VARIABLE]
+    name = f"meydan_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    await _postgres_admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def seed_ideas(url: str, people: int, ideas: int) -> int:
+    """Migrate, load the city, and write straight into the database: one citywide process open for ideas,
+    ``ideas`` published ideas by authors of their own, and the people ``FIRST_PERSON_ID`` onwards as
+    onboarded residents (Turkish and English alternately, neighborhoods spread over the city). Returns
+    the process's id."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bot.app import prepare_database
+    from bot.services import ideas as ideas_service
+    from bot.services import processes, residents
+    from storage.models import Idea, Neighborhood, Theme, utcnow
+
+    engine, sessions, _spec = await prepare_database(Settings(_env_file=None, database_url=url))
+    try:
+        now = utcnow()
+        async with sessions.begin() as session:
+            hoods = list(
+                await session.scalars(
+                    select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
+                )
+            )
+            themes = list(await session.scalars(select(Theme.id).order_by(Theme.position, Theme.id)))
+            process = await processes.create(
+                session,
+                key="bench-ideas",
+                names={"tr": "Birlikte Tasarlayalım", "en": "Design Together"},
+                opens_at=now - timedelta(days=1),
+                closes_at=now + timedelta(days=30),
+            )
+            for n in range(ideas):
+                author = (await residents.get_or_create(session, IDEA_AUTHORS + n)).resident
+                residents.set_language(author, "tr")
+                await residents.accept_privacy(session, author)
+                hood = hoods[(n * 97) % len(hoods)]
+                await residents.set_neighborhood(session, author, hood)
+                session.add(
+                    Idea(
+                        process_id=process.id,
+                        author_id=author.id,
+                        neighborhood_id=hood,
+                        theme_id=themes[n % len(themes)],
+                        title=f"Fikir {n + 1}: mahalleye gölgelik ve bank",
+                        description="Parkın güney ucuna gölgelik ve üç bank; yazın çocuklu aileler için.",
+                        status=ideas_service.APPROVED,
+                    )
+                )
+            process_id = process.id
+        for first in range(0, people, 500):
+            async with sessions.begin() as session:
+                for n in range(first, min(people, first + 500)):
+                    person = (await residents.get_or_create(session, FIRST_PERSON_ID + n)).resident
+                    residents.set_language(person, "tr" if n % 2 == 0 else "en")
+                    await residents.accept_privacy(session, person)
+                    await residents.set_neighborhood(session, person, hoods[(n * 31) % len(hoods)])
+    finally:
+        await engine.dispose()
+    return process_id
+
+
+def _data_starting(after: Exchange, prefix: str, label: str | None = None) -> list[tuple[int, str]]:
+    """The buttons of the bot's last message whose callback data starts with ``prefix`` (and whose text
+    is ``label``, if given), in their order: (message id, callback data)."""
+    found = []
+    for message in after.bot_messages()[-1:]:
+        for button in _buttons(message):
+            data = str(button.get("callback_data", ""))
+            if data.startswith(prefix) and (label is None or button.get("text") == label):
+                found.append((int(message["message_id"]), data))
+    return found
+
+
+def _browse_prefix(action: BrowseAction) -> str:
+    return f"{BrowseCb.__prefix__}:{action.value}:"
+
+
+@dataclass
+class IdeasRun:
+    """One ideas run: its rounds, the ideas seeded, and the ideas each person supported, by Telegram id."""
+
+    rounds: int
+    ideas: int
+    supported: dict[int, set[int]] = field(default_factory=dict)
+
+
+def ideas_script(run: IdeasRun) -> Script:
+    """/ideas, "Browse ideas", then ``rounds`` times: open an idea of the page shown, support it, back to
+    the list, ▶. Every press is a button of the message on screen (the step fails when it is not there).
+
+    A step whose answer did not come (counted as unanswered) ends that person's script.
+    """
+    support = _browse_prefix(BrowseAction.SUPPORT)
+
+    async def script(driver: Driver, person_id: int) -> None:
+        supported = run.supported.setdefault(person_id, set())
+        plan: list[tuple[str, int, str | None]] = [(IdeaCb(action=IdeaAction.BROWSE).pack(), 0, None)]
+        for r in range(run.rounds):
+            plan += [
+                (_browse_prefix(BrowseAction.VIEW), person_id + r, None),  # one of the page's five ideas
+                (support, 0, None),
+                (_browse_prefix(BrowseAction.LIST), 0, None),  # "Back to the list", the card's only one
+                (_browse_prefix(BrowseAction.LIST), 0, "▶"),
+            ]
+        exchange = await driver.say(person_id, "/ideas")
+        for prefix, pick, label in plan:
+            if exchange.answered_at is None:
+                return
+            offered = _data_starting(exchange, prefix, label)
+            if not offered:
+                shown = [b.get("text") for m in exchange.bot_messages()[-1:] for b in _buttons(m)]
+                raise AssertionError(f"person {person_id}: no button {prefix}… {label or ''} in {shown}")
+            message_id, data = offered[pick % len(offered)]
+            if prefix == support:
+                supported.add(BrowseCb.unpack(data).idea)
+            exchange = await driver.press(person_id, message_id, data)
+
+    return script
+
+
+def ideas_check(run: IdeasRun, database_url: str) -> Check:
+    """Every person ended on the list's page ``rounds + 1`` with one bot message since /ideas (every press
+    edited it), and supports in the database exactly the ideas they pressed."""
+    from handlers.ideas.browse import PAGE_SIZE
+
+    pages = -(-run.ideas // PAGE_SIZE)
+    last_page = f"{run.rounds + 1}/{pages}"
+
+    async def check(client: ClientAPI, people: Sequence[int]) -> None:
+        from sqlalchemy import select
+
+        from storage.db import make_engine, make_session_factory
+        from storage.models import IdeaSupport, Resident
+
+        for person_id in people:
+            messages = (await client.chat(person_id))["messages"]
+            asked = max(i for i, m in enumerate(messages) if m["from"] != "bot" and m.get("text") == "/ideas")
+            answers = [m for m in messages[asked + 1 :] if m["from"] == "bot"]
+            labels = [b.get("text") for m in answers[-1:] for b in _buttons(m)]
+            if len(answers) != 1 or last_page not in labels:
+                shown = [m["text"][:60] for m in answers]
+                raise AssertionError(
+                    f"person {person_id}: {len(answers)} answers to /ideas, last {shown[-1:]}, buttons {labels}"
+                )
+        engine = make_engine(database_url)
+        try:
+            async with make_session_factory(engine)() as session:
+                rows = await session.execute(
+                    select(Resident.telegram_id, IdeaSupport.idea_id).join(
+                        IdeaSupport, IdeaSupport.resident_id == Resident.id
+                    )
+                )
+                stored: dict[int, set[int]] = {}
+                for telegram_id, idea_id in rows:
+                    stored.setdefault(telegram_id, set()).add(idea_id)
+        finally:
+            await engine.dispose()
+        for person_id in people:
+            pressed = run.supported.get(person_id, set())
+            if stored.get(person_id, set()) != pressed or len(pressed) != run.rounds:
+                raise AssertionError(
+                    f"person {person_id}: supports {sorted(stored.get(person_id, ()))}, pressed {sorted(pressed)}"
+                )
+
+    return check
+
+
 # ---- measuring -----------------------------------------------------------------------------------
 
 
@@ -427,8 +660,10 @@ def updates_per_person(rounds: int, person_id: int) -> int:
     return ONBOARDING_TYPED + place_presses(person_id) + ROUND_STEPS * rounds
 
 
-def mean_updates_per_person(people: int, rounds: int) -> float:
+def mean_updates_per_person(people: int, rounds: int, mix: Mix = "onboarding") -> float:
     """Over the people of a fresh emulator (its ids count up from ``FIRST_PERSON_ID``)."""
+    if mix == "ideas":
+        return IDEAS_START + IDEAS_ROUND * rounds
     ids = range(FIRST_PERSON_ID, FIRST_PERSON_ID + people)
     return sum(updates_per_person(rounds, i) for i in ids) / people
 
@@ -440,7 +675,10 @@ async def measure_meydan(
     database: Database = "sqlite",
     profile: str | None = None,
     rate: float | None = None,
+    mix: Mix = "onboarding",
 ) -> ScenarioResult:
+    if mix == "ideas":
+        return await measure_ideas(mode, people, rounds, database, profile, rate)
     return await run_scenario(
         f"meydan ({database})",
         FACTORIES[database],
@@ -454,21 +692,53 @@ async def measure_meydan(
     )
 
 
-def open_loop_people(rate: float, seconds: float, rounds: int) -> int:
-    """Enough people for ``seconds`` of updates at ``rate`` (each sends about 13.5 with two rounds)."""
-    per_person = mean_updates_per_person(100, rounds)
+async def measure_ideas(
+    mode: Mode,
+    people: int,
+    rounds: int,
+    database: Database = "sqlite",
+    profile: str | None = None,
+    rate: float | None = None,
+) -> ScenarioResult:
+    """The ideas mix on a database prepared here (:func:`seed_ideas`) before the bot process starts."""
+    run = IdeasRun(rounds, ideas_to_seed(rounds))
+    async with fresh_database(database) as url:
+        await seed_ideas(url, people, run.ideas)
+        os.environ[PREPARED_VARIABLE] = url  # the bot process inherits it
+        try:
+            return await run_scenario(
+                f"meydan ideas ({database})",
+                "bench.meydan:meydan_on_prepared",
+                mode,
+                people,
+                ideas_script(run),
+                warmup=_warm_up,
+                check=ideas_check(run, url),
+                profile=profile,
+                rate=rate,
+            )
+        finally:
+            os.environ.pop(PREPARED_VARIABLE, None)
+
+
+def open_loop_people(rate: float, seconds: float, rounds: int, mix: Mix = "onboarding") -> int:
+    """Enough people for ``seconds`` of updates at ``rate`` (each sends about 13.5 with two rounds of the
+    onboarding mix, 10 of the ideas mix)."""
+    per_person = mean_updates_per_person(100, rounds, mix)
     return max(10, math.ceil(rate * seconds / per_person))
 
 
 async def run_open_loop(
-    rates: Sequence[float], seconds: float, rounds: int, database: Database
+    rates: Sequence[float], seconds: float, rounds: int, database: Database, mix: Mix = "onboarding"
 ) -> list[tuple[float, ScenarioResult, ScenarioResult]]:
     """For each rate, the echo anchor and Meydan as webhooks, updates arriving open-loop at that rate."""
     rows = []
     for rate in rates:
-        people = open_loop_people(rate, seconds, rounds)
-        echo = await measure_echo("webhook", people, round(mean_updates_per_person(people, rounds)), rate)
-        meydan = await measure_meydan("webhook", people, rounds, database, rate=rate)
+        people = open_loop_people(rate, seconds, rounds, mix)
+        echo = await measure_echo(
+            "webhook", people, round(mean_updates_per_person(people, rounds, mix)), rate
+        )
+        meydan = await measure_meydan("webhook", people, rounds, database, rate=rate, mix=mix)
         rows.append((rate, echo, meydan))
     return rows
 
@@ -514,14 +784,19 @@ def open_loop_table(rows: Sequence[tuple[float, ScenarioResult, ScenarioResult]]
 
 
 async def run(
-    people: int, rounds: int, modes: Sequence[Mode], database: Database, profile: str | None = None
+    people: int,
+    rounds: int,
+    modes: Sequence[Mode],
+    database: Database,
+    profile: str | None = None,
+    mix: Mix = "onboarding",
 ) -> list[tuple[ScenarioResult, ScenarioResult]]:
     """For each mode, the echo anchor and Meydan, one after the other."""
     pairs = []
     for mode in modes:
-        echo = await measure_echo(mode, people, round(mean_updates_per_person(people, rounds)))
+        echo = await measure_echo(mode, people, round(mean_updates_per_person(people, rounds, mix)))
         meydan = await measure_meydan(
-            mode, people, rounds, database, f"{profile}.{mode}.prof" if profile else None
+            mode, people, rounds, database, f"{profile}.{mode}.prof" if profile else None, mix=mix
         )
         pairs.append((echo, meydan))
     return pairs
@@ -551,8 +826,19 @@ def table(pairs: Sequence[tuple[ScenarioResult, ScenarioResult]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--mix",
+        choices=MIXES,
+        default="onboarding",
+        help="onboarding and settings (default), or ideas: browse, open one, support it",
+    )
     parser.add_argument("--people", type=int, default=100, help="simulated people at once (100)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of settings, menu and help (2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="rounds of settings, menu and help; with --mix ideas, of open, support, back, next page (2)",
+    )
     parser.add_argument("--database", choices=DATABASES, default="sqlite")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: polling,webhook")
     parser.add_argument("--quick", action="store_true", help="a short run: 10 people, 1 round")
@@ -563,7 +849,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--rates",
         help="open-loop: comma-separated updates/s (e.g. 25,50,100); webhook delivery, one run per rate",
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="open-loop: seconds of load per rate (20)")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="open-loop: seconds of load per rate (20)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.people, args.rounds = 10, 1
@@ -576,21 +864,30 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.rates:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
-        rows = asyncio.run(run_open_loop(rates, args.seconds, args.rounds, args.database))
+        rows = asyncio.run(run_open_loop(rates, args.seconds, args.rounds, args.database, args.mix))
         print(
             f"Meydan and the echo anchor as webhooks, updates arriving open-loop, {date.today().isoformat()}, "
             f"Python {platform.python_version()}, {args.database}, about {args.seconds:g} s of load per rate "
-            f"({args.rounds} rounds of settings each)"
+            f"({args.mix} mix, {args.rounds} rounds each)"
         )
         print(open_loop_table(rows))
         return
-    pairs = asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile))
+    pairs = asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile, args.mix))
+    if args.mix == "ideas":
+        what = (
+            f"ideas: /ideas, browse, then {args.rounds} rounds of open an idea, support it, back to the "
+            f"list, next page; residents and {ideas_to_seed(args.rounds)} published ideas seeded"
+        )
+    else:
+        what = (
+            f"onboarding: {ONBOARDING_TYPED} and 0 to 2 presses of a place; {args.rounds} rounds of "
+            "settings, a toggle, menu, help"
+        )
     print(
         f"Meydan against the echo anchor through the sandbox, {date.today().isoformat()}, "
         f"Python {platform.python_version()}, {args.database}, {args.people} people x "
-        f"{mean_updates_per_person(args.people, args.rounds):.2f} updates on average (onboarding: "
-        f"{ONBOARDING_TYPED} and 0 to 2 presses of a place; {args.rounds} rounds of settings, a toggle, "
-        "menu, help; after 1 warm-up message each)"
+        f"{mean_updates_per_person(args.people, args.rounds, args.mix):.2f} updates on average ({what}; "
+        "after 1 warm-up message each)"
     )
     print(table(pairs))
     for _echo, meydan in pairs:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,21 @@ LEASE_HELD_HINT = (
 )
 
 
+def _stop_requested() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl+C). Without it SIGTERM ends the process at once, and SIGINT
+    cancels every task, the updates in hand among them.
+
+    aiohttp's own `AppRunner(handle_signals=True)` raises `GracefulExit` out of the event loop: under
+    `asyncio.run` that too cancels every task at once (and exits 1). Waiting on this event instead lets
+    `AppRunner.cleanup()` stop the server in its order (below)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with suppress(NotImplementedError):  # Windows: Ctrl+C ends it as before
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def _run(settings: Settings) -> int:
     from aiohttp import web
 
@@ -54,8 +71,12 @@ async def _run(settings: Settings) -> int:
         if settings.scheduler:  # before anything is asked of Telegram: refused early, and clearly
             await meydan.scheduling.start()
         if settings.webhook_url:
+            stop = _stop_requested()
             app = webhook_app(meydan)
-            runner = web.AppRunner(app)
+            # on cleanup: close the listening socket (a new call is refused, so nginx passes it to another
+            # instance), close idle connections, wait for the calls in hand up to the timeout, then
+            # cancel what is left (rolled back; Telegram calls again)
+            runner = web.AppRunner(app, shutdown_timeout=settings.webhook_stop_timeout)
             await runner.setup()
             await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
             await meydan.bot.set_webhook(
@@ -67,11 +88,19 @@ async def _run(settings: Settings) -> int:
             await meydan.dp.emit_startup(bot=meydan.bot, **meydan.dp.workflow_data)
             log.info("webhook listening host=%s port=%s", settings.webhook_host, settings.webhook_port)
             try:
-                await asyncio.Event().wait()
+                await stop.wait()
+                log.info(
+                    "stop requested: refusing new calls, up to %ss for those in hand",
+                    settings.webhook_stop_timeout,
+                )
             finally:
                 await runner.cleanup()
+            await meydan.dp.emit_shutdown(bot=meydan.bot, **meydan.dp.workflow_data)
+            log.info("webhook stopped")
         else:
             await meydan.bot.delete_webhook()
+            # aiogram handles SIGTERM and SIGINT here: it stops fetching updates, emits the shutdown and
+            # closes the bot's session, without waiting for the updates still being handled
             await meydan.dp.start_polling(meydan.bot, allowed_updates=meydan.dp.resolve_used_update_types())
     except LeaseHeld as exc:
         print(f"meydan: refusing to start: {exc}. {LEASE_HELD_HINT}", file=sys.stderr)

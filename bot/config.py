@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # is answered once its update is handled, so this bounds the updates handled at once over all
     # instances behind the load balancer
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # seconds a webhook instance told to stop (SIGTERM, Ctrl+C), having stopped taking calls, waits for
+    # the updates it is handling (aiohttp's shutdown_timeout: it then waits up to as long again before it
+    # cancels what is still running; Telegram calls again for those)
+    webhook_stop_timeout: float = Field(default=10.0, ge=0, le=600)
     # a server with /metrics alone (Prometheus text) on this port, for `meydan worker` or a bot by long
     # polling; unset: none (a webhook instance serves /metrics on its webhook port anyway)
     metrics_host: str = "127.0.0.1"

@@ -4,6 +4,7 @@ and the administrative commands."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import subprocess
 import sys
@@ -159,4 +160,127 @@ def test_the_sandbox_never_uses_what_is_configured() -> None:
     )
     sandbox = sandbox_settings(configured)
     assert sandbox.database_url == SANDBOX_DATABASE and sandbox.staff_ids == [DEMO_STAFF_ID]
-    assert sandbox.staff_group_id is None and sandbox.redis_url is None and sandbox.sandbox_host == "127.0.0.1"
+    assert (
+        sandbox.staff_group_id is None and sandbox.redis_url is None and sandbox.sandbox_host == "127.0.0.1"
+    )
+
+
+async def _processed(database: Path, update_id: int) -> bool:
+    """Whether the bot recorded the update as handled (its dedup row, committed with its transaction)."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with engine.connect() as connection:
+            found = await connection.scalar(
+                text("SELECT count(*) FROM processed_updates WHERE update_id = :id"), {"id": update_id}
+            )
+    finally:
+        await engine.dispose()
+    return bool(found)
+
+
+async def _start_webhook_instance(
+    tmp_path: Path, sb: Sandbox, **extra: str
+) -> tuple[asyncio.subprocess.Process, int]:
+    port = _free_port()
+    env = _env(
+        tmp_path,
+        BOT_TOKEN=sb.token,
+        TELEGRAM_API_URL=sb.url,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}",
+        WEBHOOK_PORT=str(port),
+        WEBHOOK_SECRET="s3cret-token",
+        **extra,
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    for _ in range(300):  # serving once it has set its webhook
+        if (await sb.client.bot()).get("delivery") == "webhook":
+            break
+        await asyncio.sleep(0.1)
+    return proc, port
+
+
+async def _refused(port: int) -> bool:
+    """Whether a new webhook call to the instance is turned away (refused at connect time, or the
+    connection closed before an answer), so that nginx or Telegram passes it on."""
+    import aiohttp
+
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    try:
+        async with aiohttp.ClientSession() as http, http.post(url, json={"update_id": 1}):
+            return False
+    except aiohttp.ClientConnectionError:
+        return True
+
+
+async def test_sigterm_finishes_the_update_in_hand_refuses_new_calls_and_exits_0(tmp_path: Path) -> None:
+    """SIGTERM while an update is being handled (its answer held 4 s by a flood wait Telegram asked
+    for): the instance stops taking calls at once, the update is answered and recorded, then the
+    process closes everything and exits 0."""
+    async with Sandbox(limits=Limits.for_tests()) as sb:
+        proc, port = await _start_webhook_instance(tmp_path, sb, WEBHOOK_STOP_TIMEOUT="10")
+        try:
+            person = await sb.person("Ayşe", language_code="tr")
+            person.timeout = 20
+            assert "Dilinizi seçin" in (await person.say("/start")).text  # the bot is up
+            sb.emulator.limiter.hold(person.id, 4)  # its next message to her waits 4 s (429, retry_after)
+            sent = await sb.client.send(person.id, {"text": "/start"}, wait=False)
+            for _ in range(100):  # handled up to the answer: committed, then waiting to send it
+                if await _processed(tmp_path / "run.db", sent.update_id):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the update was not recorded")
+            loop = asyncio.get_running_loop()
+            stopped_at = loop.time()
+            proc.send_signal(signal.SIGTERM)
+            for _ in range(40):  # the listening socket closes at once
+                if await _refused(port):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("a new call was still taken after SIGTERM")
+            assert proc.returncode is None, "the process did not wait for the update in hand"
+            code = await asyncio.wait_for(proc.wait(), 20)
+            assert code == 0
+            assert loop.time() - stopped_at >= 3, "the process did not wait for the flood wait to end"
+            answers = [m for m in await person.bot_messages() if m.message_id > sent.message.message_id]
+            assert len(answers) == 1 and "Dilinizi seçin" in answers[0].text
+            assert await _processed(tmp_path / "run.db", sent.update_id)
+        finally:
+            await stop_process(proc)
+        stderr = (await proc.stderr.read()).decode()
+        assert "Traceback" not in stderr, stderr
+        assert "stop requested" in stderr and "webhook stopped" in stderr, stderr
+
+
+async def test_sigterm_waits_no_longer_than_the_stop_timeout(tmp_path: Path) -> None:
+    """An update still in hand when WEBHOOK_STOP_TIMEOUT runs out is cancelled (Telegram calls again), and
+    the process still exits 0, in about that time."""
+    async with Sandbox(limits=Limits.for_tests()) as sb:
+        proc, _port = await _start_webhook_instance(tmp_path, sb, WEBHOOK_STOP_TIMEOUT="1")
+        try:
+            person = await sb.person("John", language_code="en")
+            person.timeout = 20
+            assert "Choose your language" in (await person.say("/start")).text
+            sb.emulator.limiter.hold(person.id, 30)
+            sent = await sb.client.send(person.id, {"text": "/start"}, wait=False)
+            for _ in range(100):
+                if await _processed(tmp_path / "run.db", sent.update_id):
+                    break
+                await asyncio.sleep(0.05)
+            loop = asyncio.get_running_loop()
+            stopped_at = loop.time()
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 20) == 0
+            assert loop.time() - stopped_at < 8
+        finally:
+            await stop_process(proc)
+        stderr = (await proc.stderr.read()).decode()
+        assert "webhook stopped" in stderr, stderr
