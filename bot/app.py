@@ -30,6 +30,7 @@ from bot.middlewares.metrics import MetricsMiddleware
 from bot.middlewares.prompts import PromptMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.routing import filters_on_the_loop
 from bot.services import city as city_service
 from bot.services import outbox, residents
 from bot.telegram import make_bot
@@ -167,6 +168,7 @@ def make_dispatcher(
     dp.callback_query.middleware(throttling)
     dp.callback_query.middleware(AnswerMiddleware())
     dp.include_routers(*feature_routers)
+    filters_on_the_loop(dp)  # no thread hop per filter check
     return dp
 
 

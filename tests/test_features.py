@@ -36,3 +36,34 @@ async def test_one_folder_and_one_line_make_a_feature(settings, sandbox) -> None
         other = await onboard(sandbox, lang="en", name="Bob")
         assert "🌱 Tiny" not in [label for row in (await other.last_message()).buttons for label in row]
         assert "did not understand" in (await other.say("/tiny")).text
+
+
+async def test_no_filter_check_leaves_the_event_loop(settings, sandbox, monkeypatch) -> None:  # noqa: ANN001
+    """aiogram would run a plain-function filter (a State, an F rule) in a worker thread; the bot has them
+    all awaited on the loop, so a whole onboarding and a settings change never call `to_thread`."""
+    import aiogram.dispatcher.event.handler as handler
+
+    async with running_bot(settings, sandbox) as app:
+        plain = [
+            found
+            for router in app.dp.chain_tail
+            for observer in router.observers.values()
+            for each in observer.handlers
+            for found in each.filters or ()
+            if not found.awaitable
+        ]
+        assert plain == []
+
+        async def no_thread(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+            raise AssertionError("a filter or handler was sent to a worker thread")
+
+        monkeypatch.setattr(handler.asyncio, "to_thread", no_thread)
+        person = await onboard(sandbox, lang="en", district="Buca", neighborhood="Kozağaç")
+        await person.say("/settings")
+        await person.press("🏘 Change neighborhood")
+        await person.say("Karşıyaka")
+        answer = await person.say("Bostanlı")
+        labels = [label for row in answer.buttons for label in row] if answer is not None else []
+        if labels and "Bostanlı" in " ".join(labels):
+            await person.press(next(label for label in labels if "Bostanlı" in label))
+        assert "Bostanlı" in (await person.last_message()).text
