@@ -64,7 +64,7 @@ def _add_setup_arguments(process_sub: Any) -> None:
     pot.add_argument("--approval-limit", type=int, help="approval ballots: at most this many projects")
     pot.add_argument("--rule", choices=["greedy", "greedy-threshold", "top-k", "mes"], default="greedy")
     pot.add_argument("--rule-param", type=int, help="the threshold (greedy-threshold) or k (top-k)")
-    project = process_sub.add_parser("add-project", help="add a project to a pot")
+    project = process_sub.add_parser("add-project", help="add a project to a pot until voting begins")
     project.add_argument("process", help="the process key")
     project.add_argument("pot", help="the pot's id or name")
     project.add_argument("--title-tr", help="required unless --idea gives the title")

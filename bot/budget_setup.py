@@ -36,6 +36,10 @@ def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..
             return _fail(f"{args.action}: {exc}")
         except budgets.LevelLocked:
             return _fail(f"{args.action}: voting has begun in {args.process}: the level can no longer change")
+        except budgets.VotingStarted:  # `budgets.editable`, the predicate of the chat's buttons and services
+            return _fail(
+                f"{args.action}: voting has begun in {args.process}: its projects can no longer change"
+            )
         except budgets.NoCodes:
             return _fail(f"{args.action}: {args.process} is not at the code level, or its voting has closed")
 
@@ -121,7 +125,8 @@ async def _add_project(session: Any, process: Any, args: argparse.Namespace, spe
 
 
 async def _edit_project(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
-    """Only what is given changes; refused once the process's voting has begun (audited like the chat's)."""
+    """Only what is given changes; refused once the process's voting has begun (by `revise_project`, like
+    the chat's; audited like it)."""
     from bot.services import budgets
     from bot.services.budgets import staff
     from storage.models import BudgetPot, BudgetProject
@@ -130,8 +135,6 @@ async def _edit_project(session: Any, process: Any, args: argparse.Namespace, sp
     pot = await session.get(BudgetPot, project.pot_id) if project is not None else None
     if pot is None or pot.process_id != process.id:
         raise budgets.PotError(f"no project {args.project} in {process.key}")
-    if not staff.editable(process):
-        raise budgets.PotError(f"voting has begun in {process.key}: its projects can no longer change")
     if args.cost is not None and args.cost < 1:
         raise budgets.PotError("a cost is at least 1")
     changes: dict[str, Any] = {}

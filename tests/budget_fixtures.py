@@ -1,5 +1,6 @@
 """A budgeting process for the budget tests: a voting phase, pots for the city, a district and a
-neighborhood, and projects with round costs."""
+neighborhood, and projects with round costs. It is made whole, as the Pabulib import makes one: its
+projects are added with `building=True`, its voting phase already set."""
 
 from __future__ import annotations
 
@@ -82,11 +83,15 @@ async def seed(
         made = await budgets.add_project(
             session, city, code=code, titles={"en": title, "tr": f"{title} (tr)"}, cost=cost,
             summaries={"en": f"About {title.lower()}.", "tr": f"{title} hakkında."},
-            neighborhood_id=pazaryeri.id if code == "1" else None,
+            neighborhood_id=pazaryeri.id if code == "1" else None, building=True,
         )  # fmt: skip
         ids[code] = made.id
-    hood_project = await budgets.add_project(session, hood, titles={"en": "Benches"}, cost=200_000)
-    other_project = await budgets.add_project(session, other, titles={"en": "Seaside lights"}, cost=300_000)
+    hood_project = await budgets.add_project(
+        session, hood, titles={"en": "Benches"}, cost=200_000, building=True
+    )
+    other_project = await budgets.add_project(
+        session, other, titles={"en": "Seaside lights"}, cost=300_000, building=True
+    )
     return Seeded(process.id, city.id, district.id, hood.id, other.id, ids, hood_project.id, other_project.id)
 
 

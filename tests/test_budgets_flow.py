@@ -260,7 +260,9 @@ async def test_the_draft_survives_a_restart_and_projects_come_in_pages(settings:
         async with first.sessions.begin() as session:  # nine projects: two pages of six
             pot = await session.get(BudgetPot, seeded.city)
             for n in range(3):
-                await budgets.add_project(session, pot, titles={"en": f"Extra {n}"}, cost=10_000 * (n + 1))
+                await budgets.add_project(
+                    session, pot, titles={"en": f"Extra {n}"}, cost=10_000 * (n + 1), building=True
+                )
         john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
         page = await _open_city_pot(john, "City budget")
         assert "1/2" in _labels(page) and not any("Extra" in label for label in _labels(page))

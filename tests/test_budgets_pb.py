@@ -2,12 +2,13 @@
 ballots), exports with the `selected` column of the pot's results, and the exported file holds the same
 election; `meydan tally` on it gives the pot's results (and, where the city's rule is ours, the official
 winners). All six files take about 10 s. A pot voted on through the services exports and re-counts the
-same way; the command line is run once."""
+same way; the command line is run once, and refuses to add or change a project once voting has begun."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,7 @@ async def test_a_pot_voted_in_the_bot_exports_and_recounts_the_same(sessions) ->
         pot = await budgets.create_pot(session, process, names={"en": "Small"}, budget=100, rule="mes")
         costs = {"a": 40, "b": 30, "c": 30, "d": 60, "e": 10}
         ids = {
-            c: (await budgets.add_project(session, pot, code=c, titles={"en": c}, cost=n)).id
+            c: (await budgets.add_project(session, pot, code=c, titles={"en": c}, cost=n, building=True)).id
             for c, n in costs.items()
         }
         by_identity = {}
@@ -194,3 +195,47 @@ def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
     assert results.returncode == 0 and "0 ballots, rule greedy, budget 5,000,000 TRY" in results.stdout
     exported = loads(meydan("process", "export-pb", "pb", "City").stdout)
     assert exported.meta["min_sum_cost"] == "500000" and exported.projects[0].name == "Shade"
+
+
+def test_no_project_is_added_from_the_command_line_once_voting_has_begun(tmp_path: Path) -> None:
+    db = tmp_path / "began.db"
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+
+    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+
+    steps = [
+        ("city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml")),
+        ("process", "create", "--key", "pb", "--name-tr", "Bütçe", "--name-en", "Budget",
+         "--opens", "2099-01-01 00:00", "--closes", "2099-01-02 00:00"),
+        ("process", "voting", "pb", "--opens", "2099-02-01 00:00", "--closes", "2099-02-10 00:00"),
+        ("process", "add-pot", "pb", "--name-tr", "Şehir", "--name-en", "City", "--budget", "5000000"),
+    ]  # fmt: skip
+    for step in steps:
+        done = meydan(*step)
+        assert done.returncode == 0, (step, done.stderr)
+    with sqlite3.connect(db) as conn:  # a published idea of the process (not made on the command line)
+        conn.execute(
+            "INSERT INTO ideas (process_id, neighborhood_id, theme_id, scope, title, description, status,"
+            " created_at) SELECT id, (SELECT min(id) FROM neighborhoods), (SELECT min(id) FROM themes),"
+            " 'city', 'Parka bank', 'Parka birkaç bank.', 'approved', '2026-01-01 00:00:00'"
+            " FROM processes WHERE key = 'pb'"
+        )
+        idea_id = conn.execute("SELECT id FROM ideas").fetchone()[0]
+    typed = ("process", "add-project", "pb", "City", "--title-tr", "Gölge", "--title-en", "Shade",
+             "--cost", "5")  # fmt: skip
+    from_idea = ("process", "add-project", "pb", "City", "--idea", str(idea_id), "--cost", "7")
+    edit = ("process", "edit-project", "pb", "1", "--cost", "9")
+    for step in (typed, from_idea):  # until voting begins
+        done = meydan(*step)
+        assert done.returncode == 0, (step, done.stderr)
+    began = meydan("process", "voting", "pb", "--opens", "2020-02-01 00:00", "--closes", "2099-02-10 00:00")
+    assert began.returncode == 0, began.stderr
+    for step in (typed, from_idea, edit):
+        done = meydan(*step)
+        said = f"process {step[1]}: voting has begun in pb: its projects can no longer change"
+        assert done.returncode == 2 and said in done.stderr and done.stdout == "", (step, done.stderr)
+    with sqlite3.connect(db) as conn:  # nothing added, nothing changed
+        assert conn.execute("SELECT cost FROM budget_projects ORDER BY id").fetchall() == [(5,), (7,)]

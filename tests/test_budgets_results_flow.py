@@ -1,7 +1,8 @@
 """Budget results through the sandbox, in Turkish and English: the chart sent as a photo, the results
 message whose numbers are the tally of the published ballots file, why a winner won and a loser lost
-(money formatted per language), "was my ballot counted?" for a counted and an unknown receipt, the
-receipt codes file, turnout without small groups, and a results button pressed while voting is open.
+(money formatted per language), "was my ballot counted?" for a counted and an unknown receipt (and the
+receipt prompt ending when the person leaves it: a code typed later is not looked up), the receipt codes
+file, turnout without small groups, and a results button pressed while voting is open.
 
 The new sentences are not in the catalogs yet (listed for translation separately), so the Turkish runs
 check what does not depend on them: the money and percent formats, names, numbers, which buttons show."""
@@ -11,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from bot.app import Meydan
-from bot.i18n import money
+from bot.i18n import money, translate
 from bot.services import budgets, residents
+from bot.services.budgets import results
 from bot.tally import loads, official_rule, tally
 from bot.ui.results.callbacks import ResultsAction, ResultsCb
 from storage.models import BudgetBallot, BudgetChoice, BudgetResult
@@ -165,6 +169,78 @@ async def test_imported_ballots_are_said_beside_the_receipt_codes_in_turkish(mey
     await ayse.press("🧾 Oyum sayıldı mı?")
     await ayse.say("I0000001")
     assert "Bu bütçede I0000001 makbuzlu sayılmış bir oy pusulası yok" in (await ayse.last_message()).body
+
+
+LEFT = "Receipt check closed. You can check a receipt code later from /results."
+NOT_UNDERSTOOD = "I did not understand that. Choose from the menu:"
+ASK, WHY, BACK = "🧾 Was my ballot counted?", "🔎 Why each project won or lost", "« Back to the results"
+PROMPT = "🧾 Type the receipt code you got when you voted (8 letters and digits), or send /cancel."
+PEOPLE = {
+    "en": ("John", "Karşıyaka", "Bostanlı", ("1", "2")),
+    "tr": ("Ayşe", "Konak", "Pazaryeri", ("6", "3")),
+}
+
+
+def _looked_up(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The receipt codes the bot looks up from now on (the real lookup still answers)."""
+    codes: list[str] = []
+    real = results.was_counted
+
+    async def was_counted(session, pot_id: int, code: str, now=None) -> bool:  # noqa: ANN001
+        codes.append(code)
+        return await real(session, pot_id, code, now)
+
+    monkeypatch.setattr(results, "was_counted", was_counted)
+    return codes
+
+
+async def _now(person, message):  # noqa: ANN001, ANN202
+    """`message` as the person sees it now (edited in place since)."""
+    return next(m for m in await person.chat() if m.message_id == message.message_id)
+
+
+@pytest.mark.parametrize("lang", ["tr", "en"])
+async def test_leaving_the_receipt_prompt_ends_it(meydan: Meydan, sandbox, monkeypatch, lang: str) -> None:  # noqa: ANN001
+    """Another command, the menu, a button elsewhere or /cancel ends the prompt, with its note: a code
+    typed later gets the fallback answer and is not looked up. While the prompt is open, it is."""
+    name, district, hood, codes = PEOPLE[lang]
+    person = await onboard(sandbox, name=name, lang=lang, district=district, neighborhood=hood)
+    _seeded, receipt = await _setup(meydan, person, codes)
+    looked_up = _looked_up(monkeypatch)
+    home = await person.say("/results")
+    await person.press("Şehir bütçesi" if lang == "tr" else "City budget", home)
+    shown = await person.last_message()  # the results, under the chart
+    t = {key: translate(key, lang) for key in (LEFT, NOT_UNDERSTOOD, ASK, PROMPT, WHY, BACK, "« Menu")}
+
+    async def ask() -> None:
+        await person.press(t[ASK], await _now(person, shown))
+        assert (await person.last_message()).body == t[PROMPT]
+
+    async def typed_later() -> None:
+        assert (await person.last_message()).body == t[LEFT]  # after the command's or the button's answer
+        assert (await person.last_message()).reply_buttons == []
+        assert (await person.say(receipt)).body == t[NOT_UNDERSTOOD]  # not read as a code
+
+    await ask()
+    await person.say("/budget")  # another feature's command
+    await typed_later()
+    await ask()
+    await person.press(t["« Menu"], home)  # back to the menu, from the list of results above
+    await typed_later()
+    await ask()
+    await person.press(t[WHY], shown)  # a button of the results message, above the prompt
+    await typed_later()
+    await person.press(t[BACK], await _now(person, shown))
+    await ask()
+    assert (await person.say("/cancel")).body == t[LEFT]  # the note is the whole answer
+    cancelled = translate("Cancelled. Nothing was saved.", lang)
+    assert not any(m.from_bot and m.body == cancelled for m in await person.chat())
+    assert (await person.say(receipt)).body == t[NOT_UNDERSTOOD]
+    assert looked_up == []
+    await ask()  # while the prompt is open, a code is looked up
+    answer = await person.say(receipt.lower())
+    assert answer.body == translate("✅ Your ballot with receipt {code} was counted.", lang, code=receipt)
+    assert looked_up == [receipt]
 
 
 async def test_results_button_while_voting_is_open_is_refused(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

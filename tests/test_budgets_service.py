@@ -254,6 +254,11 @@ async def test_a_project_from_a_published_idea(sessions) -> None:  # noqa: ANN00
             session.add(idea)
             await session.flush()
             ideas_made.append(idea.id)
+        await session.execute(  # before voting begins (after, none is added: test_budgets_staff_service)
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == seeded.process_id, ProcessPhase.kind == "voting")
+            .values(starts_at=utcnow() + timedelta(days=1))
+        )
         pot = await session.get(BudgetPot, seeded.hood)
         project = await budgets.add_from_idea(session, pot, ideas_made[0], 150_000)
         assert project.idea_id == ideas_made[0] and project.titles == {"tr": "Gölgelik", "en": "Gölgelik"}

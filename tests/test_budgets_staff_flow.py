@@ -3,7 +3,8 @@ with its preview in both languages (an unreadable budget refused with its reason
 turned into a project from its card or from the pot's screen (its author and a supporter told, each in
 their language), a project marked infeasible with a typed reason (the author told), a project edited
 from its preview (title, cost, place) and the edit refused once voting has begun, a resident's forged
-staff buttons refused, and editing refused once voting has begun.
+staff buttons refused, and editing refused once voting has begun, as adding a project is (by the form sent
+late, and by buttons that are gone: the pot's and the idea card's).
 
 The new sentences are not in the catalogs yet, so labels and texts are looked up with
 `translate(msgid, lang)`: the tests read the same words people see in either language today and after
@@ -279,6 +280,58 @@ async def test_editing_is_refused_once_voting_has_begun(meydan: Meydan, sandbox,
     async with meydan.sessions() as session:
         assert (await session.get(BudgetPot, pot_id)).budget == 5_000_000
     assert "budget.pot.edit" not in await _audit(meydan)
+
+
+@pytest.mark.parametrize("lang", ["en", "tr"])
+async def test_no_project_is_added_once_voting_has_begun(meydan: Meydan, sandbox, lang: str) -> None:  # noqa: ANN001
+    """A new project's form opened before voting began and sent after is refused, saying why; then neither
+    the pot (New project, From an approved idea) nor the idea's card (Turn into a project) offers to add
+    one, and a press of the card's earlier button is refused the same way."""
+    process_id = await _process(meydan)
+    await _pot(meydan, process_id)
+    idea_id = await _seed_idea(meydan, process_id, "Parka bank", author_tg=100_000_321)
+    began = translate("Voting has begun: the pot's rules and projects can no longer change.", lang)
+    turn, pot = translate("🏗 Turn into a project", lang), "Şehir bütçesi" if lang == "tr" else "City budget"
+    adding = {translate(label, lang) for label in ("➕ New project", "💡 From an approved idea")}
+    staff = await _staff(sandbox, lang)
+    await press(staff, "✅ Published ideas", lang)
+    await staff.press(f"#{idea_id}")
+    card = await staff.last_message()
+    assert turn in [label for row in card.buttons for label in row]
+    await staff.say("/admin")
+    await _open_process(staff, lang)
+    await staff.press(pot)
+    assert adding <= {label for row in (await staff.last_message()).buttons for label in row}
+    await press(staff, "➕ New project", lang)
+    for text in ("Çeşmeler", "Drinking fountains", "Parklara içme suyu çeşmeleri.", "Fountains."):
+        await staff.say(text)
+    await staff.say("100000")
+    await press(staff, "➖ No note", lang)
+    await press(staff, "Skip ⏭", lang)
+    preview = await staff.last_message()
+    assert "Drinking fountains" in preview.text
+    async with meydan.sessions.begin() as session:  # voting begins while the draft is open
+        await session.execute(
+            update(ProcessPhase)
+            .where(ProcessPhase.process_id == process_id, ProcessPhase.kind == "voting")
+            .values(starts_at=utcnow() - timedelta(minutes=1))
+        )
+    answer = await staff.press(translate("📨 Send", lang), message=preview)
+    assert answer.show_alert and answer.text == began
+    await staff.say("/admin")
+    await _open_process(staff, lang)
+    await staff.press(pot)
+    assert not adding & {label for row in (await staff.last_message()).buttons for label in row}
+    await staff.say("/admin")
+    await press(staff, "✅ Published ideas", lang)
+    await staff.press(f"#{idea_id}")
+    assert turn not in [label for row in (await staff.last_message()).buttons for label in row]
+    answer = await staff.press(turn, card)  # the card as it was shown before voting began
+    assert answer.show_alert and answer.text == began
+    async with meydan.sessions() as session:
+        assert await session.scalar(select(BudgetProject.id)) is None
+        assert (await session.get(Idea, idea_id)).status == ideas.APPROVED
+    assert "budget.project" not in await _audit(meydan)
 
 
 async def test_a_project_typed_by_staff_and_the_voting_dates(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

@@ -1,7 +1,7 @@
 """Budgets, the staff side, on a real database (SQLite, and PostgreSQL with TEST_DATABASE_URL): typed
-amounts, the staff role checked by every use case, nothing changing once voting has begun, an idea
-turned into a project once (two staff members at once: one wins), its supporters told in their
-language (not those who turned these notices off), one audit entry per action."""
+amounts, the staff role checked by every use case, nothing changing once voting has begun (no project
+added by any way either), an idea turned into a project once (two staff members at once: one wins), its
+supporters told in their language (not those who turned these notices off), one audit entry per action."""
 
 from __future__ import annotations
 
@@ -156,6 +156,45 @@ async def test_nothing_changes_once_voting_has_begun(sessions) -> None:  # noqa:
         for call in calls:
             with pytest.raises(rules.VotingStarted):
                 await call
+
+
+async def test_no_project_is_added_once_voting_has_begun_whichever_way(sessions) -> None:  # noqa: ANN001
+    """`budgets.add_project` refuses by `budgets.editable`, so the command line's two ways (typed, from an
+    idea), the chat's `create_project` and the idea card's button (`takes_projects`) share one predicate.
+    Only a process made whole in one go (`building=True`: the Pabulib import, sample data) skips it."""
+    async with sessions.begin() as session:
+        process, staff = await _setup(session)
+        pot = await budget_staff.new_pot(
+            session, process.id, staff.id, {"tr": "Şehir", "en": "City"}, budget=10
+        )
+        idea = await _idea(session, process.id, await resident(session, 501))
+        assert budgets.editable(process) and await budget_staff.takes_projects(session, process.id)
+        await budgets.add_project(session, pot, titles={"tr": "Ağaç", "en": "Trees"}, cost=5)
+        await budgets.add_from_idea(session, pot, idea.id, 7)
+        await session.execute(
+            update(ProcessPhase).where(ProcessPhase.process_id == process.id, ProcessPhase.kind == "voting")
+            .values(starts_at=utcnow() - timedelta(minutes=1))
+        )  # fmt: skip
+        process_id, pot_id, idea_id, staff_id = process.id, pot.id, idea.id, staff.id
+        session.expire_all()
+        process = await processes.get(session, process_id)
+        pot = await budget_staff.pot(session, pot_id)
+        assert not budgets.editable(process) and not budget_staff.editable(process)
+        assert not await budget_staff.takes_projects(session, process_id)
+        assert await budget_staff.takes_projects(session, None)  # no process: the form says there is no pot
+        calls = [
+            budgets.add_project(session, pot, titles={"tr": "Ağaç", "en": "Trees"}, cost=5),
+            budgets.add_from_idea(session, pot, idea_id, 7),
+            budget_staff.create_project(session, pot_id, staff_id, **PROJECT),
+            budget_staff.create_project(session, pot_id, staff_id, **PROJECT, idea_id=idea_id),
+        ]
+        for call in calls:
+            with pytest.raises(rules.VotingStarted):
+                await call
+        assert [p.cost for p in await budget_staff.projects(session, pot_id)] == [5, 7]
+        assert (await session.get(Idea, idea_id)).status == ideas.APPROVED
+        await budgets.add_project(session, pot, titles={"en": "From a file"}, cost=3, building=True)
+        assert [p.cost for p in await budget_staff.projects(session, pot_id)] == [5, 7, 3]
 
 
 async def test_a_project_edited_by_staff_until_voting_begins(sessions) -> None:  # noqa: ANN001

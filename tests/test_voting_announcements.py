@@ -180,12 +180,14 @@ async def test_the_reminder_goes_only_to_those_who_have_not_voted(sessions) -> N
         opens_in=timedelta(days=-5), closes_in=timedelta(hours=12),
     )  # fmt: skip
     async with sessions.begin() as session:
-        project = await budgets.add_project(
-            session, await session.get(budgets.BudgetPot, city_pot), titles={"en": "Trees"}, cost=100
-        )
+        project = await budgets.add_project(  # (the process set up whole, its voting already open)
+            session, await session.get(budgets.BudgetPot, city_pot), titles={"en": "Trees"}, cost=100,
+            building=True,
+        )  # fmt: skip
         other = await budgets.add_project(
-            session, await session.get(budgets.BudgetPot, hood_pot), titles={"en": "Benches"}, cost=100
-        )
+            session, await session.get(budgets.BudgetPot, hood_pot), titles={"en": "Benches"}, cost=100,
+            building=True,
+        )  # fmt: skip
         john = await session.get(Resident, people["John"].id)
         ali = await session.get(Resident, people["Ali"].id)
         await budgets.confirm(session, john, city_pot, [project.id])  # voted in the city pot
@@ -381,7 +383,7 @@ async def test_results_counted_by_the_scheduler_and_announced_once_across_restar
 
     async with sessions.begin() as session:
         pot = await session.get(budgets.BudgetPot, city_pot)
-        project = await budgets.add_project(session, pot, titles={"en": "Trees"}, cost=100)
+        project = await budgets.add_project(session, pot, titles={"en": "Trees"}, cost=100, building=True)
         john = await session.get(Resident, people["John"].id)
         await budgets.confirm(session, john, city_pot, [project.id])
         await session.execute(  # voting closed an hour ago, while no scheduler ran

@@ -11,6 +11,8 @@ from bot.routing import onboarded, private_router
 from bot.services.budgets import implementation
 from bot.ui.callbacks import MenuCb
 from bot.ui.notices import register_link
+from bot.ui.prompts import ends_on_leave
+from bot.ui.results import cards
 from bot.ui.results.callbacks import ResultsAction as A
 from bot.ui.results.callbacks import ResultsCb
 from handlers.results import receipts, view
@@ -40,6 +42,7 @@ def _resident(router: Router) -> None:
 
 def make_router() -> Router:
     register_link("results", lambda _id: MenuCb(action="results"))  # my pots' results (an announcement)
+    ends_on_leave(ResultsStates.receipt, note=cards.receipt_check_closed)  # later text is no receipt code
     router = private_router("results")
     residents, allowed = onboarded(
         "results.resident",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,6 @@ from bot.services.residents import Viewer
 from bot.ui.messages import reply
 from bot.ui.results import cards, chart, keyboards
 from bot.ui.results.callbacks import ResultsCb
-from handlers.results.states import ResultsStates
 
 
 async def home(event: Message | CallbackQuery, session: AsyncSession, viewer: Viewer, lang: str) -> None:
@@ -60,15 +58,13 @@ async def summary(
     query: CallbackQuery,
     callback_data: ResultsCb,
     session: AsyncSession,
-    state: FSMContext,
     viewer: Viewer,
     lang: str,
     city: CitySpec,
 ) -> None:
-    """The results in place (back from a project, or from checking a receipt: no code is typed next)."""
+    """The results in place (back from a project, or from checking a receipt: that prompt ends on any
+    button, `ends_on_leave` in `make_router`)."""
     shown = await results.pot_results(session, callback_data.pot)
-    if await state.get_state() == ResultsStates.receipt.state:
-        await state.set_state(None)
     await reply(
         query, cards.results_text(shown, city.currency, lang), keyboards.pot(shown.pot.id, viewer.is_staff)
     )

@@ -259,7 +259,18 @@ async def add_project(
     status: str = PROPOSED,
     note: str | None = None,
     photo_file_id: str | None = None,
+    building: bool = False,
 ) -> BudgetProject:
+    """A project on a pot's ballot, whoever adds it (the chat's project form through
+    `staff.create_project`, `meydan process add-project`, `add_from_idea`): refused with `VotingStarted`
+    once the pot's process's voting has begun (`editable`, the predicate that also hides the buttons that
+    add one). `building` is only for a process made whole in one go, its projects with it (the Pabulib
+    import, the sample data): no one has seen its ballot yet, whatever its dates say."""
+    if not building:
+        process = await processes.get(session, pot.process_id)
+        if process is None:
+            raise PotError(f"no process {pot.process_id}")
+        check_editable(process)
     if cost < 0:
         raise PotError("a cost cannot be negative")
     count = await session.scalar(select(func.count()).where(BudgetProject.pot_id == pot.id)) or 0
@@ -310,6 +321,22 @@ async def set_status(
 
 def voting_window(process: Process) -> processes.Window | None:
     return processes.window(process, rules.VOTING)
+
+
+def voting_state(process: Process, now: datetime | None = None) -> str | None:
+    span = voting_window(process)
+    return span.state(now or utcnow()) if span is not None else None
+
+
+def editable(process: Process, now: datetime | None = None) -> bool:
+    """The one predicate for changing a process's pots and projects, adding a project included: the staff
+    buttons that do it show exactly when it holds, and the services refuse otherwise (`check_editable`)."""
+    return rules.can_edit(voting_state(process, now))
+
+
+def check_editable(process: Process, now: datetime | None = None) -> None:
+    if not editable(process, now):
+        raise VotingStarted(f"process {process.id}")
 
 
 def check_voting(process: Process, now: datetime | None = None) -> None:

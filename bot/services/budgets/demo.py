@@ -54,6 +54,7 @@ async def seed_budget(session: AsyncSession, city: CitySpec) -> None:
             titles={"tr": tr, "en": en},
             summaries={"tr": summary_tr, "en": summary_en},
             cost=cost,
+            building=True,  # the sample process is made whole here, its voting already open
         )
     hood = await geography.by_keys(session, "konak", "pazaryeri")
     if hood is not None:
@@ -63,9 +64,9 @@ async def seed_budget(session: AsyncSession, city: CitySpec) -> None:
         )  # fmt: skip
         await budgets.add_project(
             session, local, titles={"tr": "Parka banklar", "en": "Benches in the park"}, cost=200_000,
-            neighborhood_id=hood.id,
+            neighborhood_id=hood.id, building=True,
         )  # fmt: skip
         await budgets.add_project(
             session, local, titles={"tr": "Sokak lambaları", "en": "Street lights"}, cost=350_000,
-            neighborhood_id=hood.id,
+            neighborhood_id=hood.id, building=True,
         )  # fmt: skip

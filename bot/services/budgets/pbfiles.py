@@ -113,6 +113,7 @@ async def import_election(
             titles={"tr": project.name or project.id, "en": project.name or project.id},
             cost=_whole(project.cost, f"project {project.id}"),
             fields=fields,
+            building=True,  # the process is made here, its voting dates the file's (often past)
         )
         ids[project.id] = made.id
     if with_ballots:

@@ -1,10 +1,11 @@
 """Budgets, the staff side: setting up a process's pots and projects by conversation.
 
 Every use case here checks the staff role first (`roles.require`: a forged button by a resident meets
-the same refusal as the router's guard), then `rules.can_edit` (nothing about a pot changes once its
-process's voting phase has begun), writes one audit entry, and queues the notices the people concerned
-must hear of (an idea's author and supporters, in each one's language). The command line keeps using
-`create_pot` / `add_project` / `set_status` in `bot.services.budgets`, which these build on.
+the same refusal as the router's guard), then `editable` (nothing about a pot changes once its process's
+voting phase has begun: `rules.can_edit`), writes one audit entry, and queues the notices the people
+concerned must hear of (an idea's author and supporters, in each one's language). The command line keeps
+using `create_pot` / `add_project` / `set_status` in `bot.services.budgets`, which these build on
+(`add_project` refuses by the same `editable` once voting has begun).
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ from bot.services.budgets import (
     INFEASIBLE,
     PotError,
     add_project,
+    check_editable,
     check_pot,
     create_pot,
+    editable,
     pots_of,
     rules,
-    voting_window,
 )
 from bot.services.errors import NotFound
 from bot.services.ideas import OPEN_IDEA, AlreadyDecided, make_project, tell_author
 from bot.services.ideas.rules import APPROVED, CATEGORY, DESCRIPTION_MAX, Decision
 from bot.services.notices import Link, Notice
-from storage.models import BudgetPot, BudgetProject, Idea, IdeaSupport, Process, Resident, utcnow
+from storage.models import BudgetPot, BudgetProject, Idea, IdeaSupport, Process, Resident
 
 RULE_FIELDS = (
     "budget", "ballot_kind", "min_projects", "max_projects", "min_share", "approval_limit", "rule", "rule_param",
@@ -52,21 +54,6 @@ INFEASIBLE_NOTICE = N_(
 
 class BadReason(rules.BudgetError):
     """A typed reason too short or too long (`REASON_MIN`..`REASON_MAX` characters)."""
-
-
-def voting_state(process: Process, now: datetime | None = None) -> str | None:
-    span = voting_window(process)
-    return span.state(now or utcnow()) if span is not None else None
-
-
-def editable(process: Process, now: datetime | None = None) -> bool:
-    """The one predicate for staff's Edit / New project / Infeasible buttons and for the services."""
-    return rules.can_edit(voting_state(process, now))
-
-
-def _check_editable(process: Process, now: datetime | None = None) -> None:
-    if not editable(process, now):
-        raise rules.VotingStarted(f"process {process.id}")
 
 
 def clean_reason(text: str) -> str:
@@ -133,7 +120,7 @@ async def new_pot(
     """A pot created by staff in the chat (audited once, by `create_pot`)."""
     await roles.require(session, actor_id, roles.STAFF)
     found = await process(session, process_id)
-    _check_editable(found)
+    check_editable(found)
     pots = await session.scalars(select(BudgetPot.position).where(BudgetPot.process_id == process_id))
     made = await create_pot(session, found, names=names, actor_id=actor_id, **values)  # type: ignore[arg-type]
     made.position = max(pots, default=-1) + 1
@@ -146,7 +133,7 @@ async def edit_pot(
     """Change a pot's names, place and rules: refused once voting has begun (`VotingStarted`)."""
     await roles.require(session, actor_id, roles.STAFF)
     found = await pot(session, pot_id)
-    _check_editable(found.process)
+    check_editable(found.process)
     merged = {name: getattr(found, name) for name in (*RULE_FIELDS, *PLACE_FIELDS)} | values
     check_pot(**merged)  # type: ignore[arg-type]
     cleaned = {lang: " ".join((text or "").split()) for lang, text in names.items()}
@@ -183,7 +170,7 @@ async def create_project(
     takes its place and location, and its author and supporters are told. Audited once."""
     await roles.require(session, actor_id, roles.STAFF)
     found = await pot(session, pot_id)
-    _check_editable(found.process)
+    check_editable(found.process)
     if cost < 1:
         raise rules.BadAmount("small")
     source = None
@@ -232,7 +219,7 @@ async def revise_project(
     if set(changes) - PROJECT_CHANGES:
         raise PotError(f"a project has no {sorted(set(changes) - PROJECT_CHANGES)}")
     found = await project(session, project_id)
-    _check_editable((await pot(session, found.pot_id)).process)
+    check_editable((await pot(session, found.pot_id)).process)
     changed = [name for name in changes if await _change(session, found, name, changes[name])]
     await audit.record(
         session, "budget.project.edit", actor_id=actor_id, object_type="budget_project", object_id=found.id,
@@ -334,7 +321,7 @@ async def mark_infeasible(
     Refused once voting has begun. Audited once."""
     await roles.require(session, actor_id, roles.STAFF)
     found = await project(session, project_id)
-    _check_editable((await pot(session, found.pot_id)).process)
+    check_editable((await pot(session, found.pot_id)).process)
     found.status, found.status_reason = INFEASIBLE, clean_reason(reason)
     await audit.record(
         session, "budget.project.infeasible", actor_id=actor_id, object_type="budget_project",
@@ -370,6 +357,13 @@ async def place_name(
     return None
 
 
+async def takes_projects(session: AsyncSession, process_id: int | None) -> bool:
+    """Whether an approved idea of this process may become a project now: its voting has not begun
+    (`editable`). The idea card's "Turn into a project" shows exactly then, and the project form refuses
+    otherwise. An idea of no process keeps the button: the form then says there is no pot to put it in."""
+    return process_id is None or editable(await process(session, process_id))
+
+
 async def editable_pots(session: AsyncSession, process_id: int) -> list[BudgetPot]:
     """The process's pots staff may add projects to now (its voting has not begun)."""
     found = await pots_of(session, process_id)
@@ -400,7 +394,7 @@ async def set_voting(
     """Set or move the process's voting phase, until it has begun (audited once, by `set_phase`)."""
     await roles.require(session, actor_id, roles.STAFF)
     found = await process(session, process_id)
-    _check_editable(found)
+    check_editable(found)
     processes.check_closing(opens_at, closes_at)
     await processes.set_phase(session, found, rules.VOTING, opens_at, closes_at, actor_id=actor_id)
     return found

@@ -135,8 +135,10 @@ def _card_button(action: ModAction, idea_id: int) -> Any:
     return ModCb(action=action, id=idea_id)
 
 
-def card_keyboard(idea_id: int, status: str) -> InlineKeyboardMarkup:
-    allowed = set(decisions_for(status))
+def card_keyboard(idea_id: int, status: str, projectable: bool = True) -> InlineKeyboardMarkup:
+    """The card's buttons; "Turn into a project" only while the idea's process takes projects
+    (`bot.services.budgets.staff.takes_projects`: its voting has not begun)."""
+    allowed = set(decisions_for(status)) - (set() if projectable else {Decision.PROJECT})
     rows: list[list[tuple[str, Any]]] = [
         [
             (_(label), _card_button(action, idea_id))

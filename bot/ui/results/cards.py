@@ -279,6 +279,11 @@ def ask_receipt() -> str:
     return _("🧾 Type the receipt code you got when you voted (8 letters and digits), or send /cancel.")
 
 
+def receipt_check_closed() -> str:
+    """Said when the person leaves the receipt prompt (another command, any button, /cancel)."""
+    return _("Receipt check closed. You can check a receipt code later from /results.")
+
+
 def receipt_answer(code: str, counted: bool) -> str:
     shown = f"<code>{escape(code)}</code>"
     if counted:

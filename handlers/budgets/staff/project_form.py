@@ -191,6 +191,8 @@ async def start_from_idea(
     values = await staff.prefill(
         session, callback_data.id, settings.default_language or city.default_language
     )
+    if not await staff.takes_projects(session, values["process_id"]):  # the card's button is gone too
+        raise budgets.VotingStarted(f"idea {callback_data.id}")
     pots = [p.id for p in await staff.editable_pots(session, values["process_id"])]
     if callback_data.pot and (await staff.pot(session, callback_data.pot)).process_id != values["process_id"]:
         raise Stale(f"pot {callback_data.pot} is of another process")

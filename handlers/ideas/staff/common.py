@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec, Settings
 from bot.routing import Handlers
 from bot.services import ideas
+from bot.services.budgets import staff as budget_staff
 from bot.services.ideas.rules import Decision
 from bot.ui.cards import refresh_card, send_card, show_card
 from bot.ui.ideas.moderation import card_keyboard, done_keyboard, staff_card
@@ -42,9 +43,14 @@ async def _render(session: AsyncSession, idea: Idea, lang: str, city: CitySpec):
     return lambda limit: staff_card(view, lang, city.zone, limit)
 
 
+async def _keyboard(session: AsyncSession, idea: Idea) -> InlineKeyboardMarkup:
+    projectable = await budget_staff.takes_projects(session, idea.process_id)
+    return card_keyboard(idea.id, idea.status, projectable)
+
+
 async def show(event: Event, session: AsyncSession, idea: Idea, lang: str, city: CitySpec) -> None:
     """An idea's card: in place after a button when it has no photo, else as new messages."""
-    render, keyboard = await _render(session, idea, lang, city), card_keyboard(idea.id, idea.status)
+    render, keyboard = await _render(session, idea, lang, city), await _keyboard(session, idea)
     if isinstance(event, CallbackQuery):
         await show_card(event.message, render, idea.photo_file_id, keyboard)
     else:
@@ -73,7 +79,7 @@ async def on_card(
     except ideas.AlreadyDecided:
         idea = await ideas.get(session, idea_id)
         if idea is not None:
-            keyboard = card_keyboard(idea.id, idea.status)
+            keyboard = await _keyboard(session, idea)
             await refresh_card(query.message, await _render(session, idea, lang, city), keyboard)
         raise
 
