@@ -70,6 +70,7 @@ from storage.models import (
     BudgetChoice,
     BudgetPot,
     BudgetProject,
+    District,
     Neighborhood,
     Process,
     Resident,
@@ -92,6 +93,20 @@ class OpenPot:
     pot: BudgetPot
     voted: bool
     pending: str | None = None
+
+
+@dataclass(frozen=True)
+class OnBallot:
+    """A project as the ballot shows it. Every ballot press reads all of its pot's projects (the running
+    total and the limits need every cost), so they are read as plain rows, not as ORM objects."""
+
+    id: int
+    code: str
+    titles: Mapping[str, str]
+    summaries: Mapping[str, str]
+    cost: int
+    photo_file_id: str | None
+    place: str | None  # "Neighborhood, District", or None
 
 
 @dataclass(frozen=True)
@@ -120,11 +135,11 @@ def pot_name(pot: BudgetPot, lang: str) -> str:
     return _text(pot.names, lang, f"#{pot.id}")
 
 
-def title(project: BudgetProject, lang: str) -> str:
+def title(project: BudgetProject | OnBallot, lang: str) -> str:
     return _text(project.titles, lang, project.code)
 
 
-def summary(project: BudgetProject, lang: str) -> str:
+def summary(project: BudgetProject | OnBallot, lang: str) -> str:
     return _text(project.summaries, lang)
 
 
@@ -453,12 +468,38 @@ async def projects_of(session: AsyncSession, pot_id: int) -> list[BudgetProject]
     )
 
 
-def cart_of(projects: Sequence[BudgetProject], chosen: Sequence[int]) -> Cart:
+async def ballot_projects(session: AsyncSession, pot_id: int) -> list[OnBallot]:
+    """`projects_of` as the ballot shows them, in one statement of plain rows."""
+    rows = await session.execute(
+        select(
+            BudgetProject.id,
+            BudgetProject.code,
+            BudgetProject.titles,
+            BudgetProject.summaries,
+            BudgetProject.cost,
+            BudgetProject.photo_file_id,
+            Neighborhood.name,
+            District.name,
+        )
+        .outerjoin(Neighborhood, Neighborhood.id == BudgetProject.neighborhood_id)
+        .outerjoin(District, District.id == Neighborhood.district_id)
+        .where(BudgetProject.pot_id == pot_id, BudgetProject.status.in_(ON_BALLOT))
+        .order_by(BudgetProject.position, BudgetProject.id)
+    )
+    return [
+        OnBallot(
+            pid, code, titles or {}, summaries or {}, cost, photo, f"{hood}, {district}" if district else hood
+        )
+        for pid, code, titles, summaries, cost, photo, hood, district in rows
+    ]
+
+
+def cart_of(projects: Sequence[BudgetProject | OnBallot], chosen: Sequence[int]) -> Cart:
     costs = {p.id: p.cost for p in projects}
     return Cart.of(costs[p] for p in chosen if p in costs)
 
 
-def _on_ballot(projects: Sequence[BudgetProject], chosen: Sequence[int]) -> tuple[int, ...]:
+def _on_ballot(projects: Sequence[BudgetProject | OnBallot], chosen: Sequence[int]) -> tuple[int, ...]:
     """The draft's projects that are (still) on the ballot, each once, in the order chosen."""
     known = {p.id for p in projects}
     return tuple(dict.fromkeys(p for p in chosen if p in known))
@@ -613,21 +654,21 @@ class BallotView:
     """Everything a ballot screen shows: the pot, its projects, the draft and the confirmed ballot."""
 
     pot: BudgetPot
-    projects: tuple[BudgetProject, ...]
+    projects: tuple[OnBallot, ...]
     limits: Limits
     chosen: tuple[int, ...]
     cart: Cart
     ballot: BudgetBallot | None
     closes: datetime | None
 
-    def project(self, project_id: int) -> BudgetProject:
+    def project(self, project_id: int) -> OnBallot:
         found = next((p for p in self.projects if p.id == project_id), None)
         if found is None:
             raise NotOnBallot(f"project {project_id} is not on pot {self.pot.id}")
         return found
 
     @property
-    def picked(self) -> tuple[BudgetProject, ...]:
+    def picked(self) -> tuple[OnBallot, ...]:
         return tuple(self.project(p) for p in self.chosen)
 
 
@@ -646,7 +687,7 @@ async def ballot_view(
     if opened is not None and opened.pending is not None:
         raise NotVerified(opened.pending)
     pot = opened.pot if opened is not None else await pot_for(session, resident, pot_id, now)
-    projects = await projects_of(session, pot.id)
+    projects = await ballot_projects(session, pot.id)
     mine = await my_ballot(session, resident, pot.id, choices=draft is None)
     chosen = _on_ballot(projects, draft if draft is not None else (mine[1] if mine else ()))
     span = voting_window(pot.process)
@@ -663,8 +704,6 @@ async def ballot_view(
 
 async def district_by_key(session: AsyncSession, key: str) -> int | None:
     """A district's id by its stable key (for the command line)."""
-    from storage.models import District
-
     return await session.scalar(select(District.id).where(District.key == key, District.active))
 
 

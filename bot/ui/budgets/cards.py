@@ -13,9 +13,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import money, when
 from bot.services import budgets
-from bot.services.budgets import Cart, Limits
+from bot.services.budgets import Cart, Limits, OnBallot
 from bot.ui.cards import fit
-from storage.models import BudgetBallot, BudgetPot, BudgetProject
+from storage.models import BudgetBallot, BudgetPot
 
 
 def cost(amount: int, currency: str, lang: str) -> str:
@@ -94,23 +94,19 @@ def pot_text(
     return "\n\n".join(parts)
 
 
-def project_label(project: BudgetProject, chosen: bool, fits: bool, currency: str, lang: str) -> str:
+def project_label(project: OnBallot, chosen: bool, fits: bool, currency: str, lang: str) -> str:
     mark = "✅" if chosen else ("▫️" if fits else "🚫")
     name = budgets.title(project, lang)
     name = name if len(name) <= 36 else name[:35] + "…"
     return f"{mark} {name} · {cost(project.cost, currency, lang)}"
 
 
-def place_line(project: BudgetProject) -> str | None:
-    hood = project.place
-    if hood is None:
-        return None
-    name = f"{hood.name}, {hood.district.name}" if hood.district else hood.name
-    return _("📍 {place}").format(place=escape(name))
+def place_line(project: OnBallot) -> str | None:
+    return _("📍 {place}").format(place=escape(project.place)) if project.place else None
 
 
 def project_card(
-    project: BudgetProject,
+    project: OnBallot,
     limits: Limits,
     cart: Cart,
     chosen: bool,
@@ -134,7 +130,7 @@ def project_card(
 
 def review_text(
     pot: BudgetPot,
-    projects: Sequence[BudgetProject],
+    projects: Sequence[OnBallot],
     limits: Limits,
     cart: Cart,
     refusal: str | None,
@@ -157,7 +153,7 @@ def review_text(
 def receipt_text(
     pot: BudgetPot,
     ballot: BudgetBallot,
-    projects: Sequence[BudgetProject],
+    projects: Sequence[OnBallot],
     changed: bool,
     closes: datetime | None,
     zone: ZoneInfo,

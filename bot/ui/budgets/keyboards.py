@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.services import budgets
-from bot.services.budgets import Cart, Limits, rules
+from bot.services.budgets import Cart, Limits, OnBallot, rules
 from bot.services.paging import Page
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
@@ -17,7 +17,6 @@ from bot.ui.budgets.cards import project_label
 from bot.ui.callbacks import MenuCb
 from bot.ui.keyboards import button
 from bot.ui.paging import page_row
-from storage.models import BudgetProject
 
 PAGE_SIZE = 6
 
@@ -39,7 +38,7 @@ def home(found: Sequence[budgets.OpenPot], lang: str) -> InlineKeyboardMarkup:
 
 def pot_page(
     pot_id: int,
-    shown: Sequence[BudgetProject],
+    shown: Sequence[OnBallot],
     page: Page,
     chosen: Sequence[int],
     limits: Limits,
@@ -65,7 +64,7 @@ def pot_page(
 
 
 def card(
-    pot_id: int, project: BudgetProject, page: int, chosen: bool, limits: Limits, cart: Cart
+    pot_id: int, project: OnBallot, page: int, chosen: bool, limits: Limits, cart: Cart
 ) -> InlineKeyboardMarkup:
     rows = []
     toggle = BallotCb(action=A.TOGGLE, pot=pot_id, project=project.id, page=page)
