@@ -233,6 +233,17 @@ def bot_answer(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:
     return min(times, default=None)
 
 
+def new_bot_message(sent: Sent, messages: Sequence[dict[str, Any]]) -> float | None:
+    """A :data:`ReplyRule` for an update the bot answers with an edit and then a new message: the new one."""
+    times = [
+        m["sent_at"]
+        for m in messages
+        if m["from"] == "bot"
+        and (m["message_id"] > sent.message_id if sent.message_id is not None else m["sent_at"] >= sent.at)
+    ]
+    return min(times, default=None)
+
+
 @dataclass
 class Exchange:
     """One update and the bot's answer: ``latency_s`` from the client's send to the answer entering the

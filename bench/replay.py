@@ -34,9 +34,7 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -60,7 +58,14 @@ from bench.common import (
     format_table,
     running_emulator,
 )
-from bench.meydan import DATABASE_URL_VARIABLE, MeydanUnderTest, _postgres_admin, _settings, find_button
+from bench.meydan import (
+    DATABASE_URL_VARIABLE,
+    Database,
+    MeydanUnderTest,
+    _settings,
+    find_button,
+    fresh_database,
+)
 from bench.throughput import measure_echo
 from bot.sandbox.state import FIRST_PERSON_ID
 from bot.ui.budgets.callbacks import BallotAction as A
@@ -219,33 +224,18 @@ class Replay:
         return self.drive.updates
 
 
-async def _database(kind: str) -> tuple[str, object]:
-    if kind == "sqlite":
-        directory = tempfile.TemporaryDirectory(prefix="meydan-replay-")
-        return f"sqlite+aiosqlite:///{Path(directory.name) / 'meydan.db'}", directory
-    from sqlalchemy.engine import make_url
-
-    server = os.environ[DATABASE_URL_VARIABLE]
-    name = f"meydan_replay_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    await _postgres_admin(server, f'CREATE DATABASE "{name}"')
-    return make_url(server).set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop(kind: str, handle: object) -> None:
-    if kind == "sqlite":
-        handle.cleanup()  # type: ignore[attr-defined]
-    else:
-        await _postgres_admin(
-            os.environ[DATABASE_URL_VARIABLE], f'DROP DATABASE IF EXISTS "{handle}" WITH (FORCE)'
-        )
-
-
-async def replay(mode: Mode, file: Path, count: int | None, concurrency: int, database: str) -> Replay:
+async def replay(mode: Mode, file: Path, count: int | None, concurrency: int, database: Database) -> Replay:
     from bot.tally import read
 
     election = read(file)
     ballots = [list(b.projects) for b in election.ballots[: count or None]]
-    url, handle = await _database(database)
+    async with fresh_database(database) as url:
+        return await _replay(mode, url, file, ballots, election, concurrency)
+
+
+async def _replay(
+    mode: Mode, url: str, file: Path, ballots: list[list[str]], election, concurrency: int
+) -> Replay:  # noqa: ANN001
     try:
         prepared = await prepare(url, file, len(ballots))
         os.environ[PREPARED_VARIABLE] = url
@@ -276,7 +266,6 @@ async def replay(mode: Mode, file: Path, count: int | None, concurrency: int, da
         check["ballots given up"] = str(len(failed))
     finally:
         os.environ.pop(PREPARED_VARIABLE, None)
-        await _drop(database, handle)
     return Replay(mode, len(ballots), concurrency, drive, stats, prepared, check)
 
 

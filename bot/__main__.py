@@ -113,13 +113,17 @@ async def _run(settings: Settings) -> int:
 
 
 async def _worker(settings: Settings) -> int:
-    """The scheduler and the outbox worker alone, for when the bot runs as several webhook instances."""
+    """The scheduler and the outbox worker alone, for when the bot runs as several webhook instances.
+    SIGTERM or Ctrl+C stops it cleanly: no new job or outbox batch, up to WORKER_STOP_TIMEOUT for those
+    in hand, the lease released (the next worker takes over at once), exit 0. Exit 1 when the lease was
+    lost to another process."""
     import handlers
     from bot import metrics
     from bot.app import make_scheduling, prepare_database
     from bot.services.lease import LeaseHeld
     from bot.services.outbox import Signal
 
+    stop = _stop_requested()
     engine, sessions, _city = await prepare_database(settings)
     handlers.routers()  # the active features: notification categories, and how notice buttons open
     scheduling = make_scheduling(settings, sessions, Signal())
@@ -133,9 +137,20 @@ async def _worker(settings: Settings) -> int:
             print(f"meydan worker: refusing to start: {exc}. {LEASE_HELD_HINT}", file=sys.stderr)
             return 2
         log.info("worker running")
-        while scheduling.running:  # until Ctrl+C, or the lease is lost to another process
-            await asyncio.sleep(1.0)
-        return 1
+        asked = asyncio.create_task(stop.wait())
+        lost = asyncio.create_task(scheduling.stopped.wait())  # the lease lost to another process
+        await asyncio.wait({asked, lost}, return_when=asyncio.FIRST_COMPLETED)
+        asked.cancel()
+        lost.cancel()
+        if not stop.is_set():
+            return 1
+        log.info(
+            "stop requested: no new jobs or outbox batches, up to %ss for those in hand",
+            settings.worker_stop_timeout,
+        )
+        await scheduling.stop()
+        log.info("worker stopped")
+        return 0
     finally:
         if metrics_runner is not None:
             await metrics_runner.cleanup()

@@ -220,6 +220,7 @@ def make_scheduling(
         pace=Pace(rate=settings.outbox_rate),
         lease_ttl=settings.scheduler_lease_ttl,
         claim_timeout=settings.outbox_claim_timeout,
+        stop_timeout=settings.worker_stop_timeout,
     )
 
 

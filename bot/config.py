@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # and how long a claimed delivery belongs to a worker that may have died (then it is sent again)
     scheduler_lease_ttl: float = Field(default=30.0, ge=1, le=3600)
     outbox_claim_timeout: float = Field(default=60.0, ge=1, le=3600)
+    # seconds the scheduler and the outbox worker, told to stop (SIGTERM, Ctrl+C), wait for the jobs and
+    # the sends in hand before they cancel them, release the lease and exit
+    worker_stop_timeout: float = Field(default=10.0, ge=0, le=600)
     # the secret behind residents.identity (one person stays one person after deleting the account);
     # unset: a key the installation makes for itself and keeps in its database
     identity_key: str | None = None

@@ -137,6 +137,7 @@ class OutboxWorker:
         self._gone: set[int] = set()  # residents found unreachable meanwhile
         self._busy: set[int] = set()  # chats with a message in flight
         self._stopping = False
+        self._stop_timeout: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._record_lock = asyncio.Lock()
         self._filler: asyncio.Task[None] | None = None
@@ -149,9 +150,12 @@ class OutboxWorker:
         self._task = asyncio.create_task(self.run(), name="outbox-worker")
         return self._task
 
-    async def stop(self) -> None:
-        """Stop taking new work, let what is in flight finish and record it."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop taking new work, let what is in flight finish (for up to `timeout` seconds: then it is
+        cancelled, and claimed again once its claim expires) and record it; what was claimed and not
+        sent goes back to the table at once."""
         self._stopping = True
+        self._stop_timeout = timeout
         self.signal.wake()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -172,10 +176,7 @@ class OutboxWorker:
                     ERRORS.labels("outbox", type(exc).__name__).inc()
                     await asyncio.sleep(self.poll)
         finally:
-            if self._filler is not None:
-                await asyncio.gather(self._filler, return_exceptions=True)
-            if self._inflight:
-                await asyncio.gather(*self._inflight, return_exceptions=True)
+            await self._finish_in_hand()
             recorder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
@@ -193,6 +194,20 @@ class OutboxWorker:
                 self.stats.failed,
                 self.stats.limited,
             )
+
+    async def _finish_in_hand(self) -> None:
+        """Wait for the claim and the sends under way, up to the stop timeout; cancel what is left."""
+        tasks = set(self._inflight)
+        if self._filler is not None:
+            tasks.add(self._filler)
+        if not tasks:
+            return
+        _done, left = await asyncio.wait(tasks, timeout=self._stop_timeout)
+        if left:
+            log.warning("outbox worker stopping: cancelled in_flight=%s", len(left))
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
 
     # ---- the loop -----------------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ while no scheduler ran, voting opened again, staff asking for a count again) are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, timedelta
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 MISFIRE_GRACE = 6 * 3600
 LEASE_TTL = 30.0  # seconds; renewed every third of it
 SYNC_EVERY = 60  # seconds between two derivations of the phase jobs
+STOP_TIMEOUT = 10.0  # seconds a stop waits for the jobs and the sends in hand
 
 
 def make_scheduler(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIOScheduler:
@@ -132,7 +135,11 @@ async def sync_phase_jobs(
 class Scheduling:
     """The scheduler, the lease and the outbox worker of one process. `start()` raises `LeaseHeld`
     while another process holds the lease; losing the lease later (this process stalled past its expiry
-    and another took over) stops this one."""
+    and another took over) stops this one at once. `stop()` is the clean stop: no new job runs and no new
+    outbox batch is claimed, the jobs and sends in hand get up to `stop_timeout` seconds (then they are
+    cancelled: a job's transaction is rolled back and done again by the next scheduler, a send is
+    claimed again once its claim expires), and the lease is released so the next process takes over at
+    once. `stopped` is set once a stop, clean or not, is over."""
 
     def __init__(
         self,
@@ -145,6 +152,7 @@ class Scheduling:
         sync_every: float = SYNC_EVERY,
         claim_timeout: float = 60.0,
         poll: float = 1.0,
+        stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
         self.sessions = sessions
         self.bot_factory = bot_factory
@@ -154,8 +162,17 @@ class Scheduling:
         self.sync_every = sync_every
         self.claim_timeout = claim_timeout
         self.poll = poll
+        self.stop_timeout = stop_timeout
         self.holder = worker_name()
         self.scheduler = make_scheduler(sessions)
+        self.scheduler.add_listener(
+            self._job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+        )
+        self._jobs_running = 0
+        self._jobs_done = asyncio.Event()
+        self._jobs_done.set()
+        self.stopped = asyncio.Event()
+        self._stopping: asyncio.Task[None] | None = None
         self.worker: OutboxWorker | None = None
         self._bot = None
         self.running = False
@@ -217,6 +234,17 @@ class Scheduling:
         )
         log.info("scheduler started lease_ttl=%s", self.lease_ttl)
 
+    def _job_event(self, event: JobEvent) -> None:
+        """Counts the jobs running (the listener is called on the event loop, or from the executor's
+        done callback, which runs there too)."""
+        if event.code == EVENT_JOB_SUBMITTED:
+            self._jobs_running += 1
+            self._jobs_done.clear()
+        else:
+            self._jobs_running = max(0, self._jobs_running - 1)
+            if not self._jobs_running:
+                self._jobs_done.set()
+
     async def _renew(self) -> None:
         try:
             ours = await lease.renew(self.sessions, self.holder, self.lease_ttl)
@@ -225,19 +253,36 @@ class Scheduling:
             return
         if not ours:
             log.error("scheduler lease lost to another process: stopping this scheduler and outbox worker")
-            await self.stop(release=False)
+            # in a task of its own, as this job is one of those the stop cancels; the other jobs are
+            # cancelled at once (the new holder runs them), the sends in flight are waited for
+            self._stopping = asyncio.create_task(self._stop(release=False, jobs=False))
 
-    async def stop(self, *, release: bool = True) -> None:
-        if not self.running:
-            return
+    async def stop(self, *, release: bool = True, timeout: float | None = None) -> None:
+        """Stop cleanly (see the class); `timeout` defaults to `stop_timeout`. A second call waits for
+        the stop under way."""
+        if self._stopping is None:
+            if not self.running:
+                return
+            self._stopping = asyncio.create_task(self._stop(release=release, timeout=timeout))
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, *, release: bool, jobs: bool = True, timeout: float | None = None) -> None:
+        timeout = self.stop_timeout if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         self.running = False
         if self._unwake is not None:
             self._unwake()
             self._unwake = None
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()  # no new job runs; those running go on
+            if jobs and self._jobs_running and timeout > 0:
+                log.info("scheduler stopping: waiting for jobs=%s", self._jobs_running)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._jobs_done.wait(), timeout)
+            self.scheduler.shutdown(wait=False)  # cancels the jobs still running
         if self.worker is not None:
-            await self.worker.stop()
+            await self.worker.stop(timeout=max(0.0, deadline - loop.time()))
         if self._bot is not None:
             await self._bot.session.close()
         if release:
@@ -245,4 +290,5 @@ class Scheduling:
                 await lease.release(self.sessions, self.holder)
             except Exception as exc:
                 log.warning("lease release failed error=%s", type(exc).__name__)
-        log.info("scheduler stopped")
+        log.info("scheduler stopped lease_released=%s", release)
+        self.stopped.set()

@@ -303,6 +303,96 @@ async def test_a_worker_killed_mid_run_delivers_to_everyone_when_started_again(
         await engine.dispose()
 
 
+async def test_a_worker_stopped_by_sigterm_releases_its_lease_and_the_next_takes_over_at_once(
+    settings, database_url
+) -> None:  # noqa: ANN001
+    """`meydan worker` sends 100 messages at 10/s and gets SIGTERM mid-run: it exits 0 within its stop
+    timeout, having written back every delivery it claimed (none left claimed) and released its lease,
+    so a second worker starts at once (the lease would otherwise be held 60 s) and sends the rest:
+    everyone gets the message exactly once."""
+    from bot.sandbox.testing import Limits, Sandbox
+    from storage.db import make_engine, make_session_factory
+
+    people_count = 100
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        async with Sandbox(limits=Limits(global_rate=100.0, global_burst=100)) as sandbox:
+            people = [await sandbox.person(f"P{n}", language_code="en") for n in range(people_count)]
+            async with sessions.begin() as session:
+                for person in people:
+                    await _resident(session, person.id)
+                await outbox.broadcast(
+                    session,
+                    outbox.Audience("city"),
+                    kind=outbox.BROADCAST,
+                    default_lang="tr",
+                    texts={"en": "news"},
+                )
+            env = command_env(
+                BOT_TOKEN=sandbox.token,
+                TELEGRAM_API_URL=sandbox.url,
+                DATABASE_URL=database_url,
+                OUTBOX_RATE="10",
+                SCHEDULER_LEASE_TTL="60",
+                WORKER_STOP_TIMEOUT="5",
+            )
+
+            async def start() -> asyncio.subprocess.Process:
+                return await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", "worker", env=env,
+                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+
+            async def received() -> Counter:
+                got: Counter = Counter()
+                for p in people:
+                    got[p.id] += sum(m.text == "news" for m in await p.bot_messages())
+                return +got
+
+            first = await start()
+            try:
+                deadline = time.monotonic() + 30
+                while sum((await received()).values()) < 5:
+                    assert time.monotonic() < deadline and first.returncode is None
+                    await asyncio.sleep(0.05)
+                stopped_at = time.monotonic()
+                first.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(first.wait(), 20) == 0
+                assert time.monotonic() - stopped_at < 8
+            finally:
+                await stop_process(first)
+            err = (await first.stderr.read()).decode()
+            assert "Traceback" not in err, err
+            assert "stop requested" in err and "worker stopped" in err, err
+            assert sum((await received()).values()) < people_count  # stopped mid-run
+            async with sessions() as session:
+                held = await lease.current(session)
+                claimed = await session.scalar(
+                    select(func.count()).where(OutboxDelivery.claimed_by.is_not(None))
+                )
+            assert held is not None and held.expires_at <= utcnow()  # released, not left to expire
+            assert claimed == 0  # sent and recorded, or back in the table
+            second = await start()
+            try:
+                deadline = time.monotonic() + 40
+                while len(await received()) < people_count:
+                    assert second.returncode is None, await second.stderr.read()
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.2)
+                rows = await _settled(sessions)
+                async with sessions() as session:
+                    assert (await lease.current(session)).holder != held.holder
+            finally:
+                second.send_signal(signal.SIGINT)  # Ctrl+C: the same clean stop
+                assert await asyncio.wait_for(second.wait(), 20) == 0
+            got = await received()
+            assert set(got) == {p.id for p in people} and set(got.values()) == {1}  # no repeats
+            assert rows == {outbox.SENT: people_count}
+    finally:
+        await engine.dispose()
+
+
 async def test_a_notice_is_written_with_its_decision_and_overtakes_a_broadcast(sessions) -> None:  # noqa: ANN001
     from bot.services import notices
 

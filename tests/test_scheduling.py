@@ -279,9 +279,7 @@ async def test_a_scheduler_that_lost_its_lease_stops(sessions, sandbox) -> None:
     try:
         async with sessions.begin() as session:  # it stalled past its expiry and another one took over
             await session.execute(update(SchedulerLease).values(holder="another"))
-        deadline = time.monotonic() + 3
-        while scheduling.running and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(scheduling.stopped.wait(), 5)
         assert not scheduling.running and not scheduling.scheduler.running
         assert scheduling.worker is not None and not scheduling.signal.worker_running
     finally:

@@ -40,6 +40,7 @@ from bench.common import (
     ScenarioResult,
     Script,
     format_table,
+    new_bot_message,
     run_scenario,
 )
 from bench.forms import service as s
@@ -53,7 +54,7 @@ from bench.forms.behaviour import (
     check_candidate,
 )
 from bench.forms.wiring import CANDIDATES, FACTORIES, REDIS_URL, StorageKind
-from bench.meydan import _press, new_bot_message
+from bench.meydan import _press
 from bench.throughput import measure_echo
 from bot.sandbox.testing import tiny_png
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.config import LANGUAGES
 from bot.services import audit
@@ -130,28 +130,29 @@ def applies_to(process: Process, neighborhood_id: int | None) -> bool:
     return process.scope == CITY or process.neighborhood_id == neighborhood_id
 
 
-def _loaded():  # noqa: ANN202 - a select with the phases and the neighborhood loaded
+def _loaded():  # noqa: ANN202 - a select with the phases and the neighborhood loaded, in one statement
     return select(Process).options(
-        selectinload(Process.phases), joinedload(Process.neighborhood).joinedload(Neighborhood.district)
+        joinedload(Process.phases), joinedload(Process.neighborhood).joinedload(Neighborhood.district)
     )
 
 
 async def get(session: AsyncSession, process_id: int) -> Process | None:
-    return await session.scalar(_loaded().where(Process.id == process_id))
+    return (await session.scalars(_loaded().where(Process.id == process_id))).unique().first()
 
 
 async def by_key(session: AsyncSession, key: str) -> Process | None:
-    return await session.scalar(_loaded().where(Process.key == key))
+    return (await session.scalars(_loaded().where(Process.key == key))).unique().first()
 
 
 async def all_processes(session: AsyncSession) -> list[Process]:
-    return list(await session.scalars(_loaded().order_by(Process.created_at.desc(), Process.id.desc())))
+    stmt = _loaded().order_by(Process.created_at.desc(), Process.id.desc())
+    return list((await session.scalars(stmt)).unique())
 
 
 async def for_neighborhood(session: AsyncSession, neighborhood_id: int | None) -> list[Process]:
     """Processes a resident of this neighborhood takes part in, newest first."""
     stmt = _loaded().where(or_(Process.scope == CITY, Process.neighborhood_id == neighborhood_id))
-    return list(await session.scalars(stmt.order_by(Process.created_at.desc(), Process.id.desc())))
+    return list((await session.scalars(stmt.order_by(Process.created_at.desc(), Process.id.desc()))).unique())
 
 
 async def outlook(session: AsyncSession, neighborhood_id: int | None, now: datetime | None = None) -> Outlook:

@@ -17,6 +17,7 @@ from bot.ui.ideas import keyboards
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, Sort
 from bot.ui.ideas.cards import browse_text, idea_card
 from bot.ui.messages import reply
+from storage.models import Process
 
 PAGE_SIZE = 5
 
@@ -36,12 +37,19 @@ async def start(query: CallbackQuery, session: AsyncSession, viewer: Viewer, lan
             keyboards.choose_process(found, lang, browsing=True),
         )
         return
-    await listing(query, BrowseCb(action=BrowseAction.LIST, process=found[0].id), session, lang)
+    await listing(query, BrowseCb(action=BrowseAction.LIST, process=found[0].id), session, lang, found[0])
 
 
-async def listing(query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, lang: str) -> None:
+async def listing(
+    query: CallbackQuery,
+    callback_data: BrowseCb,
+    session: AsyncSession,
+    lang: str,
+    process: Process | None = None,  # already read by this update (the one `start` found)
+) -> None:
     cb = callback_data
-    process = await processes.get(session, cb.process)
+    if process is None or process.id != cb.process:
+        process = await processes.get(session, cb.process)
     if process is None:
         raise Refusal(_("This idea collection no longer exists."))
     items, total = await ideas.browse(
@@ -86,11 +94,10 @@ async def by_theme(query: CallbackQuery, callback_data: BrowseCb, session: Async
 async def view(
     query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer, lang: str
 ) -> None:
-    idea = await ideas.visible(session, callback_data.idea, callback_data.process)
-    if idea is None:
+    found = await ideas.card(session, callback_data.idea, callback_data.process, viewer.resident.id)
+    if found is None:
         raise Refusal(_("This idea is not published (any more)."))
-    count = await ideas.support_count(session, idea.id)
-    supported = await ideas.supports(session, idea.id, viewer.resident.id)
+    idea, count, supported = found.idea, found.supports, found.supported
     is_author = idea.author_id == viewer.resident.id
     keyboard = keyboards.view(callback_data, idea, count, is_author=is_author, supported=supported)
     await show_card(
@@ -106,8 +113,8 @@ async def support(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    supported, count = await ideas.toggle_support(session, callback_data.idea, viewer.resident)
-    idea = await ideas.get(session, callback_data.idea)
+    done = await ideas.toggle_support_of(session, callback_data.idea, viewer.resident)
+    idea, supported, count = done.idea, done.supported, done.supports
     callback_answer.text = _("👍 You support this idea.") if supported else _("Your support was taken back.")
     keyboard = keyboards.view(callback_data, idea, count, is_author=False, supported=supported)
     await refresh_card(query.message, lambda limit: idea_card(idea, count, lang, limit), keyboard)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -49,7 +49,7 @@ from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the
     can_support,
     can_withdraw,
 )
-from bot.services.residents import person_ids, same_person
+from bot.services.residents import same_person
 from bot.text import fold
 from storage.models import Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
 
@@ -304,6 +304,35 @@ async def visible(session: AsyncSession, idea_id: int, process_id: int) -> Idea 
     return idea
 
 
+@dataclass(frozen=True)
+class Card:
+    """An idea as a resident sees it: with its supporters and whether they are one of them."""
+
+    idea: Idea
+    supports: int
+    supported: bool
+
+
+async def card(session: AsyncSession, idea_id: int, process_id: int, resident_id: int) -> Card | None:
+    """`visible`, `support_count` and `supports` in one statement."""
+    count = select(func.count()).where(IdeaSupport.idea_id == Idea.id).correlate(Idea).scalar_subquery()
+    mine = (
+        select(IdeaSupport.idea_id)
+        .where(IdeaSupport.idea_id == Idea.id, IdeaSupport.resident_id.in_(same_person(resident_id)))
+        .correlate(Idea)
+        .exists()
+    )
+    row = (
+        await session.execute(
+            _with_places()
+            .add_columns(count, mine)
+            .where(Idea.id == idea_id, Idea.process_id == process_id, Idea.status.in_(VISIBLE))
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    return Card(row[0], row[1] or 0, bool(row[2])) if row else None
+
+
 async def support_count(session: AsyncSession, idea_id: int) -> int:
     return await session.scalar(select(func.count()).where(IdeaSupport.idea_id == idea_id)) or 0
 
@@ -348,7 +377,8 @@ async def browse(
 async def _listed(
     session: AsyncSession, where: tuple, *, order: str, page: int, page_size: int
 ) -> tuple[list[Listed], int]:
-    total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+    """One page and the number of ideas in all, in one statement (the total as a window count); a page
+    past the end (ideas went away meanwhile) is the last page, which takes a second one."""
     count = (
         select(func.count())
         .where(IdeaSupport.idea_id == Idea.id)
@@ -356,12 +386,16 @@ async def _listed(
         .scalar_subquery()
         .label("supports")
     )
-    stmt = _with_places().add_columns(count).where(*where)
+    stmt = _with_places().add_columns(count, func.count().over().label("total")).where(*where)
     stmt = stmt.order_by(count.desc(), Idea.id.desc()) if order == "top" else stmt.order_by(Idea.id.desc())
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 0), pages - 1)
-    rows = await session.execute(stmt.offset(page * page_size).limit(page_size))
-    return [Listed(idea, n) for idea, n in rows.unique()], total
+    page = max(page, 0)
+    rows = (await session.execute(stmt.offset(page * page_size).limit(page_size))).unique().all()
+    if not rows and page:
+        total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+        page = max(1, -(-total // page_size)) - 1
+        rows = (await session.execute(stmt.offset(page * page_size).limit(page_size))).unique().all()
+    total = rows[0][2] if rows else 0
+    return [Listed(idea, n) for idea, n, _total in rows], total
 
 
 async def neighborhoods_with_ideas(session: AsyncSession, process_id: int) -> list[tuple[Neighborhood, int]]:
@@ -494,29 +528,55 @@ async def withdraw(session: AsyncSession, idea_id: int, resident: Resident) -> I
 # --- supporting ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Toggled:
+    idea: Idea  # with its theme and places, as `get` reads it
+    supported: bool
+    supports: int
+
+
 async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident) -> tuple[bool, int]:
-    """Support a published idea, or take the support back. Returns (supported now, count).
+    """Support a published idea, or take the support back. Returns (supported now, count); see
+    `toggle_support_of`."""
+    done = await toggle_support_of(session, idea_id, resident)
+    return done.supported, done.supports
+
+
+async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resident) -> Toggled:
+    """Support a published idea, or take the support back; the idea comes back with its card's places.
 
     One support per person, not per account: a support stays a row of (idea, resident row), and the
     person is every row sharing their identity (`residents.same_person`). A support given before the
     person deleted their account stays on the anonymous row and still counts as theirs: the idea shows
     as supported, and pressing again takes that support back. No identity column on `idea_supports`
     is needed: only one row of a person is live at a time (the Telegram id is unique), so the primary
-    key still settles two presses delivered at once. Their own ideas (from any of their accounts) they
-    cannot support.
+    key still settles two presses delivered at once (the insert does nothing when the row exists).
+    Their own ideas (from any of their accounts) they cannot support.
 
     The idea's row is locked for the rest of the update (PostgreSQL; SQLite runs one writer at a time),
     so a support cannot land on an idea that a staff member is merging or hiding at the same moment: the
-    decision waits for the support, or the support sees the idea's new status and is refused."""
-    idea = await session.get(Idea, idea_id, with_for_update=True, populate_existing=True)
-    if idea is None:
+    decision waits for the support, or the support sees the idea's new status and is refused. It is read
+    with its places, whether it is the person's own and its process's neighborhood in that one
+    statement; the count is read after the change (on PostgreSQL a count read with the lock could miss
+    a support committed while this update waited for it)."""
+    row = (
+        await session.execute(
+            _with_places()
+            .add_columns(Idea.author_id.in_(same_person(resident.id)), Process.id, Process.neighborhood_id)
+            .outerjoin(Process, Process.id == Idea.process_id)
+            .where(Idea.id == idea_id)
+            .with_for_update(of=Idea)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
         raise NotFound("no such idea")
-    if idea.author_id is not None and idea.author_id in await person_ids(session, resident.id):
+    idea, is_own, process_id, process_hood = row
+    if idea.author_id is not None and is_own:
         raise OwnIdea("authors do not support their own idea")
     if not can_support(idea.status, is_author=False):
         raise NotSupportable(f"the idea is {idea.status}")
-    process = await session.get(Process, idea.process_id)
-    if process is None or not rules.takes_part(process.neighborhood_id, resident.neighborhood_id):
+    if process_id is None or not rules.takes_part(process_hood, resident.neighborhood_id):
         raise NotSupportable("the process is for another neighborhood")
     removed = await session.execute(
         delete(IdeaSupport)
@@ -525,13 +585,14 @@ async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident
     )
     supported = False
     if not removed.rowcount:
-        try:
-            async with session.begin_nested():
-                session.add(IdeaSupport(idea_id=idea_id, resident_id=resident.id))
-        except IntegrityError:
-            pass  # the same press delivered twice at once: the support exists either way
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        await session.execute(
+            dialect.insert(IdeaSupport)
+            .values(idea_id=idea_id, resident_id=resident.id, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
+        )  # the same press delivered twice at once: the support exists either way
         supported = True
-    return supported, await support_count(session, idea_id)
+    return Toggled(idea, supported, await support_count(session, idea_id))
 
 
 # --- moderation (bot/services/ideas/moderation.py; it uses the lookups above, hence last) -------------
