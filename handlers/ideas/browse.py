@@ -52,27 +52,15 @@ async def listing(
         process = await processes.get(session, cb.process)
     if process is None:
         raise Refusal(_("This idea collection no longer exists."))
+    filters = {"neighborhood_id": cb.hood or None, "theme_id": cb.theme or None}
     items, total = await ideas.browse(
-        session,
-        cb.process,
-        sort=cb.sort.value,
-        neighborhood_id=cb.hood or None,
-        theme_id=cb.theme or None,
-        page=cb.page,
-        page_size=PAGE_SIZE,
+        session, cb.process, sort=cb.sort.value, page=cb.page, page_size=PAGE_SIZE, **filters
     )
-    page = Page.of(cb.page, PAGE_SIZE, total)
     hood = await geography.neighborhood(session, cb.hood) if cb.hood else None
     theme = await ideas.theme(session, cb.theme) if cb.theme else None
-    text = browse_text(
-        process,
-        items,
-        top=cb.sort == Sort.TOP,
-        hood=hood,
-        theme=ideas.theme_name(theme, lang) if theme else None,
-        lang=lang,
-    )
-    await reply(query, text, keyboards.browse(cb, items, page))
+    theme_name = ideas.theme_name(theme, lang) if theme else None
+    text = browse_text(process, items, top=cb.sort == Sort.TOP, hood=hood, theme=theme_name, lang=lang)
+    await reply(query, text, keyboards.browse(cb, items, Page.of(cb.page, PAGE_SIZE, total)))
 
 
 async def by_neighborhood(
