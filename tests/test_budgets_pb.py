@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -107,14 +108,21 @@ async def test_top_k_and_threshold_rules(sessions) -> None:  # noqa: ANN001
     assert tally(exported, official_rule(exported)).selected == ("1", "2")
 
 
-def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
-    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    source = PABULIB / "Netherlands_Assen_2024.pb"
+def _command_line(tmp_path: Path, database: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`meydan ARGS` as a subprocess on an SQLite database in `tmp_path`."""
+    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / database}")
 
     def meydan(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
         )
+
+    return meydan
+
+
+def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
+    meydan = _command_line(tmp_path, "cli.db")
+    source = PABULIB / "Netherlands_Assen_2024.pb"
 
     made = meydan("process", "import-pb", str(source), "--key", "assen", "--with-ballots")
     assert made.returncode == 0, made.stderr
@@ -129,12 +137,7 @@ def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
 
 
 def test_a_project_edited_from_the_command_line(tmp_path: Path) -> None:
-    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'edit.db'}")
-
-    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
-        )
+    meydan = _command_line(tmp_path, "edit.db")
 
     steps = [
         ("city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml")),
@@ -156,12 +159,7 @@ def test_a_project_edited_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
-    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'setup.db'}")
-
-    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
-        )
+    meydan = _command_line(tmp_path, "setup.db")
 
     city = PROJECT_ROOT / "cities" / "izmir.toml"
     assert meydan("city", "load", str(city)).returncode == 0
@@ -199,12 +197,7 @@ def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
 
 def test_no_project_is_added_from_the_command_line_once_voting_has_begun(tmp_path: Path) -> None:
     db = tmp_path / "began.db"
-    env = command_env(DATABASE_URL=f"sqlite+aiosqlite:///{db}")
-
-    def meydan(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args], env=env, cwd=tmp_path, capture_output=True, text=True
-        )
+    meydan = _command_line(tmp_path, db.name)
 
     steps = [
         ("city", "load", str(PROJECT_ROOT / "cities" / "izmir.toml")),
