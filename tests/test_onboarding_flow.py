@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from bot.app import Meydan
+from bot.middlewares.dedup import claim
 from bot.services import residents
 from storage.models import FsmRecord, Neighborhood, ProcessedUpdate, Resident
 from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
@@ -191,10 +192,28 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200
     assert len(await person.bot_messages()) == before + 1
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200
-    assert len(await person.bot_messages()) == before + 1
+    messages = await person.bot_messages()
+    assert len(messages) == before + 2  # not handled again; the person is told it came twice
+    assert messages[-1].text.startswith("⚠️") and "/menu" in messages[-1].text
     async with meydan.sessions() as session:
         rows = await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001))
         assert len(list(rows)) == 1
+
+
+async def test_an_update_recorded_by_an_instance_that_died_before_answering(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """An instance committed what an update did and died before its answer went out: Telegram delivers
+    the update again, which is not handled twice, and the person hears, in their language, that it was
+    taken and how to carry on, instead of nothing."""
+    for lang, expected in (("en", "reached Meydan a second time"), ("tr", "Meydan'a ikinci kez")):
+        person = await onboard(sandbox, lang=lang, name=f"Kişi {lang}")
+        before = len(await person.bot_messages())
+        update = _start_update(900_100 + len(lang) + before, person.id)
+        async with meydan.sessions.begin() as session:  # what the dead instance committed
+            await claim(session, meydan.bot.id, update["update_id"])
+        assert await post_update(sandbox, update, meydan.webhook_secret) == 200
+        messages = await person.bot_messages()
+        assert len(messages) == before + 1
+        assert expected in messages[-1].text and "/menu" in messages[-1].text
 
 
 async def test_webhook_rejects_a_wrong_secret(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

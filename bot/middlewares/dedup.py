@@ -7,6 +7,13 @@ back with the rest and a redelivery is handled again: a process killed while han
 recorded nothing, the webhook call got no 2xx, Telegram delivers the update again and another instance
 handles it. Two deliveries at once: on PostgreSQL the second insert waits for the first transaction and
 then finds the row; on SQLite transactions run one at a time.
+
+An update arrives again only when its first delivery got no 2xx: the process handling it died or timed
+out. If it died after committing what the update did but before its answer went out, the update is
+recorded and its answer lost, and handling it again would do it twice (a tick undone, a support
+toggled back). So a redelivered update is not handled again, but the person is told it was taken and
+how to carry on (`again_text`, in their language: this middleware runs after the resident and the
+locale are known), instead of hearing nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,8 +62,30 @@ class DedupMiddleware(BaseMiddleware):
         if isinstance(event, Update) and not await claim(data["session"], data["bot"].id, event.update_id):
             log.info("duplicate update skipped update_id=%s", event.update_id)
             data[DUPLICATE] = True
+            await _tell(event, data)
             return None
         return await handler(event, data)
+
+
+def again_text() -> str:
+    return _(
+        "⚠️ That reached Meydan a second time, and it was done once. If no answer came, send /menu to "
+        "carry on."
+    )
+
+
+async def _tell(update: Update, data: dict[str, Any]) -> None:
+    """Say `again_text` to the person whose message or press came again (a private chat only)."""
+    chat = data.get("event_chat")
+    user = data.get("event_from_user")
+    if update.message is None and update.callback_query is None:
+        return
+    if user is None or user.is_bot or (chat is not None and chat.type != "private"):
+        return
+    try:
+        await data["bot"].send_message(user.id, again_text())
+    except TelegramAPIError as error:  # blocked, or Telegram refusing: the update stays handled once
+        log.info("no word on a duplicate update: %s", type(error).__name__)
 
 
 async def purge_processed(session_factory: async_sessionmaker[AsyncSession]) -> int:
