@@ -486,6 +486,21 @@ async def fresh_database(database: Database) -> AsyncIterator[str]:
         await _postgres_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def seed_residents(sessions: Any, people: int, hoods: Sequence[int], spread: int = 1) -> None:
+    """The people ``FIRST_PERSON_ID`` onwards as onboarded residents, 500 to a transaction: Turkish and
+    English alternately, consent given, person n in neighborhood ``hoods[n * spread % len(hoods)]``, each
+    with the identity the bot gives (``residents.get_or_create``)."""
+    from bot.services import residents
+
+    for first in range(0, people, 500):
+        async with sessions.begin() as session:
+            for n in range(first, min(people, first + 500)):
+                person = (await residents.get_or_create(session, FIRST_PERSON_ID + n)).resident
+                residents.set_language(person, "tr" if n % 2 == 0 else "en")
+                await residents.accept_privacy(session, person)
+                await residents.set_neighborhood(session, person, hoods[(n * spread) % len(hoods)])
+
+
 async def seed_ideas(url: str, people: int, ideas: int) -> int:
     """Migrate, load the city, and write straight into the database: one citywide process open for ideas,
     ``ideas`` published ideas by authors of their own, and the people ``FIRST_PERSON_ID`` onwards as
@@ -535,13 +550,7 @@ async def seed_ideas(url: str, people: int, ideas: int) -> int:
                     )
                 )
             process_id = process.id
-        for first in range(0, people, 500):
-            async with sessions.begin() as session:
-                for n in range(first, min(people, first + 500)):
-                    person = (await residents.get_or_create(session, FIRST_PERSON_ID + n)).resident
-                    residents.set_language(person, "tr" if n % 2 == 0 else "en")
-                    await residents.accept_privacy(session, person)
-                    await residents.set_neighborhood(session, person, hoods[(n * 31) % len(hoods)])
+        await seed_residents(sessions, people, hoods, spread=31)
     finally:
         await engine.dispose()
     return process_id

@@ -65,6 +65,7 @@ from bench.meydan import (
     _settings,
     find_button,
     fresh_database,
+    seed_residents,
 )
 from bench.throughput import measure_echo
 from bot.sandbox.state import FIRST_PERSON_ID
@@ -118,7 +119,7 @@ class Prepared:
 async def prepare(database_url: str, file: Path, people: int) -> Prepared:
     from bot.app import prepare_database
     from bot.config import Settings
-    from bot.services import budgets, processes, residents
+    from bot.services import budgets, processes
     from storage.models import Neighborhood
 
     timings: dict[str, float] = {}
@@ -138,13 +139,7 @@ async def prepare(database_url: str, file: Path, people: int) -> Prepared:
         started = time.perf_counter()
         async with sessions() as session:
             hoods = [h for h in await session.scalars(_hoods(Neighborhood))]
-        for first in range(0, people, 500):
-            async with sessions.begin() as session:
-                for n in range(first, min(people, first + 500)):
-                    person = (await residents.get_or_create(session, FIRST_PERSON_ID + n)).resident
-                    residents.set_language(person, "tr" if n % 2 == 0 else "en")
-                    await residents.accept_privacy(session, person)
-                    await residents.set_neighborhood(session, person, hoods[n % len(hoods)])
+        await seed_residents(sessions, people, hoods)
         timings["seed residents"] = time.perf_counter() - started
         async with sessions() as session:
             process = await processes.by_key(session, KEY)
