@@ -118,12 +118,11 @@ def make_storage(
     """Conversation state and per-person locks: in Redis with `REDIS_URL` (shared by every instance);
     else the state in the database and the locks in this process, which suits one process only."""
     if settings.redis_url:
-        from aiogram.fsm.storage.base import DefaultKeyBuilder
         from aiogram.fsm.storage.redis import RedisStorage
 
-        keys = DefaultKeyBuilder(
-            prefix=settings.redis_prefix, with_destiny=True
-        )  # boxes: bot.ui.conversation
+        from storage.fsm import BoxKeys
+
+        keys = BoxKeys(prefix=settings.redis_prefix)  # conversation boxes beside the state
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
         isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation

@@ -5,11 +5,19 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import replace
+from typing import Any, Literal
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.base import (
+    DEFAULT_DESTINY,
+    BaseStorage,
+    DefaultKeyBuilder,
+    KeyBuilder,
+    StateType,
+    StorageKey,
+)
 from sqlalchemy import delete, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -24,6 +32,20 @@ _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has rea
 def _forget_on_rollback(session: Session, _previous: Any) -> None:
     """What a session knew of the rows is not true after a rollback: read them again."""
     session.info.pop(_KNOWN, None)
+
+
+class BoxKeys(DefaultKeyBuilder):
+    """aiogram's Redis keys with conversation boxes (`bot.ui.conversation`, other destinies) beside them.
+
+    A box's keys carry its destiny (`<prefix>:<chat>:<user>:<box>:<part>`); the default destiny's keys
+    (the state, its data, the per-person lock) keep the shape they had before boxes existed, so instances
+    of two releases agree on them during a rolling upgrade and a form in progress is not dropped."""
+
+    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
+        if key.destiny == DEFAULT_DESTINY:
+            return super().build(key, part)
+        base = super().build(replace(key, destiny=DEFAULT_DESTINY))
+        return self.separator.join([base, key.destiny, *([part] if part else [])])
 
 
 class SQLStorage(BaseStorage):

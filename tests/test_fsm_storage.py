@@ -125,3 +125,16 @@ async def test_within_an_update_the_row_is_read_once_and_written_whole(database_
         await storage.set_data(KEY, {})
     finally:
         await engine.dispose()
+
+
+def test_box_keys_leave_the_default_keys_as_they_were() -> None:
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+
+    from storage.fsm import BoxKeys
+
+    plain, boxes = DefaultKeyBuilder(prefix="meydan"), BoxKeys(prefix="meydan")
+    for part in ("state", "data", "lock", None):
+        assert boxes.build(KEY, part) == plain.build(KEY, part)  # a rolling upgrade agrees on these
+    box = StorageKey(bot_id=1, chat_id=2, user_id=2, destiny="ballot_drafts")
+    assert boxes.build(box, "data") == "meydan:2:2:ballot_drafts:data"
+    assert boxes.build(box, "data") == DefaultKeyBuilder(prefix="meydan", with_destiny=True).build(box, "data")

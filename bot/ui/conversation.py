@@ -6,8 +6,8 @@ ballot draft is ticked project by project over several visits, between which the
 an idea or the settings. A feature keeps such a thing in a box of its own (an aiogram *destiny* of the
 same person and chat, `box`), which `state.clear()` does not touch; the box lasts until the feature
 empties it or the person deletes their account (`forget`), and it is part of their data export
-(`everything`). Every storage keys destinies apart (`storage.fsm.SQLStorage` and the Redis storage, both
-with aiogram's `DefaultKeyBuilder(with_destiny=True)`).
+(`everything`). Every storage keys destinies apart (`storage.fsm.SQLStorage` with aiogram's
+`DefaultKeyBuilder(with_destiny=True)`, the Redis storage with `storage.fsm.BoxKeys`).
 """
 
 from __future__ import annotations
