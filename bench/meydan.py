@@ -563,7 +563,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--rates",
         help="open-loop: comma-separated updates/s (e.g. 25,50,100); webhook delivery, one run per rate",
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="open-loop: seconds of load per rate (20)")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="open-loop: seconds of load per rate (20)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.people, args.rounds = 10, 1
