@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -22,6 +21,7 @@ from bot.config import CitySpec, Settings, load_city
 from bot.features import Feature, pitches
 from bot.features import commands as manifest_commands
 from bot.i18n import N_, make_i18n, translate
+from bot.isolation import PersonLocks
 from bot.middlewares.answer import AnswerMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.dedup import DedupMiddleware
@@ -126,7 +126,7 @@ def make_storage(
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
         isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation
-    return SQLStorage(sessions), SimpleEventIsolation()
+    return SQLStorage(sessions), PersonLocks()
 
 
 def make_dispatcher(

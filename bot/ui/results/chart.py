@@ -2,6 +2,8 @@
 
 Made with matplotlib's Agg backend on a `Figure` of its own (no pyplot state, so it is safe in a worker
 thread): call `render` through `asyncio.to_thread`. It draws only project names, costs and vote counts.
+matplotlib (28 MiB) is imported by the first chart drawn, not when the bot starts: most processes never
+draw one.
 """
 
 from __future__ import annotations
@@ -9,14 +11,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 MAX_BARS = 30
 WINNER, OTHER = "#2e7d32", "#b0bec5"
@@ -39,6 +33,13 @@ class Labels:
 
 def render(bars: Sequence[Bar], labels: Labels) -> bytes:
     """A PNG; the `MAX_BARS` most voted projects when there are more."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
+
     shown = sorted(bars, key=lambda b: -b.votes)[:MAX_BARS]
     shown.reverse()  # the most voted on top
     height = 1.6 + 0.42 * max(len(shown), 1)

@@ -1,0 +1,67 @@
+"""One update at a time per person in one process, with no lock kept for people not being handled."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiogram.fsm.storage.base import StorageKey
+
+from bot.isolation import PersonLocks
+from tests.flows import onboard
+
+
+def _key(person: int) -> StorageKey:
+    return StorageKey(bot_id=1, chat_id=person, user_id=person)
+
+
+async def test_one_person_waits_others_do_not_and_nothing_is_kept() -> None:
+    locks = PersonLocks()
+    order: list[str] = []
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def update(person: int, name: str, hold: bool = False) -> None:
+        async with locks.lock(_key(person)):
+            order.append(f"{name} in")
+            if hold:
+                first_in.set()
+                await release.wait()
+            order.append(f"{name} out")
+
+    first = asyncio.create_task(update(1, "a", hold=True))
+    await first_in.wait()
+    same = asyncio.create_task(update(1, "b"))
+    await update(2, "c")  # another person is not held up
+    await asyncio.sleep(0.01)
+    assert order == ["a in", "c in", "c out"] and locks.held() == 1
+    release.set()
+    await asyncio.gather(first, same)
+    assert order[3:] == ["a out", "b in", "b out"]
+    assert locks.held() == 0
+
+
+async def test_a_cancelled_waiter_leaves_nothing_behind() -> None:
+    locks = PersonLocks()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with locks.lock(_key(1)):
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    release.set()
+    await holder
+    assert locks.held() == 0
+
+
+async def test_the_bot_keeps_no_lock_for_people_it_is_not_handling(meydan, sandbox) -> None:  # noqa: ANN001
+    isolation = meydan.dp.fsm.events_isolation
+    assert isinstance(isolation, PersonLocks)
+    people = await asyncio.gather(*(onboard(sandbox, name=f"P{n}", lang="en") for n in range(5)))
+    await asyncio.gather(*(p.say("/menu") for p in people))
+    assert isolation.held() == 0
