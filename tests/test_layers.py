@@ -133,11 +133,15 @@ def test_presses_are_answered_in_one_place() -> None:
             assert "query.answer(" not in path.read_text(encoding="utf-8"), f"{rel} answers a press by hand"
 
 
-def test_the_bot_starts_without_matplotlib() -> None:
-    """The results chart imports matplotlib (28 MiB) when it first draws; building the bot's routers and
-    application must not, so a bot process that never draws a chart never pays for it."""
-    probe = "import sys, handlers, bot.app; handlers.routers(()); print('matplotlib' in sys.modules)"
+def test_the_bot_starts_without_matplotlib_or_numpy() -> None:
+    """The results chart imports matplotlib (28 MiB) when it first draws, and a count by the Method of
+    Equal Shares imports numpy (12 MiB); building the bot's routers and application must import neither,
+    so a bot process that never draws a chart or counts a pot never pays for them."""
+    probe = (
+        "import sys, handlers, bot.app; handlers.routers(());"
+        "print('matplotlib' in sys.modules, 'numpy' in sys.modules)"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False False"

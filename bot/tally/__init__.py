@@ -4,8 +4,8 @@ and an explanation of why each project won or lost. Pure: no database, no Telegr
 
 from bot.tally.election import Ballot, BallotLimits, Election, ElectionError, Limit, LimitViolation, Project
 from bot.tally.greedy import greedy
-from bot.tally.mes import Completion, Utility, equal_shares
 from bot.tally.numbers import Number
+from bot.tally.options import Completion, Utility
 from bot.tally.outcome import Explanation, Outcome, Reason, TallyError
 from bot.tally.pabulib import PabulibError, dumps, loads, read, write
 from bot.tally.rules import RULES, official_rule, tally
@@ -39,3 +39,11 @@ __all__ = [
     "tie_order",
     "write",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - the Method of Equal Shares, imported when first asked for
+    if name == "equal_shares":
+        from bot.tally.mes import equal_shares
+
+        return equal_shares
+    raise AttributeError(f"module 'bot.tally' has no attribute {name!r}")

@@ -27,29 +27,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
 
 import numpy as np
 
 from bot.tally.election import POINT_VOTE_TYPES, Election
 from bot.tally.numbers import Number, normalize
+from bot.tally.options import Completion, Utility
 from bot.tally.outcome import Explanation, Outcome, Param, Reason, TallyError
 from bot.tally.tiebreak import TieBreaking, tie_order
 
 EPS = float(np.finfo(np.float64).eps)
 SAFETY = 16.0
-
-
-class Utility(StrEnum):
-    COST = "cost"
-    CARDINALITY = "cardinality"
-
-
-class Completion(StrEnum):
-    ADD1 = "add1"
-    ADD1_EXHAUSTIVE = "add1-exhaustive"
-    NONE = "none"
 
 
 class _Instance:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.tally.election import Election
 from bot.tally.greedy import greedy
-from bot.tally.mes import Completion, Utility, equal_shares
 from bot.tally.numbers import Number, parse_number
+from bot.tally.options import Completion, Utility
 from bot.tally.outcome import Outcome, TallyError
 from bot.tally.tiebreak import TieBreaking
 
@@ -40,6 +40,8 @@ def tally(
             except ValueError:
                 raise TallyError(f"{THRESHOLD_KEY} is not a number: {raw!r}") from None
         return greedy(election, threshold=threshold, tie_breaking=tie_breaking, rule=rule)
+    from bot.tally.mes import equal_shares  # numpy, imported by the first count that uses the method
+
     if rule == "mes":
         return equal_shares(
             election, utility=Utility.COST, completion=Completion.ADD1, tie_breaking=tie_breaking
