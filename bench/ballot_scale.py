@@ -30,7 +30,7 @@ bounded. ``--residents`` voters (with their ballots, as above) are seeded from t
 person id on, so its first ``--active`` people are among them; each sends /menu and presses the main
 menu's ballots button, the updates arriving open-loop over ``--seconds`` (``bench.common.Pacer``). The
 bot samples its own RSS every 0.25 s, and once the load is over reports it with the sizes of its
-per-person structures (aiogram's per-person locks of ``SimpleEventIsolation``, the throttling table,
+per-person structures (the per-person locks of ``bot.isolation.PersonLocks``, the throttling table,
 SQLAlchemy's statement cache), then what a full garbage collection finds; ``--tracemalloc`` also traces
 the allocations made from READY on (6 frames each, which slows the bot several times over: a diagnosis,
 not a measurement; give it more ``--seconds``) and lists what is still held after the load and the
@@ -61,6 +61,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -86,8 +87,8 @@ from bench.common import (
     percentile,
     running_emulator,
 )
-from bench.meydan import DATABASE_URL_VARIABLE, MeydanUnderTest, find_button, menu_or_matches
-from bench.replay import PREPARED_VARIABLE, Prepared, _database, _drop, cast, meydan_on_prepared, prepare
+from bench.meydan import DATABASE_URL_VARIABLE, MeydanUnderTest, find_button, fresh_database, menu_or_matches
+from bench.replay import PREPARED_VARIABLE, Prepared, cast, meydan_on_prepared, prepare
 from bench.throughput import measure_echo
 from bot.sandbox.state import FIRST_PERSON_ID
 from bot.ui.budgets.callbacks import BallotAction as A
@@ -182,9 +183,9 @@ def _time_statements(engine: Any, probe: Probe) -> None:
 
 def _caches(meydan: Any) -> dict[str, Any]:
     """The sizes of the bot's per-person and per-statement structures in this process now."""
-    from aiogram.fsm.storage.memory import SimpleEventIsolation
     from aiogram.types import TelegramObject
 
+    from bot.isolation import PersonLocks
     from bot.middlewares.throttling import ThrottlingMiddleware
 
     isolation = meydan.dp.fsm.events_isolation
@@ -196,7 +197,7 @@ def _caches(meydan: Any) -> dict[str, Any]:
             telegram[type(o).__name__] = telegram.get(type(o).__name__, 0) + 1
     compiled = getattr(meydan.engine.sync_engine, "_compiled_cache", None)
     return {
-        "isolation locks": len(isolation._locks) if isinstance(isolation, SimpleEventIsolation) else None,
+        "isolation locks": isolation.held() if isinstance(isolation, PersonLocks) else None,
         "throttling keys": sum(len(t._last) for t in throttling),
         "throttling max keys": max((t._max_keys for t in throttling), default=None),
         "SQLAlchemy compiled statements": len(compiled) if compiled is not None else None,
@@ -534,7 +535,8 @@ async def check_ballots(url: str, prepared: Prepared, ballots: dict[int, list[st
 async def ballot_run(
     voters: int, people: int, concurrency: int, solo: int, pages: int, projects: int, kind: str, database: str
 ) -> BallotRun:
-    url, handle = await _database(database)
+    databases = AsyncExitStack()  # the database is removed at the end
+    url = await databases.enter_async_context(fresh_database(database))
     directory = tempfile.TemporaryDirectory(prefix="meydan-scale-")
     probe_path = Path(directory.name) / "probe.json"
     try:
@@ -570,7 +572,7 @@ async def ballot_run(
         for name in (PREPARED_VARIABLE, PROBE_VARIABLE, STATEMENTS_VARIABLE):
             os.environ.pop(name, None)
         directory.cleanup()
-        await _drop(database, handle)
+        await databases.aclose()
     return BallotRun(
         voters, seed_s, startup_s, loaded, loaded_driver.by_kind, solo_result, solo_driver.by_kind, window,
         stats, [tuple(s) for s in probe["statements"]], check,
@@ -722,7 +724,8 @@ async def active_resident(driver: Driver, person_id: int) -> None:
 async def memory_run(residents: int, active: int, seconds: float, database: str, trace: bool) -> MemoryRun:
     rate = active * MEMORY_STEPS / seconds
     echo = await measure_echo("webhook", active, MEMORY_STEPS, rate)
-    url, handle = await _database(database)
+    databases = AsyncExitStack()  # the database is removed at the end
+    url = await databases.enter_async_context(fresh_database(database))
     directory = tempfile.TemporaryDirectory(prefix="meydan-memory-")
     probe_path = Path(directory.name) / "probe.json"
     trigger = Path(str(probe_path) + ".load")
@@ -760,7 +763,7 @@ async def memory_run(residents: int, active: int, seconds: float, database: str,
         for name in (PREPARED_VARIABLE, PROBE_VARIABLE, TRACE_VARIABLE):
             os.environ.pop(name, None)
         directory.cleanup()
-        await _drop(database, handle)
+        await databases.aclose()
     return MemoryRun(
         residents, active, rate, seed_s, drive, stats, [tuple(r) for r in probe["rss"]], (started, ended),
         probe.get("after_load", {}), echo,
