@@ -51,7 +51,8 @@ async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
 
 
 class DedupMiddleware(BaseMiddleware):
-    """Skips an update already handled; runs inside `DatabaseMiddleware` and uses its session."""
+    """Skips an update already handled, telling its sender (`again_text`); runs inside
+    `DatabaseMiddleware` and uses its session, after the resident and the locale are known."""
 
     async def __call__(
         self,
