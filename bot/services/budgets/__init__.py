@@ -436,7 +436,7 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
         .where(BudgetPot.id == pot_id)
     )
     row = (await session.execute(query)).unique().one_or_none()
-    if row is None or not _is_open_to(row[0], hood, row[1] if hood is not None else None):
+    if row is None or not _is_open_to(row[0], hood, row[1]):  # row[1]: None without a neighborhood
         raise NotYourPot(f"pot {pot_id}")
     pot = row[0]
     check_voting(pot.process, now)
