@@ -90,10 +90,12 @@ class SQLStorage(BaseStorage):
                 setattr(record, field, value)
             record.updated_at = utcnow()
             if record.state is None and not record.data:
-                if inspect(record).pending:
-                    session.expunge(record)
-                else:
-                    await session.delete(record)
+                persistent = not inspect(record).pending
+                session.expunge(record)
+                if persistent:
+                    # by key, not as an ORM delete: the row may be gone already (an account deletion
+                    # removes all the person's rows in bulk), which is fine here, not a stale object
+                    await session.execute(delete(FsmRecord).where(FsmRecord.key == name))
                 record = None
             session.info[_KNOWN][name] = record
 

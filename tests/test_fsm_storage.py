@@ -127,6 +127,38 @@ async def test_within_an_update_the_row_is_read_once_and_written_whole(database_
         await engine.dispose()
 
 
+async def test_clearing_a_row_already_deleted_in_bulk_is_quiet(database_url: str) -> None:
+    """An account deletion removes the person's rows in bulk in the update's transaction; the update's
+    storage, which read the row earlier, then clears the state: no error, no "0 rows matched" warning."""
+    import warnings
+
+    from sqlalchemy import delete
+
+    from storage.db import current_session
+    from storage.models import FsmRecord
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    storage = SQLStorage(sessions)
+    try:
+        await storage.set_state(KEY, Form.title)
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                assert await storage.get_state(KEY) == Form.title.state
+                await session.execute(delete(FsmRecord).where(FsmRecord.key.contains(f":{KEY.user_id}:")))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    await storage.set_state(KEY, None)
+                    await storage.set_data(KEY, {})
+                    await session.commit()
+            finally:
+                current_session.reset(token)
+        assert await storage.get_state(KEY) is None
+    finally:
+        await engine.dispose()
+
+
 def test_box_keys_leave_the_default_keys_as_they_were() -> None:
     from aiogram.fsm.storage.base import DefaultKeyBuilder
 
