@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import inspect
 import json
@@ -149,10 +150,18 @@ async def client_api(base_url: str) -> AsyncIterator[ClientAPI]:
         yield ClientAPI(base_url, session)
 
 
-async def create_people(client: ClientAPI, count: int, language_code: str = "en") -> list[int]:
-    return list(
-        await asyncio.gather(*(client.create_person(f"Person {i + 1}", language_code) for i in range(count)))
-    )
+async def create_people(
+    client: ClientAPI, count: int, language_code: str = "en", at_once: int = 200
+) -> list[int]:
+    """People in the emulator, ``at_once`` requests at a time: a client and a server socket each, in one
+    process, would pass the open-file limit with tens of thousands at once."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(i: int) -> int:
+        async with gate:
+            return await client.create_person(f"Person {i + 1}", language_code)
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
 # ---- driving people -------------------------------------------------------------------------
@@ -349,12 +358,19 @@ class Driver:
         """Run ``script(driver, person_id)`` for every person at once; measure the whole.
 
         ``wall_s`` runs from the first send until the last answer was seen; ``harness_cpu_s`` is the
-        CPU this process (the emulator and the driver) used meanwhile.
+        CPU this process (the emulator and the driver) used meanwhile. The harness's own objects are
+        frozen meanwhile (`gc.freeze`), so that its full collections, a tenth of a second each, do not
+        delay answers it is timing.
         """
         self.latencies_s = []
         self.unanswered = 0
+        gc.collect()
+        gc.freeze()
         started, cpu = time.perf_counter(), cpu_seconds()
-        await asyncio.gather(*(script(self, person_id) for person_id in people))
+        try:
+            await asyncio.gather(*(script(self, person_id) for person_id in people))
+        finally:
+            gc.unfreeze()
         wall = time.perf_counter() - started
         return DriveResult(wall, list(self.latencies_s), self.unanswered, cpu_seconds() - cpu)
 
@@ -374,6 +390,17 @@ class BotStats:
     peak_rss_mb: float = math.nan
     cpu_s: float = math.nan
     loop_cpu_s: float = math.nan
+    # per generation of the garbage collector: [collections, total ms, longest ms], after READY
+    gc_pauses: dict[str, list[float]] = field(default_factory=dict)
+
+    def gc_note(self) -> str:
+        """The bot's collections after READY, e.g. "gen 0: 4,210 (310 ms) ... gen 2: 3 (longest 190 ms)"."""
+        parts = []
+        for generation, (count, total_ms, longest_ms) in sorted(self.gc_pauses.items()):
+            parts.append(
+                f"gen {generation}: {count:,.0f} in {total_ms:,.0f} ms, longest {longest_ms:,.1f} ms"
+            )
+        return "; ".join(parts) or "not recorded"
 
 
 @asynccontextmanager
@@ -435,6 +462,26 @@ async def bot_process(
                     stats.peak_rss_mb = done["peak_rss_mb"]
                     stats.cpu_s = done["cpu_s"]
                     stats.loop_cpu_s = done["loop_cpu_s"]
+                    stats.gc_pauses = done.get("gc_pauses", {})
+
+
+def _record_gc_pauses() -> dict[int, list[float]]:
+    """From now on, each garbage collection's generation and duration: [count, total s, longest s]."""
+    pauses: dict[int, list[float]] = {}
+    began: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began.append(time.perf_counter())
+        elif began:
+            took = time.perf_counter() - began.pop()
+            entry = pauses.setdefault(info["generation"], [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += took
+            entry[2] = max(entry[2], took)
+
+    gc.callbacks.append(note)
+    return pauses
 
 
 def _load_factory(spec: str) -> Callable[..., Any]:
@@ -494,6 +541,11 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
             f"http://127.0.0.1:{port}/webhook", secret_token=WEBHOOK_SECRET, allowed_updates=allowed_updates
         )
 
+    # as `meydan run` does once ready (`bot.app.settle`), for the echo too: start-up's objects frozen,
+    # out of the collector's full passes
+    gc.collect()
+    gc.freeze()
+    pauses = _record_gc_pauses()
     profiler = None
     if profile:
         import cProfile
@@ -521,6 +573,10 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
         "peak_rss_mb": peak_rss_mb(),
         "cpu_s": cpu_seconds() - cpu_at_ready,
         "loop_cpu_s": time.thread_time() - loop_cpu_at_ready,
+        "gc_pauses": {
+            str(generation): [count, total * 1000, longest * 1000]
+            for generation, (count, total, longest) in pauses.items()
+        },
     }
     print("DONE " + json.dumps(done), flush=True)
 

@@ -880,6 +880,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"({args.mix} mix, {args.rounds} rounds each)"
         )
         print(open_loop_table(rows))
+        for rate, echo, meydan in rows:
+            for result in (echo, meydan):
+                print(f"{rate:g}/s {result.name}: garbage collections: {result.bot.gc_note()}")
         return
     pairs = asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile, args.mix))
     if args.mix == "ideas":
@@ -905,6 +908,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{meydan.name} {meydan.mode}: {bot.loop_cpu_s / bot.cpu_s:.0%} of the bot's CPU on the "
             "event-loop thread, the rest in other threads"
         )
+        print(f"{meydan.name} {meydan.mode}: garbage collections: {bot.gc_note()}")
     if args.profile:
         print(f"profiles: {', '.join(f'{args.profile}.{mode}.prof' for mode in modes)}")
 

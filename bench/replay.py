@@ -388,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for _echo, done in pairs:
         print(f"{done.mode}: setup " + ", ".join(f"{k} {v:.1f} s" for k, v in done.prepared.timings.items()))
         print(f"{done.mode}: " + "; ".join(f"{k}: {v}" for k, v in done.check.items()))
+        print(f"{done.mode}: the bot's garbage collections: {done.bot.gc_note()}")
     print(f"whole run: {time.perf_counter() - started:.0f} s")
     failed = [d for _e, d in pairs if "NO" in " ".join(d.check.values()) or d.drive.unanswered]
     failed += [d for _e, d in pairs if not d.check["ballots stored as cast"].startswith(f"{d.ballots} ")]

@@ -58,7 +58,7 @@ async def _run(settings: Settings) -> int:
     from aiohttp import web
 
     from bot import metrics
-    from bot.app import WEBHOOK_PATH, build, webhook_app
+    from bot.app import WEBHOOK_PATH, build, settle, webhook_app
     from bot.services.lease import LeaseHeld
 
     meydan = await build(settings)
@@ -86,6 +86,7 @@ async def _run(settings: Settings) -> int:
                 max_connections=settings.webhook_max_connections,
             )
             await meydan.dp.emit_startup(bot=meydan.bot, **meydan.dp.workflow_data)
+            settle()
             log.info("webhook listening host=%s port=%s", settings.webhook_host, settings.webhook_port)
             try:
                 await stop.wait()
@@ -99,6 +100,7 @@ async def _run(settings: Settings) -> int:
             log.info("webhook stopped")
         else:
             await meydan.bot.delete_webhook()
+            settle()
             # aiogram handles SIGTERM and SIGINT here: it stops fetching updates, emits the shutdown and
             # closes the bot's session, without waiting for the updates still being handled
             await meydan.dp.start_polling(meydan.bot, allowed_updates=meydan.dp.resolve_used_update_types())
@@ -119,7 +121,7 @@ async def _worker(settings: Settings) -> int:
     lost to another process."""
     import handlers
     from bot import metrics
-    from bot.app import make_scheduling, prepare_database
+    from bot.app import make_scheduling, prepare_database, settle
     from bot.services.lease import LeaseHeld
     from bot.services.outbox import Signal
 
@@ -136,6 +138,7 @@ async def _worker(settings: Settings) -> int:
         except LeaseHeld as exc:
             print(f"meydan worker: refusing to start: {exc}. {LEASE_HELD_HINT}", file=sys.stderr)
             return 2
+        settle()
         log.info("worker running")
         asked = asyncio.create_task(stop.wait())
         lost = asyncio.create_task(scheduling.stopped.wait())  # the lease lost to another process
