@@ -38,7 +38,7 @@ def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..
             return _fail(f"{args.action}: voting has begun in {args.process}: the level can no longer change")
         except budgets.VotingStarted:  # `budgets.editable`, the predicate of the chat's buttons and services
             return _fail(
-                f"{args.action}: voting has begun in {args.process}: its projects can no longer change"
+                f"{args.action}: voting has begun in {args.process}: its pots and projects can no longer change"
             )
         except budgets.NoCodes:
             return _fail(f"{args.action}: {args.process} is not at the code level, or its voting has closed")
@@ -69,8 +69,11 @@ async def _place(session: Any, value: str | None) -> int | None:
 
 
 async def _add_pot(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
+    """Refused once voting has begun, as in the chat (`budgets.editable`): nothing could be put on the
+    new pot's ballot any more."""
     from bot.services import budgets
 
+    budgets.check_editable(process)
     district_id = None
     if args.district:
         district_id = await budgets.district_by_key(session, args.district)

@@ -195,7 +195,7 @@ def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
     assert exported.meta["min_sum_cost"] == "500000" and exported.projects[0].name == "Shade"
 
 
-def test_no_project_is_added_from_the_command_line_once_voting_has_begun(tmp_path: Path) -> None:
+def test_no_pot_or_project_is_added_from_the_command_line_once_voting_has_begun(tmp_path: Path) -> None:
     db = tmp_path / "began.db"
     meydan = _command_line(tmp_path, db.name)
 
@@ -226,9 +226,11 @@ def test_no_project_is_added_from_the_command_line_once_voting_has_begun(tmp_pat
         assert done.returncode == 0, (step, done.stderr)
     began = meydan("process", "voting", "pb", "--opens", "2020-02-01 00:00", "--closes", "2099-02-10 00:00")
     assert began.returncode == 0, began.stderr
-    for step in (typed, from_idea, edit):
+    pot = ("process", "add-pot", "pb", "--name-tr", "Yeni", "--name-en", "New", "--budget", "100")
+    for step in (typed, from_idea, edit, pot):
         done = meydan(*step)
-        said = f"process {step[1]}: voting has begun in pb: its projects can no longer change"
+        said = f"process {step[1]}: voting has begun in pb: its pots and projects can no longer change"
         assert done.returncode == 2 and said in done.stderr and done.stdout == "", (step, done.stderr)
     with sqlite3.connect(db) as conn:  # nothing added, nothing changed
         assert conn.execute("SELECT cost FROM budget_projects ORDER BY id").fetchall() == [(5,), (7,)]
+        assert conn.execute("SELECT count(*) FROM budget_pots").fetchone() == (1,)
