@@ -29,6 +29,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         prefix: str = "throttle",
     ) -> None:
         self._rates = {"default": 0.3, **throttling_rates(), **(rates or {})}
+        self._longest = max(self._rates.values())
         self._last: dict[tuple[int, str, str | None], float] = {}
         self._max_keys = max_keys
         self._redis = redis
@@ -57,11 +58,25 @@ class ThrottlingMiddleware(BaseMiddleware):
         last = self._last.get(slot)
         if last is not None and now - last < rate:
             return await self._refuse(event)
-        if len(self._last) >= self._max_keys:
-            cutoff = now - max(self._rates.values())
-            self._last = {k: v for k, v in self._last.items() if v >= cutoff}
+        self._forget_before(now - self._longest)
+        self._last.pop(slot, None)  # put back last: the dict stays in time order, oldest first
         self._last[slot] = now
+        while len(self._last) > self._max_keys:  # a flood from more people than that within one rate
+            del self._last[next(iter(self._last))]
         return await handler(event, data)
+
+    def noted(self) -> int:
+        """How many recent actions this process remembers (none with Redis)."""
+        return len(self._last)
+
+    def _forget_before(self, cutoff: float) -> None:
+        """Drop the slots noted before `cutoff`, from the oldest: no rate reaches back that far. A few
+        at a time, as they expire, so the dict holds only what the last `_longest` seconds noted."""
+        while self._last:
+            oldest = next(iter(self._last))
+            if self._last[oldest] >= cutoff:
+                return
+            del self._last[oldest]
 
     @staticmethod
     async def _refuse(event: TelegramObject) -> None:
