@@ -465,6 +465,9 @@ async def bot_process(
                     stats.gc_pauses = done.get("gc_pauses", {})
 
 
+GC_FREEZE_VARIABLE = "BENCH_GC_FREEZE"
+
+
 def _record_gc_pauses() -> dict[int, list[float]]:
     """From now on, each garbage collection's generation and duration: [count, total s, longest s]."""
     pauses: dict[int, list[float]] = {}
@@ -542,9 +545,10 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
         )
 
     # as `meydan run` does once ready (`bot.app.settle`), for the echo too: start-up's objects frozen,
-    # out of the collector's full passes
-    gc.collect()
-    gc.freeze()
+    # out of the collector's full passes; BENCH_GC_FREEZE=0 leaves them in, to measure the difference
+    if os.environ.get(GC_FREEZE_VARIABLE, "1") != "0":
+        gc.collect()
+        gc.freeze()
     pauses = _record_gc_pauses()
     profiler = None
     if profile:
