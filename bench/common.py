@@ -394,7 +394,7 @@ class BotStats:
     gc_pauses: dict[str, list[float]] = field(default_factory=dict)
 
     def gc_note(self) -> str:
-        """The bot's collections after READY, e.g. "gen 0: 4,210 (310 ms) ... gen 2: 3 (longest 190 ms)"."""
+        """The bot's collections after READY, e.g. "gen 0: 130 in 30 ms, longest 1.4 ms; gen 1: …"."""
         parts = []
         for generation, (count, total_ms, longest_ms) in sorted(self.gc_pauses.items()):
             parts.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +31,8 @@ class ThrottlingMiddleware(BaseMiddleware):
     ) -> None:
         self._rates = {"default": 0.3, **throttling_rates(), **(rates or {})}
         self._longest = max(self._rates.values())
-        self._last: dict[tuple[int, str, str | None], float] = {}
+        # oldest first: an action noted again moves to the end, expired ones leave from the front
+        self._last: OrderedDict[tuple[int, str, str | None], float] = OrderedDict()
         self._max_keys = max_keys
         self._redis = redis
         self._prefix = prefix
@@ -59,10 +61,10 @@ class ThrottlingMiddleware(BaseMiddleware):
         if last is not None and now - last < rate:
             return await self._refuse(event)
         self._forget_before(now - self._longest)
-        self._last.pop(slot, None)  # put back last: the dict stays in time order, oldest first
         self._last[slot] = now
+        self._last.move_to_end(slot)
         while len(self._last) > self._max_keys:  # a flood from more people than that within one rate
-            del self._last[next(iter(self._last))]
+            self._last.popitem(last=False)
         return await handler(event, data)
 
     def noted(self) -> int:
@@ -71,12 +73,12 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     def _forget_before(self, cutoff: float) -> None:
         """Drop the slots noted before `cutoff`, from the oldest: no rate reaches back that far. A few
-        at a time, as they expire, so the dict holds only what the last `_longest` seconds noted."""
+        at a time, as they expire, so only what the last `_longest` seconds noted is kept."""
         while self._last:
             oldest = next(iter(self._last))
             if self._last[oldest] >= cutoff:
                 return
-            del self._last[oldest]
+            self._last.popitem(last=False)
 
     @staticmethod
     async def _refuse(event: TelegramObject) -> None:
