@@ -189,6 +189,8 @@ def _caches(meydan: Any) -> dict[str, Any]:
     from bot.middlewares.throttling import ThrottlingMiddleware
 
     isolation = meydan.dp.fsm.events_isolation
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()  # the load is over: start-up's objects (the middlewares among them) are looked at too
     objects = gc.get_objects()
     throttling = [o for o in objects if isinstance(o, ThrottlingMiddleware)]
     telegram: dict[str, int] = {}
@@ -202,6 +204,7 @@ def _caches(meydan: Any) -> dict[str, Any]:
         "throttling max keys": max((t._max_keys for t in throttling), default=None),
         "SQLAlchemy compiled statements": len(compiled) if compiled is not None else None,
         "gc objects": len(objects),
+        "of them frozen at ready": frozen,
         "live Telegram objects": dict(sorted(telegram.items(), key=lambda kv: -kv[1])[:6]),
     }
 
