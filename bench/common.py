@@ -52,15 +52,20 @@ MODES: tuple[Mode, ...] = ("polling", "webhook")
 # ---- memory ---------------------------------------------------------------------------------
 
 
-def current_rss_mb() -> float:
-    """Resident set size of this process now, in MiB (Linux ``/proc``; 0 where unavailable)."""
+def _status_mb(field: str) -> float | None:
+    """A size from Linux's ``/proc/self/status`` (``VmRSS``, ``VmHWM``…) in MiB; None where unavailable."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return None
+
+
+def current_rss_mb() -> float:
+    """Resident set size of this process now, in MiB (Linux ``/proc``; 0 where unavailable)."""
+    return _status_mb("VmRSS") or 0.0
 
 
 def cpu_seconds() -> float:
@@ -74,12 +79,9 @@ def peak_rss_mb() -> float:
     ``ru_maxrss``. On Linux ``ru_maxrss`` is not this program's alone: it starts from the parent's peak
     at the fork (a bot started by a harness holding 600 MiB would report 600 MiB); ``VmHWM`` starts
     afresh with the program."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    own = _status_mb("VmHWM")
+    if own is not None:
+        return own
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
