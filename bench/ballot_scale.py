@@ -200,7 +200,7 @@ def _caches(meydan: Any) -> dict[str, Any]:
     compiled = getattr(meydan.engine.sync_engine, "_compiled_cache", None)
     return {
         "isolation locks": isolation.held() if isinstance(isolation, PersonLocks) else None,
-        "throttling keys": sum(len(t._last) for t in throttling),
+        "throttling keys": sum(t.noted() for t in throttling),
         "throttling max keys": max((t._max_keys for t in throttling), default=None),
         "SQLAlchemy compiled statements": len(compiled) if compiled is not None else None,
         "gc objects": len(objects),

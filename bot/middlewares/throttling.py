@@ -63,7 +63,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         self._forget_before(now - self._longest)
         self._last[slot] = now
         self._last.move_to_end(slot)
-        while len(self._last) > self._max_keys:  # a flood from more people than that within one rate
+        if len(self._last) > self._max_keys:  # a flood from more people than that within one rate
             self._last.popitem(last=False)
         return await handler(event, data)
 
