@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiogram import Router
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.filters import Command, Filter
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -164,3 +166,68 @@ def _awaited(check: Callable[..., Any]) -> Callable[..., Any]:
         return check(*args, **kwargs)
 
     return call
+
+
+def callbacks_by_prefix(root: Router) -> int:
+    """Have a press skip, in one check, every router below `root` that no handler of can take it; the
+    number of routers that skip.
+
+    aiogram offers a callback query to every router in turn, and each copies the update's data, runs
+    its own filters and then every handler's (each `CallbackData` filter parsing the press's data and
+    raising on a wrong prefix): a press on the ballot passed some forty routers and a hundred handlers
+    before its own. Nearly every button handler has a `CallbackData` filter, which takes only data
+    whose first part is its factory's prefix, so a router whose handlers (and sub-routers' handlers)
+    all have one can take only those prefixes, and a press with another is unhandled there whatever
+    else its filters say. A router with a handler of any other kind, or with an outer middleware of
+    its own, is offered every press as before, and so is every router above it. Call it once the
+    routers are included (`bot.app.make_dispatcher`)."""
+    skipping = 0
+
+    def heads_of(router: Router) -> frozenset[tuple[str, str]] | None:
+        nonlocal skipping
+        observer = router.observers["callback_query"]
+        heads: set[tuple[str, str]] = set()
+        takes_any = len(observer.outer_middleware) > 0
+        for handler in observer.handlers:
+            head = _head(handler)
+            if head is None:
+                takes_any = True
+            else:
+                heads.add(head)
+        for sub in router.sub_routers:
+            below = heads_of(sub)
+            if below is None:
+                takes_any = True
+            else:
+                heads |= below
+        if takes_any:
+            return None
+        _skip_others(router, frozenset(heads))
+        skipping += 1
+        return frozenset(heads)
+
+    heads_of(root)
+    return skipping
+
+
+def _head(handler: HandlerObject) -> tuple[str, str] | None:
+    """(separator, prefix) of the press data a handler can take, or None if it can take any."""
+    for found in handler.filters or ():
+        if isinstance(found.callback, CallbackQueryFilter):
+            factory = found.callback.callback_data
+            return factory.__separator__, factory.__prefix__
+    return None
+
+
+def _skip_others(router: Router, heads: frozenset[tuple[str, str]]) -> None:
+    separators = tuple({separator for separator, _ in heads})
+    offer = router.propagate_event
+
+    async def propagate_event(update_type: str, event: Any, **kwargs: Any) -> Any:
+        if update_type == "callback_query":
+            data = event.data or ""
+            if not any((separator, data.split(separator, 1)[0]) in heads for separator in separators):
+                return UNHANDLED
+        return await offer(update_type, event, **kwargs)
+
+    router.propagate_event = propagate_event  # type: ignore[method-assign]

@@ -67,3 +67,28 @@ async def test_no_filter_check_leaves_the_event_loop(settings, sandbox, monkeypa
         if labels and "Bostanlı" in " ".join(labels):
             await person.press(next(label for label in labels if "Bostanlı" in label))
         assert "Bostanlı" in (await person.last_message()).text
+
+
+async def test_a_press_is_answered_in_the_webhook_reply(settings, sandbox) -> None:  # noqa: ANN001
+    """The answer to a press is the update's result, which the webhook puts in its reply to Telegram's
+    call: the bot itself sends only its edit, and the person still gets the answer, toast and all."""
+    from aiogram.client.session.middlewares.base import BaseRequestMiddleware
+
+    sent: list[str] = []
+
+    class Noted(BaseRequestMiddleware):
+        async def __call__(self, make_request, bot, method):  # noqa: ANN001, ANN204
+            sent.append(type(method).__name__)
+            return await make_request(bot, method)
+
+    async with running_bot(settings, sandbox) as app:
+        person = await onboard(sandbox, lang="en")
+        await person.say("/settings")
+        app.bot.session.middleware(Noted())
+        answer = await person.press("Turn off: City news")
+        assert answer.answered and answer.text == "Notifications off." and not answer.show_alert
+        assert sent == ["EditMessageText"]
+        assert "🔕 City news" in (await person.last_message()).text
+        sent.clear()
+        answer = await person.press("🌐 Change language")  # a silent answer goes the same way
+        assert answer.answered and answer.text is None and "AnswerCallbackQuery" not in sent

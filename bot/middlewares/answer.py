@@ -1,7 +1,10 @@
 """Every button press is answered exactly once, in one place.
 
 A handler sets `callback_answer.text` (and `.show_alert`) for a toast, or nothing for a silent answer;
-the answer goes out when the handler returns. When the handler raises, nothing is answered here: the
+the answer goes out when the handler returns. It is the update's result (unless the handler returned
+one of its own): a webhook answers Telegram's call with it (the Bot API runs a method put in the reply
+to its call), and polling sends it once the update is handled, so a press costs one request of the
+bot's fewer (its edit alone), and the answer goes out after the update's transaction is committed. When the handler raises, nothing is answered here: the
 error handlers answer with the reason (a refusal) or an apology. A handler that answered the query
 itself (`query.answer(...)`) is noticed by the request tracker below, so the query is never answered
 twice.
@@ -61,7 +64,10 @@ class AnswerMiddleware(BaseMiddleware):
         try:
             result = await handler(event, data)
             if not answer.disabled and not answer.answered and not answered(event.id):
-                await event.answer(text=answer.text, show_alert=answer.show_alert)
+                reply = event.answer(text=answer.text, show_alert=answer.show_alert)
+                if result is None:
+                    return reply
+                await reply
             return result
         finally:
             _answered.reset(token)

@@ -1,0 +1,129 @@
+"""A press is offered only to the routers that can take it (`bot.routing.callbacks_by_prefix`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
+from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
+
+from bot.routing import callbacks_by_prefix
+
+
+class Ballot(CallbackData, prefix="bal"):
+    n: int
+
+
+class Idea(CallbackData, prefix="idea"):
+    n: int
+
+
+def _press(data: str, update_id: int = 1) -> Update:
+    person = User(id=7, is_bot=False, first_name="Ayşe")
+    message = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=7, type="private"), text="…")
+    query = CallbackQuery(id=str(update_id), from_user=person, chat_instance="c", message=message, data=data)
+    return Update(update_id=update_id, callback_query=query)
+
+
+class _Offered(Filter):
+    """A router-level filter that notes every press offered to its router and lets it through."""
+
+    def __init__(self, name: str, offered: list[str]) -> None:
+        self.name, self.offered = name, offered
+
+    async def __call__(self, _query: CallbackQuery) -> bool:
+        self.offered.append(self.name)
+        return True
+
+
+def _tree(handled: list[str], offered: list[str], *, catch_all: bool = True) -> Dispatcher:
+    dp = Dispatcher()
+    ideas, inner, ballots = Router(name="ideas"), Router(name="ideas.inner"), Router(name="ballots")
+    for router in (ideas, inner, ballots):
+        router.callback_query.filter(_Offered(router.name, offered))
+
+    @inner.callback_query(Idea.filter())
+    async def idea(_query: CallbackQuery) -> None:
+        handled.append("idea")
+
+    @ballots.callback_query(Ballot.filter())
+    async def ballot(_query: CallbackQuery) -> None:
+        handled.append("ballot")
+
+    ideas.include_router(inner)
+    dp.include_routers(ideas, ballots)
+    if catch_all:
+        anything = Router(name="anything")
+
+        @anything.callback_query()
+        async def other(_query: CallbackQuery) -> None:
+            handled.append("other")
+
+        dp.include_router(anything)
+    return dp
+
+
+async def test_a_press_skips_the_routers_that_cannot_take_it_and_reaches_its_own() -> None:
+    handled: list[str] = []
+    offered: list[str] = []
+    dp = _tree(handled, offered)
+    assert callbacks_by_prefix(dp) == 3  # ideas, ideas.inner, ballots; not the catch-all nor the root
+    bot = Bot("123:abc")
+    try:
+        await dp.feed_update(bot, _press("bal:1"))
+        assert (handled, offered) == (["ballot"], ["ballots"])
+        await dp.feed_update(bot, _press("idea:2", 2))
+        assert handled[-1] == "idea" and offered[1:] == ["ideas", "ideas.inner"]
+        offered.clear()
+        await dp.feed_update(bot, _press("other:3", 3))
+        await dp.feed_update(bot, _press("", 4))
+        assert handled[2:] == ["other", "other"] and offered == []
+        await dp.feed_update(bot, _press("bal", 5))  # the prefix alone: offered, and not a ballot
+        assert handled[4:] == ["other"] and offered == ["ballots"]
+    finally:
+        await bot.session.close()
+
+
+async def test_the_same_presses_are_handled_with_and_without_the_index() -> None:
+    presses = ["bal:1", "idea:2", "bal:x", "idea:1:2", "other:3", "", "bal"]
+    runs = []
+    for index in (False, True):
+        handled: list[str] = []
+        dp = _tree(handled, [], catch_all=False)
+        if index:
+            callbacks_by_prefix(dp)
+        bot = Bot("123:abc")
+        try:
+            for number, data in enumerate(presses, 1):
+                await dp.feed_update(bot, _press(data, number))
+        finally:
+            await bot.session.close()
+        runs.append(handled)
+    assert runs[0] == runs[1] == ["ballot", "idea"]
+
+
+class _Noting(BaseMiddleware):
+    def __init__(self, noted: list[str]) -> None:
+        self.noted = noted
+
+    async def __call__(self, handler, event, data):  # noqa: ANN001, ANN204
+        self.noted.append(getattr(event, "data", ""))
+        return await handler(event, data)
+
+
+async def test_a_router_with_an_outer_middleware_is_offered_every_press() -> None:
+    handled: list[str] = []
+    noted: list[str] = []
+    dp = _tree(handled, [], catch_all=False)
+    ballots = next(router for router in dp.chain_tail if router.name == "ballots")
+    ballots.callback_query.outer_middleware(_Noting(noted))
+    assert callbacks_by_prefix(dp) == 2  # ideas and ideas.inner only
+    bot = Bot("123:abc")
+    try:
+        await dp.feed_update(bot, _press("idea:1"))
+        await dp.feed_update(bot, _press("zzz:1", 2))
+    finally:
+        await bot.session.close()
+    assert handled == ["idea"] and noted == ["zzz:1"]  # the idea press was taken before `ballots`
