@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from bot.services import budgets, privacy
 from bot.services.budgets import rules
-from storage.models import BudgetBallot, BudgetChoice, BudgetPot, ProcessPhase, utcnow
+from storage.models import BudgetBallot, BudgetChoice, BudgetPot, BudgetProject, ProcessPhase, utcnow
 from tests.budget_fixtures import resident, seed
 
 # --- the rules, pure ---------------------------------------------------------------------------------
@@ -289,3 +289,23 @@ async def test_an_imported_point_ballot_pot_is_not_voted_on_in_the_chat(sessions
         assert await budgets.open_pots(session, ayse) == []
         with pytest.raises(budgets.NotYourPot):
             await budgets.pot_for(session, ayse, pot.id)
+
+
+async def test_the_ballot_reads_titles_and_summaries_as_stored_and_an_edit_at_once(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        stored = {p.id: p for p in await budgets.projects_of(session, seeded.city)}
+        shown = await budgets.ballot_projects(session, seeded.city)
+        assert [p.id for p in shown] == list(stored)
+        for project in shown:
+            assert dict(project.titles) == stored[project.id].titles
+            assert dict(project.summaries) == (stored[project.id].summaries or {})
+        first = shown[0].id
+        await session.execute(
+            update(BudgetProject)
+            .where(BudgetProject.id == first)
+            .values(titles={"tr": "Yeni başlık", "en": "New title"}, summaries=None)
+        )
+        again = {p.id: p for p in await budgets.ballot_projects(session, seeded.city)}
+        assert budgets.title(again[first], "en") == "New title" and dict(again[first].summaries) == {}
+        assert budgets.title(again[first], "tr") == "Yeni başlık"
