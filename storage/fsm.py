@@ -18,7 +18,7 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import delete, event, inspect
+from sqlalchemy import bindparam, delete, event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,8 @@ from storage.db import current_session
 from storage.models import FsmRecord, utcnow
 
 _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
+# one statement object for the read of every update (a reused statement keeps its cache key)
+_RECORD = select(FsmRecord).where(FsmRecord.key == bindparam("key"))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -76,7 +78,7 @@ class SQLStorage(BaseStorage):
         changes the row meanwhile."""
         known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
         if name not in known:
-            known[name] = await session.get(FsmRecord, name)
+            known[name] = (await session.scalars(_RECORD, {"key": name})).one_or_none()
         return known[name]
 
     async def _upsert(self, key: StorageKey, **values: Any) -> None:

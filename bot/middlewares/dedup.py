@@ -27,7 +27,7 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,15 +38,22 @@ log = logging.getLogger(__name__)
 KEEP = timedelta(days=2)
 
 
-async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
-    """Record the update as handled in the session's transaction; False if it already was."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(ProcessedUpdate)
-        .values(bot_id=bot_id, update_id=update_id, at=utcnow())
+def _claim(dialect: Any) -> Any:
+    return (
+        dialect.insert(ProcessedUpdate.__table__)
+        .values(bot_id=bindparam("bot_id"), update_id=bindparam("update_id"), at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
     )
-    result = await session.execute(statement)
+
+
+# built once per dialect, as every update runs one (a reused statement keeps its cache key)
+_CLAIMS = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
+
+
+async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
+    """Record the update as handled in the session's transaction; False if it already was."""
+    statement = _CLAIMS[session.get_bind().dialect.name]
+    result = await session.execute(statement, {"bot_id": bot_id, "update_id": update_id, "at": utcnow()})
     return bool(result.rowcount)
 
 
