@@ -31,7 +31,7 @@ from bot.middlewares.metrics import MetricsMiddleware
 from bot.middlewares.prompts import PromptMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
-from bot.routing import callbacks_by_prefix, filters_on_the_loop
+from bot.routing import filters_on_the_loop, offered_where_taken
 from bot.services import city as city_service
 from bot.services import outbox, residents
 from bot.telegram import make_bot
@@ -180,8 +180,8 @@ def make_dispatcher(
     dp.callback_query.middleware(throttling)
     dp.callback_query.middleware(AnswerMiddleware())
     dp.include_routers(*feature_routers)
+    offered_where_taken(dp)  # a press or a message is offered only to the routers that can take it
     filters_on_the_loop(dp)  # no thread hop per filter check
-    callbacks_by_prefix(dp)  # a press is offered only to the routers that can take it
     return dp
 
 

@@ -9,13 +9,15 @@ the section is for the municipality's staff, by the same router, whatever order 
 from __future__ import annotations
 
 from collections.abc import Callable
+from inspect import isclass
 from typing import Any, TypeVar
 
 from aiogram import Router
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
-from aiogram.filters import Command, Filter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
@@ -168,66 +170,142 @@ def _awaited(check: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def callbacks_by_prefix(root: Router) -> int:
-    """Have a press skip, in one check, every router below `root` that no handler of can take it; the
-    number of routers that skip.
+def offered_where_taken(root: Router) -> int:
+    """Have a press or a message skip, in one check, every router below `root` that none of whose
+    handlers can take it; the number of routers that skip something.
 
-    aiogram offers a callback query to every router in turn, and each copies the update's data, runs
-    its own filters and then every handler's (each `CallbackData` filter parsing the press's data and
-    raising on a wrong prefix): a press on the ballot passed some forty routers and a hundred handlers
-    before its own. Nearly every button handler has a `CallbackData` filter, which takes only data
-    whose first part is its factory's prefix, so a router whose handlers (and sub-routers' handlers)
-    all have one can take only those prefixes, and a press with another is unhandled there whatever
-    else its filters say. A router with a handler of any other kind, or with an outer middleware of
-    its own, is offered every press as before, and so is every router above it. Call it once the
-    routers are included (`bot.app.make_dispatcher`)."""
-    skipping = 0
+    aiogram offers an update to every router in turn, and each copies the update's data, runs its own
+    filters and then every handler's: a press on the ballot passed some forty routers and a hundred
+    handlers before its own (each `CallbackData` filter parsing the press's data and raising on a wrong
+    prefix), and a typed neighborhood as many. Yet nearly every handler is narrow:
 
-    def heads_of(router: Router) -> frozenset[tuple[str, str]] | None:
-        nonlocal skipping
-        observer = router.observers["callback_query"]
-        heads: set[tuple[str, str]] = set()
+    - a button's handler has a `CallbackData` filter, which takes only data whose first part is its
+      factory's prefix;
+    - a message's handler has a `Command` filter (the text's first word is that command) or a state
+      filter (the person's conversation is in that state).
+
+    A router whose handlers, and its sub-routers' handlers, are all narrow can take only those
+    prefixes, commands and states, and an update with none of them is unhandled there, whatever else
+    its filters say; so it is not offered. A router with a handler of any other kind (a catch-all, like
+    `handlers/fallback`, a regular-expression command, any state) or with an outer middleware of its
+    own is offered everything as before, and so is every router above it.
+
+    Call it once the routers are included and before `filters_on_the_loop`, which wraps the state
+    filters this reads (`bot.app.make_dispatcher`)."""
+    skipping = set()
+    for update_type, key_of in (("callback_query", _press_key), ("message", _message_key)):
+        for router in _narrow(root, update_type, key_of):
+            skipping.add(id(router))
+    return len(skipping)
+
+
+_Key = frozenset[tuple[str, ...]]
+
+
+def _narrow(root: Router, update_type: str, key_of: Callable[[HandlerObject], _Key | None]) -> list[Router]:
+    narrowed: list[Router] = []
+
+    def keys_of(router: Router) -> _Key | None:
+        observer = router.observers[update_type]
+        keys: set[tuple[str, ...]] = set()
         takes_any = len(observer.outer_middleware) > 0
         for handler in observer.handlers:
-            head = _head(handler)
-            if head is None:
+            found = key_of(handler)
+            if found is None:
                 takes_any = True
             else:
-                heads.add(head)
+                keys |= found
         for sub in router.sub_routers:
-            below = heads_of(sub)
+            below = keys_of(sub)
             if below is None:
                 takes_any = True
             else:
-                heads |= below
+                keys |= below
         if takes_any:
             return None
-        _skip_others(router, frozenset(heads))
-        skipping += 1
-        return frozenset(heads)
+        _skip_others(router, update_type, frozenset(keys))
+        narrowed.append(router)
+        return frozenset(keys)
 
-    heads_of(root)
-    return skipping
+    keys_of(root)
+    return narrowed
 
 
-def _head(handler: HandlerObject) -> tuple[str, str] | None:
-    """(separator, prefix) of the press data a handler can take, or None if it can take any."""
+def _press_key(handler: HandlerObject) -> _Key | None:
+    """("data", separator, prefix) of the press data a handler can take, or None if it can take any."""
     for found in handler.filters or ():
         if isinstance(found.callback, CallbackQueryFilter):
             factory = found.callback.callback_data
-            return factory.__separator__, factory.__prefix__
+            return frozenset({("data", factory.__separator__, factory.__prefix__)})
     return None
 
 
-def _skip_others(router: Router, heads: frozenset[tuple[str, str]]) -> None:
-    separators = tuple({separator for separator, _ in heads})
-    offer = router.propagate_event
+def _message_key(handler: HandlerObject) -> _Key | None:
+    """("command", prefix, name) for each command a handler can take, or ("state", name) for each state
+    it can take a message in; None if it can take any message."""
+    callbacks = [found.callback for found in handler.filters or ()]
+    for check in callbacks:
+        if isinstance(check, Command):
+            if any(not isinstance(command, str) for command in check.commands):
+                return None  # a regular expression
+            return frozenset(
+                ("command", prefix, command) for prefix in check.prefix for command in check.commands
+            )
+    for check in callbacks:
+        states = _states_of(check)
+        if states is not None:
+            return None if "*" in states else frozenset(("state", state) for state in states)
+    return None
+
+
+def _states_of(check: Any) -> set[str | None] | None:
+    """The states (None: no state, "*": any) a state filter takes; None if `check` is not one."""
+    if isinstance(check, State):
+        return {check.state}
+    if not isinstance(check, StateFilter):
+        return None
+    states: set[str | None] = set()
+    for allowed in check.states:
+        if allowed is None or isinstance(allowed, str):
+            states.add(allowed)
+        elif isinstance(allowed, State):
+            states.add(allowed.state)
+        elif isinstance(allowed, StatesGroup) or (isclass(allowed) and issubclass(allowed, StatesGroup)):
+            states |= set(allowed.__all_states_names__)
+        else:
+            states.add("*")
+    return states
+
+
+def _message_offered(keys: _Key, event: Any, kwargs: dict[str, Any]) -> bool:
+    if ("state", kwargs.get("raw_state")) in keys:
+        return True
+    text = event.text or event.caption
+    words = text.split(maxsplit=1) if text else ()
+    if not words:
+        return False
+    prefix, name = words[0][0], words[0][1:].partition("@")[0]
+    return ("command", prefix, name) in keys or ("command", prefix, name.casefold()) in keys
+
+
+def _skip_others(router: Router, kind: str, keys: _Key) -> None:
+    if kind == "callback_query":
+        separators = tuple({key[1] for key in keys})  # one check per separator, not per prefix
+
+        def offered(event: Any, _kwargs: dict[str, Any]) -> bool:
+            data = event.data or ""
+            return any(("data", separator, data.split(separator, 1)[0]) in keys for separator in separators)
+
+    else:
+
+        def offered(event: Any, kwargs: dict[str, Any]) -> bool:
+            return _message_offered(keys, event, kwargs)
+
+    propagate = router.propagate_event
 
     async def propagate_event(update_type: str, event: Any, **kwargs: Any) -> Any:
-        if update_type == "callback_query":
-            data = event.data or ""
-            if not any((separator, data.split(separator, 1)[0]) in heads for separator in separators):
-                return UNHANDLED
-        return await offer(update_type, event, **kwargs)
+        if update_type == kind and not offered(event, kwargs):
+            return UNHANDLED
+        return await propagate(update_type, event, **kwargs)
 
     router.propagate_event = propagate_event  # type: ignore[method-assign]

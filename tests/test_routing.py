@@ -1,15 +1,18 @@
-"""A press is offered only to the routers that can take it (`bot.routing.callbacks_by_prefix`)."""
+"""A press or a message is offered only to the routers that can take it
+(`bot.routing.offered_where_taken`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
-from aiogram.filters import Filter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
-from bot.routing import callbacks_by_prefix
+from bot.routing import offered_where_taken
 
 
 class Ballot(CallbackData, prefix="bal"):
@@ -69,7 +72,7 @@ async def test_a_press_skips_the_routers_that_cannot_take_it_and_reaches_its_own
     handled: list[str] = []
     offered: list[str] = []
     dp = _tree(handled, offered)
-    assert callbacks_by_prefix(dp) == 3  # ideas, ideas.inner, ballots; not the catch-all nor the root
+    offered_where_taken(dp)
     bot = Bot("123:abc")
     try:
         await dp.feed_update(bot, _press("bal:1"))
@@ -93,7 +96,7 @@ async def test_the_same_presses_are_handled_with_and_without_the_index() -> None
         handled: list[str] = []
         dp = _tree(handled, [], catch_all=False)
         if index:
-            callbacks_by_prefix(dp)
+            offered_where_taken(dp)
         bot = Bot("123:abc")
         try:
             for number, data in enumerate(presses, 1):
@@ -119,7 +122,7 @@ async def test_a_router_with_an_outer_middleware_is_offered_every_press() -> Non
     dp = _tree(handled, [], catch_all=False)
     ballots = next(router for router in dp.chain_tail if router.name == "ballots")
     ballots.callback_query.outer_middleware(_Noting(noted))
-    assert callbacks_by_prefix(dp) == 2  # ideas and ideas.inner only
+    offered_where_taken(dp)
     bot = Bot("123:abc")
     try:
         await dp.feed_update(bot, _press("idea:1"))
@@ -127,3 +130,94 @@ async def test_a_router_with_an_outer_middleware_is_offered_every_press() -> Non
     finally:
         await bot.session.close()
     assert handled == ["idea"] and noted == ["zzz:1"]  # the idea press was taken before `ballots`
+
+
+class Form(StatesGroup):
+    title = State()
+    place = State()
+
+
+def _message(text: str, update_id: int = 1) -> Update:
+    person = User(id=7, is_bot=False, first_name="Ayşe")
+    message = Message(
+        message_id=update_id,
+        date=datetime.now(UTC),
+        chat=Chat(id=7, type="private"),
+        from_user=person,
+        text=text,
+    )
+    return Update(update_id=update_id, message=message)
+
+
+def _message_tree(handled: list[str], offered: list[str]) -> Dispatcher:
+    dp = Dispatcher()
+    commands, form, group, anything = (
+        Router(name="commands"),
+        Router(name="form"),
+        Router(name="group"),
+        Router(name="anything"),
+    )
+    for router in (commands, form, group, anything):
+        router.message.filter(_Offered(router.name, offered))
+
+    @commands.message(Command("help", "Menu", prefix="/!"))
+    async def help_(_message: Message) -> None:
+        handled.append("help")
+
+    @form.message(Form.title)
+    async def title(_message: Message) -> None:
+        handled.append("title")
+
+    @group.message(StateFilter(None, Form))
+    async def grouped(_message: Message) -> None:
+        handled.append("grouped")
+
+    @anything.message()
+    async def other(_message: Message) -> None:
+        handled.append("other")
+
+    dp.include_routers(commands, form, group, anything)
+    return dp
+
+
+async def test_a_message_skips_the_routers_without_its_command_or_state() -> None:
+    handled: list[str] = []
+    offered: list[str] = []
+    dp = _message_tree(handled, offered)
+    offered_where_taken(dp)
+    bot = Bot("123:abc")
+    key = StorageKey(bot_id=bot.id, chat_id=7, user_id=7)
+    try:
+        await dp.feed_update(bot, _message("/help me", 1))
+        await dp.feed_update(bot, _message("!Menu", 2))
+        assert handled == ["help", "help"] and offered == ["commands", "commands"]
+        offered.clear()
+        await dp.feed_update(bot, _message("Karşıyaka", 3))  # no state: the group takes None
+        assert handled[-1] == "grouped" and offered == ["group"]
+        offered.clear()
+        await dp.storage.set_state(key, Form.title)
+        await dp.feed_update(bot, _message("A shade for the market", 4))
+        assert handled[-1] == "title" and offered == ["form"]
+        offered.clear()
+        await dp.storage.set_state(key, Form.place)
+        await dp.feed_update(bot, _message("/unknown", 5))  # a state of the group
+        assert handled[-1] == "grouped" and offered == ["group"]
+        offered.clear()
+        await dp.storage.set_state(key, "Other:state")
+        await dp.feed_update(bot, _message("hello", 6))
+        await dp.feed_update(bot, _message("/menu", 7))  # the command is "Menu", not "menu"
+        assert handled[-2:] == ["other", "other"] and offered == ["anything", "anything"]
+    finally:
+        await bot.session.close()
+
+
+def test_every_feature_router_skips_what_it_cannot_take() -> None:
+    """Every handler of the bot is narrow but the fallback's, so every router but the fallback (and the
+    root above it) skips what it cannot take; a catch-all handler in a feature would make every update
+    pass through that feature's routers."""
+    import handlers
+
+    dp = Dispatcher()
+    dp.include_routers(*handlers.routers(()))
+    routers = list(dp.chain_tail)
+    assert offered_where_taken(dp) == len(routers) - 2
