@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import MappingProxyType
 
-from sqlalchemy import Text, cast, delete, func, select
+from sqlalchemy import Text, bindparam, cast, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -424,6 +424,37 @@ class Gate:
     pending: str | None
 
 
+# The statements every ballot press runs, built once: a statement built anew costs its construction
+# and its cache key each time, a reused one neither.
+_GATE = (
+    select(
+        BudgetPot,
+        select(Neighborhood.district_id).where(Neighborhood.id == bindparam("hood")).scalar_subquery(),
+    )
+    .options(joinedload(BudgetPot.process).joinedload(Process.phases))
+    .where(BudgetPot.id == bindparam("pot_id"))
+)
+_ON_BALLOT = (
+    select(
+        BudgetProject.id,
+        BudgetProject.code,
+        cast(BudgetProject.titles, Text),
+        cast(BudgetProject.summaries, Text),
+        BudgetProject.cost,
+        BudgetProject.photo_file_id,
+        Neighborhood.name,
+        District.name,
+    )
+    .outerjoin(Neighborhood, Neighborhood.id == BudgetProject.neighborhood_id)
+    .outerjoin(District, District.id == Neighborhood.district_id)
+    .where(BudgetProject.pot_id == bindparam("pot_id"), BudgetProject.status.in_(ON_BALLOT))
+    .order_by(BudgetProject.position, BudgetProject.id)
+)
+_MY_BALLOT = select(BudgetBallot).where(
+    BudgetBallot.pot_id == bindparam("pot_id"), BudgetBallot.identity == bindparam("identity")
+)
+
+
 async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None) -> Gate:
     """The pot when it is open to the resident and its voting is current (else a refusal), with the
     verification its process still asks of them (`rules.must_verify`, via `verification.pending`).
@@ -432,13 +463,7 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
     One statement reads the pot, its process, the process's phases and the district of the resident's
     neighborhood: every ballot screen and action starts here."""
     hood = resident.neighborhood_id
-    district = select(Neighborhood.district_id).where(Neighborhood.id == hood).scalar_subquery()
-    query = (
-        select(BudgetPot, district)
-        .options(joinedload(BudgetPot.process).joinedload(Process.phases))
-        .where(BudgetPot.id == pot_id)
-    )
-    row = (await session.execute(query)).unique().one_or_none()
+    row = (await session.execute(_GATE, {"pot_id": pot_id, "hood": hood})).unique().one_or_none()
     if row is None or not _is_open_to(row[0], hood, row[1]):  # row[1]: None without a neighborhood
         raise NotYourPot(f"pot {pot_id}")
     pot = row[0]
@@ -475,22 +500,7 @@ async def ballot_projects(session: AsyncSession, pot_id: int) -> list[OnBallot]:
     """`projects_of` as the ballot shows them, in one statement of plain rows. Titles and summaries
     come as their JSON text, each text decoded once per process (`_texts`): every press reads the
     whole pot, and decoding its titles and summaries in both languages was a tenth of a press's work."""
-    rows = await session.execute(
-        select(
-            BudgetProject.id,
-            BudgetProject.code,
-            cast(BudgetProject.titles, Text),
-            cast(BudgetProject.summaries, Text),
-            BudgetProject.cost,
-            BudgetProject.photo_file_id,
-            Neighborhood.name,
-            District.name,
-        )
-        .outerjoin(Neighborhood, Neighborhood.id == BudgetProject.neighborhood_id)
-        .outerjoin(District, District.id == Neighborhood.district_id)
-        .where(BudgetProject.pot_id == pot_id, BudgetProject.status.in_(ON_BALLOT))
-        .order_by(BudgetProject.position, BudgetProject.id)
-    )
+    rows = await session.execute(_ON_BALLOT, {"pot_id": pot_id})
     return [
         OnBallot(
             pid,
@@ -638,11 +648,7 @@ async def my_ballot(
 ) -> tuple[BudgetBallot, tuple[int, ...]] | None:
     """The person's confirmed ballot in the pot (from any of their accounts) and its projects (none
     read when `choices` is False: a screen showing a draft needs only whether a ballot exists)."""
-    ballot = await session.scalar(
-        select(BudgetBallot).where(
-            BudgetBallot.pot_id == pot_id, BudgetBallot.identity == identity_of(resident)
-        )
-    )
+    ballot = await session.scalar(_MY_BALLOT, {"pot_id": pot_id, "identity": identity_of(resident)})
     if ballot is None:
         return None
     if not choices:
