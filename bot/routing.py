@@ -207,25 +207,16 @@ def _narrow(root: Router, update_type: str, key_of: Callable[[HandlerObject], _K
 
     def keys_of(router: Router) -> _Key | None:
         observer = router.observers[update_type]
-        keys: set[tuple[str, ...]] = set()
-        takes_any = len(observer.outer_middleware) > 0
-        for handler in observer.handlers:
-            found = key_of(handler)
-            if found is None:
-                takes_any = True
-            else:
-                keys |= found
-        for sub in router.sub_routers:
-            below = keys_of(sub)
-            if below is None:
-                takes_any = True
-            else:
-                keys |= below
-        if takes_any:
+        # every sub-router is indexed, whatever this router's own handlers are
+        found = [key_of(handler) for handler in observer.handlers] + [
+            keys_of(sub) for sub in router.sub_routers
+        ]
+        if len(observer.outer_middleware) > 0 or any(keys is None for keys in found):
             return None
-        _skip_others(router, update_type, frozenset(keys))
+        keys: _Key = frozenset().union(*found)
+        _skip_others(router, update_type, keys)
         narrowed.append(router)
-        return frozenset(keys)
+        return keys
 
     keys_of(root)
     return narrowed
