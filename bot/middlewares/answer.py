@@ -3,11 +3,12 @@
 A handler sets `callback_answer.text` (and `.show_alert`) for a toast, or nothing for a silent answer;
 the answer goes out when the handler returns. It is the update's result (unless the handler returned
 one of its own): a webhook answers Telegram's call with it (the Bot API runs a method put in the reply
-to its call), and polling sends it once the update is handled, so a press costs one request of the
-bot's fewer (its edit alone), and the answer goes out after the update's transaction is committed. When the handler raises, nothing is answered here: the
-error handlers answer with the reason (a refusal) or an apology. A handler that answered the query
-itself (`query.answer(...)`) is noticed by the request tracker below, so the query is never answered
-twice.
+to its call), and polling sends it once the update is handled. So a press costs the bot one request
+(its edit) instead of two, and the answer goes out after the update's transaction is committed.
+
+When the handler raises, nothing is answered here: the error handlers answer with the reason (a
+refusal) or an apology. A handler that answered the query itself (`query.answer(...)`) is noticed by
+the request tracker below, so the query is never answered twice.
 """
 
 from __future__ import annotations

@@ -499,7 +499,8 @@ async def projects_of(session: AsyncSession, pot_id: int) -> list[BudgetProject]
 async def ballot_projects(session: AsyncSession, pot_id: int) -> list[OnBallot]:
     """`projects_of` as the ballot shows them, in one statement of plain rows. Titles and summaries
     come as their JSON text, each text decoded once per process (`_texts`): every press reads the
-    whole pot, and decoding its titles and summaries in both languages was a tenth of a press's work."""
+    whole pot, and decoding its titles and summaries in both languages was about a twentieth of a
+    press's work."""
     rows = await session.execute(_ON_BALLOT, {"pot_id": pot_id})
     return [
         OnBallot(
