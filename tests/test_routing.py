@@ -31,12 +31,12 @@ def _press(data: str, update_id: int = 1) -> Update:
 
 
 class _Offered(Filter):
-    """A router-level filter that notes every press offered to its router and lets it through."""
+    """A router-level filter that notes every update offered to its router and lets it through."""
 
     def __init__(self, name: str, offered: list[str]) -> None:
         self.name, self.offered = name, offered
 
-    async def __call__(self, _query: CallbackQuery) -> bool:
+    async def __call__(self, _event: CallbackQuery | Message) -> bool:
         self.offered.append(self.name)
         return True
 
