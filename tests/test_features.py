@@ -92,3 +92,8 @@ async def test_a_press_is_answered_in_the_webhook_reply(settings, sandbox) -> No
         sent.clear()
         answer = await person.press("🌐 Change language")  # a silent answer goes the same way
         assert answer.answered and answer.text is None and "AnswerCallbackQuery" not in sent
+        ayse = await onboard(sandbox, lang="tr", name="Ayşe")
+        await ayse.say("/settings")
+        sent.clear()
+        answer = await ayse.press("Kapat: Şehir haberleri")  # the toast in the person's language
+        assert answer.answered and answer.text == "Bildirimler kapatıldı." and sent == ["EditMessageText"]

@@ -221,3 +221,21 @@ def test_every_feature_router_skips_what_it_cannot_take() -> None:
     dp.include_routers(*handlers.routers(()))
     routers = list(dp.chain_tail)
     assert offered_where_taken(dp) == len(routers) - 2
+
+
+async def test_the_answer_is_the_result_of_a_press_whose_handler_returns_nothing() -> None:
+    """By polling, aiogram sends a method the update returns; by webhook, it goes in the reply."""
+    from aiogram.methods import AnswerCallbackQuery
+    from aiogram.utils.callback_answer import CallbackAnswer
+
+    from bot.middlewares.answer import AnswerMiddleware
+
+    async def handler(_query: CallbackQuery, data: dict) -> None:
+        answer: CallbackAnswer = data["callback_answer"]
+        answer.text = "Removed from your ballot."
+
+    query = _press("bal:1").callback_query
+    result = await AnswerMiddleware()(handler, query, {})
+    assert isinstance(result, AnswerCallbackQuery)
+    assert (result.callback_query_id, result.text) == ("1", "Removed from your ballot.")
+    assert not result.show_alert
