@@ -505,8 +505,11 @@ def _load_factory(spec: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-async def _make_served(factory: str, api_url: str, token: str) -> tuple[Any, Any, Callable[[], Any] | None]:
-    """Call the factory and return ``(bot, dispatcher, close)`` whatever form it answered in."""
+async def _make_served(
+    factory: str, api_url: str, token: str
+) -> tuple[Any, Any, Callable[[], Any] | None, Callable[[], Any] | None]:
+    """Call the factory and return ``(bot, dispatcher, close, webhook)`` whatever form it answered in;
+    ``webhook``, when the application has its own, gives ``(aiohttp app, path, secret token)``."""
     from aiogram import Bot, Dispatcher
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
@@ -518,18 +521,23 @@ async def _make_served(factory: str, api_url: str, token: str) -> tuple[Any, Any
     if inspect.isawaitable(served):
         served = await served
     if isinstance(served, Dispatcher):
-        return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url))), served, None
+        return (
+            Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url))),
+            served,
+            None,
+            None,
+        )
     if isinstance(served, tuple):
         bot, dispatcher = served
-        return bot, dispatcher, None
-    return served.bot, served.dp, getattr(served, "close", None)
+        return bot, dispatcher, None, None
+    return served.bot, served.dp, getattr(served, "close", None), getattr(served, "webhook", None)
 
 
 async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: str | None = None) -> None:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
 
-    bot, dispatcher, close = await _make_served(factory, api_url, token)
+    bot, dispatcher, close, own_webhook = await _make_served(factory, api_url, token)
     allowed_updates = dispatcher.resolve_used_update_types()
     runner: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
@@ -540,10 +548,13 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
             dispatcher.start_polling(bot, handle_signals=False, allowed_updates=allowed_updates)
         )
     else:
-        app = web.Application()
-        SimpleRequestHandler(
-            dispatcher, bot, handle_in_background=False, secret_token=WEBHOOK_SECRET
-        ).register(app, path="/webhook")
+        if own_webhook is not None:  # the application's own, as it runs in production
+            app, path, secret = own_webhook()
+        else:
+            app, path, secret = web.Application(), "/webhook", WEBHOOK_SECRET
+            SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret).register(
+                app, path=path
+            )
         # the app's startup emits the dispatcher's startup with its workflow data (and shutdown at cleanup)
         setup_application(app, dispatcher, bot=bot)
         runner = web.AppRunner(app, access_log=None)
@@ -552,7 +563,7 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
         await site.start()
         port = runner.addresses[0][1]
         await bot.set_webhook(
-            f"http://127.0.0.1:{port}/webhook", secret_token=WEBHOOK_SECRET, allowed_updates=allowed_updates
+            f"http://127.0.0.1:{port}{path}", secret_token=secret, allowed_updates=allowed_updates
         )
 
     # as `meydan run` does once ready (`bot.app.settle`), for the echo too: start-up's objects frozen,

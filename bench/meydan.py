@@ -54,6 +54,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiogram import Bot, Dispatcher
+from aiohttp import web
 
 from bench.common import (
     BENCH_TOKEN,
@@ -117,6 +118,12 @@ class MeydanUnderTest:
     @property
     def dp(self) -> Dispatcher:
         return self.meydan.dp
+
+    def webhook(self) -> tuple[web.Application, str, str]:
+        """Meydan's own webhook application (`meydan run` serves it), its path and its secret token."""
+        from bot.app import WEBHOOK_PATH, webhook_app
+
+        return webhook_app(self.meydan), WEBHOOK_PATH, self.meydan.webhook_secret
 
     async def close(self) -> None:
         try:

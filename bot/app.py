@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.methods import TelegramMethod
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Update
 from aiogram.utils.i18n import I18n
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
+from aiohttp import Payload, web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers
@@ -34,7 +37,7 @@ from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.routing import filters_on_the_loop, offered_where_taken
 from bot.services import city as city_service
 from bot.services import outbox, residents
-from bot.telegram import make_bot
+from bot.telegram import Session, make_bot
 from scheduler.outbox import Pace
 from scheduler.setup import Scheduling
 from storage import migrate
@@ -296,7 +299,8 @@ def webhook_app(meydan: Meydan, *, background: bool = False) -> web.Application:
 
 class _WebhookHandler(SimpleRequestHandler):
     """aiogram's handler, answering 403 Forbidden (not 401) to a call without the right secret token
-    (whatever bytes the header holds), and 400 to a body that is not an update."""
+    (whatever bytes the header holds), and 400 to a body that is not an update. The body is parsed and
+    validated once (aiogram's own handler would do it again) and a method in the reply goes as JSON."""
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         if not self.secret_token:
@@ -309,10 +313,29 @@ class _WebhookHandler(SimpleRequestHandler):
             return web.Response(status=403, text="Forbidden")
         try:
             body = await request.json(loads=self.bot.session.json_loads)
-            Update.model_validate(body, context={"bot": self.bot})
+            update = Update.model_validate(body, context={"bot": self.bot})
         except (ValueError, TypeError):  # not JSON, or not an update (pydantic's error is a ValueError)
             return web.Response(status=400, text="Bad Request")
-        return await super().handle(request)
+        if self.handle_in_background:
+            task = asyncio.create_task(self._in_background(update))
+            self._background_feed_update_tasks.add(task)
+            task.add_done_callback(self._background_feed_update_tasks.discard)
+            return web.json_response({})
+        result = await self.dispatcher.feed_webhook_update(self.bot, update, **self.data)
+        return web.Response(body=self._build_response_writer(bot=self.bot, result=result))
+
+    async def _in_background(self, update: Update) -> None:
+        result = await self.dispatcher.feed_update(self.bot, update, **self.data)
+        if isinstance(result, TelegramMethod):
+            await self.dispatcher.silent_call_request(bot=self.bot, result=result)
+
+    def _build_response_writer(self, bot: Bot, result: TelegramMethod[Any] | None) -> Payload:
+        session = bot.session
+        if result and isinstance(session, Session):
+            body = session.json_body(bot, result, method=result.__api_method__)
+            if body is not None:
+                return body
+        return super()._build_response_writer(bot, result)
 
 
 async def _health(_request: web.Request) -> web.Response:

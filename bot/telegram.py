@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from aiohttp import FormData, JsonPayload
 
 from bot.middlewares.answer import AnsweredTracker
 from bot.middlewares.database import CommitBeforeSending
@@ -72,6 +74,72 @@ class KeepResponseTypes(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
+# The updates' parts that hold a message; a press's message is the callback query's.
+_MESSAGES = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_message",
+    "edited_business_message",
+)
+
+
+def _drop_keyboards(update: dict[str, Any]) -> None:
+    for key in _MESSAGES:
+        message = update.get(key)
+        if isinstance(message, dict):
+            message.pop("reply_markup", None)
+    query = update.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("message"), dict):
+        query["message"].pop("reply_markup", None)
+
+
+def loads_without_keyboards(text: str | bytes) -> Any:
+    """JSON from Telegram with the inline keyboards of its messages left out: the keyboard of a pressed
+    message (in every press's update) and of a message just sent or edited (in the answer). The bot
+    built them and nothing reads them back, and parsing one into aiogram's objects costs more than the
+    rest of the update: 0.25-0.35 ms for a page of ideas, where the update without it takes 0.03 ms."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        return data
+    if "update_id" in data:  # a webhook's body
+        _drop_keyboards(data)
+        return data
+    result = data.get("result")
+    if isinstance(result, dict):  # a message sent or edited
+        result.pop("reply_markup", None)
+    elif isinstance(result, list):  # getUpdates
+        for update in result:
+            if isinstance(update, dict):
+                _drop_keyboards(update)
+    return data
+
+
+class Session(AiohttpSession):
+    """aiogram's aiohttp session that parses answers with `loads_without_keyboards` and sends a call
+    without files as a JSON body: aiogram's urlencoded form percent-escapes a keyboard's JSON byte by
+    byte in Python (0.1-0.2 ms a call for a page of ideas), where `json.dumps` does it in C."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("json_loads", loads_without_keyboards)
+        super().__init__(**kwargs)
+
+    def json_body(self, bot: Bot, call: TelegramMethod[Any], **extra: Any) -> JsonPayload | None:
+        """The call's parameters (and `extra`) as a JSON body, or None when it uploads a file."""
+        files: dict[str, Any] = {}
+        values = {**extra}
+        for key, value in call.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None:
+                values[key] = prepared
+        return None if files else JsonPayload(values, dumps=self.json_dumps)
+
+    def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
+        body = self.json_body(bot, method)
+        return super().build_form_data(bot, method) if body is None else body  # type: ignore[return-value]
+
+
 def make_bot(
     token: str,
     api_url: str | None = None,
@@ -82,9 +150,9 @@ def make_bot(
 ) -> Bot:
     """The client; `client` names it in the 429/403 counters of `/metrics` (updates or outbox)."""
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(api_url), **session_kwargs)
+        Session(api=TelegramAPIServer.from_base(api_url), **session_kwargs)
         if api_url
-        else AiohttpSession(**session_kwargs)
+        else Session(**session_kwargs)
     )
     session.middleware(CommitBeforeSending())
     session.middleware(KeepResponseTypes())

@@ -1,16 +1,27 @@
-"""The bot's Telegram client waits out HTTP 429 as Telegram asks, and the locale is picked in order."""
+"""The bot's Telegram client waits out HTTP 429 as Telegram asks, sends JSON and reads no keyboard back,
+and the locale is picked in order."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from aiogram import Dispatcher
 from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import FormData, JsonPayload
 
+from bot.app import _WebhookHandler
 from bot.middlewares.locale import pick_language
 from bot.sandbox.emulator import Limits
 from bot.sandbox.testing import Sandbox
-from bot.telegram import make_bot
+from bot.telegram import loads_without_keyboards, make_bot
+
+KEYBOARD = InlineKeyboardMarkup(
+    inline_keyboard=[[InlineKeyboardButton(text="Destekle 👍", callback_data="idea:support:7")]]
+)
 
 
 async def test_sender_honours_retry_after() -> None:
@@ -42,6 +53,77 @@ async def test_gives_up_when_the_wait_is_too_long() -> None:
             assert err.value.retry_after > 5
         finally:
             await bot.session.close()
+
+
+async def test_calls_go_as_json_and_files_as_forms() -> None:
+    """A call is a JSON body, a file upload a multipart form; Telegram (here the sandbox) takes both, and
+    what comes back carries no keyboard, though the person sees it."""
+    async with Sandbox() as sb:
+        person = await sb.person("Ayşe", language_code="tr")
+        bot = make_bot(sb.token, sb.url)
+        try:
+            call = SendMessage(chat_id=person.id, text="<b>Çeşme</b> & park", reply_markup=KEYBOARD)
+            assert isinstance(bot.session.build_form_data(bot, call), JsonPayload)
+            sent = await bot(call)
+            upload = BufferedInputFile("ad;şehir\nİzmir".encode(), filename="fikirler.csv")
+            uploading = SendDocument(chat_id=person.id, document=upload)
+            assert isinstance(bot.session.build_form_data(bot, uploading), FormData)
+            document = await bot.send_document(
+                person.id, upload, caption="Dışa aktarım", reply_markup=KEYBOARD
+            )
+        finally:
+            await bot.session.close()
+        assert sent.text == "Çeşme & park" and sent.reply_markup is None
+        assert document.document is not None and document.reply_markup is None
+        seen = await person.bot_messages()
+        assert seen[0].text == "Çeşme & park" and seen[0].buttons == [["Destekle 👍"]]
+        assert seen[1].document is not None and seen[1].caption == "Dışa aktarım"
+        assert seen[1].buttons == [["Destekle 👍"]]
+
+
+def test_keyboards_are_left_out_of_what_telegram_sends() -> None:
+    message = {"message_id": 5, "chat": {"id": 1, "type": "private"}, "date": 0, "text": "Fikirler"}
+    keyboard = {"inline_keyboard": [[{"text": "▶", "callback_data": "ideas:page:2"}]]}
+    press = {
+        "update_id": 9,
+        "callback_query": {
+            "id": "1",
+            "from": {"id": 1, "is_bot": False, "first_name": "Ayşe"},
+            "chat_instance": "1",
+            "data": "ideas:page:2",
+            "message": {**message, "reply_markup": keyboard},
+        },
+    }
+    assert loads_without_keyboards(json.dumps(press))["callback_query"]["message"] == message
+    edited = loads_without_keyboards(
+        json.dumps({"ok": True, "result": {**message, "reply_markup": keyboard}})
+    )
+    assert edited["result"] == message
+    polled = loads_without_keyboards(json.dumps({"ok": True, "result": [press, {"update_id": 10}]}))
+    assert polled["result"][0]["callback_query"]["message"] == message and polled["result"][1] == {
+        "update_id": 10
+    }
+    assert loads_without_keyboards('{"ok": true, "result": true}') == {"ok": True, "result": True}
+    assert loads_without_keyboards("[1, 2]") == [1, 2]
+    assert (
+        loads_without_keyboards('{"ok": false, "error_code": 400, "description": "Bad Request"}')["ok"]
+        is False
+    )
+
+
+def test_a_method_in_the_webhook_reply_goes_as_json() -> None:
+    bot = make_bot("42:TEST", "http://127.0.0.1:1")
+    handler = _WebhookHandler(dispatcher=Dispatcher(), bot=bot)
+    reply = handler._build_response_writer(
+        bot, AnswerCallbackQuery(callback_query_id="7", text="Destek verildi")
+    )
+    assert isinstance(reply, JsonPayload)
+    assert json.loads(reply._value) == {  # noqa: SLF001 - the body as it goes on the wire
+        "method": "answerCallbackQuery",
+        "callback_query_id": "7",
+        "text": "Destek verildi",
+    }
+    assert isinstance(handler._build_response_writer(bot, None), JsonPayload)  # an empty reply: {}
 
 
 @pytest.mark.parametrize(
