@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -136,8 +136,17 @@ def _loaded():  # noqa: ANN202 - a select with the phases and the neighborhood l
     )
 
 
+# read on most updates of a feature that belongs to a process, so built once
+_BY_ID = _loaded().where(Process.id == bindparam("process_id"))
+_FOR_NEIGHBORHOOD = (
+    _loaded()
+    .where(or_(Process.scope == CITY, Process.neighborhood_id == bindparam("neighborhood_id")))
+    .order_by(Process.created_at.desc(), Process.id.desc())
+)
+
+
 async def get(session: AsyncSession, process_id: int) -> Process | None:
-    return (await session.scalars(_loaded().where(Process.id == process_id))).unique().first()
+    return (await session.scalars(_BY_ID, {"process_id": process_id})).unique().first()
 
 
 async def by_key(session: AsyncSession, key: str) -> Process | None:
@@ -151,8 +160,7 @@ async def all_processes(session: AsyncSession) -> list[Process]:
 
 async def for_neighborhood(session: AsyncSession, neighborhood_id: int | None) -> list[Process]:
     """Processes a resident of this neighborhood takes part in, newest first."""
-    stmt = _loaded().where(or_(Process.scope == CITY, Process.neighborhood_id == neighborhood_id))
-    return list((await session.scalars(stmt.order_by(Process.created_at.desc(), Process.id.desc()))).unique())
+    return list((await session.scalars(_FOR_NEIGHBORHOOD, {"neighborhood_id": neighborhood_id})).unique())
 
 
 async def outlook(session: AsyncSession, neighborhood_id: int | None, now: datetime | None = None) -> Outlook:

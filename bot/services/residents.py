@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, delete, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -69,10 +69,10 @@ async def identify(session: AsyncSession, resident: Resident) -> None:
         resident.identity = identity_of(await identity_key(session), resident.telegram_id)
 
 
-def same_person(resident_id: int) -> Select[tuple[int]]:
+def same_person(resident_id: int | BindParameter[int]) -> Select[tuple[int]]:
     """The ids of every resident row of the person behind `resident_id`: that row, and the anonymous
     rows their deleted accounts left with the same identity. Use it in a rule as
-    `Idea.author_id.in_(same_person(resident.id))`."""
+    `Idea.author_id.in_(same_person(resident.id))`, or with a `bindparam` in a statement built once."""
     identity = select(Resident.identity).where(Resident.id == resident_id).scalar_subquery()
     return select(Resident.id).where(or_(Resident.id == resident_id, Resident.identity == identity))
 

@@ -11,8 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -313,28 +314,36 @@ class Card:
     supported: bool
 
 
+# The statements of the ideas a resident browses, opens and supports, built once: each update of that
+# path runs two or three of them, and building one again (with its cache key) cost more than running it.
+_PERSON = bindparam("person")
+_SUPPORTS = select(func.count()).where(IdeaSupport.idea_id == Idea.id).correlate(Idea).scalar_subquery()
+_CARD = (
+    _with_places()
+    .add_columns(
+        _SUPPORTS,
+        select(IdeaSupport.idea_id)
+        .where(IdeaSupport.idea_id == Idea.id, IdeaSupport.resident_id.in_(same_person(_PERSON)))
+        .correlate(Idea)
+        .exists(),
+    )
+    .where(
+        Idea.id == bindparam("idea_id"), Idea.process_id == bindparam("process_id"), Idea.status.in_(VISIBLE)
+    )
+    .execution_options(populate_existing=True)
+)
+_SUPPORT_COUNT = select(func.count()).where(IdeaSupport.idea_id == bindparam("idea_id"))
+
+
 async def card(session: AsyncSession, idea_id: int, process_id: int, resident_id: int) -> Card | None:
     """`visible`, `support_count` and `supports` in one statement."""
-    count = select(func.count()).where(IdeaSupport.idea_id == Idea.id).correlate(Idea).scalar_subquery()
-    mine = (
-        select(IdeaSupport.idea_id)
-        .where(IdeaSupport.idea_id == Idea.id, IdeaSupport.resident_id.in_(same_person(resident_id)))
-        .correlate(Idea)
-        .exists()
-    )
-    row = (
-        await session.execute(
-            _with_places()
-            .add_columns(count, mine)
-            .where(Idea.id == idea_id, Idea.process_id == process_id, Idea.status.in_(VISIBLE))
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    params = {"idea_id": idea_id, "process_id": process_id, "person": resident_id}
+    row = (await session.execute(_CARD, params)).first()
     return Card(row[0], row[1] or 0, bool(row[2])) if row else None
 
 
 async def support_count(session: AsyncSession, idea_id: int) -> int:
-    return await session.scalar(select(func.count()).where(IdeaSupport.idea_id == idea_id)) or 0
+    return await session.scalar(_SUPPORT_COUNT, {"idea_id": idea_id}) or 0
 
 
 async def supports(session: AsyncSession, idea_id: int, resident_id: int) -> bool:
@@ -351,8 +360,7 @@ async def mine(
     session: AsyncSession, resident_id: int, *, page: int = 0, page_size: int = 5
 ) -> tuple[list[Listed], int]:
     """The resident's ideas, newest first, with their support counts."""
-    where = (Idea.author_id == resident_id,)
-    return await _listed(session, where, order="new", page=page, page_size=page_size)
+    return await _listed(session, {"author_id": resident_id}, order="new", page=page, page_size=page_size)
 
 
 async def browse(
@@ -366,34 +374,49 @@ async def browse(
     page_size: int = 5,
 ) -> tuple[list[Listed], int]:
     """Published ideas of a process, newest or most supported first, optionally of one place or theme."""
-    where = [Idea.process_id == process_id, Idea.status.in_(VISIBLE)]
+    where = {"process_id": process_id, "statuses": VISIBLE}
     if neighborhood_id:
-        where.append(Idea.neighborhood_id == neighborhood_id)
+        where["neighborhood_id"] = neighborhood_id
     if theme_id:
-        where.append(Idea.theme_id == theme_id)
-    return await _listed(session, tuple(where), order=sort, page=page, page_size=page_size)
+        where["theme_id"] = theme_id
+    return await _listed(session, where, order=sort, page=page, page_size=page_size)
+
+
+# what a list of ideas may be narrowed by: the parameter's name and the condition that takes it
+_LIST_FILTERS = {
+    "process_id": Idea.process_id == bindparam("process_id"),
+    "statuses": Idea.status.in_(bindparam("statuses", expanding=True)),
+    "neighborhood_id": Idea.neighborhood_id == bindparam("neighborhood_id"),
+    "theme_id": Idea.theme_id == bindparam("theme_id"),
+    "author_id": Idea.author_id == bindparam("author_id"),
+}
+
+
+@cache
+def _list_statements(filters: frozenset[str], order: str) -> tuple[Select, Select]:
+    """A page of ideas with their support counts and the total (a window count), and the total alone,
+    narrowed by `filters` (keys of `_LIST_FILTERS`); built once for each kind of list."""
+    where = [_LIST_FILTERS[name] for name in sorted(filters)]
+    supports = _SUPPORTS.label("supports")
+    stmt = _with_places().add_columns(supports, func.count().over().label("total")).where(*where)
+    stmt = stmt.order_by(supports.desc(), Idea.id.desc()) if order == "top" else stmt.order_by(Idea.id.desc())
+    stmt = stmt.offset(bindparam("offset")).limit(bindparam("limit"))
+    return stmt, select(func.count()).select_from(Idea).where(*where)
 
 
 async def _listed(
-    session: AsyncSession, where: tuple, *, order: str, page: int, page_size: int
+    session: AsyncSession, where: dict[str, object], *, order: str, page: int, page_size: int
 ) -> tuple[list[Listed], int]:
-    """One page and the number of ideas in all, in one statement (the total as a window count); a page
-    past the end (ideas went away meanwhile) is the last page, which takes a second one."""
-    count = (
-        select(func.count())
-        .where(IdeaSupport.idea_id == Idea.id)
-        .correlate(Idea)
-        .scalar_subquery()
-        .label("supports")
-    )
-    stmt = _with_places().add_columns(count, func.count().over().label("total")).where(*where)
-    stmt = stmt.order_by(count.desc(), Idea.id.desc()) if order == "top" else stmt.order_by(Idea.id.desc())
+    """One page and the number of ideas in all, in one statement; a page past the end (ideas went away
+    meanwhile) is the last page, which takes a second one. `where` maps filters to their values."""
+    stmt, count = _list_statements(frozenset(where), "top" if order == "top" else "new")
     page = max(page, 0)
-    rows = (await session.execute(stmt.offset(page * page_size).limit(page_size))).unique().all()
+    params = {**where, "offset": page * page_size, "limit": page_size}
+    rows = (await session.execute(stmt, params)).unique().all()
     if not rows and page:
-        total = await session.scalar(select(func.count()).select_from(Idea).where(*where)) or 0
+        total = await session.scalar(count, where) or 0
         page = max(1, -(-total // page_size)) - 1
-        rows = (await session.execute(stmt.offset(page * page_size).limit(page_size))).unique().all()
+        rows = (await session.execute(stmt, {**params, "offset": page * page_size})).unique().all()
     total = rows[0][2] if rows else 0
     return [Listed(idea, n) for idea, n, _total in rows], total
 
@@ -535,6 +558,29 @@ class Toggled:
     supports: int
 
 
+_TO_SUPPORT = (
+    _with_places()
+    .add_columns(Idea.author_id.in_(same_person(_PERSON)), Process.id, Process.neighborhood_id)
+    .outerjoin(Process, Process.id == Idea.process_id)
+    .where(Idea.id == bindparam("idea_id"))
+    .with_for_update(of=Idea)
+    .execution_options(populate_existing=True)
+)
+_UNSUPPORT = (
+    delete(IdeaSupport)
+    .where(IdeaSupport.idea_id == bindparam("idea_id"), IdeaSupport.resident_id.in_(same_person(_PERSON)))
+    .execution_options(synchronize_session=False)
+)
+_SUPPORT = {  # on PostgreSQL or not
+    on_postgresql: dialect.insert(IdeaSupport)
+    .values(
+        idea_id=bindparam("idea_id"), resident_id=bindparam("resident_id"), created_at=bindparam("created_at")
+    )
+    .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
+    for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
+}
+
+
 async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident) -> tuple[bool, int]:
     """Support a published idea, or take the support back. Returns (supported now, count); see
     `toggle_support_of`."""
@@ -559,16 +605,7 @@ async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resid
     with its places, whether it is the person's own and its process's neighborhood in that one
     statement; the count is read after the change (on PostgreSQL a count read with the lock could miss
     a support committed while this update waited for it)."""
-    row = (
-        await session.execute(
-            _with_places()
-            .add_columns(Idea.author_id.in_(same_person(resident.id)), Process.id, Process.neighborhood_id)
-            .outerjoin(Process, Process.id == Idea.process_id)
-            .where(Idea.id == idea_id)
-            .with_for_update(of=Idea)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    row = (await session.execute(_TO_SUPPORT, {"idea_id": idea_id, "person": resident.id})).first()
     if row is None:
         raise NotFound("no such idea")
     idea, is_own, process_id, process_hood = row
@@ -578,18 +615,12 @@ async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resid
         raise NotSupportable(f"the idea is {idea.status}")
     if process_id is None or not rules.takes_part(process_hood, resident.neighborhood_id):
         raise NotSupportable("the process is for another neighborhood")
-    removed = await session.execute(
-        delete(IdeaSupport)
-        .where(IdeaSupport.idea_id == idea_id, IdeaSupport.resident_id.in_(same_person(resident.id)))
-        .execution_options(synchronize_session=False)
-    )
+    removed = await session.execute(_UNSUPPORT, {"idea_id": idea_id, "person": resident.id})
     supported = False
     if not removed.rowcount:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         await session.execute(
-            dialect.insert(IdeaSupport)
-            .values(idea_id=idea_id, resident_id=resident.id, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
+            _SUPPORT[session.get_bind().dialect.name == "postgresql"],
+            {"idea_id": idea_id, "resident_id": resident.id, "created_at": utcnow()},
         )  # the same press delivered twice at once: the support exists either way
         supported = True
     return Toggled(idea, supported, await support_count(session, idea_id))

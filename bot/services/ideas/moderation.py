@@ -111,8 +111,7 @@ PUBLISHED_LIST = (APPROVED, HIDDEN)  # what staff find under "Published ideas": 
 async def published(session: AsyncSession, *, page: int = 0, page_size: int = 8) -> tuple[list[Listed], int]:
     """Published (and hidden) ideas of every process, for staff: to merge, hide, unhide or turn into
     projects."""
-    where = (Idea.status.in_(PUBLISHED_LIST),)
-    return await _listed(session, where, order="new", page=page, page_size=page_size)
+    return await _listed(session, {"statuses": PUBLISHED_LIST}, order="new", page=page, page_size=page_size)
 
 
 # --- decisions -------------------------------------------------------------------------------------
