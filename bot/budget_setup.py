@@ -37,9 +37,8 @@ def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..
         except budgets.LevelLocked:
             return _fail(f"{args.action}: voting has begun in {args.process}: the level can no longer change")
         except budgets.VotingStarted:  # `budgets.editable`, the predicate of the chat's buttons and services
-            return _fail(
-                f"{args.action}: voting has begun in {args.process}: its pots and projects can no longer change"
-            )
+            what = "its dates" if args.action == "voting" else "its pots and projects"
+            return _fail(f"{args.action}: voting has begun in {args.process}: {what} can no longer change")
         except budgets.NoCodes:
             return _fail(f"{args.action}: {args.process} is not at the code level, or its voting has closed")
 
@@ -47,10 +46,14 @@ def run_setup(args: argparse.Namespace, settings: Settings, with_db: Callable[..
 
 
 async def _voting(session: Any, process: Any, args: argparse.Namespace, spec: Any) -> int:
-    from bot.services import processes
+    """Set or move the voting phase until it has begun, closing in the future, as staff do in the chat
+    (`budgets.staff.set_voting`): a vote under way keeps its dates."""
+    from bot.services import budgets, processes
 
+    budgets.check_editable(process)
     opens = processes.parse_local(args.opens, spec.zone)
     closes = processes.parse_local(args.closes, spec.zone)
+    processes.check_closing(opens, closes)
     await processes.set_phase(session, process, "voting", opens, closes)
     print(f"{process.key}: voting {args.opens} → {args.closes}")
     return 0
@@ -141,7 +144,10 @@ async def _edit_project(session: Any, process: Any, args: argparse.Namespace, sp
     if args.cost is not None and args.cost < 1:
         raise budgets.PotError("a cost is at least 1")
     changes: dict[str, Any] = {}
-    for field, given in (("titles", (args.title_tr, args.title_en)), ("summaries", (args.summary_tr, args.summary_en))):
+    for field, given in (
+        ("titles", (args.title_tr, args.title_en)),
+        ("summaries", (args.summary_tr, args.summary_en)),
+    ):
         texts = {lang: text for lang, text in zip(("tr", "en"), given, strict=True) if text is not None}
         if texts:
             changes[field] = texts
@@ -194,11 +200,21 @@ async def _codes(session: Any, process: Any, args: argparse.Namespace, spec: Any
     try:
         fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise verification.VerificationError(f"cannot write a new file {args.output}: {exc.strerror}") from None
+        raise verification.VerificationError(
+            f"cannot write a new file {args.output}: {exc.strerror}"
+        ) from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
         out.write(verification.codes_csv(process, codes))
     print(f"{len(codes)} codes for {process.key} written to {args.output}; only their hashes are kept")
     return 0
 
 
-ACTIONS = {"verification": _verification, "codes": _codes, "voting": _voting, "add-pot": _add_pot, "add-project": _add_project, "edit-project": _edit_project, "results": _results}
+ACTIONS = {
+    "verification": _verification,
+    "codes": _codes,
+    "voting": _voting,
+    "add-pot": _add_pot,
+    "add-project": _add_project,
+    "edit-project": _edit_project,
+    "results": _results,
+}

@@ -83,7 +83,9 @@ async def test_a_pot_voted_in_the_bot_exports_and_recounts_the_same(sessions) ->
     assert not any(b.voter_id.startswith("pb:") for b in exported.ballots)  # no identity, no receipt
     # numbered in the order of what they chose, not of voting: the file says nothing of who voted when
     assert [b.voter_id for b in exported.ballots] == [str(n) for n in range(1, 8)]
-    assert [b.projects for b in exported.ballots] == sorted(by_identity.values(), key=lambda c: (sorted(c), c))
+    assert [b.projects for b in exported.ballots] == sorted(
+        by_identity.values(), key=lambda c: (sorted(c), c)
+    )
     assert tally(exported, official_rule(exported)).selected == outcome.selected
     assert exported.official_winners == frozenset(outcome.selected)
     assert outcome.selected and outcome.cost <= 100
@@ -185,6 +187,7 @@ def test_a_budget_set_up_from_the_command_line(tmp_path: Path) -> None:
         ("process", "add-project", "pb", "Nowhere", "--title-tr", "a", "--title-en", "a", "--cost", "1"): "no pot",
         ("process", "results", "pb"): "name the pot",
         ("process", "voting", "nope", "--opens", "2099-02-01", "--closes", "2099-02-02"): "no process",
+        ("process", "voting", "pb", "--opens", "2020-02-01", "--closes", "2020-02-02"): "cannot close in the past",
     }  # fmt: skip
     for step, said in refused.items():
         done = meydan(*step)
@@ -231,6 +234,12 @@ def test_no_pot_or_project_is_added_from_the_command_line_once_voting_has_begun(
         done = meydan(*step)
         said = f"process {step[1]}: voting has begun in pb: its pots and projects can no longer change"
         assert done.returncode == 2 and said in done.stderr and done.stdout == "", (step, done.stderr)
+    moved = meydan("process", "voting", "pb", "--opens", "2099-03-01 00:00", "--closes", "2099-03-10 00:00")
+    said = "process voting: voting has begun in pb: its dates can no longer change"
+    assert moved.returncode == 2 and said in moved.stderr and moved.stdout == "", moved.stderr
     with sqlite3.connect(db) as conn:  # nothing added, nothing changed
         assert conn.execute("SELECT cost FROM budget_projects ORDER BY id").fetchall() == [(5,), (7,)]
         assert conn.execute("SELECT count(*) FROM budget_pots").fetchone() == (1,)
+        assert (
+            conn.execute("SELECT starts_at FROM process_phases WHERE kind = 'voting'").fetchone()[0] < "2021"
+        )

@@ -220,7 +220,7 @@ def check_opening(opens_at: datetime, zone: ZoneInfo, now: datetime | None = Non
 def check_closing(opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> None:
     """A closing typed by staff: in the future, and after the opening."""
     if closes_at <= (now or utcnow()):
-        raise InPast("submission cannot close in the past")
+        raise InPast("a phase cannot close in the past")
     check_window(opens_at, closes_at)
 
 
