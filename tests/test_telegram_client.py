@@ -3,6 +3,7 @@ and the locale is picked in order."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -124,6 +125,46 @@ def test_a_method_in_the_webhook_reply_goes_as_json() -> None:
         "text": "Destek verildi",
     }
     assert isinstance(handler._build_response_writer(bot, None), JsonPayload)  # an empty reply: {}
+
+
+async def test_a_webhook_answered_at_once_still_handles_the_update() -> None:
+    """`webhook_app(background=True)`: the call is answered 200 before the update is handled, and a
+    method the handler returns is sent by the bot afterwards."""
+    from aiogram.types import Message
+    from aiohttp import web
+
+    seen: list[str] = []
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def echo(message: Message) -> SendMessage:
+        seen.append(message.text or "")
+        return SendMessage(chat_id=message.chat.id, text=f"«{message.text}» alındı")
+
+    async with Sandbox() as sb:
+        person = await sb.person("Ayşe", language_code="tr")
+        bot = make_bot(sb.token, sb.url)
+        app = web.Application()
+        _WebhookHandler(
+            dispatcher=dispatcher, bot=bot, secret_token="s3cret", handle_in_background=True
+        ).register(app, path="/hook")
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - aiohttp exposes no public accessor
+        try:
+            await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+            await person.say("Çınarlı parkına bank", check=False)
+            for _ in range(100):  # the reply comes after the call's answer, within 5 s
+                replies = await person.bot_messages()
+                if replies:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await runner.cleanup()
+            await bot.session.close()
+    assert seen == ["Çınarlı parkına bank"] and [m.text for m in replies] == ["«Çınarlı parkına bank» alındı"]
 
 
 @pytest.mark.parametrize(
