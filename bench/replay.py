@@ -2,7 +2,7 @@
 
 Warsaw's Mokotów district, 2023 (81 projects, 11,067 approval ballots of 1 to 15 projects, greedy) is
 imported without its ballots by the existing command (``meydan process import-pb FILE --key replay``)
-and its voting phase opened now (``meydan process voting``). Each ballot of the file (the first
+and its voting phase opened now (``meydan process import-pb --opens … --closes …``). Each ballot of the file (the first
 ``--ballots N``) is then cast by a resident of its own through the sandbox emulator: ``/budget`` →
 the pot → for each of its projects, in the order of the pot's pages: ▶ until the page holding it, its
 card, "Add to my ballot", "Back to the projects" → "Review and confirm" → "Confirm my ballot". Every
@@ -128,14 +128,14 @@ async def prepare(database_url: str, file: Path, people: int) -> Prepared:
     timings["migrate + city"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
-        print(meydan_command(database_url, "process", "import-pb", str(file), "--key", KEY), file=sys.stderr)
-        timings["import-pb"] = time.perf_counter() - started
         local = _now().astimezone(spec.zone)
         opens, closes = (local - timedelta(hours=1)), (local + timedelta(days=1))
-        meydan_command(
-            database_url, "process", "voting", KEY,
+        imported = meydan_command(
+            database_url, "process", "import-pb", str(file), "--key", KEY,
             "--opens", opens.strftime("%Y-%m-%d %H:%M"), "--closes", closes.strftime("%Y-%m-%d %H:%M"),
         )  # fmt: skip
+        print(imported, file=sys.stderr)
+        timings["import-pb"] = time.perf_counter() - started
         started = time.perf_counter()
         async with sessions() as session:
             hoods = [h for h in await session.scalars(_hoods(Neighborhood))]

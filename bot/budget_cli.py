@@ -21,6 +21,10 @@ def add_arguments(process_sub: Any) -> None:
     imp.add_argument("file", metavar="FILE.pb")
     imp.add_argument("--key", help="the process key (derived from the file's description when absent)")
     imp.add_argument("--with-ballots", action="store_true", help="import the file's ballots as voters")
+    imp.add_argument(
+        "--opens", help='voting opens, city time: "YYYY-MM-DD HH:MM" (default: the file\'s dates)'
+    )
+    imp.add_argument("--closes", help='voting closes, city time: "YYYY-MM-DD HH:MM" (with --opens)')
     exp = process_sub.add_parser("export-pb", help="write a process's pot as a Pabulib .pb file")
     exp.add_argument("process", help="the process key")
     exp.add_argument("pot", nargs="?", help="the pot's id or name (needed when the process has several)")
@@ -36,7 +40,7 @@ ACTIONS = (
 
 def run(args: argparse.Namespace, settings: Settings, with_db: Callable[..., int]) -> int:
     if args.action == "import-pb":
-        return _import(args, with_db)
+        return _import(args, settings, with_db)
     if args.action == "export-pb":
         return _export(args, settings, with_db)
     from bot.budget_setup import run_setup
@@ -98,13 +102,32 @@ def _add_setup_arguments(process_sub: Any) -> None:
 
 
 def _import(
-    args: argparse.Namespace, with_db: Callable[[Callable[[Any], Coroutine[Any, Any, int]]], int]
+    args: argparse.Namespace,
+    settings: Settings,
+    with_db: Callable[[Callable[[Any], Coroutine[Any, Any, int]]], int],
 ) -> int:
+    """A process from a Pabulib file; its voting phase is the file's dates (a past election arrives
+    closed), or `--opens`/`--closes` to hold the vote anew."""
+    from bot.services import processes
     from bot.services.budgets import PotError, pbfiles
 
     try:
         election = read(args.file)
-    except (PabulibError, ElectionError, OSError, UnicodeDecodeError) as exc:
+        span: tuple[Any, Any] = (None, None)
+        if args.opens or args.closes:
+            if not (args.opens and args.closes):
+                raise ValueError("give --opens and --closes together")
+            zone = load_city(settings.city_file).zone
+            span = processes.parse_local(args.opens, zone), processes.parse_local(args.closes, zone)
+            processes.check_closing(*span)
+    except (
+        PabulibError,
+        ElectionError,
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        processes.ProcessError,
+    ) as exc:
         print(f"import-pb: {exc}", file=sys.stderr)
         return 2
 
@@ -112,7 +135,12 @@ def _import(
         try:
             async with sessions.begin() as session:
                 process, pot = await pbfiles.import_election(
-                    session, election, key=args.key, with_ballots=args.with_ballots
+                    session,
+                    election,
+                    key=args.key,
+                    with_ballots=args.with_ballots,
+                    opens_at=span[0],
+                    closes_at=span[1],
                 )
         except (pbfiles.ImportError_, PotError, ValueError) as exc:
             print(f"import-pb: {exc}", file=sys.stderr)

@@ -136,6 +136,25 @@ def test_the_command_line_imports_and_exports(tmp_path: Path) -> None:
     assert ours == theirs and ours["matches_official"] is True
     assert meydan("process", "export-pb", "nope").returncode == 2
     assert "taken" in meydan("process", "import-pb", str(source), "--key", "assen").stderr
+    with sqlite3.connect(tmp_path / "cli.db") as conn:  # the file's dates: a past election arrives closed
+        assert conn.execute("SELECT ends_at FROM process_phases WHERE kind = 'voting'").fetchone()[0] < "2025"
+
+    anew = ("--opens", "2099-03-01 09:00", "--closes", "2099-03-21 18:00")
+    held = meydan("process", "import-pb", str(source), "--key", "assen-again", *anew)
+    assert held.returncode == 0, held.stderr
+    with sqlite3.connect(tmp_path / "cli.db") as conn:  # held anew, city time (Izmir, UTC+3) stored in UTC
+        phase = conn.execute(
+            "SELECT starts_at, ends_at FROM process_phases p JOIN processes r ON r.id = p.process_id"
+            " WHERE r.key = 'assen-again' AND p.kind = 'voting'"
+        ).fetchone()
+        assert phase[0].startswith("2099-03-01 06:00") and phase[1].startswith("2099-03-21 15:00")
+    for wrong, said in (
+        (("--opens", "2099-03-01 09:00"), "together"),
+        (("--opens", "2020-03-01", "--closes", "2020-03-02"), "cannot close in the past"),
+        (("--opens", "2099-03-01", "--closes", "someday"), "is not a date"),
+    ):
+        done = meydan("process", "import-pb", str(source), "--key", "assen-wrong", *wrong)
+        assert done.returncode == 2 and said in done.stderr and done.stdout == "", (wrong, done.stderr)
 
 
 def test_a_project_edited_from_the_command_line(tmp_path: Path) -> None:
