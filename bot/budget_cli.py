@@ -120,14 +120,7 @@ def _import(
             zone = load_city(settings.city_file).zone
             span = processes.parse_local(args.opens, zone), processes.parse_local(args.closes, zone)
             processes.check_closing(*span)
-    except (
-        PabulibError,
-        ElectionError,
-        OSError,
-        UnicodeDecodeError,
-        ValueError,
-        processes.ProcessError,
-    ) as exc:
+    except (PabulibError, ElectionError, OSError, UnicodeDecodeError, ValueError) as exc:  # ProcessError too
         print(f"import-pb: {exc}", file=sys.stderr)
         return 2
 
