@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite import one_trip_dbapi
+from storage.sqlite import inline_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # how long a transaction may wait for the process's one SQLite connection
@@ -37,16 +37,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", SQLITE_POOL_TIMEOUT_S)
-        if url.startswith("sqlite+aiosqlite"):
-            kwargs.setdefault("module", one_trip_dbapi())  # one trip to the connection's thread a statement
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        inline = url.startswith("sqlite+aiosqlite") and "module" not in kwargs
+        if inline:
+            kwargs["module"] = inline_dbapi()  # statements on the loop's thread unless they must wait
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             if ":memory:" not in url:
                 cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not inline:  # inline, the connection never waits; a call that must is sent to the thread
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()

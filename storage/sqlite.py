@@ -1,18 +1,33 @@
-"""SQLAlchemy's aiosqlite adapter with one trip to the connection's thread per statement.
+"""SQLAlchemy's aiosqlite adapter, with statements run on the event loop's thread unless they must wait.
 
 aiosqlite runs each call on the SQLite connection's own thread and wakes the event loop with its
-result. SQLAlchemy's adapter makes four such trips for a statement (open a cursor, execute, fetch the
-rows, close the cursor), each a queue put, a thread switch and a wake-up of the loop: a fifth of the
-bot's CPU on an update's handful of statements on a local file, more than SQLite's own work. Here the
-cursor is opened, the statement run, its rows fetched and the cursor closed in one call on that thread.
-Server-side cursors (`stream_results`) keep SQLAlchemy's own class.
+result: a queue put, a thread switch and a wake-up of the loop, about 0.1 to 0.2 ms of CPU a call here,
+where SQLite itself answers one of the bot's statements on a local file in some tens of microseconds.
+SQLAlchemy's adapter makes four such trips a statement (open a cursor, execute, fetch the rows, close
+the cursor) and one for a commit.
+
+Here a statement (cursor, execute, fetch, close), a commit and a rollback run at once on the loop's
+thread, with SQLite told not to wait for locks (`busy_timeout` 0). The only thing one of them can wait
+for is another process's write lock (the worker, the command line, a backup on the same file): SQLite
+then answers SQLITE_BUSY at once, without having done anything, and the same call is made again on
+aiosqlite's thread with the engine's busy timeout (the `timeout` connect argument), so the loop goes on
+with other people's updates meanwhile. Within a process nothing waits: the engine has one connection
+(`storage.db.make_engine`), and a transaction takes the write lock when it begins (`BEGIN IMMEDIATE`),
+so once begun nothing in it waits for a lock.
+
+The connection is opened on aiosqlite's thread as before, with `check_same_thread=False`: the SQLite
+library is built serialized here (`sqlite3.threadsafety == 3`), and calls never overlap, since a call on
+the loop's thread runs to its end before anything else on the loop, and one sent to the thread holds the
+adapter's lock, which a call on the loop's thread checks first. Server-side cursors (`stream_results`)
+keep SQLAlchemy's own class.
 """
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -20,14 +35,25 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.util.concurrency import await_
+
+T = TypeVar("T")
+
+DEFAULT_BUSY_TIMEOUT_S = 5.0  # sqlite3.connect's own default
 
 
-class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or one of its extended codes: another connection holds a lock this call needs."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+class InlineCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ("_description", "_rowcount", "_lastrowid")
 
-    _awaitable_cursor_close = False  # nothing is left open on the thread once a statement has run
+    _awaitable_cursor_close = False  # nothing is left open once a statement has run
 
-    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+    def __init__(self, adapt_connection: _Connection) -> None:
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._cursor = None  # type: ignore[assignment]
@@ -53,10 +79,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def arraysize(self) -> int:
         return 1
 
-    async def _run(self, run_on_thread: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            found = await connection._execute(run_on_thread, connection._conn)  # noqa: SLF001
+    async def _run(self, call: Callable[[sqlite3.Connection], Any]) -> None:
+        found = await self._adapt_connection.run(call)  # type: ignore[attr-defined]
         self._description, self._rowcount, self._lastrowid, rows = found
         self._rows = collections.deque(rows) if rows is not None else collections.deque()
 
@@ -85,17 +109,63 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
-    _cursor_cls = OneTripCursor
+    __slots__ = ("_busy_timeout_ms",)
+
+    _cursor_cls = InlineCursor
+
+    def __init__(self, dbapi: Any, connection: aiosqlite.Connection, busy_timeout_s: float) -> None:
+        super().__init__(dbapi, connection)
+        self._busy_timeout_ms = round(busy_timeout_s * 1000)
+
+    async def run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+        """`call` on the loop's thread; on aiosqlite's thread, waiting up to the busy timeout, if it
+        would have to wait for another process's lock (or a call is already waiting there)."""
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        mutex = self._execute_mutex
+        if not mutex.locked():
+            try:
+                return call(connection._conn)  # noqa: SLF001
+            except sqlite3.OperationalError as error:
+                if not _busy(error):
+                    raise
+        wait = self._busy_timeout_ms
+
+        def waiting(conn: sqlite3.Connection) -> T:
+            conn.execute(f"PRAGMA busy_timeout = {wait}")
+            try:
+                return call(conn)
+            finally:
+                conn.execute("PRAGMA busy_timeout = 0")
+
+        async with mutex:
+            return await connection._execute(waiting, connection._conn)  # noqa: SLF001
+
+    def commit(self) -> None:
+        if self._connection._connection:  # noqa: SLF001 - as SQLAlchemy's adapter checks
+            try:
+                await_(self.run(sqlite3.Connection.commit))
+            except Exception as error:
+                self._handle_exception(error)
+
+    def rollback(self) -> None:
+        if self._connection._connection:  # noqa: SLF001
+            try:
+                await_(self.run(sqlite3.Connection.rollback))
+            except Exception as error:
+                self._handle_exception(error)
 
 
-class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    """The DBAPI module to give `create_async_engine(..., module=...)` for a `sqlite+aiosqlite` URL."""
+class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """The DBAPI module to give `create_async_engine(..., module=...)` for a `sqlite+aiosqlite` URL. The
+    `timeout` connect argument is how long a call may wait for another process's lock, on the thread."""
 
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
+        busy_timeout_s = kw.pop("timeout", DEFAULT_BUSY_TIMEOUT_S)
+        kw["timeout"] = 0  # on the loop's thread a lock held elsewhere answers at once, never waits
+        kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
-        return _Connection(self, adapted._connection)
+        return _Connection(self, adapted._connection, busy_timeout_s)
 
 
-def one_trip_dbapi() -> OneTripDBAPI:
-    return OneTripDBAPI(aiosqlite, sqlite3)
+def inline_dbapi() -> InlineDBAPI:
+    return InlineDBAPI(aiosqlite, sqlite3)
