@@ -398,7 +398,10 @@ def _list_statements(filters: frozenset[str], order: str) -> tuple[Select, Selec
     narrowed by `filters` (keys of `_LIST_FILTERS`); built once for each kind of list."""
     where = [_LIST_FILTERS[name] for name in sorted(filters)]
     supports = _SUPPORTS.label("supports")
-    stmt = _with_places().add_columns(supports, func.count().over().label("total")).where(*where)
+    # a list shows each idea's number, title, status and neighborhood (`ui.ideas.cards.list_line`): its
+    # theme and place, four more joined loads a row, are the card's
+    listed = select(Idea).options(joinedload(Idea.neighborhood))
+    stmt = listed.add_columns(supports, func.count().over().label("total")).where(*where)
     stmt = stmt.order_by(supports.desc(), Idea.id.desc()) if order == "top" else stmt.order_by(Idea.id.desc())
     stmt = stmt.offset(bindparam("offset")).limit(bindparam("limit"))
     return stmt, select(func.count()).select_from(Idea).where(*where)
