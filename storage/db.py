@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.sqlite import inline_dbapi
@@ -13,6 +14,8 @@ from storage.sqlite import inline_dbapi
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # how long a transaction may wait for the process's one SQLite connection
 SQLITE_POOL_TIMEOUT_S = 60
+# a pooled server connection unused for longer than this is pinged before it is handed out
+PING_AFTER_IDLE_S = 10.0
 
 # The session of the update being handled, so that the conversation state is written in the same
 # transaction as the update's data: both are committed together or rolled back together.
@@ -64,8 +67,37 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """A pooled connection that has been idle is pinged before it is used; a dead one (the server was
+    restarted, a proxy dropped it) is replaced at once, and the update never sees it.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: with asyncpg that is a BEGIN, a `;` and a
+    ROLLBACK, three round trips, once per update, about as much CPU as two of the update's own
+    statements. A connection in steady use was alive a moment ago, so only one left unused longer than
+    `PING_AFTER_IDLE_S` is pinged. Under load a server restart can still reach one update through a
+    connection used just before it: that update fails and the person is asked to try again in a moment
+    (`handlers/core/errors.py`), SQLAlchemy discards every connection of the pool on that error, and the
+    next update is served by a fresh one."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["meydan_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("meydan_idle_since", None)
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE_S:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool retries with a new connection
+            raise exc.DisconnectionError("an idle connection did not answer its ping") from error
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
