@@ -38,6 +38,7 @@ from bot.routing import filters_on_the_loop, offered_where_taken
 from bot.services import city as city_service
 from bot.services import outbox, residents
 from bot.telegram import Session, make_bot
+from bot.ui import conversation
 from scheduler.outbox import Pace
 from scheduler.setup import Scheduling
 from storage import migrate
@@ -142,7 +143,7 @@ def make_storage(
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
         isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation
-    return SQLStorage(sessions), PersonLocks()
+    return SQLStorage(sessions, boxes=conversation.declared()), PersonLocks()
 
 
 def make_dispatcher(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from storage.models import FsmRecord, utcnow
 _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
 # one statement object for the read of every update (a reused statement keeps its cache key)
 _RECORD = select(FsmRecord).where(FsmRecord.key == bindparam("key"))
+_RECORDS = select(FsmRecord).where(FsmRecord.key.in_(bindparam("keys", expanding=True)))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -54,10 +55,17 @@ class SQLStorage(BaseStorage):
     """aiogram FSM storage backed by the `fsm_state` table (SQLite or PostgreSQL)."""
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], key_builder: KeyBuilder | None = None
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        key_builder: KeyBuilder | None = None,
+        boxes: Sequence[str] = (),
     ) -> None:
+        """`boxes`: the other destinies a person's updates read beside their state (the conversation
+        boxes, `bot.ui.conversation`); their rows are read with the state's, in one statement. The
+        sequence is read when used, so boxes declared after the storage is made are included."""
         self._sessions = session_factory
         self._keys = key_builder or DefaultKeyBuilder(with_destiny=True)
+        self._boxes = boxes
 
     @asynccontextmanager
     async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
@@ -71,20 +79,29 @@ class SQLStorage(BaseStorage):
         async with self._sessions.begin() if write else self._sessions() as session:
             yield session
 
-    async def _record(self, session: AsyncSession, name: str) -> FsmRecord | None:
+    async def _record(self, session: AsyncSession, key: StorageKey) -> FsmRecord | None:
         """The person's row, read once per session: an update reads and writes its state several times
-        (the dispatcher reads the state, a handler reads the data, sets both), and one SELECT serves all.
-        The update's events are isolated per person (`events_isolation`), so no other update of theirs
-        changes the row meanwhile."""
+        (the dispatcher reads the state, a handler reads the data, sets both), and one SELECT serves all,
+        the rows of the person's boxes included (a ballot press reads its draft's box too). The update's
+        events are isolated per person (`events_isolation`), so no other update of theirs changes the
+        rows meanwhile."""
         known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
+        name = self._keys.build(key)
         if name not in known:
-            known[name] = (await session.scalars(_RECORD, {"key": name})).one_or_none()
+            family = [DEFAULT_DESTINY, *self._boxes]
+            if key.destiny not in family:
+                known[name] = (await session.scalars(_RECORD, {"key": name})).one_or_none()
+                return known[name]
+            names = [self._keys.build(replace(key, destiny=destiny)) for destiny in family]
+            found = {record.key: record for record in await session.scalars(_RECORDS, {"keys": names})}
+            for each in names:
+                known.setdefault(each, found.get(each))  # a row written meanwhile stays as written
         return known[name]
 
     async def _upsert(self, key: StorageKey, **values: Any) -> None:
         name = self._keys.build(key)
         async with self._session(write=True) as session:
-            record = await self._record(session, name)
+            record = await self._record(session, key)
             if record is None:
                 record = FsmRecord(key=name, state=None, data={})
                 session.add(record)
@@ -107,7 +124,7 @@ class SQLStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session(write=False) as session:
-            record = await self._record(session, self._keys.build(key))
+            record = await self._record(session, key)
             return None if record is None else record.state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -117,7 +134,7 @@ class SQLStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session(write=False) as session:
-            record = await self._record(session, self._keys.build(key))
+            record = await self._record(session, key)
             # a copy all the way down: a handler that changes what it got in place must not change the
             # row's value behind the session's back (the session would see no change to write)
             return copy.deepcopy(record.data or {}) if record is not None else {}

@@ -170,3 +170,48 @@ def test_box_keys_leave_the_default_keys_as_they_were() -> None:
     box = StorageKey(bot_id=1, chat_id=2, user_id=2, destiny="ballot_drafts")
     assert boxes.build(box, "data") == "meydan:2:2:ballot_drafts:data"
     assert boxes.build(box, "data") == DefaultKeyBuilder(prefix="meydan", with_destiny=True).build(box, "data")
+
+
+async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: str) -> None:
+    """Within an update the person's state and their boxes' rows come in one SELECT (a ballot press
+    reads the state and its draft's box), each row as its own; a destiny not declared is read alone."""
+    from dataclasses import replace
+
+    from sqlalchemy import event
+
+    from storage.db import current_session
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    storage = SQLStorage(sessions, boxes=["drafts", "notes"])
+    drafts, notes, stray = (replace(KEY, destiny=name) for name in ("drafts", "notes", "stray"))
+    selects: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: selects.append(statement) if statement.startswith("SELECT") else None,
+    )
+    try:
+        await storage.set_state(KEY, Form.title)
+        await storage.set_data(drafts, {"pot": [3, 5]})
+        await storage.set_data(stray, {"x": 1})
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                selects.clear()
+                assert await storage.get_state(KEY) == Form.title.state
+                assert await storage.get_data(drafts) == {"pot": [3, 5]}
+                assert await storage.get_data(notes) == {}
+                assert await storage.get_data(KEY) == {}
+                assert len(selects) == 1
+                await storage.set_data(notes, {"seen": True})  # a box with no row yet: written at commit
+                assert await storage.get_data(notes) == {"seen": True}
+                assert await storage.get_data(stray) == {"x": 1}
+                assert len(selects) == 2
+                await session.commit()
+            finally:
+                current_session.reset(token)
+        assert await storage.get_data(notes) == {"seen": True}
+        assert await storage.get_state(drafts) is None
+    finally:
+        await engine.dispose()

@@ -12,6 +12,7 @@ empties it or the person deletes their account (`forget`), and it is part of the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +28,12 @@ def box(name: str) -> str:
     if name not in _BOXES:
         _BOXES.append(name)
     return name
+
+
+def declared() -> Sequence[str]:
+    """Every box declared, as a live sequence: a feature declares its boxes when its modules are
+    imported, which is when its router is made, after the storage that reads them (`storage.fsm`)."""
+    return _BOXES
 
 
 def beside(state: FSMContext, name: str) -> FSMContext:
