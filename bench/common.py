@@ -619,7 +619,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--token", default=BENCH_TOKEN)
     parser.add_argument("--profile", help="write cProfile statistics of the event-loop thread to this file")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args.factory, args.mode, args.api, args.token, args.profile))
+    # the loop `meydan run` runs on (uvloop where installed), for the echo too
+    from bot.loop import run
+
+    run(_serve(args.factory, args.mode, args.api, args.token, args.profile))
 
 
 # ---- scenarios ------------------------------------------------------------------------------

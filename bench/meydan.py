@@ -74,6 +74,7 @@ from bench.common import (
 from bench.throughput import measure_echo
 from bot.config import DEFAULT_CITY_FILE, Settings, load_city
 from bot.features import categories, menu_entries
+from bot.loop import name as loop_name
 from bot.sandbox.state import FIRST_PERSON_ID
 from bot.text import fold
 from bot.ui.callbacks import DistrictCb, HoodCb, MenuCb, SettingsCb
@@ -883,7 +884,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = asyncio.run(run_open_loop(rates, args.seconds, args.rounds, args.database, args.mix))
         print(
             f"Meydan and the echo anchor as webhooks, updates arriving open-loop, {date.today().isoformat()}, "
-            f"Python {platform.python_version()}, {args.database}, about {args.seconds:g} s of load per rate "
+            f"Python {platform.python_version()} on {loop_name()}, {args.database}, about {args.seconds:g} s of load per rate "
             f"({args.mix} mix, {args.rounds} rounds each)"
         )
         print(open_loop_table(rows))
@@ -904,7 +905,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     print(
         f"Meydan against the echo anchor through the sandbox, {date.today().isoformat()}, "
-        f"Python {platform.python_version()}, {args.database}, {args.people} people x "
+        f"Python {platform.python_version()} on {loop_name()}, {args.database}, {args.people} people x "
         f"{mean_updates_per_person(args.people, args.rounds, args.mix):.2f} updates on average ({what}; "
         "after 1 warm-up message each)"
     )

@@ -68,6 +68,7 @@ from bench.meydan import (
     seed_residents,
 )
 from bench.throughput import measure_echo
+from bot.loop import name as loop_name
 from bot.sandbox.state import FIRST_PERSON_ID
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
@@ -381,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     pairs = asyncio.run(run(modes, args.file, args.ballots, args.concurrency, args.database))
     print(
         f"Ballot replay of {args.file.name} against the echo anchor through the sandbox, "
-        f"{date.today().isoformat()}, Python {platform.python_version()}, {args.database}, "
+        f"{date.today().isoformat()}, Python {platform.python_version()} on {loop_name()}, {args.database}, "
         f"{pairs[0][1].ballots} ballots, {args.concurrency} people at once (residents seeded in the database)"
     )
     print(table(pairs))

@@ -51,6 +51,7 @@ from bench.common import (
     running_emulator,
 )
 from bench.meydan import DATABASE_URL_VARIABLE, _postgres_admin, _warm_up, resident_check, resident_script
+from bot.loop import name as loop_name
 
 REDIS_URL_VARIABLE = "BENCH_REDIS_URL"
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -479,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     runs = asyncio.run(run(args.people, args.rounds, not args.no_kill, server_url, redis_url))
     print(
-        f"Meydan behind nginx, {date.today().isoformat()}, Python {platform.python_version()}, "
+        f"Meydan behind nginx, {date.today().isoformat()}, Python {platform.python_version()} on {loop_name()}, "
         f"{os.cpu_count()} cores, {args.people} people x (onboarding + {args.rounds} rounds), PostgreSQL + Redis"
     )
     print(table(runs))

@@ -37,6 +37,7 @@ from bench.common import (
     results_table,
     run_scenario,
 )
+from bot.loop import name as loop_name
 
 ECHO_FACTORY = "bench.throughput:echo_dispatcher"
 
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     results = asyncio.run(run(args.people, args.messages, modes))
     print(
-        f"Echo throughput through the sandbox, {date.today().isoformat()}, Python {platform.python_version()}, "
+        f"Echo throughput through the sandbox, {date.today().isoformat()}, Python {platform.python_version()} on {loop_name()}, "
         f"{args.people} people x {args.messages} messages (after 1 warm-up message each)"
     )
     print(results_table(results))

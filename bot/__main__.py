@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_city, load_settings
+from bot.loop import run as run_on_loop
 from bot.tally import cli as tally_cli
 
 log = logging.getLogger("meydan")
@@ -165,7 +166,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.bot_token:
         print("meydan worker: BOT_TOKEN is not set", file=sys.stderr)
         return 2
-    return asyncio.run(_worker(settings))
+    return run_on_loop(_worker(settings))
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -184,14 +185,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "BOT_TOKEN is not set: starting the sandbox instead (a local Telegram stand-in).", file=sys.stderr
         )
         return cmd_sandbox(args, settings)
-    return asyncio.run(_run(settings))
+    return run_on_loop(_run(settings))
 
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.runner import run_sandbox
 
     port = getattr(args, "port", None)
-    asyncio.run(run_sandbox(settings, port=settings.sandbox_port if port is None else port))
+    run_on_loop(run_sandbox(settings, port=settings.sandbox_port if port is None else port))
     return 0
 
 
