@@ -87,19 +87,12 @@ async def test_data_must_be_a_dict(storage_factory) -> None:  # noqa: ANN001
 async def test_within_an_update_the_row_is_read_once_and_written_whole(database_url: str) -> None:
     """In the update's session the row is read by the first call and written at commit; nested data a
     handler changes in place after reading it is still written, and a rollback forgets what was read."""
-    from sqlalchemy import event
-
     from storage.db import current_session
 
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     storage = SQLStorage(sessions)
-    selects: list[str] = []
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: selects.append(statement) if statement.startswith("SELECT") else None,
-    )
+    selects = _selects(engine)
     try:
         await storage.set_data(KEY, {"values": {"a": 1}})
         async with sessions() as session:
@@ -169,7 +162,9 @@ def test_box_keys_leave_the_default_keys_as_they_were() -> None:
         assert boxes.build(KEY, part) == plain.build(KEY, part)  # a rolling upgrade agrees on these
     box = StorageKey(bot_id=1, chat_id=2, user_id=2, destiny="ballot_drafts")
     assert boxes.build(box, "data") == "meydan:2:2:ballot_drafts:data"
-    assert boxes.build(box, "data") == DefaultKeyBuilder(prefix="meydan", with_destiny=True).build(box, "data")
+    assert boxes.build(box, "data") == DefaultKeyBuilder(prefix="meydan", with_destiny=True).build(
+        box, "data"
+    )
 
 
 async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: str) -> None:
@@ -177,20 +172,13 @@ async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: s
     reads the state and its draft's box), each row as its own; a destiny not declared is read alone."""
     from dataclasses import replace
 
-    from sqlalchemy import event
-
     from storage.db import current_session
 
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     storage = SQLStorage(sessions, boxes=["drafts", "notes"])
     drafts, notes, stray = (replace(KEY, destiny=name) for name in ("drafts", "notes", "stray"))
-    selects: list[str] = []
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: selects.append(statement) if statement.startswith("SELECT") else None,
-    )
+    selects = _selects(engine)
     try:
         await storage.set_state(KEY, Form.title)
         await storage.set_data(drafts, {"pot": [3, 5]})
@@ -215,3 +203,18 @@ async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: s
         assert await storage.get_state(drafts) is None
     finally:
         await engine.dispose()
+
+
+def _selects(engine) -> list[str]:  # noqa: ANN001
+    """The SELECT statements the engine runs from now on."""
+    from sqlalchemy import event
+
+    selects: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: (
+            selects.append(statement) if statement.startswith("SELECT") else None
+        ),
+    )
+    return selects
