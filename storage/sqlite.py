@@ -79,8 +79,8 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
     def arraysize(self) -> int:
         return 1
 
-    async def _run(self, call: Callable[[sqlite3.Connection], Any]) -> None:
-        found = await self._adapt_connection.run(call)  # type: ignore[attr-defined]
+    async def _run(self, call: Callable[[sqlite3.Connection], Any], *, atomic: bool = True) -> None:
+        found = await self._adapt_connection.run(call, atomic=atomic)  # type: ignore[attr-defined]
         self._description, self._rowcount, self._lastrowid, rows = found
         self._rows = collections.deque(rows) if rows is not None else collections.deque()
 
@@ -105,7 +105,8 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
-        await self._run(run)
+        # inside a transaction (always, here: it holds the write lock) nothing in it meets a lock
+        await self._run(run, atomic=False)
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
@@ -117,12 +118,16 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self._busy_timeout_ms = round(busy_timeout_s * 1000)
 
-    async def run(self, call: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, call: Callable[[sqlite3.Connection], T], *, atomic: bool = True) -> T:
         """`call` on the loop's thread; on aiosqlite's thread, waiting up to the busy timeout, if it
-        would have to wait for another process's lock (or a call is already waiting there)."""
+        would have to wait for another process's lock (or a call is already waiting there).
+
+        A call SQLite refused as busy did nothing, so it is made again; `atomic=False` marks one that
+        may have done part of its work first (several statements outside a transaction, each committed
+        as it runs), which goes to the thread at once instead."""
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         mutex = self._execute_mutex
-        if not mutex.locked():
+        if not mutex.locked() and (atomic or connection._conn.in_transaction):  # noqa: SLF001
             try:
                 return call(connection._conn)  # noqa: SLF001
             except sqlite3.OperationalError as error:

@@ -129,3 +129,29 @@ async def test_a_lock_held_past_the_busy_timeout_fails_as_before(tmp_path: Path)
             assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 0
     finally:
         await engine.dispose()
+
+
+async def test_a_call_that_may_be_cut_half_way_outside_a_transaction_runs_on_the_thread(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    """Several statements outside a transaction commit one by one: if SQLite refused one as busy, the
+    ones before it would be done, so such a call is not tried on the loop's thread first."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'many.db'}")
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            adapted = raw.dbapi_connection
+            await connection.rollback()  # no transaction open on the driver's connection
+            trips.clear()
+
+            def create(conn: sqlite3.Connection) -> bool:
+                conn.execute("CREATE TABLE t (n INTEGER)")
+                return conn.in_transaction
+
+            assert await adapted.run(create, atomic=False) is False
+            assert trips == ["waiting"]
+            trips.clear()
+            assert await adapted.run(lambda conn: conn.execute("SELECT count(*) FROM t").fetchone()) == (0,)
+            assert trips == []
+    finally:
+        await engine.dispose()
