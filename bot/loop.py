@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from types import ModuleType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def run(main: Coroutine[Any, Any, T]) -> T:
+def _uvloop() -> ModuleType | None:
     try:
         import uvloop
     except ImportError:  # not installed (it has no Windows build): asyncio's loop does the same work
-        return asyncio.run(main)
-    return uvloop.run(main)
+        return None
+    return uvloop
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    uvloop = _uvloop()
+    return asyncio.run(main) if uvloop is None else uvloop.run(main)
 
 
 def name() -> str:
     """The loop that `run` uses, for logs and benchmark reports."""
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
+    return "asyncio" if _uvloop() is None else "uvloop"

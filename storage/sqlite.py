@@ -105,8 +105,7 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
-        # inside a transaction (always, here: it holds the write lock) nothing in it meets a lock
-        await self._run(run, atomic=False)
+        await self._run(run, atomic=False)  # outside a transaction each statement commits as it runs
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
@@ -146,16 +145,16 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
             return await connection._execute(waiting, connection._conn)  # noqa: SLF001
 
     def commit(self) -> None:
-        if self._connection._connection:  # noqa: SLF001 - as SQLAlchemy's adapter checks
-            try:
-                await_(self.run(sqlite3.Connection.commit))
-            except Exception as error:
-                self._handle_exception(error)
+        self._end(sqlite3.Connection.commit)
 
     def rollback(self) -> None:
+        self._end(sqlite3.Connection.rollback)
+
+    def _end(self, how: Callable[[sqlite3.Connection], None]) -> None:
+        """A commit or a rollback, as SQLAlchemy's adapter ends them (nothing to end once closed)."""
         if self._connection._connection:  # noqa: SLF001
             try:
-                await_(self.run(sqlite3.Connection.rollback))
+                await_(self.run(how))
             except Exception as error:
                 self._handle_exception(error)
 
