@@ -90,7 +90,11 @@ async def prepare_database(
     """Migrate to the newest schema and load the city file when the database has no city yet."""
     spec = load_city(settings.city_file)
     residents.configure_identity(settings.identity_key)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     await migrate.upgrade(engine)
     sessions = make_session_factory(engine)
     async with sessions.begin() as session:

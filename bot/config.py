@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     bot_token: str | None = None
     telegram_api_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///meydan.db"
+    # PostgreSQL only: connections each process keeps open, and how many more it opens in a burst
+    # (closed after it); unset: 20 and 20 (`storage.db.make_engine`). Every instance and the worker
+    # keep their own, so together they stay under the server's max_connections.
+    database_pool_size: int | None = Field(default=None, ge=1, le=200)
+    database_max_overflow: int | None = Field(default=None, ge=0, le=200)
     redis_url: str | None = None
     # the first part of every Redis key of this bot (conversation state, per-person locks, throttling),
     # so several bots can share one Redis
@@ -118,6 +123,8 @@ class Settings(BaseSettings):
         "staff_group_id",
         "identity_key",
         "metrics_port",
+        "database_pool_size",
+        "database_max_overflow",
         mode="before",
     )
     @classmethod

@@ -20,6 +20,7 @@ def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.redis_url is None
     assert settings.database_url.startswith("sqlite+aiosqlite://")
     assert settings.city_file == DEFAULT_CITY_FILE
+    assert settings.database_pool_size is None and settings.database_max_overflow is None
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,8 @@ def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
         ("WEBHOOK_SECRET", "has spaces", "WEBHOOK_SECRET:"),
         ("DEFAULT_LANGUAGE", "de", "DEFAULT_LANGUAGE:"),
         ("WEBHOOK_PORT", "99999", "WEBHOOK_PORT:"),
+        ("DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE:"),
+        ("DATABASE_MAX_OVERFLOW", "-1", "DATABASE_MAX_OVERFLOW:"),
     ],
 )
 def test_bad_setting_names_itself(

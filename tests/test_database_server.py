@@ -1,12 +1,18 @@
 """PostgreSQL: a pooled connection left idle is pinged before it is used, and a dead one replaced unseen;
-one in steady use is not pinged, and if the server dropped it, one statement fails and the pool heals."""
+one in steady use is not pinged, and if the server dropped it, one statement fails and the pool heals.
+The connections of a burst of twenty updates are kept for the next, not made again; the settings size
+the pool."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from sqlalchemy import exc, text
 
 import storage.db
+from bot.app import prepare_database
+from bot.config import Settings
 from storage.db import make_engine
 from tests.conftest import TEST_DATABASE_URL
 
@@ -64,5 +70,46 @@ async def test_a_connection_in_use_is_not_pinged_and_the_pool_heals_after_one_fa
             await _backend(engine)
         assert failed.value.connection_invalidated
         assert await _backend(engine) != first
+    finally:
+        await engine.dispose()
+
+
+async def _burst(engine, people: int) -> set[int]:  # noqa: ANN001
+    """The server backends of `people` connections held at once."""
+    everyone_in = asyncio.Barrier(people)
+
+    async def one() -> int:
+        async with engine.connect() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await everyone_in.wait()
+            return pid
+
+    return set(await asyncio.gather(*(one() for _ in range(people))))
+
+
+async def test_the_connections_of_a_burst_of_twenty_are_kept_for_the_next(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        first = await _burst(engine, 20)
+        assert len(first) == 20
+        assert await _burst(engine, 20) == first  # none closed, none made again
+        assert len(await _burst(engine, 30)) == 30  # ten more for a bigger burst, none waiting
+    finally:
+        await engine.dispose()
+    small = make_engine(database_url, pool_size=2, max_overflow=18)
+    try:
+        first = await _burst(small, 20)
+        assert len(first & await _burst(small, 20)) == 2  # the burst's others were closed after it
+    finally:
+        await small.dispose()
+
+
+async def test_the_settings_size_the_pool(settings: Settings) -> None:
+    engine, _sessions, _city = await prepare_database(
+        settings.model_copy(update={"database_pool_size": 3, "database_max_overflow": 4})
+    )
+    try:
+        assert engine.pool.size() == 3
+        assert engine.pool._max_overflow == 4  # noqa: SLF001 - QueuePool says it nowhere else
     finally:
         await engine.dispose()
