@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -18,13 +20,22 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_ballot_version() -> int:
+    """A pot's first ballot version and each new one (`_ballot_changed`): random, so that neither a pot made with the id of a deleted
+    one nor a state rolled back shares a version with another state."""
+    return secrets.randbits(62)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -362,6 +373,8 @@ class BudgetPot(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # other Pabulib META (imports)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a new random number whenever what the pot's ballot shows changes (`_ballot_changed`)
+    ballot_version: Mapped[int] = mapped_column(BigInteger, default=new_ballot_version, server_default="0")
 
     process: Mapped[Process] = relationship()
 
@@ -557,9 +570,7 @@ class BudgetProjectUpdate(Base):
     __tablename__ = "budget_project_updates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("budget_projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("budget_projects.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(16))
     texts: Mapped[dict[str, Any]] = mapped_column(JSON)
     photo_file_id: Mapped[str | None] = mapped_column(String(255))
@@ -592,3 +603,56 @@ class Broadcast(Base):
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- a pot's ballot version ------------------------------------------------------------------------
+#
+# What a ballot shows (its projects, their titles, costs, photos and places) is read on every press, and
+# cannot change while the pot's voting is open, so each process keeps it by (pot, `ballot_version`)
+# (`bot.services.budgets.ballot_projects`). Every change to a project, and every change to a
+# neighborhood or district (a place's name is on the ballot), gives the pots concerned a new random
+# version in the same transaction: committed with the change, or rolled back with it and never seen.
+# Random, not counted up (a new pot's first one too), so that a version read inside a transaction that
+# is then rolled back, or the version of a deleted pot whose id is given again, never names another
+# state. The changes come through the ORM (`before_flush`) or, for a bulk statement on those tables,
+# through `do_orm_execute`, which renews every pot's version.
+
+_PLACES = (Neighborhood, District)
+_CHANGED = (BudgetProject, *_PLACES)
+
+
+def _new_version(session: Session, pots: set[int] | None) -> None:
+    renew = update(BudgetPot).values(ballot_version=new_ballot_version())
+    if pots is not None:
+        renew = renew.where(BudgetPot.id.in_(pots))
+    session.execute(renew, execution_options={"synchronize_session": "evaluate"})
+
+
+@event.listens_for(Session, "before_flush")
+def _ballot_changed(session: Session, _flush: Any, _instances: Any) -> None:
+    pots: set[int] = set()
+    places = False
+    new, dirty, deleted = session.new, session.dirty, session.deleted
+    for row in chain(new, dirty, deleted):
+        if isinstance(row, BudgetProject):
+            if row in dirty and not session.is_modified(row):
+                continue
+            moved = inspect(row).attrs.pot_id.history  # a project moved to another pot changes both
+            pots.update(p for p in (*moved.added, *moved.unchanged, *moved.deleted) if p is not None)
+        elif isinstance(row, _PLACES) and row not in new:
+            places = places or row in deleted or session.is_modified(row)
+    if places:
+        _new_version(session, None)
+    elif pots:
+        _new_version(session, pots)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _ballot_changed_in_bulk(state: ORMExecuteState) -> None:
+    mapper = state.bind_mapper
+    if (
+        (state.is_update or state.is_delete or state.is_insert)
+        and mapper is not None
+        and mapper.class_ in _CHANGED
+    ):
+        _new_version(state.session, None)

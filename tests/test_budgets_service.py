@@ -8,11 +8,19 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, event, func, select, update
 
-from bot.services import budgets, privacy
-from bot.services.budgets import rules
-from storage.models import BudgetBallot, BudgetChoice, BudgetPot, BudgetProject, ProcessPhase, utcnow
+from bot.services import budgets, privacy, processes
+from bot.services.budgets import rules, staff
+from storage.models import (
+    BudgetBallot,
+    BudgetChoice,
+    BudgetPot,
+    BudgetProject,
+    Neighborhood,
+    ProcessPhase,
+    utcnow,
+)
 from tests.budget_fixtures import resident, seed
 
 # --- the rules, pure ---------------------------------------------------------------------------------
@@ -294,18 +302,79 @@ async def test_an_imported_point_ballot_pot_is_not_voted_on_in_the_chat(sessions
 async def test_the_ballot_reads_titles_and_summaries_as_stored_and_an_edit_at_once(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         seeded = await seed(session)
+        pot = await session.get(BudgetPot, seeded.city)
         stored = {p.id: p for p in await budgets.projects_of(session, seeded.city)}
-        shown = await budgets.ballot_projects(session, seeded.city)
+        shown = await budgets.ballot_projects(session, pot)
         assert [p.id for p in shown] == list(stored)
         for project in shown:
             assert dict(project.titles) == stored[project.id].titles
             assert dict(project.summaries) == (stored[project.id].summaries or {})
         first = shown[0].id
-        await session.execute(
+        await session.execute(  # a bulk statement, not through the ORM's objects
             update(BudgetProject)
             .where(BudgetProject.id == first)
             .values(titles={"tr": "Yeni başlık", "en": "New title"}, summaries=None)
         )
-        again = {p.id: p for p in await budgets.ballot_projects(session, seeded.city)}
+        again = {p.id: p for p in await budgets.ballot_projects(session, pot)}
         assert budgets.title(again[first], "en") == "New title" and dict(again[first].summaries) == {}
         assert budgets.title(again[first], "tr") == "Yeni başlık"
+
+
+def _reads_of_projects(sessions) -> list[str]:  # noqa: ANN001
+    """The statements that read a ballot's projects (`budgets.ballot_projects`), from now on."""
+    reads: list[str] = []
+    event.listen(
+        sessions.kw["bind"].sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: (
+            reads.append(statement) if "CAST(budget_projects.titles AS TEXT)" in statement else None
+        ),
+    )
+    return reads
+
+
+async def _ballot(sessions, pot_id: int) -> dict[str, budgets.OnBallot]:  # noqa: ANN001
+    """The pot's ballot as a press in a new update reads it, by project code."""
+    async with sessions() as session:
+        pot = await session.get(BudgetPot, pot_id)
+        return {p.code: p for p in await budgets.ballot_projects(session, pot)}
+
+
+async def test_a_ballot_is_read_once_while_nothing_on_it_changes_and_again_after_any_change(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session, open_voting=False)
+        now = utcnow()  # voting to come, so that staff may still change the projects
+        process = await staff.process(session, seeded.process_id)
+        await processes.set_phase(
+            session, process, "voting", now + timedelta(days=1), now + timedelta(days=5)
+        )
+    reads = _reads_of_projects(sessions)
+    first = await _ballot(sessions, seeded.city)
+    for _ in range(3):
+        assert await _ballot(sessions, seeded.city) == first
+    assert len(reads) == 1
+    assert await _ballot(sessions, seeded.hood) != first and len(reads) == 2  # another pot, its own
+
+    async with sessions.begin() as session:  # a change through the ORM, as staff make it
+        await staff.revise_project(session, seeded.projects["2"], None, titles={"en": "Trees, many"}, cost=1)
+    changed = await _ballot(sessions, seeded.city)
+    assert budgets.title(changed["2"], "en") == "Trees, many" and changed["2"].cost == 1
+    assert len(reads) == 3
+
+    async with sessions() as session:  # a change seen inside its own transaction, then rolled back
+        await staff.revise_project(session, seeded.projects["2"], None, titles={"en": "Never"})
+        pot = await session.get(BudgetPot, seeded.city)
+        inside = {p.code: p for p in await budgets.ballot_projects(session, pot)}
+        assert budgets.title(inside["2"], "en") == "Never"
+        await session.rollback()
+    assert budgets.title((await _ballot(sessions, seeded.city))["2"], "en") == "Trees, many"
+
+    async with sessions.begin() as session:  # a place renamed: its name is on the ballot
+        place = select(BudgetProject.neighborhood_id).where(BudgetProject.id == seeded.projects["1"])
+        hood = await session.get(Neighborhood, await session.scalar(place))
+        hood.name = "Pazaryeri Yeni"
+    assert (await _ballot(sessions, seeded.city))["1"].place.startswith("Pazaryeri Yeni, ")
+
+    async with sessions.begin() as session:  # a project withdrawn by a bulk statement
+        await session.execute(delete(BudgetProject).where(BudgetProject.id == seeded.projects["3"]))
+    assert "3" not in await _ballot(sessions, seeded.city)
