@@ -92,7 +92,7 @@ async def prepare_database(
     residents.configure_identity(settings.identity_key)
     engine = make_engine(
         settings.database_url,
-        pool_size=settings.database_pool_size,
+        pool_size=settings.database_pool_size or settings.webhook_max_connections,
         max_overflow=settings.database_max_overflow,
     )
     await migrate.upgrade(engine)

@@ -36,9 +36,9 @@ class Settings(BaseSettings):
     bot_token: str | None = None
     telegram_api_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///meydan.db"
-    # PostgreSQL only: connections each process keeps open, and how many more it opens in a burst
-    # (closed after it); unset: 20 and 20 (`storage.db.make_engine`). Every instance and the worker
-    # keep their own, so together they stay under the server's max_connections.
+    # PostgreSQL only: connections each process keeps once it has needed them, and how many more it may
+    # open (each closed after use); unset: WEBHOOK_MAX_CONNECTIONS and 10 (`storage.db.make_engine`).
+    # Every instance and the worker keep their own, so together they stay under max_connections.
     database_pool_size: int | None = Field(default=None, ge=1, le=200)
     database_max_overflow: int | None = Field(default=None, ge=0, le=200)
     redis_url: str | None = None

@@ -16,9 +16,10 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_POOL_TIMEOUT_S = 60
 # a pooled server connection unused for longer than this is pinged before it is handed out
 PING_AFTER_IDLE_S = 10.0
-# server connections a process keeps open, and how many more it opens for a burst (closed after it)
-SERVER_POOL_SIZE = 20
-SERVER_MAX_OVERFLOW = 20
+# server connections a process keeps once it has opened them (as many as Telegram's calls at once, by
+# default), and how many more it opens beyond those, each closed when handed back
+SERVER_POOL_SIZE = 40
+SERVER_MAX_OVERFLOW = 10
 
 # The session of the update being handled, so that the conversation state is written in the same
 # transaction as the update's data: both are committed together or rolled back together.
@@ -40,14 +41,16 @@ def make_engine(
     it in order (the pool's queue, first come first served) and never meet the busy handler; it remains
     for other processes on the same file (a separate `meydan worker`, the command line).
 
-    A server database (PostgreSQL) keeps up to `pool_size` connections open (`SERVER_POOL_SIZE`) and
-    opens up to `max_overflow` more in a burst, closing each of those when it is handed back. A
+    A server database (PostgreSQL) keeps up to `pool_size` connections open once it has needed them
+    (`SERVER_POOL_SIZE`), and opens up to `max_overflow` more, each closed when it is handed back. A
     connection made costs the process about 2.6 ms of CPU and the server a new backend, and its
-    statements are prepared again on first use: with SQLAlchemy's default of five kept, twenty people
-    voting at once made 233 connections in 3,152 updates, twenty kept made the twenty once
-    (`bench/README.md`). Telegram calls one bot at most WEBHOOK_MAX_CONNECTIONS times at once (40 by
-    default), over all instances, which the default pool and burst together cover. `pool_size` and
-    `max_overflow` do not apply to SQLite, which keeps its one connection."""
+    statements are prepared again on first use, so connections opened for a burst and closed after it
+    are paid again at every burst: with SQLAlchemy's default of five kept and ten more, twenty people
+    voting at once made 233 connections in 3,152 updates; with twenty kept and twenty more, forty calls
+    at once made 97 in 1,560. Telegram makes at most WEBHOOK_MAX_CONNECTIONS calls at once (40 by
+    default) over all instances, so a process that keeps that many never opens one again in steady
+    use (`bench/README.md`); the ten more are for the scheduler and the outbox worker of `meydan run`.
+    `pool_size` and `max_overflow` do not apply to SQLite, which keeps its one connection."""
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if ":memory:" not in url:

@@ -1,7 +1,7 @@
 """PostgreSQL: a pooled connection left idle is pinged before it is used, and a dead one replaced unseen;
 one in steady use is not pinged, and if the server dropped it, one statement fails and the pool heals.
-The connections of a burst of twenty updates are kept for the next, not made again; the settings size
-the pool."""
+The connections of forty updates at once (Telegram's calls at once) are kept for the next, not made
+again; the settings size the pool."""
 
 from __future__ import annotations
 
@@ -87,13 +87,13 @@ async def _burst(engine, people: int) -> set[int]:  # noqa: ANN001
     return set(await asyncio.gather(*(one() for _ in range(people))))
 
 
-async def test_the_connections_of_a_burst_of_twenty_are_kept_for_the_next(database_url: str) -> None:
+async def test_the_connections_of_forty_updates_at_once_are_kept_for_the_next(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
-        first = await _burst(engine, 20)
-        assert len(first) == 20
-        assert await _burst(engine, 20) == first  # none closed, none made again
-        assert len(await _burst(engine, 30)) == 30  # ten more for a bigger burst, none waiting
+        first = await _burst(engine, 40)  # Telegram's calls at once, by default
+        assert len(first) == 40
+        assert await _burst(engine, 40) == first  # none closed, none made again
+        assert len(await _burst(engine, 50)) == 50  # ten more beside them, none waiting
     finally:
         await engine.dispose()
     small = make_engine(database_url, pool_size=2, max_overflow=18)
@@ -105,6 +105,14 @@ async def test_the_connections_of_a_burst_of_twenty_are_kept_for_the_next(databa
 
 
 async def test_the_settings_size_the_pool(settings: Settings) -> None:
+    engine, _sessions, _city = await prepare_database(
+        settings.model_copy(update={"webhook_max_connections": 25})
+    )
+    try:
+        assert engine.pool.size() == 25  # as many as Telegram's calls at once
+        assert engine.pool._max_overflow == 10  # noqa: SLF001 - QueuePool says it nowhere else
+    finally:
+        await engine.dispose()
     engine, _sessions, _city = await prepare_database(
         settings.model_copy(update={"database_pool_size": 3, "database_max_overflow": 4})
     )
