@@ -84,12 +84,10 @@ def make_engine(
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    engine = create_async_engine(
-        url,
-        pool_size=SERVER_POOL_SIZE if pool_size is None else pool_size,
-        max_overflow=SERVER_MAX_OVERFLOW if max_overflow is None else max_overflow,
-        **kwargs,
-    )
+    if "poolclass" not in kwargs:  # another pool (NullPool) takes no size
+        kwargs["pool_size"] = SERVER_POOL_SIZE if pool_size is None else pool_size
+        kwargs["max_overflow"] = SERVER_MAX_OVERFLOW if max_overflow is None else max_overflow
+    engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
     return engine

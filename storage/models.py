@@ -615,7 +615,8 @@ class Broadcast(Base):
 # Random, not counted up (a new pot's first one too), so that a version read inside a transaction that
 # is then rolled back, or the version of a deleted pot whose id is given again, never names another
 # state. The changes come through the ORM (`before_flush`) or, for a bulk statement on those tables,
-# through `do_orm_execute`, which renews every pot's version.
+# through `do_orm_execute`, which renews every pot's version. A change made around the ORM (SQL typed
+# into psql, a data migration) must renew it too: `UPDATE budget_pots SET ballot_version = ...`.
 
 _PLACES = (Neighborhood, District)
 _CHANGED = (BudgetProject, *_PLACES)
@@ -631,17 +632,19 @@ def _new_version(session: Session, pots: set[int] | None) -> None:
 @event.listens_for(Session, "before_flush")
 def _ballot_changed(session: Session, _flush: Any, _instances: Any) -> None:
     pots: set[int] = set()
-    places = False
+    everywhere = False  # a place's name changed, or a project whose pot is not known here
     new, dirty, deleted = session.new, session.dirty, session.deleted
     for row in chain(new, dirty, deleted):
         if isinstance(row, BudgetProject):
             if row in dirty and not session.is_modified(row):
                 continue
             moved = inspect(row).attrs.pot_id.history  # a project moved to another pot changes both
-            pots.update(p for p in (*moved.added, *moved.unchanged, *moved.deleted) if p is not None)
+            known = [p for p in (*moved.added, *moved.unchanged, *moved.deleted) if p is not None]
+            pots.update(known)
+            everywhere = everywhere or not known  # its pot_id not loaded (expired): every pot
         elif isinstance(row, _PLACES) and row not in new:
-            places = places or row in deleted or session.is_modified(row)
-    if places:
+            everywhere = everywhere or row in deleted or session.is_modified(row)
+    if everywhere:
         _new_version(session, None)
     elif pots:
         _new_version(session, pots)

@@ -375,6 +375,12 @@ async def test_a_ballot_is_read_once_while_nothing_on_it_changes_and_again_after
         hood.name = "Pazaryeri Yeni"
     assert (await _ballot(sessions, seeded.city))["1"].place.startswith("Pazaryeri Yeni, ")
 
+    async with sessions.begin() as session:  # a project whose pot is not loaded when it changes
+        project = await session.get(BudgetProject, seeded.projects["4"])
+        session.expire(project, ["pot_id"])
+        project.cost = 7
+    assert (await _ballot(sessions, seeded.city))["4"].cost == 7
+
     async with sessions.begin() as session:  # a project withdrawn by a bulk statement
         await session.execute(delete(BudgetProject).where(BudgetProject.id == seeded.projects["3"]))
     assert "3" not in await _ballot(sessions, seeded.city)

@@ -512,6 +512,7 @@ async def ballot_projects(session: AsyncSession, pot: BudgetPot) -> tuple[OnBall
 
     The rows are plain, not ORM objects, and titles and summaries come as their JSON text, each text
     decoded once per process (`_texts`)."""
+    await session.flush()  # this session's own changes first: they renew the version (no-op when none)
     kept = _BALLOTS.get(pot.id)
     if kept is not None and kept[0] == pot.ballot_version:
         return kept[1]
