@@ -33,8 +33,8 @@ def utcnow() -> datetime:
 
 
 def new_ballot_version() -> int:
-    """A pot's first ballot version and each new one (`_ballot_changed`): random, so that neither a pot made with the id of a deleted
-    one nor a state rolled back shares a version with another state."""
+    """A pot's first ballot version and each new one (`_ballot_changed`): random, so that neither a pot
+    made with the id of a deleted one nor a state rolled back shares a version with another state."""
     return secrets.randbits(62)
 
 
