@@ -15,7 +15,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
 from types import MappingProxyType
 
 from sqlalchemy import Text, bindparam, cast, delete, func, select
@@ -510,8 +509,8 @@ async def ballot_projects(session: AsyncSession, pot: BudgetPot) -> tuple[OnBall
     a process for the whole vote, where each press read them (831 µs on SQLite, a round trip and 81
     rows on PostgreSQL). At most `BALLOTS_KEPT` pots are kept, the oldest read leaving first.
 
-    The rows are plain, not ORM objects, and titles and summaries come as their JSON text, each text
-    decoded once per process (`_texts`)."""
+    The rows are plain, not ORM objects, and titles and summaries come as their JSON text, decoded
+    once per read (`_texts`)."""
     await session.flush()  # this session's own changes first: they renew the version (no-op when none)
     kept = _BALLOTS.get(pot.id)
     if kept is not None and kept[0] == pot.ballot_version:
@@ -536,11 +535,9 @@ async def ballot_projects(session: AsyncSession, pot: BudgetPot) -> tuple[OnBall
     return projects
 
 
-@lru_cache(maxsize=1024)
 def _texts(encoded: str | None) -> Mapping[str, str]:
-    """A language → text map from its JSON text, read-only, as it is shared by every press that reads
-    it (the cache is keyed by the text itself, so an edit is a new key and never served stale; a
-    thousand texts are a few pots' projects in two languages)."""
+    """A language → text map from its JSON text, read-only, as the kept ballot is shared by every
+    press that shows it."""
     decoded = json.loads(encoded) if encoded else None
     return MappingProxyType(decoded or {})
 
