@@ -21,8 +21,12 @@ The bot runs in its own process (``bench.common.bot_process``, the whole applica
 ``bot.app.build`` on the prepared database), and the echo anchor of ``bench.throughput`` runs in the
 same run with as many people as ``--concurrency`` and the mean number of updates per ballot each.
 
+With ``--typed`` each person types their ballot instead: ``/budget`` → the pot → "⌨️ Type project
+numbers" → the ballot's project numbers (the file's project ids, which are the projects' codes) in one
+message, in the file's order → "Confirm my ballot" on the review: five updates a ballot.
+
     .venv/bin/python -m bench.replay [--ballots N] [--concurrency 100] [--modes webhook]
-                                     [--database sqlite|postgresql] [--file PATH.pb]
+                                     [--database sqlite|postgresql] [--file PATH.pb] [--typed]
 """
 
 from __future__ import annotations
@@ -181,7 +185,11 @@ def in_page_order(codes: Sequence[str], pages: dict[str, int], ids: dict[str, in
     return sorted(codes, key=lambda c: (pages[c], ids[c]))
 
 
-async def cast(driver: Driver, person_id: int, codes: Sequence[str], prepared: Prepared) -> None:
+async def cast(
+    driver: Driver, person_id: int, codes: Sequence[str], prepared: Prepared, *, typed: bool = False
+) -> None:
+    """One ballot through the chat, pressing each project's buttons, or with `typed` its numbers: ⌨️ on
+    the pot's page, the numbers as the file lists them in one message, Confirm on the review."""
     pot, pages, ids = prepared.pot_id, prepared.pages, prepared.project_ids
 
     async def press(after, data: BallotCb):  # noqa: ANN001, ANN202 - a button on screen, or fail
@@ -190,6 +198,11 @@ async def cast(driver: Driver, person_id: int, codes: Sequence[str], prepared: P
 
     shown = await driver.say(person_id, "/budget")
     shown = await press(shown, BallotCb(action=A.POT, pot=pot))
+    if typed:
+        shown = await press(shown, BallotCb(action=A.NUMBERS, pot=pot))
+        shown = await driver.say(person_id, ", ".join(codes))
+        await press(shown, BallotCb(action=A.CONFIRM, pot=pot))
+        return
     page = 0
     for code in in_page_order(codes, pages, ids):
         while page < pages[code]:
@@ -220,17 +233,19 @@ class Replay:
         return self.drive.updates
 
 
-async def replay(mode: Mode, file: Path, count: int | None, concurrency: int, database: Database) -> Replay:
+async def replay(
+    mode: Mode, file: Path, count: int | None, concurrency: int, database: Database, typed: bool = False
+) -> Replay:
     from bot.tally import read
 
     election = read(file)
     ballots = [list(b.projects) for b in election.ballots[: count or None]]
     async with fresh_database(database) as url:
-        return await _replay(mode, url, file, ballots, election, concurrency)
+        return await _replay(mode, url, file, ballots, election, concurrency, typed)
 
 
 async def _replay(
-    mode: Mode, url: str, file: Path, ballots: list[list[str]], election, concurrency: int
+    mode: Mode, url: str, file: Path, ballots: list[list[str]], election, concurrency: int, typed: bool
 ) -> Replay:  # noqa: ANN001
     try:
         prepared = await prepare(url, file, len(ballots))
@@ -252,7 +267,8 @@ async def _replay(
             async def script(driver: Driver, person_id: int) -> None:
                 async with gate:
                     try:
-                        await cast(driver, person_id, ballots[person_id - FIRST_PERSON_ID], prepared)
+                        codes = ballots[person_id - FIRST_PERSON_ID]
+                        await cast(driver, person_id, codes, prepared, typed=typed)
                     except AssertionError as error:  # the bot's answer lacked the next button
                         failed.append(person_id)
                         print(f"ballot of person {person_id} not cast: {str(error)[:200]}", file=sys.stderr)
@@ -353,11 +369,11 @@ def table(pairs: Sequence[tuple[ScenarioResult, Replay]]) -> str:
 
 
 async def run(
-    modes: Sequence[Mode], file: Path, count: int | None, concurrency: int, database: str
+    modes: Sequence[Mode], file: Path, count: int | None, concurrency: int, database: str, typed: bool = False
 ) -> list[tuple[ScenarioResult, Replay]]:
     pairs = []
     for mode in modes:
-        done = await replay(mode, file, count, concurrency, database)
+        done = await replay(mode, file, count, concurrency, database, typed)
         per_ballot = round(done.updates / done.ballots)
         echo = await measure_echo(mode, min(concurrency, done.ballots), per_ballot)
         pairs.append((echo, done))
@@ -371,6 +387,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--modes", default="webhook", help="comma-separated: polling,webhook (webhook)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--file", type=Path, default=FILE, help=f"a Pabulib file (default {FILE.name})")
+    parser.add_argument(
+        "--typed",
+        action="store_true",
+        help="each person types their ballot's project numbers instead of pressing each project",
+    )
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for mode in modes:
@@ -379,11 +400,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.database == "postgresql" and not os.environ.get(DATABASE_URL_VARIABLE):
         parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
     started = time.perf_counter()
-    pairs = asyncio.run(run(modes, args.file, args.ballots, args.concurrency, args.database))
+    pairs = asyncio.run(run(modes, args.file, args.ballots, args.concurrency, args.database, args.typed))
     print(
         f"Ballot replay of {args.file.name} against the echo anchor through the sandbox, "
         f"{date.today().isoformat()}, Python {platform.python_version()} on {loop_name()}, {args.database}, "
-        f"{pairs[0][1].ballots} ballots, {args.concurrency} people at once (residents seeded in the database)"
+        f"{pairs[0][1].ballots} ballots, {args.concurrency} people at once (residents seeded in the database), "
+        f"{'project numbers typed' if args.typed else 'every project pressed'}"
     )
     print(table(pairs))
     for _echo, done in pairs:

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.services import budgets, geography, processes, residents
-from storage.models import utcnow
+from storage.models import BudgetBallot, BudgetChoice, utcnow
 
 # the city pot's projects: code → (English title, cost)
 CITY_PROJECTS = {
@@ -103,3 +106,17 @@ async def resident(session: Any, telegram_id: int, district: str = "konak", hood
     place = await geography.by_keys(session, district, hood)
     await residents.set_neighborhood(session, person, place.id)
     return person
+
+
+async def stored_ballots(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, tuple[int, ...]]]:
+    """Every ballot stored, in the order cast: its receipt and its projects in the order chosen."""
+    async with sessions() as session:
+        found = []
+        for ballot in await session.scalars(select(BudgetBallot).order_by(BudgetBallot.id)):
+            chosen = await session.scalars(
+                select(BudgetChoice.project_id)
+                .where(BudgetChoice.ballot_id == ballot.id)
+                .order_by(BudgetChoice.position)
+            )
+            found.append((ballot.receipt, tuple(chosen)))
+        return found

@@ -19,8 +19,8 @@ from bot.app import Meydan
 from bot.config import Settings
 from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
-from storage.models import BudgetBallot, BudgetChoice, BudgetPot, FsmRecord, ProcessPhase, utcnow
-from tests.budget_fixtures import Seeded, seed
+from storage.models import BudgetBallot, BudgetPot, FsmRecord, ProcessPhase, utcnow
+from tests.budget_fixtures import Seeded, seed, stored_ballots
 from tests.conftest import TEST_REDIS_URL, running_bot
 from tests.flows import ACCEPT, LANGUAGE, fetch, onboard
 
@@ -33,16 +33,7 @@ async def _seed(meydan: Meydan, **kwargs) -> Seeded:  # noqa: ANN003
 
 
 async def _ballots(meydan: Meydan) -> list[tuple[str, tuple[int, ...]]]:
-    async with meydan.sessions() as session:
-        found = []
-        for ballot in await session.scalars(select(BudgetBallot).order_by(BudgetBallot.id)):
-            chosen = await session.scalars(
-                select(BudgetChoice.project_id)
-                .where(BudgetChoice.ballot_id == ballot.id)
-                .order_by(BudgetChoice.position)
-            )
-            found.append((ballot.receipt, tuple(chosen)))
-        return found
+    return await stored_ballots(meydan.sessions)
 
 
 async def _close_voting(meydan: Meydan, process_id: int) -> None:
@@ -76,7 +67,7 @@ async def test_vote_in_turkish_with_the_lira_formatted_the_turkish_way(meydan: M
     await ayse.press("Şehir bütçesi")
     page = await ayse.last_message()
     assert "₺0 / ₺5.000.000 · en fazla 5 projeden 0 tanesi" in page.text
-    assert "▫️ Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
+    assert "▫️ 1 · Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
     await ayse.press("Shade over the bazaar")
     card = await ayse.last_message()
     assert "₺2.150.000" in card.text and "Pazaryeri, Konak" in card.text
@@ -88,8 +79,8 @@ async def test_vote_in_turkish_with_the_lira_formatted_the_turkish_way(meydan: M
     assert "❌ Oy pusulamdan çıkar" in _labels(card)
     await ayse.press("Projelere dön")
     page = await ayse.last_message()
-    assert "✅ Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
-    assert "🚫 Night buses (tr) · ₺3.500.000" in _labels(page)  # it would not fit
+    assert "✅ 1 · Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
+    assert "🚫 6 · Night buses (tr) · ₺3.500.000" in _labels(page)  # it would not fit
     await ayse.press("Night buses")
     card = await ayse.last_message()
     assert "Sığmıyor" in card.text and "₺5.650.000" in card.text and "₺5.000.000" in card.text
@@ -274,7 +265,7 @@ async def test_the_draft_survives_a_restart_and_projects_come_in_pages(settings:
     async with running_bot(settings, sandbox) as second:  # a new process on the same database
         await john.press("Back to the projects")
         back = await john.last_message()
-        assert "2/2" in _labels(back) and "✅ Extra 2 · ₺30,000" in _labels(back)  # the same page
+        assert "2/2" in _labels(back) and "✅ 9 · Extra 2 · ₺30,000" in _labels(back)  # the same page
         assert "₺30,000 / ₺5,000,000 · 1 of at most 5" in back.text
         await john.press("Review and confirm (1)")
         await john.press("Confirm my ballot")
@@ -323,7 +314,7 @@ async def test_the_draft_outlives_the_menu_and_a_form_and_goes_with_the_account(
         exported = json.loads(await fetch(sandbox, (await john.last_message()).document["url"]))
         assert exported["drafts"][0]["data"]["budget_drafts"]  # the draft is part of the person's data
         page = await _open_city_pot(john, "City budget")
-        assert "✅ Library garden · ₺900,000" in _labels(page) and "₺900,000 / ₺5,000,000" in page.text
+        assert "✅ 3 · Library garden · ₺900,000" in _labels(page) and "₺900,000 / ₺5,000,000" in page.text
 
         await john.say("/settings")
         await john.press("Delete my account")
@@ -337,4 +328,4 @@ async def test_the_draft_outlives_the_menu_and_a_form_and_goes_with_the_account(
         await john.say("Karşıyaka")
         await john.say("Bostanlı")
         page = await _open_city_pot(john, "City budget")
-        assert "▫️ Library garden · ₺900,000" in _labels(page) and "₺0 / ₺5,000,000" in page.text
+        assert "▫️ 3 · Library garden · ₺900,000" in _labels(page) and "₺0 / ₺5,000,000" in page.text

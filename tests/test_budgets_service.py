@@ -48,6 +48,22 @@ def test_limits_of_an_approval_ballot() -> None:
     assert rules.can_confirm(limits, rules.Cart(1, 10**9))
 
 
+def test_typed_project_numbers_are_read_in_order_each_once() -> None:
+    assert rules.typed_numbers(" 217, 1711 1794;569\n12") == ("217", "1711", "1794", "569", "12")
+    assert rules.typed_numbers("#217, №12. 217") == ("217", "12")  # marks around numbers; twice is once
+    assert rules.typed_numbers("A12 b7") == ("A12", "b7")  # a Pabulib id need not be digits only
+    too_many = " ".join(str(n) for n in range(rules.MOST_TYPED + 1))
+    for nothing in ("", " , ;", "the library", "#", too_many):
+        with pytest.raises(rules.NoNumbers):
+            rules.typed_numbers(nothing)
+    approval = rules.Limits(rules.APPROVAL, 1_000, approval_limit=2)
+    assert rules.refusal_of_list(approval, rules.Cart(2, 10**9)) is None  # money does not count
+    assert isinstance(rules.refusal_of_list(approval, rules.Cart(3, 0)), rules.TooMany)
+    knapsack = rules.Limits(rules.KNAPSACK, 5_000_000, min_projects=2, min_share=50)
+    assert rules.refusal_of_list(knapsack, rules.Cart(1, 1)) is None  # the rest is for confirming
+    assert isinstance(rules.refusal_of_list(knapsack, rules.Cart(1, 5_000_001)), rules.OverBudget)
+
+
 def test_who_sees_which_pot() -> None:
     assert rules.open_to(rules.CITY, None, None, 7, 1)
     assert rules.open_to(rules.DISTRICT, 1, None, 7, 1) and not rules.open_to(rules.DISTRICT, 2, None, 7, 1)
@@ -120,6 +136,23 @@ async def test_approval_ballot_limit(sessions) -> None:  # noqa: ANN001
             await budgets.toggle(session, ayse, seeded.city, step.chosen, p["2"])
         assert many.value.limit == 2
         assert (await budgets.confirm(session, ayse, seeded.city, step.chosen)).chosen == (p["6"], p["1"])
+
+
+async def test_a_typed_list_is_the_draft_by_the_projects_numbers(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session, max_projects=3)
+        ayse = await resident(session, 502)
+        p = seeded.projects
+        view = await budgets.ballot_view(session, ayse, seeded.city, [p["2"]])
+        typed = budgets.numbered(view, ("5", "3"))
+        assert typed.chosen == (p["5"], p["3"]) and typed.cart == rules.Cart(2, 1_000_000)  # in place of 2
+        with pytest.raises(budgets.UnknownNumbers) as unknown:
+            budgets.numbered(view, ("3", "77", "x"))
+        assert unknown.value.numbers == ("77", "x")
+        with pytest.raises(budgets.TooMany):
+            budgets.numbered(view, ("2", "3", "4", "5"))
+        with pytest.raises(budgets.OverBudget):
+            budgets.numbered(view, ("1", "6"))
 
 
 async def test_voting_only_while_the_phase_is_current(sessions) -> None:  # noqa: ANN001

@@ -130,7 +130,7 @@ async def test_phone_only_ones_own_contact_opens_the_ballot_in_turkish(meydan: M
     page = await ayse.tap(share, phone=PHONE)
     assert await ayse.keyboard() == []  # the contact button is gone
     assert "₺0 / ₺5.000.000" in page.text  # the ballot is open
-    assert "▫️ Library garden (tr) · ₺900.000" in _labels(page)
+    assert "▫️ 3 · Library garden (tr) · ₺900.000" in _labels(page)
     await _vote(ayse)
     async with meydan.sessions() as session:
         assert (await session.scalars(select(BudgetBallot.pot_id))).all() == [seeded.city]

@@ -1,6 +1,7 @@
-"""Participatory budgeting: the ballots open to me, projects, choices, confirm, the receipt, and the
-verification a process may ask first; and the staff side (`staff/`: pots and projects by conversation;
-`verify_staff`: the verification level and one-time codes), behind router-level staff guards."""
+"""Participatory budgeting: the ballots open to me, projects, choices (pressed, or typed as project
+numbers), confirm, the receipt, and the verification a process may ask first; and the staff side
+(`staff/`: pots and projects by conversation; `verify_staff`: the verification level and one-time
+codes), behind router-level staff guards."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.routing import guarded, onboarded, private_router
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb, VerifyStaffCb
 from bot.ui.budgets.callbacks import VerifyStaffAction as S
+from bot.ui.budgets.numbers import Numbers, closed_text
 from bot.ui.budgets.staff import StaffCb
 from bot.ui.budgets.verify import Verify, cancelled_text
 from bot.ui.budgets.verify_staff import StaffVerify
@@ -19,7 +21,7 @@ from bot.ui.callbacks import HubCb, MenuCb
 from bot.ui.forms import FormCb
 from bot.ui.notices import register_link
 from bot.ui.prompts import ends_on_leave
-from handlers.budgets import ballot, confirm, staff, verify, verify_staff
+from handlers.budgets import ballot, confirm, numbers, staff, verify, verify_staff
 
 
 def _resident(router: Router) -> None:
@@ -31,6 +33,9 @@ def _resident(router: Router) -> None:
     router.callback_query.register(
         ballot.toggle, BallotCb.filter(F.action == A.TOGGLE), flags={"throttling_key": "ballot_toggle"}
     )
+    router.callback_query.register(numbers.ask, BallotCb.filter(F.action == A.NUMBERS))
+    router.message.register(numbers.typed, Numbers.typing, F.text, ~F.text.startswith("/"))
+    router.message.register(numbers.not_text, Numbers.typing, ~F.text.startswith("/"))
     router.callback_query.register(confirm.review, BallotCb.filter(F.action == A.REVIEW))
     router.callback_query.register(
         confirm.confirm, BallotCb.filter(F.action == A.CONFIRM), flags={"throttling_key": "ballot_confirm"}
@@ -59,6 +64,7 @@ def _verification_staff(router: Router) -> None:
 def make_router() -> Router:
     register_link("budgets", lambda _id: MenuCb(action="budget"))  # the ballots open to me (an announcement)
     ends_on_leave(Verify.phone, Verify.code, note=cancelled_text)  # typed text after leaving is no code
+    ends_on_leave(Numbers.typing, note=closed_text)  # nor a list of project numbers
     router = private_router("budgets")
     verifying_team, allowed_staff = guarded(
         "budgets.verification",

@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
 from bot.services import budgets
-from bot.services.budgets import rules
 from bot.services.residents import Viewer
 from bot.ui.budgets import cards, drafts, keyboards
+from bot.ui.budgets import verify as screen
 from bot.ui.budgets.callbacks import BallotCb
-from bot.ui.budgets.errors import reason
 from bot.ui.messages import reply
 
 
@@ -27,13 +26,8 @@ async def review(
     lang: str,
     city: CitySpec,
 ) -> None:
-    cb = callback_data
-    view = await drafts.view(state, session, viewer.resident, cb.pot)
-    refusal = rules.refusal_to_confirm(view.limits, view.cart)
-    why = reason(refusal, city.currency, lang) if refusal is not None else None
-    text = cards.review_text(view.pot, view.picked, view.limits, view.cart, why, city.currency, lang)
-    keyboard = keyboards.review(cb.pot, cb.page, view.limits, view.cart, view.ballot is not None)
-    await reply(query, text, keyboard)
+    view = await drafts.view(state, session, viewer.resident, callback_data.pot)
+    await reply(query, *screen.review_screen(view, callback_data.page, city, lang))
 
 
 async def confirm(

@@ -44,16 +44,19 @@ from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of t
     BudgetError,
     Cart,
     Limits,
+    NoNumbers,
     NotOnBallot,
     NotYourPot,
     OverBudget,
     TooFew,
     TooMany,
     UnderShare,
+    UnknownNumbers,
     VotingNotOpen,
     VotingStarted,
     can_edit,
     parse_amount,
+    typed_numbers,
 )
 
 from bot.services.budgets.rules import (  # noqa: F401 - verification refusals  # isort: skip
@@ -587,6 +590,22 @@ def ticked(view: BallotView, project_id: int) -> tuple[Toggled, BallotView]:
         kept = (*view.chosen, project_id)
         done = Toggled(kept, True, cart_of(view.projects, kept))
     return done, replace(view, chosen=done.chosen, cart=done.cart)
+
+
+def numbered(view: BallotView, numbers: Sequence[str]) -> BallotView:
+    """The ballot with exactly the projects whose numbers (codes) were typed, in that order, in place of
+    the draft: `UnknownNumbers` names those not on this ballot; a list over a tick's limits (too many
+    projects, over the budget) is refused whole (`rules.refusal_of_list`), as no tick would reach it."""
+    by_number = {p.code.casefold(): p.id for p in view.projects}
+    unknown = [n for n in numbers if n.casefold() not in by_number]
+    if unknown:
+        raise UnknownNumbers(unknown)
+    chosen = tuple(dict.fromkeys(by_number[n.casefold()] for n in numbers))
+    cart = cart_of(view.projects, chosen)
+    refusal = rules.refusal_of_list(view.limits, cart)
+    if refusal is not None:
+        raise refusal
+    return replace(view, chosen=chosen, cart=cart)
 
 
 def new_receipt() -> str:

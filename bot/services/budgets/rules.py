@@ -51,6 +51,18 @@ class NotOnBallot(BudgetError):
     """The project is not on this pot's ballot (another pot's, infeasible, gone)."""
 
 
+class NoNumbers(BudgetError):
+    """A message typed as a list of project numbers holds none (or far more than any ballot)."""
+
+
+class UnknownNumbers(BudgetError):
+    """Typed project numbers that are not on this pot's ballot, as typed."""
+
+    def __init__(self, numbers: Iterable[str]) -> None:
+        self.numbers = tuple(numbers)
+        super().__init__(f"not on the ballot: {', '.join(self.numbers)}")
+
+
 class OverBudget(BudgetError):
     def __init__(self, total: int, budget: int) -> None:
         super().__init__(f"{total} > {budget}")
@@ -139,14 +151,39 @@ def can_add(limits: Limits, cart: Cart, cost: int) -> bool:
     return refusal_to_add(limits, cart, cost) is None
 
 
-def refusal_to_confirm(limits: Limits, cart: Cart) -> BudgetError | None:
-    """Why the cart cannot be confirmed as it is (None: it can). Every limit, including those a toggle
-    already checks: the cart may come from a form days old, or from forged data."""
+# A typed list of project numbers: "217, 1711 1794;569". Numbers are the projects' codes (a Pabulib
+# file's project ids, or 1, 2, 3… for projects staff add), shown before each project's name.
+_NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
+MOST_TYPED = 100  # numbers read from one message; no ballot here holds more
+
+
+def typed_numbers(text: str) -> tuple[str, ...]:
+    """The project numbers in a typed message, in order, each once; "#" or "№" before one and a full
+    stop after it are dropped. A message with no digit, or with more than `MOST_TYPED`, is `NoNumbers`."""
+    found = [token.lstrip("#№").rstrip(".") for token in _NUMBER_SEPARATORS.split(text.strip())]
+    numbers = tuple(dict.fromkeys(token for token in found if token))
+    if not numbers or len(numbers) > MOST_TYPED or not any(c.isdigit() for n in numbers for c in n):
+        raise NoNumbers("no project numbers typed")
+    return numbers
+
+
+def refusal_of_list(limits: Limits, cart: Cart) -> BudgetError | None:
+    """Why a whole list, typed at once, cannot be the draft (None: it can). Only the limits that a
+    tick checks: the others (at least n projects, a share of the budget) are for confirming."""
     most = limits.most
     if most is not None and cart.count > most:
         return TooMany(most)
     if limits.counts_money and cart.total > limits.budget:
         return OverBudget(cart.total, limits.budget)
+    return None
+
+
+def refusal_to_confirm(limits: Limits, cart: Cart) -> BudgetError | None:
+    """Why the cart cannot be confirmed as it is (None: it can). Every limit, including those a toggle
+    already checks: the cart may come from a form days old, or from forged data."""
+    over = refusal_of_list(limits, cart)
+    if over is not None:
+        return over
     if cart.count < max(limits.least, 1):
         return TooFew(max(limits.least, 1), cart.count)
     needed = limits.min_total()

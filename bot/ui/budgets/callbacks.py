@@ -15,6 +15,7 @@ class BallotAction(StrEnum):
     POT = "pot"  # page `page` of pot `pot`'s projects
     CARD = "card"  # project `project`'s card
     TOGGLE = "toggle"  # tick or untick project `project`
+    NUMBERS = "numbers"  # type the numbers of the projects chosen (a prompt)
     REVIEW = "review"  # my draft, with Confirm when it may be confirmed
     CONFIRM = "confirm"
     RESET = "reset"  # drop the draft: back to my confirmed ballot (or an empty one)

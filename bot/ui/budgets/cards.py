@@ -98,7 +98,12 @@ def project_label(project: OnBallot, chosen: bool, fits: bool, currency: str, la
     mark = "✅" if chosen else ("▫️" if fits else "🚫")
     name = budgets.title(project, lang)
     name = name if len(name) <= 36 else name[:35] + "…"
-    return f"{mark} {name} · {cost(project.cost, currency, lang)}"
+    return f"{mark} {project.code} · {name} · {cost(project.cost, currency, lang)}"
+
+
+def line(project: OnBallot, currency: str, lang: str) -> str:
+    """A project in a list (the review, the receipt): "• 217 · Title · ₺2.150.000"."""
+    return f"• {escape(project.code)} · {escape(budgets.title(project, lang))} · {cost(project.cost, currency, lang)}"
 
 
 def place_line(project: OnBallot) -> str | None:
@@ -115,7 +120,7 @@ def project_card(
     lang: str,
     limit: int,
 ) -> str:
-    lines = [f"<b>{escape(budgets.title(project, lang))}</b>"]
+    lines = [f"<b>{escape(project.code)} · {escape(budgets.title(project, lang))}</b>"]
     lines.append(_("💰 Cost: {cost}").format(cost=cost(project.cost, currency, lang)))
     place = place_line(project)
     if place:
@@ -141,7 +146,7 @@ def review_text(
     if not projects:
         lines.append(_("You have not chosen any project yet."))
     for project in projects:
-        lines.append(f"• {escape(budgets.title(project, lang))} · {cost(project.cost, currency, lang)}")
+        lines.append(line(project, currency, lang))
     lines.append(tally_line(limits, cart, currency, lang))
     if refusal:
         lines.append(_("It cannot be confirmed yet: {reason}").format(reason=refusal))
@@ -162,7 +167,7 @@ def receipt_text(
 ) -> str:
     head = _("✅ Your ballot was changed.") if changed else _("✅ Thank you, your ballot is saved.")
     lines = [head, _("🗳 {pot}").format(pot=escape(budgets.pot_name(pot, lang)))]
-    lines += [f"• {escape(budgets.title(p, lang))} · {cost(p.cost, currency, lang)}" for p in projects]
+    lines += [line(p, currency, lang) for p in projects]
     lines.append(_("Your receipt code: {code}").format(code=f"<code>{escape(ballot.receipt)}</code>"))
     lines.append(
         _(

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.services import budgets
 from bot.services.budgets import Cart, Limits, OnBallot, rules
 from bot.services.paging import Page
+from bot.ui.budgets import numbers
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.budgets.cards import project_label
@@ -57,6 +58,7 @@ def pot_page(
     nav = page_row(page, lambda n: BallotCb(action=A.POT, pot=pot_id, page=n))
     if nav:
         rows.append(nav)
+    rows.append([numbers.open_button(pot_id, page.number)])
     review = _("🧾 Review and confirm ({count})").format(count=cart.count)
     rows.append([button(review, BallotCb(action=A.REVIEW, pot=pot_id, page=page.number))])
     rows.append([button(_("« Ballots"), BallotCb(action=A.HOME))])

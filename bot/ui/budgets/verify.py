@@ -1,5 +1,6 @@
 """The verification prompt in front of a ballot: sharing one's own contact with a request_contact
-button (phone), or typing a one-time code (code); and the screen of a pot, shown again once verified."""
+button (phone), or typing a one-time code (code); and the ballot's screens shown after a typed answer
+(a pot's page once verified, the review once project numbers are typed) as well as after a press."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.services import budgets
 from bot.services.budgets import rules
 from bot.services.paging import Page
 from bot.ui.budgets import cards, keyboards
+from bot.ui.budgets.errors import reason
 
 POT_KEY = "verify_pot"  # the pot the person was opening, in their conversation state
 
@@ -87,4 +89,15 @@ def pot_screen(
     keyboard = keyboards.pot_page(
         view.pot.id, page.cut(view.projects), page, view.chosen, view.limits, view.cart, city.currency, lang
     )
+    return text, keyboard
+
+
+def review_screen(
+    view: budgets.BallotView, page_number: int, city: CitySpec, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The draft with what it adds up to, and Confirm when it may be confirmed."""
+    refusal = rules.refusal_to_confirm(view.limits, view.cart)
+    why = reason(refusal, city.currency, lang) if refusal is not None else None
+    text = cards.review_text(view.pot, view.picked, view.limits, view.cart, why, city.currency, lang)
+    keyboard = keyboards.review(view.pot.id, page_number, view.limits, view.cart, view.ballot is not None)
     return text, keyboard

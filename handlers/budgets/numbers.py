@@ -1,0 +1,61 @@
+"""Choosing a pot's projects by typing their numbers: asked from the pot's page (⌨️), read as one list
+that replaces the draft, then the review with Confirm. A list that cannot be taken (a number not on the
+ballot, too many projects, over the budget) is answered with the reason and the prompt stays open; any
+command or button ends it (`ends_on_leave` in `make_router`)."""
+
+from __future__ import annotations
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import CitySpec
+from bot.services import budgets
+from bot.services.residents import Viewer
+from bot.ui.budgets import drafts
+from bot.ui.budgets import numbers as prompt
+from bot.ui.budgets import verify as screen
+from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.messages import reply
+
+# refusals of a typed list that leave the prompt open for another try
+RETYPE = (budgets.NoNumbers, budgets.UnknownNumbers, budgets.TooMany, budgets.OverBudget)
+
+
+async def ask(
+    query: CallbackQuery,
+    callback_data: BallotCb,
+    state: FSMContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    lang: str,
+) -> None:
+    view = await drafts.view(state, session, viewer.resident, callback_data.pot)
+    await state.set_state(prompt.Numbers.typing)
+    await state.update_data({prompt.POT_KEY: view.pot.id})
+    await reply(query, prompt.ask_text(view, lang), prompt.ask_keyboard(view.pot.id, callback_data.page))
+
+
+async def typed(
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
+) -> None:
+    pot_id = int((await state.get_data()).get(prompt.POT_KEY) or 0)
+    view = await drafts.view(state, session, viewer.resident, pot_id)
+    try:
+        chosen = budgets.numbered(view, budgets.typed_numbers(message.text or ""))
+    except RETYPE as error:
+        await message.answer(prompt.refused_text(error, view, city.currency, lang))
+        return
+    await drafts.keep(state, pot_id, chosen.chosen)
+    await state.set_state(None)
+    text, keyboard = screen.review_screen(chosen, 0, city, lang)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def not_text(
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
+) -> None:
+    """A sticker, a photo or a voice note while numbers are asked for."""
+    pot_id = int((await state.get_data()).get(prompt.POT_KEY) or 0)
+    view = await drafts.view(state, session, viewer.resident, pot_id)
+    await message.answer(prompt.refused_text(budgets.NoNumbers("not text"), view, city.currency, lang))
