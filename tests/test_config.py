@@ -15,6 +15,8 @@ def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STAFF_IDS", "11, 22;33")
     monkeypatch.setenv("BOT_TOKEN", "42:abcdefghijklmnop")
     monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "")  # left empty in an env file: the default
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "")
     settings = load_settings(_env_file=None)
     assert settings.staff_ids == [11, 22, 33]
     assert settings.redis_url is None
