@@ -154,6 +154,7 @@ async def test_in_turkish_with_voting_closing_meanwhile(meydan: Meydan, sandbox)
         )
     answer = await ayse.say("1")
     assert "Oylama" in answer.text and "kapandı" in answer.text
+    assert await _states(meydan) == []  # no list can be taken any more: the prompt is over
     assert await _ballots(meydan) == []
 
 

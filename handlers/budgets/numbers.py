@@ -1,7 +1,8 @@
 """Choosing a pot's projects by typing their numbers: asked from the pot's page (⌨️), read as one list
 that replaces the draft, then the review with Confirm. A list that cannot be taken (a number not on the
-ballot, too many projects, over the budget) is answered with the reason and the prompt stays open; any
-command or button ends it (`ends_on_leave` in `make_router`)."""
+ballot, too many projects, over the budget) is answered with the reason and the prompt stays open; a
+ballot that can take no list any more (voting closed meanwhile) ends it with the reason, and so does
+any command or button (`ends_on_leave` in `make_router`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.ui.budgets import drafts
 from bot.ui.budgets import numbers as prompt
 from bot.ui.budgets import verify as screen
 from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.errors import refuse
 from bot.ui.messages import reply
 
 # refusals of a typed list that leave the prompt open for another try
@@ -39,14 +41,15 @@ async def ask(
 async def typed(
     message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
-    pot_id = int((await state.get_data()).get(prompt.POT_KEY) or 0)
-    view = await drafts.view(state, session, viewer.resident, pot_id)
+    view = await _ballot(message, state, session, viewer, lang, city)
+    if view is None:
+        return
     try:
         chosen = budgets.numbered(view, budgets.typed_numbers(message.text or ""))
     except RETYPE as error:
         await message.answer(prompt.refused_text(error, view, city.currency, lang))
         return
-    await drafts.keep(state, pot_id, chosen.chosen)
+    await drafts.keep(state, view.pot.id, chosen.chosen)
     await state.set_state(None)
     text, keyboard = screen.review_screen(chosen, 0, city, lang)
     await message.answer(text, reply_markup=keyboard)
@@ -56,6 +59,20 @@ async def not_text(
     message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
 ) -> None:
     """A sticker, a photo or a voice note while numbers are asked for."""
+    view = await _ballot(message, state, session, viewer, lang, city)
+    if view is not None:
+        await message.answer(prompt.refused_text(budgets.NoNumbers("not text"), view, city.currency, lang))
+
+
+async def _ballot(
+    message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer, lang: str, city: CitySpec
+) -> budgets.BallotView | None:
+    """The ballot the numbers are for; None when it can no longer take any (voting closed meanwhile,
+    a verification owed): then the prompt ends, with the reason."""
     pot_id = int((await state.get_data()).get(prompt.POT_KEY) or 0)
-    view = await drafts.view(state, session, viewer.resident, pot_id)
-    await message.answer(prompt.refused_text(budgets.NoNumbers("not text"), view, city.currency, lang))
+    try:
+        return await drafts.view(state, session, viewer.resident, pot_id)
+    except budgets.BudgetError as error:
+        await state.set_state(None)
+        await refuse(message, error, {"lang": lang, "city": city})
+        return None
