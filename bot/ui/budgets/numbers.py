@@ -1,5 +1,5 @@
-"""Choosing a pot's projects by typing their numbers ("217, 1711, 1794"), as on a printed ballot or from
-a printed list of projects: the prompt, its button, and why a typed list is refused. Every project's
+"""Choosing a pot's projects by typing their numbers ("217, 1711, 1794"), from a printed list of
+projects, say: the prompt, its button, and why a typed list is refused. Every project's
 number (its code) is shown before its name, on the pot's pages, its card, the review and the receipt."""
 
 from __future__ import annotations
