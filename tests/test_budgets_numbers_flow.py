@@ -1,7 +1,8 @@
 """Choosing projects by typing their numbers, through the sandbox in English and Turkish: the prompt from
 the pot's page, a typed list in place of the draft, then the review and Confirm; and the unhappy paths
 (numbers not on the ballot, no numbers, a sticker, too many projects, over the budget, leaving the
-prompt, voting closing meanwhile, a forged button for a pot that is not mine, a verification first)."""
+prompt, voting closing meanwhile, a forged button for a pot that is not mine, a verification first, a
+restart with the prompt open, a message of Telegram's greatest length)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.app import Meydan
+from bot.config import Settings
 from bot.i18n import translate
 from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from storage.models import FsmRecord, Process, ProcessPhase, utcnow
 from tests.budget_fixtures import Seeded, seed, stored_ballots
+from tests.conftest import running_bot
 from tests.flows import onboard
 
 TYPE = {"en": "⌨️ Type project numbers", "tr": "⌨️ Proje numaralarını yaz"}
@@ -175,3 +178,21 @@ async def test_a_forged_button_and_a_verification_first(meydan: Meydan, sandbox)
     answer = await ayse.press_data(page.message_id, data)
     assert answer.show_alert and "one-time code first" in answer.text
     assert await _states(meydan) == []
+
+
+async def test_the_prompt_outlives_a_restart_and_takes_a_message_of_telegrams_length(
+    settings: Settings,
+    sandbox,  # noqa: ANN001
+) -> None:
+    async with running_bot(settings, sandbox) as first:
+        seeded = await _seed(first)
+        john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+        await _prompt(john, "City budget", "en")
+    async with running_bot(settings, sandbox) as second:  # a new process on the same database
+        crowd = " ".join(str(n) for n in range(1000, 1820))[:4096]  # far more numbers than any ballot
+        answer = await john.say(crowd)
+        assert answer.text == "Please type project numbers, separated by commas or spaces, for example: 1, 2"
+        review = await john.say(("5, " * 1400)[:4096])  # Telegram's longest message, one number
+        assert "• 5 · Drinking fountains · ₺100,000" in review.text and "1 of at most 5" in review.text
+        await john.press("Confirm my ballot")
+        assert await _ballots(second) == [(seeded.projects["5"],)]

@@ -12,8 +12,7 @@ from bot.config import CitySpec
 from bot.services import budgets
 from bot.services.budgets import rules
 from bot.services.residents import Viewer
-from bot.ui.budgets import cards, drafts, keyboards
-from bot.ui.budgets import verify as screen
+from bot.ui.budgets import cards, drafts, keyboards, screens
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.budgets.errors import reason
 from bot.ui.cards import refresh_card, show_card
@@ -41,7 +40,7 @@ async def pot(
         await verify.ask(query, state, found, lang)
         return
     view = await drafts.view(state, session, viewer.resident, pot_id, opened=found)
-    await reply(query, *screen.pot_screen(view, callback_data.page, city, lang))
+    await reply(query, *screens.pot_screen(view, callback_data.page, city, lang))
 
 
 def _render(view: budgets.BallotView, project_id: int, city: CitySpec, lang: str):  # noqa: ANN202

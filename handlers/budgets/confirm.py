@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import CitySpec
 from bot.services import budgets
 from bot.services.residents import Viewer
-from bot.ui.budgets import cards, drafts, keyboards
-from bot.ui.budgets import verify as screen
+from bot.ui.budgets import cards, drafts, keyboards, screens
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.messages import reply
 
@@ -27,7 +26,7 @@ async def review(
     city: CitySpec,
 ) -> None:
     view = await drafts.view(state, session, viewer.resident, callback_data.pot)
-    await reply(query, *screen.review_screen(view, callback_data.page, city, lang))
+    await reply(query, *screens.review_screen(view, callback_data.page, city, lang))
 
 
 async def confirm(

@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import CitySpec
 from bot.services import budgets
 from bot.services.residents import Viewer
-from bot.ui.budgets import drafts
+from bot.ui.budgets import drafts, screens
 from bot.ui.budgets import numbers as prompt
-from bot.ui.budgets import verify as screen
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.errors import refuse
 from bot.ui.messages import reply
@@ -51,7 +50,7 @@ async def typed(
         return
     await drafts.keep(state, view.pot.id, chosen.chosen)
     await state.set_state(None)
-    text, keyboard = screen.review_screen(chosen, 0, city, lang)
+    text, keyboard = screens.review_screen(chosen, 0, city, lang)
     await message.answer(text, reply_markup=keyboard)
 
 

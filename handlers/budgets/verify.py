@@ -12,7 +12,7 @@ from bot.config import CitySpec
 from bot.services import budgets
 from bot.services.budgets import verification
 from bot.services.residents import Viewer
-from bot.ui.budgets import drafts
+from bot.ui.budgets import drafts, screens
 from bot.ui.budgets import verify as screen
 from bot.ui.errors import Refusal, refuse
 
@@ -37,7 +37,7 @@ async def _done(
     await state.set_state(None)
     view = await drafts.view(state, session, viewer.resident, pot_id)
     await message.answer(screen.verified_text(view.pot.process.verification), reply_markup=screen.removed())
-    text, keyboard = screen.pot_screen(view, 0, city, lang)
+    text, keyboard = screens.pot_screen(view, 0, city, lang)
     await message.answer(text, reply_markup=keyboard)
 
 

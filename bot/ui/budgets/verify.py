@@ -1,21 +1,15 @@
 """The verification prompt in front of a ballot: sharing one's own contact with a request_contact
-button (phone), or typing a one-time code (code); and the ballot's screens shown after a typed answer
-(a pot's page once verified, the review once project numbers are typed) as well as after a press."""
+button (phone), or typing a one-time code (code)."""
 
 from __future__ import annotations
 
 from html import escape
 
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import CitySpec
-from bot.services import budgets
 from bot.services.budgets import rules
-from bot.services.paging import Page
-from bot.ui.budgets import cards, keyboards
-from bot.ui.budgets.errors import reason
 
 POT_KEY = "verify_pot"  # the pot the person was opening, in their conversation state
 
@@ -77,27 +71,3 @@ def cancelled_text() -> str:
 
 def removed() -> ReplyKeyboardRemove:
     return ReplyKeyboardRemove()
-
-
-def pot_screen(
-    view: budgets.BallotView, page_number: int, city: CitySpec, lang: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    """A pot's page of projects, as opening it shows."""
-    page = Page.of(page_number, keyboards.PAGE_SIZE, len(view.projects))
-    status = cards.status_line(view.ballot, view.closes, city.zone, lang)
-    text = cards.pot_text(view.pot, view.limits, view.cart, status, city.currency, lang)
-    keyboard = keyboards.pot_page(
-        view.pot.id, page.cut(view.projects), page, view.chosen, view.limits, view.cart, city.currency, lang
-    )
-    return text, keyboard
-
-
-def review_screen(
-    view: budgets.BallotView, page_number: int, city: CitySpec, lang: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The draft with what it adds up to, and Confirm when it may be confirmed."""
-    refusal = rules.refusal_to_confirm(view.limits, view.cart)
-    why = reason(refusal, city.currency, lang) if refusal is not None else None
-    text = cards.review_text(view.pot, view.picked, view.limits, view.cart, why, city.currency, lang)
-    keyboard = keyboards.review(view.pot.id, page_number, view.limits, view.cart, view.ballot is not None)
-    return text, keyboard
