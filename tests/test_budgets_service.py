@@ -234,6 +234,7 @@ async def test_a_deleted_account_coming_back_gets_no_second_ballot(sessions) -> 
     async with sessions.begin() as session:
         again = await resident(session, 501)
         assert (await budgets.my_ballot(session, again, seeded.city))[1] == (p["1"],)
+        assert (await budgets.gate(session, again, seeded.city)).ballot is not None
         assert [o.voted for o in await budgets.open_pots(session, again) if o.pot.id == seeded.city] == [True]
         changed = await budgets.confirm(session, again, seeded.city, [p["2"]])
         assert changed.changed
@@ -364,6 +365,40 @@ def _reads_of_projects(sessions) -> list[str]:  # noqa: ANN001
         ),
     )
     return reads
+
+
+def _selects(sessions) -> list[str]:  # noqa: ANN001
+    """The SELECT statements run from now on."""
+    seen: list[str] = []
+    event.listen(
+        sessions.kw["bind"].sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: seen.append(statement) if statement.startswith("SELECT") else None,
+    )
+    return seen
+
+
+async def test_a_press_reads_the_pot_and_the_persons_ballot_in_one_statement(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        await resident(session, 502)
+        p = seeded.projects
+        confirmed = await budgets.confirm(session, ayse, seeded.city, [p["1"], p["2"]])
+    selects = _selects(sessions)
+    async with sessions() as session:
+        ayse = await budgets_resident(session, 501)
+        selects.clear()
+        pressed = await budgets.ballot_view(session, ayse, seeded.city, [p["3"]])  # a draft stands in
+        assert pressed.chosen == (p["3"],) and pressed.ballot.id == confirmed.ballot.id
+        assert len(selects) == 1  # the pot, its process and phases, the district, the ballot
+        selects.clear()
+        opened = await budgets.ballot_view(session, ayse, seeded.city, None)  # no draft: the ballot's own
+        assert opened.chosen == (p["1"], p["2"]) and len(selects) == 2
+        john = await budgets_resident(session, 502)
+        selects.clear()
+        fresh = await budgets.ballot_view(session, john, seeded.city, None)
+        assert fresh.ballot is None and fresh.chosen == () and len(selects) == 1
 
 
 async def _ballot(sessions, pot_id: int) -> dict[str, budgets.OnBallot]:  # noqa: ANN001

@@ -1,6 +1,6 @@
 """Verifying before the ballot of a process that asks for it: one's own contact (phone) or a one-time
 code (code). The services decide (`bot.services.budgets.verification`); every ballot action checks
-again through `budgets.pot_for`, so leaving this conversation skips nothing."""
+again (`budgets.ballot_view`, `budgets.pot_for`), so leaving this conversation skips nothing."""
 
 from __future__ import annotations
 

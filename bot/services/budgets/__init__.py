@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import Text, bindparam, cast, delete, func, select
+from sqlalchemy import Text, and_, bindparam, cast, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -420,10 +420,12 @@ async def open_pots(session: AsyncSession, resident: Resident, now: datetime | N
 
 @dataclass(frozen=True)
 class Gate:
-    """A pot open to the resident now, and the verification they must still go through (None: none)."""
+    """A pot open to the resident now, the verification they must still go through (None: none), and
+    the ballot they confirmed in it (None: none yet), read in the same statement as the pot."""
 
     pot: BudgetPot
     pending: str | None
+    ballot: BudgetBallot | None = None
 
 
 # The statements every ballot press runs, built once: a statement built anew costs its construction
@@ -432,6 +434,11 @@ _GATE = (
     select(
         BudgetPot,
         select(Neighborhood.district_id).where(Neighborhood.id == bindparam("hood")).scalar_subquery(),
+        BudgetBallot,
+    )
+    .outerjoin(
+        BudgetBallot,
+        and_(BudgetBallot.pot_id == BudgetPot.id, BudgetBallot.identity == bindparam("identity")),
     )
     .options(joinedload(BudgetPot.process).joinedload(Process.phases))
     .where(BudgetPot.id == bindparam("pot_id"))
@@ -462,15 +469,19 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
     verification its process still asks of them (`rules.must_verify`, via `verification.pending`).
     Opening a pot shows the verification prompt when `pending` is set; `pot_for` refuses instead.
 
-    One statement reads the pot, its process, the process's phases and the district of the resident's
-    neighborhood: every ballot screen and action starts here."""
+    One statement reads the pot, its process, the process's phases, the district of the resident's
+    neighborhood and the person's confirmed ballot (by identity, so from any of their accounts): every
+    ballot screen and action starts here, and a press reads nothing else of the ballot (its projects
+    are kept: `ballot_projects`; the choices of the confirmed ballot are read only when no draft
+    stands in for them)."""
     hood = resident.neighborhood_id
-    row = (await session.execute(_GATE, {"pot_id": pot_id, "hood": hood})).unique().one_or_none()
+    values = {"pot_id": pot_id, "hood": hood, "identity": identity_of(resident)}
+    row = (await session.execute(_GATE, values)).unique().one_or_none()
     if row is None or not _is_open_to(row[0], hood, row[1]):  # row[1]: None without a neighborhood
         raise NotYourPot(f"pot {pot_id}")
-    pot = row[0]
+    pot, _district, ballot = row
     check_voting(pot.process, now)
-    return Gate(pot, await verification.pending(session, resident, pot.process))
+    return Gate(pot, await verification.pending(session, resident, pot.process), ballot)
 
 
 async def pot_for(
@@ -681,21 +692,23 @@ async def _upsert(
 
 
 async def my_ballot(
-    session: AsyncSession, resident: Resident, pot_id: int, *, choices: bool = True
+    session: AsyncSession, resident: Resident, pot_id: int
 ) -> tuple[BudgetBallot, tuple[int, ...]] | None:
-    """The person's confirmed ballot in the pot (from any of their accounts) and its projects (none
-    read when `choices` is False: a screen showing a draft needs only whether a ballot exists)."""
+    """The person's confirmed ballot in the pot (from any of their accounts) and its projects."""
     ballot = await session.scalar(_MY_BALLOT, {"pot_id": pot_id, "identity": identity_of(resident)})
     if ballot is None:
         return None
-    if not choices:
-        return ballot, ()
+    return ballot, await _choices(session, ballot)
+
+
+async def _choices(session: AsyncSession, ballot: BudgetBallot) -> tuple[int, ...]:
+    """The projects of a confirmed ballot, in the order they were chosen."""
     chosen = await session.scalars(
         select(BudgetChoice.project_id)
         .where(BudgetChoice.ballot_id == ballot.id)
         .order_by(BudgetChoice.position)
     )
-    return ballot, tuple(chosen)
+    return tuple(chosen)
 
 
 async def ballot_count(session: AsyncSession, pot_id: int) -> int:
@@ -747,12 +760,14 @@ async def ballot_view(
     """The pot as the resident sees it now; without a draft, the draft starts from their confirmed
     ballot (so changing a ballot starts from what they voted). `opened`: the pot's `gate`, already
     passed in this update for this person and pot (so it is not read twice)."""
-    if opened is not None and opened.pending is not None:
-        raise NotVerified(opened.pending)
-    pot = opened.pot if opened is not None else await pot_for(session, resident, pot_id, now)
+    found = opened if opened is not None else await gate(session, resident, pot_id, now)
+    if found.pending is not None:
+        raise NotVerified(found.pending)
+    pot, ballot = found.pot, found.ballot
     projects = await ballot_projects(session, pot)
-    mine = await my_ballot(session, resident, pot.id, choices=draft is None)
-    chosen = _on_ballot(projects, draft if draft is not None else (mine[1] if mine else ()))
+    if draft is None:
+        draft = await _choices(session, ballot) if ballot is not None else ()
+    chosen = _on_ballot(projects, draft)
     span = voting_window(pot.process)
     return BallotView(
         pot=pot,
@@ -760,7 +775,7 @@ async def ballot_view(
         limits=limits_of(pot),
         chosen=chosen,
         cart=cart_of(projects, chosen),
-        ballot=mine[0] if mine else None,
+        ballot=ballot,
         closes=span.ends_at if span else None,
     )
 

@@ -1,5 +1,5 @@
 """The ballot's buttons: readable fields, only values packed. Never trusted: every press goes through
-`bot.services.budgets.pot_for` (the pot is open to this person, its voting is current) and the limits."""
+`bot.services.budgets.gate` (the pot is open to this person, its voting is current) and the limits."""
 
 from __future__ import annotations
 

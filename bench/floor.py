@@ -1,0 +1,153 @@
+"""What every update costs the bot in its database work, step by step, against the echo anchor.
+
+The fixed part of an update's transaction, measured in the bot's own code on a prepared database (the
+Mokotów election imported, residents seeded, as `bench.replay` prepares it), in a loop of one
+transaction at a time on the loop the bot runs on, by the process's CPU time per transaction. Each row
+adds one step to the row before:
+
+- **driver** (PostgreSQL only): asyncpg under SQLAlchemy's pool: check a connection out, BEGIN,
+  `SELECT 1`, COMMIT, hand it back: the same three round trips without SQLAlchemy's session;
+- **session**: the same through `AsyncSession`, as `DatabaseMiddleware` opens and commits one;
+- **+ state**: the person's conversation state and boxes (`storage.fsm.SQLStorage`, one SELECT);
+- **+ resident**: the person and their roles (`residents.load`, one SELECT);
+- **+ dedup**: the update's claim (`bot.middlewares.dedup.claim`, one INSERT): every update of every
+  mix does these four, before any handler;
+- **+ ballot press**: what a press adds (`budgets.ballot_view` with a draft: the pot, its process and
+  phases, the district and the person's ballot in one SELECT; the projects kept in the process).
+
+The echo bot's CPU per update (webhook, `bench.throughput.measure_echo`) is measured in the same run;
+*vs echo* divides each row by it. The aim of issue 12 is a whole update at ≤ 3× the echo, HTTP,
+parsing, routing and rendering included: what this table shows is spent before any of those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from itertools import count
+
+from bench.meydan import DATABASE_URL_VARIABLE, FIRST_PERSON_ID, Database, fresh_database
+from bench.replay import FILE, prepare
+from bench.throughput import measure_echo
+
+WARMUP = 200
+
+
+async def measure(
+    database: Database, loops: int, repeats: int
+) -> tuple[list[tuple[str, list[float]]], float]:
+    """CPU µs per transaction of each step (one figure per repeat), and the echo's µs per update."""
+    from aiogram.fsm.storage.base import StorageKey
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.middlewares.dedup import claim
+    from bot.services import budgets, residents
+    from storage.db import current_session, make_engine
+    from storage.fsm import SQLStorage
+
+    async with fresh_database(database) as url:
+        prepared = await prepare(url, FILE, 1)
+        engine = make_engine(url)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        storage = SQLStorage(sessions, boxes=("ballot",))
+        person = FIRST_PERSON_ID
+        key = StorageKey(bot_id=1, chat_id=person, user_id=person)
+        draft = list(prepared.project_ids.values())[:2]
+        update_ids = count(1)
+        one = text("SELECT 1")
+
+        async def driver() -> None:
+            async with engine.connect() as connection:
+                raw = (await connection.get_raw_connection()).driver_connection
+                async with raw.transaction():
+                    await raw.fetchval("SELECT 1")
+
+        async def update(session: AsyncSession, depth: int) -> None:
+            if depth == 0:
+                await session.execute(one)
+                return
+            await storage.get_state(key)
+            if depth >= 2:
+                viewer = await residents.load(session, person)
+            if depth >= 3:
+                await claim(session, 1, next(update_ids))
+            if depth >= 4:
+                await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
+
+        def step(depth: int) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                async with sessions() as session:
+                    token = current_session.set(session)
+                    try:
+                        await update(session, depth)
+                        await session.commit()
+                    finally:
+                        current_session.reset(token)
+
+            return run
+
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if database == "postgresql":
+            steps.append(("driver: BEGIN, SELECT 1, COMMIT", driver))
+        steps += [
+            ("session: BEGIN, SELECT 1, COMMIT", step(0)),
+            ("+ state (in place of SELECT 1)", step(1)),
+            ("+ resident", step(2)),
+            ("+ dedup: every update", step(3)),
+            ("+ ballot press", step(4)),
+        ]
+        figures: dict[str, list[float]] = {name: [] for name, _ in steps}
+        try:
+            for _ in range(repeats):
+                for name, run in steps:
+                    for _ in range(WARMUP):
+                        await run()
+                    started = time.process_time()
+                    for _ in range(loops):
+                        await run()
+                    figures[name].append(1e6 * (time.process_time() - started) / loops)
+        finally:
+            await engine.dispose()
+    echo = await measure_echo("webhook", 20, 30)
+    return list(figures.items()), 1e6 * echo.bot.cpu_s / echo.bot_updates
+
+
+def table(rows: Sequence[tuple[str, list[float]]], echo_us: float) -> str:
+    lines = [
+        "| step | CPU µs per transaction (repeats) | best | vs echo (best) |",
+        "|------|-----------------------------------|-----:|---------------:|",
+    ]
+    for name, figures in rows:
+        best = min(figures)
+        runs = " / ".join(f"{f:.0f}" for f in figures)
+        lines.append(f"| {name} | {runs} | {best:.0f} | {best / echo_us:.2f} |")
+    lines.append(f"| echo bot, a whole update (webhook) | — | {echo_us:.0f} | 1.00 |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--loops", type=int, default=2000, help="transactions per step and repeat (2000)")
+    parser.add_argument("--repeats", type=int, default=3, help="times each step is measured (3)")
+    args = parser.parse_args(argv)
+    if args.database == "postgresql" and not os.environ.get(DATABASE_URL_VARIABLE):
+        parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
+    from bot.loop import name as loop_name
+    from bot.loop import run
+
+    rows, echo_us = run(measure(args.database, args.loops, args.repeats))
+    print(
+        f"The database work of every update, {date.today().isoformat()}, Python {platform.python_version()} "
+        f"on {loop_name()}, {args.database}, {args.loops} transactions a step, one at a time"
+    )
+    print(table(rows, echo_us))
+
+
+if __name__ == "__main__":
+    main()
