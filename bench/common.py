@@ -566,11 +566,13 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
             f"http://127.0.0.1:{port}{path}", secret_token=secret, allowed_updates=allowed_updates
         )
 
-    # as `meydan run` does once ready (`bot.app.settle`), for the echo too: start-up's objects frozen,
-    # out of the collector's full passes; BENCH_GC_FREEZE=0 leaves them in, to measure the difference
+    # as `meydan run` does once ready (`bot.loop.settle`), for the echo too: start-up's objects frozen,
+    # out of the collector's passes, which run less often; BENCH_GC_FREEZE=0 leaves the collector as
+    # Python starts it, to measure the difference
     if os.environ.get(GC_FREEZE_VARIABLE, "1") != "0":
-        gc.collect()
-        gc.freeze()
+        from bot.loop import settle
+
+        settle()
     pauses = _record_gc_pauses()
     profiler = None
     if profile:

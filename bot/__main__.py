@@ -59,7 +59,8 @@ async def _run(settings: Settings) -> int:
     from aiohttp import web
 
     from bot import metrics
-    from bot.app import WEBHOOK_PATH, build, settle, webhook_app
+    from bot.app import WEBHOOK_PATH, build, webhook_app
+    from bot.loop import settle
     from bot.services.lease import LeaseHeld
 
     meydan = await build(settings)
@@ -122,7 +123,8 @@ async def _worker(settings: Settings) -> int:
     lost to another process."""
     import handlers
     from bot import metrics
-    from bot.app import make_scheduling, prepare_database, settle
+    from bot.app import make_scheduling, prepare_database
+    from bot.loop import settle
     from bot.services.lease import LeaseHeld
     from bot.services.outbox import Signal
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
 from collections.abc import Iterable
@@ -70,18 +69,6 @@ class Meydan:
         await self.storage.close()
         await self.bot.session.close()
         await self.engine.dispose()
-
-
-def settle() -> None:
-    """Keep what start-up built out of the garbage collector's full passes.
-
-    A started bot holds about 300,000 objects (aiogram's types, SQLAlchemy's mappers, the catalogs); a full
-    collection walks them all, 150 to 200 ms on this project's machine, and every update waiting meanwhile
-    waits as long. Called once when the process is ready to serve: unreachable start-up garbage is freed,
-    and what survives is frozen (`gc.freeze`), so later collections look at newer objects only.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 async def prepare_database(
