@@ -16,7 +16,7 @@ adds one step to the row before:
   phases, the district and the person's ballot in one SELECT; the projects kept in the process).
 
 The echo bot's CPU per update (webhook, `bench.throughput.measure_echo`) is measured in the same run;
-*vs echo* divides each row by it. The aim of issue 12 is a whole update at ≤ 3× the echo, HTTP,
+*vs echo* divides each row by it. The aim for a whole update is ≤ 3× the echo, HTTP,
 parsing, routing and rendering included: what this table shows is spent before any of those.
 """
 
