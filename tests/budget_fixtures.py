@@ -108,15 +108,34 @@ async def resident(session: Any, telegram_id: int, district: str = "konak", hood
     return person
 
 
+async def _chosen(session: AsyncSession, ballot: BudgetBallot) -> tuple[int, ...]:
+    """A stored ballot's projects, in the order chosen."""
+    chosen = await session.scalars(
+        select(BudgetChoice.project_id)
+        .where(BudgetChoice.ballot_id == ballot.id)
+        .order_by(BudgetChoice.position)
+    )
+    return tuple(chosen)
+
+
 async def stored_ballots(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, tuple[int, ...]]]:
     """Every ballot stored, in the order cast: its receipt and its projects in the order chosen."""
     async with sessions() as session:
         found = []
         for ballot in await session.scalars(select(BudgetBallot).order_by(BudgetBallot.id)):
-            chosen = await session.scalars(
-                select(BudgetChoice.project_id)
-                .where(BudgetChoice.ballot_id == ballot.id)
-                .order_by(BudgetChoice.position)
-            )
-            found.append((ballot.receipt, tuple(chosen)))
+            found.append((ballot.receipt, await _chosen(session, ballot)))
         return found
+
+
+async def my_ballot(
+    session: AsyncSession, person: Any, pot_id: int
+) -> tuple[BudgetBallot, tuple[int, ...]] | None:
+    """The person's stored ballot in the pot (from any of their accounts, by identity) and its
+    projects, read straight from the tables: also after voting has closed, when the ballot's screens
+    refuse."""
+    ballot = await session.scalar(
+        select(BudgetBallot).where(
+            BudgetBallot.pot_id == pot_id, BudgetBallot.identity == budgets.identity_of(person)
+        )
+    )
+    return None if ballot is None else (ballot, await _chosen(session, ballot))

@@ -21,7 +21,7 @@ from storage.models import (
     ProcessPhase,
     utcnow,
 )
-from tests.budget_fixtures import resident, seed
+from tests.budget_fixtures import my_ballot, resident, seed
 
 # --- the rules, pure ---------------------------------------------------------------------------------
 
@@ -181,7 +181,7 @@ async def test_changing_a_ballot_keeps_one_ballot_and_the_last_counts(sessions) 
         second = await budgets.confirm(session, ayse, seeded.city, [p["3"]])
         assert second.changed and second.ballot.id == first.ballot.id
         assert second.ballot.receipt != first.ballot.receipt  # the receipt names the ballot that counts
-        ballot, chosen = await budgets.my_ballot(session, ayse, seeded.city)
+        ballot, chosen = await my_ballot(session, ayse, seeded.city)
         assert chosen == (p["3"],)
         assert await session.scalar(select(func.count()).select_from(BudgetChoice)) == 1
     async with sessions.begin() as session:  # voting closes: no more changes
@@ -193,7 +193,7 @@ async def test_changing_a_ballot_keeps_one_ballot_and_the_last_counts(sessions) 
     async with sessions.begin() as session:
         with pytest.raises(budgets.VotingNotOpen):
             await budgets.confirm(session, ayse, seeded.city, [p["4"]])
-        assert (await budgets.my_ballot(session, ayse, seeded.city))[1] == (p["3"],)
+        assert (await my_ballot(session, ayse, seeded.city))[1] == (p["3"],)
 
 
 async def test_two_confirms_by_one_person_at_once_leave_one_ballot(sessions) -> None:  # noqa: ANN001
@@ -233,7 +233,7 @@ async def test_a_deleted_account_coming_back_gets_no_second_ballot(sessions) -> 
         await privacy.delete_account(session, ayse)
     async with sessions.begin() as session:
         again = await resident(session, 501)
-        assert (await budgets.my_ballot(session, again, seeded.city))[1] == (p["1"],)
+        assert (await my_ballot(session, again, seeded.city))[1] == (p["1"],)
         assert (await budgets.gate(session, again, seeded.city)).ballot is not None
         assert [o.voted for o in await budgets.open_pots(session, again) if o.pot.id == seeded.city] == [True]
         changed = await budgets.confirm(session, again, seeded.city, [p["2"]])

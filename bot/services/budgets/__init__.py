@@ -425,7 +425,7 @@ class Gate:
 
     pot: BudgetPot
     pending: str | None
-    ballot: BudgetBallot | None = None
+    ballot: BudgetBallot | None
 
 
 # The statements every ballot press runs, built once: a statement built anew costs its construction
@@ -458,9 +458,6 @@ _ON_BALLOT = (
     .outerjoin(District, District.id == Neighborhood.district_id)
     .where(BudgetProject.pot_id == bindparam("pot_id"), BudgetProject.status.in_(ON_BALLOT))
     .order_by(BudgetProject.position, BudgetProject.id)
-)
-_MY_BALLOT = select(BudgetBallot).where(
-    BudgetBallot.pot_id == bindparam("pot_id"), BudgetBallot.identity == bindparam("identity")
 )
 
 
@@ -689,16 +686,6 @@ async def _upsert(
         except IntegrityError:
             continue
     raise BudgetError("no free receipt code")  # pragma: no cover - 31^8 codes
-
-
-async def my_ballot(
-    session: AsyncSession, resident: Resident, pot_id: int
-) -> tuple[BudgetBallot, tuple[int, ...]] | None:
-    """The person's confirmed ballot in the pot (from any of their accounts) and its projects."""
-    ballot = await session.scalar(_MY_BALLOT, {"pot_id": pot_id, "identity": identity_of(resident)})
-    if ballot is None:
-        return None
-    return ballot, await _choices(session, ballot)
 
 
 async def _choices(session: AsyncSession, ballot: BudgetBallot) -> tuple[int, ...]:
