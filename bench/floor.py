@@ -9,9 +9,12 @@ adds one step to the row before:
   `SELECT 1`, COMMIT, hand it back: the same three round trips without SQLAlchemy's session;
 - **session**: the same through `AsyncSession`, as `DatabaseMiddleware` opens and commits one;
 - **+ state**: the person's conversation state and boxes (`storage.fsm.SQLStorage`, one SELECT);
-- **+ resident**: the person and their roles (`residents.load`, one SELECT);
+- **+ resident, a SELECT of its own**: the person and their roles (`residents.load`), as a Redis
+  storage leaves it, after the state;
+- **resident and state in one SELECT**: both in the statement `bot.middlewares.resident` makes with
+  the SQL storage (`residents.load_with_state`), in place of the two rows above;
 - **+ dedup**: the update's claim (`bot.middlewares.dedup.claim`, one INSERT): every update of every
-  mix does these four, before any handler;
+  mix does these, before any handler;
 - **+ ballot press**: what a press adds (`budgets.ballot_view` with a draft: the pot, its process and
   phases, the district and the person's ballot in one SELECT; the projects kept in the process).
 
@@ -71,12 +74,18 @@ async def measure(
             if depth == 0:
                 await session.execute(one)
                 return
+            if depth in (1, 2):
+                await storage.get_state(key)
+                if depth == 2:
+                    await residents.load(session, person)
+                return
+            names = storage.read_with(key)
+            viewer, records = await residents.load_with_state(session, person, names)
+            storage.remember(session, names, records)
             await storage.get_state(key)
-            if depth >= 2:
-                viewer = await residents.load(session, person)
-            if depth >= 3:
-                await claim(session, 1, next(update_ids))
             if depth >= 4:
+                await claim(session, 1, next(update_ids))
+            if depth >= 5:
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
 
         def step(depth: int) -> Callable[[], Awaitable[None]]:
@@ -97,9 +106,10 @@ async def measure(
         steps += [
             ("session: BEGIN, SELECT 1, COMMIT", step(0)),
             ("+ state (in place of SELECT 1)", step(1)),
-            ("+ resident", step(2)),
-            ("+ dedup: every update", step(3)),
-            ("+ ballot press", step(4)),
+            ("+ resident, a SELECT of its own", step(2)),
+            ("resident and state in one SELECT", step(3)),
+            ("+ dedup: every update", step(4)),
+            ("+ ballot press", step(5)),
         ]
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:

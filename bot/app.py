@@ -152,17 +152,17 @@ def make_dispatcher(
     dp["settings"] = settings
     dp["city"] = city
     dp["sessions"] = sessions
-    # one update: count and time it → open a session → take the person's lock and read their state (the
-    # FSM middleware) → load the resident → pick the language → skip a duplicate (its id is written in
-    # the update's transaction; the person is told it came again). The session is opened before the FSM
-    # middleware so that the state is read in the update's transaction, which begins at that first
-    # statement: inside the person's lock, never before it (on SQLite a transaction holds the process's one connection, and waiting for a lock
-    # while holding it would stall everyone).
+    # one update: count and time it → open a session → take the person's lock and read their state and
+    # the resident (in place of aiogram's FSM middleware, with it; one statement when the state is in
+    # the database) → pick the language → skip a duplicate (its id is written in the update's
+    # transaction; the person is told it came again). The session is opened before the lock so that
+    # the state is read in the update's transaction, which begins at that first statement: inside the
+    # person's lock, never before it (on SQLite a transaction holds the process's one connection, and
+    # waiting for a lock while holding it would stall everyone).
     dp.update.outer_middleware.unregister(dp.fsm)
     dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(sessions, signal))
-    dp.update.outer_middleware(dp.fsm)
-    dp.update.outer_middleware(ResidentMiddleware(frozenset(settings.staff_ids)))
+    dp.update.outer_middleware(ResidentMiddleware(dp.fsm, frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
     dp.update.outer_middleware(DedupMiddleware())  # after the locale: a redelivery is answered in it
     prompts = PromptMiddleware()  # a prompt reading free text ends when the person leaves it

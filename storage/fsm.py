@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, Literal
@@ -27,7 +27,6 @@ from storage.models import FsmRecord, utcnow
 
 _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
 # one statement object for the read of every update (a reused statement keeps its cache key)
-_RECORD = select(FsmRecord).where(FsmRecord.key == bindparam("key"))
 _RECORDS = select(FsmRecord).where(FsmRecord.key.in_(bindparam("keys", expanding=True)))
 
 
@@ -79,23 +78,33 @@ class SQLStorage(BaseStorage):
         async with self._sessions.begin() if write else self._sessions() as session:
             yield session
 
+    def read_with(self, key: StorageKey) -> list[str]:
+        """The names of the rows one read of `key` fetches: the person's state and their boxes, all in
+        one statement (a ballot press reads its draft's box too), or a destiny of its own alone."""
+        family = [DEFAULT_DESTINY, *self._boxes]
+        if key.destiny not in family:
+            return [self._keys.build(key)]
+        return [self._keys.build(replace(key, destiny=destiny)) for destiny in family]
+
+    def remember(self, session: AsyncSession, names: Sequence[str], records: Iterable[FsmRecord]) -> None:
+        """Keep the rows read for `names` (`records`, those that exist) for the rest of `session`, as
+        if this storage had read them: the update's session reads them with the resident
+        (`bot.services.residents.load_with_state`)."""
+        known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
+        found = {record.key: record for record in records}
+        for each in names:
+            known.setdefault(each, found.get(each))  # a row written meanwhile stays as written
+
     async def _record(self, session: AsyncSession, key: StorageKey) -> FsmRecord | None:
         """The person's row, read once per session: an update reads and writes its state several times
         (the dispatcher reads the state, a handler reads the data, sets both), and one SELECT serves all,
-        the rows of the person's boxes included (a ballot press reads its draft's box too). The update's
-        events are isolated per person (`events_isolation`), so no other update of theirs changes the
-        rows meanwhile."""
+        the rows of the person's boxes included. The update's events are isolated per person
+        (`events_isolation`), so no other update of theirs changes the rows meanwhile."""
         known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
         name = self._keys.build(key)
         if name not in known:
-            family = [DEFAULT_DESTINY, *self._boxes]
-            if key.destiny not in family:
-                known[name] = (await session.scalars(_RECORD, {"key": name})).one_or_none()
-                return known[name]
-            names = [self._keys.build(replace(key, destiny=destiny)) for destiny in family]
-            found = {record.key: record for record in await session.scalars(_RECORDS, {"keys": names})}
-            for each in names:
-                known.setdefault(each, found.get(each))  # a row written meanwhile stays as written
+            names = self.read_with(key)
+            self.remember(session, names, await session.scalars(_RECORDS, {"keys": names}))
         return known[name]
 
     async def _upsert(self, key: StorageKey, **values: Any) -> None:

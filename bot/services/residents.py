@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -15,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from bot.config import LANGUAGES
 from bot.features import categories
 from bot.services import roles as roles_service
-from storage.models import InstallationSecret, Neighborhood, NotificationChoice, Resident, utcnow
+from storage.models import FsmRecord, InstallationSecret, Neighborhood, NotificationChoice, Resident, utcnow
 
 # --- one person stays one person -------------------------------------------------------------------
 #
@@ -120,6 +121,20 @@ _WITH_ROLES = (
 )
 
 
+# The same, with the rows of the person's conversation state beside it (`storage.fsm.SQLStorage`): an
+# update reads both before anything else, and one statement is one round trip to the database instead
+# of two. The join from one constant row keeps a row when neither is there (a person's first update);
+# each of the person's roles, crossed with each of their state's rows, is a row of the result.
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+_WITH_ROLES_AND_RECORDS = (
+    select(Resident, FsmRecord)
+    .select_from(_ONE_ROW)
+    .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
+    .outerjoin(FsmRecord, FsmRecord.key.in_(bindparam("keys", expanding=True)))
+    .options(joinedload(Resident.roles))
+)
+
+
 async def _with_roles(session: AsyncSession, telegram_id: int) -> Resident | None:
     """The resident and their roles in one statement (read on every update)."""
     found = await session.scalars(_WITH_ROLES, {"telegram_id": telegram_id})
@@ -130,7 +145,13 @@ async def get_or_create(
     session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[int] = frozenset()
 ) -> Viewer:
     """The resident for a Telegram user; created on first contact. STAFF_IDS always hold the staff role."""
-    resident = await _with_roles(session, telegram_id)
+    return await _created(session, telegram_id, await _with_roles(session, telegram_id), staff_ids)
+
+
+async def _created(
+    session: AsyncSession, telegram_id: int, resident: Resident | None, staff_ids: frozenset[int]
+) -> Viewer:
+    """`get_or_create` with the resident (and their roles) read already: None if there is none yet."""
     if resident is None:
         resident = Resident(telegram_id=telegram_id)
         await identify(session, resident)
@@ -151,9 +172,29 @@ async def load(session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[
     saved (nothing is stored before they accept the privacy notice: `accept_privacy` saves it); the
     STAFF_IDS are saved at once, with their role. A resident saved before identities existed gets theirs
     here (the lazy backfill of migration 0005)."""
+    return await _loaded(session, telegram_id, await _with_roles(session, telegram_id), staff_ids)
+
+
+async def load_with_state(
+    session: AsyncSession, telegram_id: int, keys: Sequence[str], *, staff_ids: frozenset[int] = frozenset()
+) -> tuple[Viewer, list[FsmRecord]]:
+    """`load`, with the rows of the conversation state named `keys` (those that exist) read in the same
+    statement."""
+    found = (
+        (await session.execute(_WITH_ROLES_AND_RECORDS, {"telegram_id": telegram_id, "keys": list(keys)}))
+        .unique()
+        .all()
+    )  # at least one row: the constant row's
+    records = [record for _resident, record in found if record is not None]
+    return await _loaded(session, telegram_id, found[0][0], staff_ids), records
+
+
+async def _loaded(
+    session: AsyncSession, telegram_id: int, resident: Resident | None, staff_ids: frozenset[int]
+) -> Viewer:
+    """`load` with the resident (and their roles) read already: None if there is none."""
     if telegram_id in staff_ids:
-        return await get_or_create(session, telegram_id, staff_ids=staff_ids)
-    resident = await _with_roles(session, telegram_id)
+        return await _created(session, telegram_id, resident, staff_ids)
     if resident is None:
         return Viewer(resident=Resident(telegram_id=telegram_id, reachable=True), grants=frozenset())
     await identify(session, resident)

@@ -1,0 +1,92 @@
+"""What every update reads first: the person's conversation state and the resident with their roles, in
+one statement when the state is kept in the database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import event
+
+from bot.services import geography, residents, roles
+from storage.db import current_session
+from storage.fsm import SQLStorage
+from tests.conftest import STAFF_ID
+from tests.flows import onboard
+
+KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
+
+
+def _selects(engine) -> list[str]:  # noqa: ANN001
+    """The SELECT statements the engine runs from now on."""
+    selects: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: (
+            selects.append(statement) if statement.startswith("SELECT") else None
+        ),
+    )
+    return selects
+
+
+async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_statement(sessions) -> None:  # noqa: ANN001
+    """Two roles crossed with two rows of state are four rows of the result: the resident keeps two
+    roles, each row of state is found once, and the storage then reads nothing more."""
+    storage = SQLStorage(sessions, boxes=["drafts", "notes"])
+    drafts = replace(KEY, destiny="drafts")
+    async with sessions.begin() as session:
+        coordinator = (await residents.get_or_create(session, 4321)).resident
+        for hood in ("pazaryeri", "alsancak"):
+            place = await geography.by_keys(session, "konak", hood)
+            await roles.grant(session, coordinator, roles.COORDINATOR, neighborhood_id=place.id)
+    await storage.set_state(KEY, "Form:title")
+    await storage.set_data(drafts, {"pot": [3, 5]})
+    selects = _selects(sessions.kw["bind"])
+    async with sessions() as session:
+        token = current_session.set(session)
+        try:
+            names = storage.read_with(KEY)
+            assert len(names) == 3  # the state, and a row for each box
+            viewer, records = await residents.load_with_state(session, 4321, names)
+            assert sorted(record.key for record in records) == sorted(names[:2])  # "notes" has no row
+            storage.remember(session, names, records)
+            assert await storage.get_state(KEY) == "Form:title"
+            assert await storage.get_data(drafts) == {"pot": [3, 5]}
+            assert await storage.get_data(replace(KEY, destiny="notes")) == {}
+            assert len(selects) == 1
+            assert len(viewer.resident.roles) == 2
+            assert {scope for _role, scope in viewer.grants} == {
+                r.neighborhood_id for r in viewer.resident.roles
+            }
+            assert viewer.has(roles.COORDINATOR, viewer.resident.roles[0].neighborhood_id)
+        finally:
+            current_session.reset(token)
+
+
+async def test_a_person_not_yet_known_and_staff_read_alike(sessions) -> None:  # noqa: ANN001
+    """A person with no resident and no state still gets a row: a resident not saved, no records. Staff
+    not saved yet are saved with their role from the same read."""
+    storage = SQLStorage(sessions)
+    async with sessions.begin() as session:
+        viewer, records = await residents.load_with_state(session, 777, storage.read_with(KEY))
+        assert viewer.resident.id is None and viewer.grants == frozenset() and records == []
+        staff, records = await residents.load_with_state(
+            session, STAFF_ID, storage.read_with(KEY), staff_ids=frozenset({STAFF_ID})
+        )
+        assert staff.resident.id is not None and staff.is_staff and records == []
+    async with sessions() as session:
+        assert (await residents.load(session, STAFF_ID)).is_staff
+
+
+async def test_an_update_reads_the_state_with_the_resident(meydan, sandbox) -> None:  # noqa: ANN001
+    """Through the whole bot: no update reads the conversation state or the resident on its own."""
+    person = await onboard(sandbox, lang="en")
+    selects = _selects(meydan.sessions.kw["bind"])
+    await person.say("/settings")
+    await person.say("/help")
+    await person.say("/menu")
+    first = [s for s in selects if "fsm_state" in s or "FROM residents" in s]
+    assert first, "the updates read their person"
+    for statement in first:
+        assert "fsm_state" in statement and "residents" in statement, statement
