@@ -13,10 +13,13 @@ adds one step to the row before:
   storage leaves it, after the state;
 - **resident and state in one SELECT**: both in the statement `bot.middlewares.resident` makes with
   the SQL storage (`residents.load_with_state`), in place of the two rows above;
-- **+ dedup**: the update's claim (`bot.middlewares.dedup.claim`, one INSERT): every update of every
-  mix does these, before any handler;
-- **+ ballot press**: what a press adds (`budgets.ballot_view` with a draft: the pot, its process and
-  phases, the district and the person's ballot in one SELECT; the projects kept in the process).
+- **+ dedup, an INSERT of its own**: the update's claim (`bot.middlewares.dedup.claim`): what every
+  update of every mix does on SQLite before any handler;
+- **dedup in the same SELECT** (PostgreSQL only): the claim made in the person's statement instead
+  (`dedup.claimed_column`, a data-modifying WITH), as every update of a person does on PostgreSQL;
+- **+ ballot press**: what a press adds to every update's row (`budgets.ballot_view` with a draft: the
+  pot, its process and phases, the district and the person's ballot in one SELECT; the projects kept
+  in the process).
 
 The echo bot's CPU per update (webhook, `bench.throughput.measure_echo`) is measured in the same run;
 *vs echo* divides each row by it. The aim for a whole update is ≤ 3× the echo, HTTP,
@@ -48,10 +51,11 @@ async def measure(
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.middlewares.dedup import claim
+    from bot.middlewares.dedup import claim, claimed_column
     from bot.services import budgets, residents
     from storage.db import current_session, make_engine
     from storage.fsm import SQLStorage
+    from storage.models import utcnow
 
     async with fresh_database(database) as url:
         prepared = await prepare(url, FILE, 1)
@@ -70,30 +74,45 @@ async def measure(
                 async with raw.transaction():
                     await raw.fetchval("SELECT 1")
 
-        async def update(session: AsyncSession, depth: int) -> None:
-            if depth == 0:
-                await session.execute(one)
-                return
-            if depth in (1, 2):
-                await storage.get_state(key)
-                if depth == 2:
-                    await residents.load(session, person)
-                return
-            names = storage.read_with(key)
-            viewer, records = await residents.load_with_state(session, person, names)
+        postgresql = database == "postgresql"
+        claiming = residents.read_with_state(claimed_column())
+        names = storage.read_with(key)
+
+        async def person_read(session: AsyncSession, claim_in_it: bool) -> residents.Viewer:
+            """The resident and the state in one statement, as `ResidentMiddleware` reads them."""
+            if claim_in_it:
+                params = {"bot_id": 1, "update_id": next(update_ids), "at": utcnow()}
+                viewer, records, _ = await residents.load_with_state(
+                    session, person, names, statement=claiming, params=params
+                )
+            else:
+                viewer, records, _ = await residents.load_with_state(session, person, names)
             storage.remember(session, names, records)
             await storage.get_state(key)
-            if depth >= 4:
+            return viewer
+
+        async def update(session: AsyncSession, step: str) -> None:
+            if step == "session":
+                await session.execute(one)
+                return
+            if step in ("state", "resident"):
+                await storage.get_state(key)
+                if step == "resident":
+                    await residents.load(session, person)
+                return
+            folded = step == "folded" or (step == "press" and postgresql)
+            viewer = await person_read(session, folded)
+            if step == "claim" or (step == "press" and not postgresql):
                 await claim(session, 1, next(update_ids))
-            if depth >= 5:
+            if step == "press":
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
 
-        def step(depth: int) -> Callable[[], Awaitable[None]]:
+        def step(name: str) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
                 async with sessions() as session:
                     token = current_session.set(session)
                     try:
-                        await update(session, depth)
+                        await update(session, name)
                         await session.commit()
                     finally:
                         current_session.reset(token)
@@ -101,16 +120,18 @@ async def measure(
             return run
 
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
-        if database == "postgresql":
+        if postgresql:
             steps.append(("driver: BEGIN, SELECT 1, COMMIT", driver))
         steps += [
-            ("session: BEGIN, SELECT 1, COMMIT", step(0)),
-            ("+ state (in place of SELECT 1)", step(1)),
-            ("+ resident, a SELECT of its own", step(2)),
-            ("resident and state in one SELECT", step(3)),
-            ("+ dedup: every update", step(4)),
-            ("+ ballot press", step(5)),
+            ("session: BEGIN, SELECT 1, COMMIT", step("session")),
+            ("+ state (in place of SELECT 1)", step("state")),
+            ("+ resident, a SELECT of its own", step("resident")),
+            ("resident and state in one SELECT", step("read")),
+            ("+ dedup, an INSERT of its own" + ("" if postgresql else ": every update"), step("claim")),
         ]
+        if postgresql:
+            steps.append(("dedup in the same SELECT: every update", step("folded")))
+        steps.append(("+ ballot press", step("press")))
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:
             for _ in range(repeats):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event
 
@@ -15,6 +16,17 @@ from tests.conftest import STAFF_ID
 from tests.flows import onboard
 
 KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
+
+
+def _statements(engine) -> list[str]:  # noqa: ANN001
+    """The statements the engine runs from now on."""
+    statements: list[str] = []
+    event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: statements.append(statement),
+    )
+    return statements
 
 
 def _selects(engine) -> list[str]:  # noqa: ANN001
@@ -48,7 +60,8 @@ async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_s
         try:
             names = storage.read_with(KEY)
             assert len(names) == 3  # the state, and a row for each box
-            viewer, records = await residents.load_with_state(session, 4321, names)
+            viewer, records, extra = await residents.load_with_state(session, 4321, names)
+            assert extra == ()
             assert sorted(record.key for record in records) == sorted(names[:2])  # "notes" has no row
             storage.remember(session, names, records)
             assert await storage.get_state(KEY) == "Form:title"
@@ -69,9 +82,9 @@ async def test_a_person_not_yet_known_and_staff_read_alike(sessions) -> None:  #
     not saved yet are saved with their role from the same read."""
     storage = SQLStorage(sessions)
     async with sessions.begin() as session:
-        viewer, records = await residents.load_with_state(session, 777, storage.read_with(KEY))
+        viewer, records, _ = await residents.load_with_state(session, 777, storage.read_with(KEY))
         assert viewer.resident.id is None and viewer.grants == frozenset() and records == []
-        staff, records = await residents.load_with_state(
+        staff, records, _ = await residents.load_with_state(
             session, STAFF_ID, storage.read_with(KEY), staff_ids=frozenset({STAFF_ID})
         )
         assert staff.resident.id is not None and staff.is_staff and records == []
@@ -79,14 +92,48 @@ async def test_a_person_not_yet_known_and_staff_read_alike(sessions) -> None:  #
         assert (await residents.load(session, STAFF_ID)).is_staff
 
 
+async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # noqa: ANN001
+    """The claim in the person's read: 1 the first time, 0 for the same update again, in a later
+    transaction as in the same one; the person's rows come back the same either way."""
+    from bot.middlewares.dedup import claimed_column
+    from storage.models import utcnow
+
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("a data-modifying WITH is PostgreSQL's")
+    claiming = residents.read_with_state(claimed_column())
+    params = {"bot_id": 1, "update_id": 55, "at": utcnow()}
+    storage = SQLStorage(sessions)
+    await storage.set_state(KEY, "Form:title")
+    names = storage.read_with(KEY)
+
+    async def read(session) -> int:  # noqa: ANN001
+        viewer, records, (claimed,) = await residents.load_with_state(
+            session, 4321, names, statement=claiming, params=params
+        )
+        assert [r.state for r in records] == ["Form:title"] and viewer.resident.id is None
+        return claimed
+
+    async with sessions.begin() as session:
+        assert await read(session) == 1
+        assert await read(session) == 0  # the same update again, in the same transaction
+    async with sessions.begin() as session:
+        assert await read(session) == 0  # and in a later one
+
+
 async def test_an_update_reads_the_state_with_the_resident(meydan, sandbox) -> None:  # noqa: ANN001
-    """Through the whole bot: no update reads the conversation state or the resident on its own."""
+    """Through the whole bot: no update reads the conversation state or the resident on its own, and on
+    PostgreSQL the same statement claims the update (on SQLite the claim is an INSERT of its own)."""
     person = await onboard(sandbox, lang="en")
-    selects = _selects(meydan.sessions.kw["bind"])
+    statements = _statements(meydan.sessions.kw["bind"])
     await person.say("/settings")
     await person.say("/help")
     await person.say("/menu")
-    first = [s for s in selects if "fsm_state" in s or "FROM residents" in s]
+    first = [s for s in statements if "fsm_state" in s or "FROM residents" in s]
     assert first, "the updates read their person"
     for statement in first:
         assert "fsm_state" in statement and "residents" in statement, statement
+    claims = [s for s in statements if s.startswith("INSERT INTO processed_updates")]
+    if meydan.sessions.kw["bind"].dialect.name == "postgresql":
+        assert claims == [] and sum("processed_updates" in s for s in first) == 3
+    else:
+        assert len(claims) == 3

@@ -1,7 +1,10 @@
 """An update delivered twice (a webhook retry, a replay) is handled once.
 
 The update's id is claimed inside the update's own transaction (after `DatabaseMiddleware`), with an
-insert that does nothing on a conflict: one statement and no transaction of its own. The claim is
+insert that does nothing on a conflict: one statement and no transaction of its own. On PostgreSQL an
+update of a person is claimed in the statement that reads them (`ResidentMiddleware`, with
+`claimed_column`: the insert as a data-modifying WITH), one round trip fewer, and this middleware
+reads the outcome it left (`CLAIMED`). The claim is
 committed with what the update did; if handling fails before anything was committed, the claim is rolled
 back with the rest and a redelivery is handled again: a process killed while handling an update has
 recorded nothing, the webhook call got no 2xx, Telegram delivers the update again and another instance
@@ -27,7 +30,7 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import bindparam, delete
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,6 +52,18 @@ def _claim(dialect: Any) -> Any:
 # built once per dialect, as every update runs one (a reused statement keeps its cache key)
 _CLAIMS = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
 
+# where `ResidentMiddleware` leaves whether the statement that read the person claimed the update
+CLAIMED = "meydan_claimed"
+
+
+def claimed_column() -> ColumnElement[int]:
+    """PostgreSQL: the claim as a column of another statement, 1 if this update was claimed now and 0
+    if it had been before (bound `bot_id`, `update_id` and `at`, as `claim`'s). The insert is a WITH
+    of that statement, which PostgreSQL runs once and to the end whether or not the rest reads it; a
+    second delivery at the same moment waits for the first's transaction, as `claim` does."""
+    claimed = _claim(postgresql).returning(ProcessedUpdate.__table__.c.update_id).cte("claim")
+    return select(func.count()).select_from(claimed).scalar_subquery().label("claimed")
+
 
 async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
     """Record the update as handled in the session's transaction; False if it already was."""
@@ -67,7 +82,12 @@ class DedupMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        if isinstance(event, Update) and not await claim(data["session"], data["bot"].id, event.update_id):
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        claimed = data.pop(CLAIMED, None)
+        if claimed is None:
+            claimed = await claim(data["session"], data["bot"].id, event.update_id)
+        if not claimed:
             log.info("duplicate update skipped update_id=%s", event.update_id)
             data[DUPLICATE] = True
             await _tell(event, data)

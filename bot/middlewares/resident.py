@@ -6,7 +6,9 @@ same context, the same per-person lock, the same `state` and `raw_state`), and l
 inside the lock as well. When the state is kept in the database (`SQLStorage`), the state's rows and
 the resident are read in one statement, the first of the update's transaction
 (`residents.load_with_state`): every update of a private chat reads both, and one round trip is cheaper
-than two. With the state in Redis, the state comes from Redis and the resident from the database.
+than two. With the state in Redis, the state comes from Redis and the resident from the database. On
+PostgreSQL the same statement claims the update for `DedupMiddleware` (`dedup.claimed_column`), which
+reads the outcome from `dedup.CLAIMED`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.dedup import CLAIMED, claimed_column
 from bot.services import residents
 from storage.fsm import SQLStorage
+from storage.models import utcnow
+
+# PostgreSQL: the person read and the update claimed, one statement
+_CLAIMING = residents.read_with_state(claimed_column())
 
 
 class ResidentMiddleware(BaseMiddleware):
@@ -44,16 +53,30 @@ class ResidentMiddleware(BaseMiddleware):
             user: User | None = data.get("event_from_user")
             chat = data.get("event_chat")
             if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
-                session = data["session"]
-                if isinstance(fsm.storage, SQLStorage):
-                    names = fsm.storage.read_with(context.key)
-                    viewer, records = await residents.load_with_state(
-                        session, user.id, names, staff_ids=self._staff_ids
-                    )
-                    fsm.storage.remember(session, names, records)
-                else:
-                    viewer = await residents.load(session, user.id, staff_ids=self._staff_ids)
+                viewer = await self._person(event, data, context.key, user.id)
                 data["viewer"] = viewer
                 data["resident"] = viewer.resident
             data.update(state=context, raw_state=await context.get_state())
             return await handler(event, data)
+
+    async def _person(
+        self, event: TelegramObject, data: dict[str, Any], key: StorageKey, telegram_id: int
+    ) -> residents.Viewer:
+        """Read the resident, with the state's rows when the storage is `SQLStorage` (kept for the
+        update), and claim a PostgreSQL update, in one statement."""
+        session: AsyncSession = data["session"]
+        storage = self._fsm.storage
+        names = storage.read_with(key) if isinstance(storage, SQLStorage) else []
+        if isinstance(event, Update) and session.get_bind().dialect.name == "postgresql":
+            params = {"bot_id": data["bot"].id, "update_id": event.update_id, "at": utcnow()}
+            viewer, records, (claimed,) = await residents.load_with_state(
+                session, telegram_id, names, staff_ids=self._staff_ids, statement=_CLAIMING, params=params
+            )
+            data[CLAIMED] = bool(claimed)
+        else:
+            viewer, records, _ = await residents.load_with_state(
+                session, telegram_id, names, staff_ids=self._staff_ids
+            )
+        if isinstance(storage, SQLStorage):
+            storage.remember(session, names, records)
+        return viewer

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, delete, literal, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -121,18 +122,24 @@ _WITH_ROLES = (
 )
 
 
-# The same, with the rows of the person's conversation state beside it (`storage.fsm.SQLStorage`): an
-# update reads both before anything else, and one statement is one round trip to the database instead
-# of two. The join from one constant row keeps a row when neither is there (a person's first update);
-# each of the person's roles, crossed with each of their state's rows, is a row of the result.
-_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
-_WITH_ROLES_AND_RECORDS = (
-    select(Resident, FsmRecord)
-    .select_from(_ONE_ROW)
-    .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
-    .outerjoin(FsmRecord, FsmRecord.key.in_(bindparam("keys", expanding=True)))
-    .options(joinedload(Resident.roles))
-)
+def read_with_state(*columns: ColumnElement[Any]) -> Select[Any]:
+    """The statement an update begins with: the resident of the bound `telegram_id` with their roles,
+    the rows of the conversation state (`storage.fsm.SQLStorage`) whose keys are in the bound `keys`
+    (none with the state kept elsewhere), and `columns` beside them, each one value for the whole read.
+    One statement is one round trip to the database where these reads were several. The join from one
+    constant row keeps a row when there is neither resident nor state (a person's first update); each
+    of the person's roles, crossed with each of their state's rows, is a row of the result."""
+    one_row = select(literal(1).label("one")).subquery("one_row")
+    return (
+        select(Resident, FsmRecord, *columns)
+        .select_from(one_row)
+        .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
+        .outerjoin(FsmRecord, FsmRecord.key.in_(bindparam("keys", expanding=True)))
+        .options(joinedload(Resident.roles))
+    )
+
+
+_WITH_STATE = read_with_state()
 
 
 async def _with_roles(session: AsyncSession, telegram_id: int) -> Resident | None:
@@ -171,22 +178,29 @@ async def load(session: AsyncSession, telegram_id: int, *, staff_ids: frozenset[
     """The resident behind an update. A person the bot does not know yet gets a resident that is not
     saved (nothing is stored before they accept the privacy notice: `accept_privacy` saves it); the
     STAFF_IDS are saved at once, with their role. A resident saved before identities existed gets theirs
-    here (the lazy backfill of migration 0005)."""
-    return await _loaded(session, telegram_id, await _with_roles(session, telegram_id), staff_ids)
+    here (the lazy backfill of migration 0005). An update reads the resident with `load_with_state`;
+    this is that read with no state beside it."""
+    viewer, _records, _values = await load_with_state(session, telegram_id, (), staff_ids=staff_ids)
+    return viewer
 
 
 async def load_with_state(
-    session: AsyncSession, telegram_id: int, keys: Sequence[str], *, staff_ids: frozenset[int] = frozenset()
-) -> tuple[Viewer, list[FsmRecord]]:
+    session: AsyncSession,
+    telegram_id: int,
+    keys: Sequence[str],
+    *,
+    staff_ids: frozenset[int] = frozenset(),
+    statement: Select[Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[Viewer, list[FsmRecord], tuple[Any, ...]]:
     """`load`, with the rows of the conversation state named `keys` (those that exist) read in the same
-    statement."""
-    found = (
-        (await session.execute(_WITH_ROLES_AND_RECORDS, {"telegram_id": telegram_id, "keys": list(keys)}))
-        .unique()
-        .all()
-    )  # at least one row: the constant row's
-    records = [record for _resident, record in found if record is not None]
-    return await _loaded(session, telegram_id, found[0][0], staff_ids), records
+    statement. `statement`, made by `read_with_state` with more columns (bound with `params`), gives
+    their values as the third item."""
+    bound = {"telegram_id": telegram_id, "keys": list(keys), **(params or {})}
+    found = (await session.execute(_WITH_STATE if statement is None else statement, bound)).unique().all()
+    first = found[0]  # at least one row: the constant row's
+    records = [row[1] for row in found if row[1] is not None]
+    return await _loaded(session, telegram_id, first[0], staff_ids), records, tuple(first[2:])
 
 
 async def _loaded(
