@@ -196,6 +196,8 @@ async def load_with_state(
     """`load`, with the rows of the conversation state named `keys` (those that exist) read in the same
     statement. `statement`, made by `read_with_state` with more columns (bound with `params`), gives
     their values as the third item."""
+    if not keys and statement is None:  # nothing beside the resident: no join from the constant row
+        return await _loaded(session, telegram_id, await _with_roles(session, telegram_id), staff_ids), [], ()
     bound = {"telegram_id": telegram_id, "keys": list(keys), **(params or {})}
     found = (await session.execute(_WITH_STATE if statement is None else statement, bound)).unique().all()
     first = found[0]  # at least one row: the constant row's
