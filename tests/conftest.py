@@ -11,13 +11,13 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 from bot.app import WEBHOOK_PATH, Meydan, build, prepare_database, webhook_app
@@ -29,6 +29,22 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 
 needs_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set")
+
+
+def statements_run(engine, keep: Callable[[str], bool] = lambda _statement: True) -> list[str]:  # noqa: ANN001
+    """The statements an engine (sync or async) runs from now on, those `keep` holds for, as sent."""
+    seen: list[str] = []
+    event.listen(
+        getattr(engine, "sync_engine", engine),
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: seen.append(statement) if keep(statement) else None,
+    )
+    return seen
+
+
+def selects_run(engine) -> list[str]:  # noqa: ANN001
+    """The SELECT statements an engine runs from now on."""
+    return statements_run(engine, lambda statement: statement.startswith("SELECT"))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

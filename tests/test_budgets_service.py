@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.services import budgets, privacy, processes
 from bot.services.budgets import rules, staff
@@ -22,6 +22,7 @@ from storage.models import (
     utcnow,
 )
 from tests.budget_fixtures import my_ballot, resident, seed
+from tests.conftest import selects_run, statements_run
 
 # --- the rules, pure ---------------------------------------------------------------------------------
 
@@ -356,26 +357,9 @@ async def test_the_ballot_reads_titles_and_summaries_as_stored_and_an_edit_at_on
 
 def _reads_of_projects(sessions) -> list[str]:  # noqa: ANN001
     """The statements that read a ballot's projects (`budgets.ballot_projects`), from now on."""
-    reads: list[str] = []
-    event.listen(
-        sessions.kw["bind"].sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: (
-            reads.append(statement) if "CAST(budget_projects.titles AS TEXT)" in statement else None
-        ),
+    return statements_run(
+        sessions.kw["bind"], lambda statement: "CAST(budget_projects.titles AS TEXT)" in statement
     )
-    return reads
-
-
-def _selects(sessions) -> list[str]:  # noqa: ANN001
-    """The SELECT statements run from now on."""
-    seen: list[str] = []
-    event.listen(
-        sessions.kw["bind"].sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: seen.append(statement) if statement.startswith("SELECT") else None,
-    )
-    return seen
 
 
 async def test_a_press_reads_the_pot_and_the_persons_ballot_in_one_statement(sessions) -> None:  # noqa: ANN001
@@ -385,7 +369,7 @@ async def test_a_press_reads_the_pot_and_the_persons_ballot_in_one_statement(ses
         await resident(session, 502)
         p = seeded.projects
         confirmed = await budgets.confirm(session, ayse, seeded.city, [p["1"], p["2"]])
-    selects = _selects(sessions)
+    selects = selects_run(sessions.kw["bind"])
     async with sessions() as session:
         ayse = await budgets_resident(session, 501)
         selects.clear()

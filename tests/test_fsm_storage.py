@@ -11,7 +11,7 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from storage.db import make_engine, make_session_factory
 from storage.fsm import SQLStorage
-from tests.conftest import TEST_REDIS_URL
+from tests.conftest import TEST_REDIS_URL, selects_run
 
 
 class Form(StatesGroup):
@@ -92,7 +92,7 @@ async def test_within_an_update_the_row_is_read_once_and_written_whole(database_
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     storage = SQLStorage(sessions)
-    selects = _selects(engine)
+    selects = selects_run(engine)
     try:
         await storage.set_data(KEY, {"values": {"a": 1}})
         async with sessions() as session:
@@ -178,7 +178,7 @@ async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: s
     sessions = make_session_factory(engine)
     storage = SQLStorage(sessions, boxes=["drafts", "notes"])
     drafts, notes, stray = (replace(KEY, destiny=name) for name in ("drafts", "notes", "stray"))
-    selects = _selects(engine)
+    selects = selects_run(engine)
     try:
         await storage.set_state(KEY, Form.title)
         await storage.set_data(drafts, {"pot": [3, 5]})
@@ -203,18 +203,3 @@ async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: s
         assert await storage.get_state(drafts) is None
     finally:
         await engine.dispose()
-
-
-def _selects(engine) -> list[str]:  # noqa: ANN001
-    """The SELECT statements the engine runs from now on."""
-    from sqlalchemy import event
-
-    selects: list[str] = []
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: (
-            selects.append(statement) if statement.startswith("SELECT") else None
-        ),
-    )
-    return selects

@@ -7,39 +7,14 @@ from dataclasses import replace
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import event
 
 from bot.services import geography, residents, roles
 from storage.db import current_session
 from storage.fsm import SQLStorage
-from tests.conftest import STAFF_ID
+from tests.conftest import STAFF_ID, selects_run, statements_run
 from tests.flows import onboard
 
 KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
-
-
-def _statements(engine) -> list[str]:  # noqa: ANN001
-    """The statements the engine runs from now on."""
-    statements: list[str] = []
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: statements.append(statement),
-    )
-    return statements
-
-
-def _selects(engine) -> list[str]:  # noqa: ANN001
-    """The SELECT statements the engine runs from now on."""
-    selects: list[str] = []
-    event.listen(
-        engine.sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: (
-            selects.append(statement) if statement.startswith("SELECT") else None
-        ),
-    )
-    return selects
 
 
 async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_statement(sessions) -> None:  # noqa: ANN001
@@ -54,7 +29,7 @@ async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_s
             await roles.grant(session, coordinator, roles.COORDINATOR, neighborhood_id=place.id)
     await storage.set_state(KEY, "Form:title")
     await storage.set_data(drafts, {"pot": [3, 5]})
-    selects = _selects(sessions.kw["bind"])
+    selects = selects_run(sessions.kw["bind"])
     async with sessions() as session:
         token = current_session.set(session)
         try:
@@ -124,7 +99,7 @@ async def test_an_update_reads_the_state_with_the_resident(meydan, sandbox) -> N
     """Through the whole bot: no update reads the conversation state or the resident on its own, and on
     PostgreSQL the same statement claims the update (on SQLite the claim is an INSERT of its own)."""
     person = await onboard(sandbox, lang="en")
-    statements = _statements(meydan.sessions.kw["bind"])
+    statements = statements_run(meydan.sessions.kw["bind"])
     await person.say("/settings")
     await person.say("/help")
     await person.say("/menu")
