@@ -2,15 +2,15 @@
 
 The fixed part of an update's transaction, measured in the bot's own code on a prepared database (the
 Mokotów election imported, residents seeded, as `bench.replay` prepares it), in a loop of one
-transaction at a time on the loop the bot runs on, by the process's CPU time per transaction. Each row
-adds one step to the row before:
+transaction at a time on the loop the bot runs on, by the process's CPU time per transaction. The
+rows, each adding a step to the one before unless it says it stands in place of others:
 
 - **driver** (PostgreSQL only): asyncpg under SQLAlchemy's pool: check a connection out, BEGIN,
   `SELECT 1`, COMMIT, hand it back: the same three round trips without SQLAlchemy's session;
 - **session**: the same through `AsyncSession`, as `DatabaseMiddleware` opens and commits one;
 - **+ state**: the person's conversation state and boxes (`storage.fsm.SQLStorage`, one SELECT);
-- **+ resident, a SELECT of its own**: the person and their roles (`residents.load`), as a Redis
-  storage leaves it, after the state;
+- **+ resident, a SELECT of its own**: the person and their roles (`residents.load`) after the state:
+  the two reads apart;
 - **resident and state in one SELECT**: both in the statement `bot.middlewares.resident` makes with
   the SQL storage (`residents.load_with_state`), in place of the two rows above;
 - **+ dedup, an INSERT of its own**: the update's claim (`bot.middlewares.dedup.claim`): what every

@@ -93,6 +93,11 @@ async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # no
         assert await read(session) == 0  # the same update again, in the same transaction
     async with sessions.begin() as session:
         assert await read(session) == 0  # and in a later one
+        params["update_id"] = 56  # with the state kept elsewhere (Redis): no keys, the claim the same
+        viewer, records, (claimed,) = await residents.load_with_state(
+            session, 4321, (), statement=claiming, params=params
+        )
+        assert (claimed, records, viewer.resident.id) == (1, [], None)
 
 
 async def test_an_update_reads_the_state_with_the_resident(meydan, sandbox) -> None:  # noqa: ANN001
