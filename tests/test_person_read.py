@@ -117,3 +117,24 @@ async def test_an_update_reads_the_state_with_the_resident(meydan, sandbox) -> N
         assert claims == [] and sum("processed_updates" in s for s in first) == 3
     else:
         assert len(claims) == 3
+
+
+async def test_an_update_from_a_group_is_still_claimed_once(meydan, sandbox) -> None:  # noqa: ANN001
+    """No person is read in a group, so nothing claims the update with the read: the dedup's own INSERT
+    does, on both databases, and each group update is recorded once."""
+    from sqlalchemy import func, select
+
+    from storage.models import ProcessedUpdate
+
+    person = await onboard(sandbox, lang="en")
+    group = await sandbox.group("Mahalle", [person])
+    async with meydan.sessions() as session:
+        before = await session.scalar(select(func.count()).select_from(ProcessedUpdate))
+    statements = statements_run(meydan.sessions.kw["bind"])
+    await group.say(person, "/help")
+    await group.say(person, "hello")
+    claims = [s for s in statements if s.startswith("INSERT INTO processed_updates")]
+    assert len(claims) == 2
+    assert not [s for s in statements if "FROM residents" in s]  # nobody's read in a group
+    async with meydan.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == before + 2
