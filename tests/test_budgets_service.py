@@ -172,6 +172,45 @@ async def test_voting_only_while_the_phase_is_current(sessions) -> None:  # noqa
         assert early.value.state == "upcoming"
 
 
+async def test_the_gate_reads_the_pot_as_values_and_sees_changes_not_yet_flushed(sessions) -> None:  # noqa: ANN001
+    """A press reads the pot, its process and its voting phase as plain values in one statement over
+    the tables; the session flushes its own changes before it as before an ORM read, so a phase moved or
+    removed earlier in the same transaction is what the gate checks."""
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        await session.flush()
+        selects = selects_run(session.get_bind())
+        found = await budgets.gate(session, ayse, seeded.city)
+        assert len(selects) == 1
+        pot, process = found.pot, found.pot.process
+        assert (pot.id, pot.names["en"], pot.budget, pot.max_projects) == (
+            seeded.city,
+            "City budget",
+            5_000_000,
+            5,
+        )
+        assert (process.id, process.verification, [p.kind for p in process.phases]) == (
+            seeded.process_id,
+            rules.NONE,
+            ["voting"],
+        )
+        assert found.ballot is None and found.pending is None
+        phase = await session.scalar(
+            select(ProcessPhase).where(
+                ProcessPhase.process_id == seeded.process_id, ProcessPhase.kind == "voting"
+            )
+        )
+        phase.ends_at = utcnow() - timedelta(minutes=1)  # not flushed
+        with pytest.raises(budgets.VotingNotOpen) as closed:
+            await budgets.gate(session, ayse, seeded.city)
+        assert closed.value.state == "closed"
+        await session.delete(phase)  # no voting phase at all
+        with pytest.raises(budgets.VotingNotOpen) as none:
+            await budgets.gate(session, ayse, seeded.city)
+        assert none.value.state is None
+
+
 async def test_changing_a_ballot_keeps_one_ballot_and_the_last_counts(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         seeded = await seed(session)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, cast, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,6 +79,7 @@ from storage.models import (
     District,
     Neighborhood,
     Process,
+    ProcessPhase,
     Resident,
     utcnow,
 )
@@ -114,6 +116,55 @@ class OnBallot:
     place: str | None  # "Neighborhood, District", or None
 
 
+@dataclass(frozen=True, slots=True)
+class Phase:
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BallotProcess:
+    """A pot's process as its ballot needs it (`gate`): whom it applies to, the verification it asks
+    for, and its voting phase (the only one in `phases`, as `voting_window` reads it)."""
+
+    id: int
+    scope: str
+    neighborhood_id: int | None
+    verification: str
+    phases: tuple[Phase, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BallotPot:
+    """A pot as its ballot needs it, read by `gate` as plain values: every ballot press reads it, and
+    the pot, its process and its phases as ORM objects cost that read three times what plain values do.
+    Staff screens, which change pots, read `BudgetPot` as before."""
+
+    id: int
+    names: Mapping[str, str]
+    scope: str
+    district_id: int | None
+    neighborhood_id: int | None
+    budget: int
+    ballot_kind: str
+    min_projects: int | None
+    max_projects: int | None
+    min_share: int | None
+    approval_limit: int | None
+    ballot_version: int
+    process: BallotProcess
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmedBallot:
+    """The ballot the person confirmed in a pot, as its screens show it (`gate`)."""
+
+    id: int
+    receipt: str
+    confirmed_at: datetime
+
+
 @dataclass(frozen=True)
 class Toggled:
     chosen: tuple[int, ...]
@@ -136,7 +187,7 @@ def _text(values: Mapping[str, str] | None, lang: str, fallback: str = "") -> st
     return values.get(lang) or values.get("en") or next(iter(values.values()), fallback)
 
 
-def pot_name(pot: BudgetPot, lang: str) -> str:
+def pot_name(pot: BudgetPot | BallotPot, lang: str) -> str:
     return _text(pot.names, lang, f"#{pot.id}")
 
 
@@ -148,7 +199,7 @@ def summary(project: BudgetProject | OnBallot, lang: str) -> str:
     return _text(project.summaries, lang)
 
 
-def limits_of(pot: BudgetPot) -> Limits:
+def limits_of(pot: BudgetPot | BallotPot) -> Limits:
     return Limits(
         kind=pot.ballot_kind,
         budget=pot.budget,
@@ -339,7 +390,7 @@ async def set_status(
 # --- who may vote where ----------------------------------------------------------------------------
 
 
-def voting_window(process: Process) -> processes.Window | None:
+def voting_window(process: Process | BallotProcess) -> processes.Window | None:
     return processes.window(process, rules.VOTING)
 
 
@@ -359,7 +410,7 @@ def check_editable(process: Process, now: datetime | None = None) -> None:
         raise VotingStarted(f"process {process.id}")
 
 
-def check_voting(process: Process, now: datetime | None = None) -> None:
+def check_voting(process: Process | BallotProcess, now: datetime | None = None) -> None:
     """Raise unless the process's voting phase is current."""
     span = voting_window(process)
     if span is None:
@@ -379,7 +430,7 @@ def _pots():  # noqa: ANN202 - pots with their process and its phases loaded
     return select(BudgetPot).options(joinedload(BudgetPot.process).selectinload(Process.phases))
 
 
-def _is_open_to(pot: BudgetPot, hood: int | None, district: int | None) -> bool:
+def _is_open_to(pot: BudgetPot | BallotPot, hood: int | None, district: int | None) -> bool:
     """Whether the resident may vote in the pot (point ballots are imported for counting, not voted on
     in the chat)."""
     if pot.ballot_kind not in BALLOT_KINDS:
@@ -423,26 +474,67 @@ class Gate:
     """A pot open to the resident now, the verification they must still go through (None: none), and
     the ballot they confirmed in it (None: none yet), read in the same statement as the pot."""
 
-    pot: BudgetPot
+    pot: BallotPot
     pending: str | None
-    ballot: BudgetBallot | None
+    ballot: ConfirmedBallot | None
 
 
 # The statements every ballot press runs, built once: a statement built anew costs its construction
-# and its cache key each time, a reused one neither.
+# and its cache key each time, a reused one neither. `_GATE` is over the tables, not the mapped classes:
+# a select of mapped attributes runs through the ORM's execution even when it returns plain values (on
+# SQLite this statement cost 128 µs more than a bare transaction so, and 50 µs over the tables).
+_POT, _PROCESS, _PHASE, _BALLOT, _HOOD = (
+    model.__table__ for model in (BudgetPot, Process, ProcessPhase, BudgetBallot, Neighborhood)
+)
 _GATE = (
     select(
-        BudgetPot,
-        select(Neighborhood.district_id).where(Neighborhood.id == bindparam("hood")).scalar_subquery(),
-        BudgetBallot,
+        *(
+            _POT.c[name]
+            for name in (
+                "id",
+                "names",
+                "scope",
+                "district_id",
+                "neighborhood_id",
+                "budget",
+                "ballot_kind",
+                "min_projects",
+                "max_projects",
+                "min_share",
+                "approval_limit",
+                "ballot_version",
+            )
+        ),
+        _PROCESS.c.id,
+        _PROCESS.c.scope,
+        _PROCESS.c.neighborhood_id,
+        _PROCESS.c.verification,
+        _PHASE.c.starts_at,
+        _PHASE.c.ends_at,
+        _BALLOT.c.id,
+        _BALLOT.c.receipt,
+        _BALLOT.c.confirmed_at,
+        select(_HOOD.c.district_id).where(_HOOD.c.id == bindparam("hood")).scalar_subquery(),
     )
-    .outerjoin(
-        BudgetBallot,
-        and_(BudgetBallot.pot_id == BudgetPot.id, BudgetBallot.identity == bindparam("identity")),
+    .select_from(
+        _POT.join(_PROCESS, _PROCESS.c.id == _POT.c.process_id)
+        .outerjoin(_PHASE, and_(_PHASE.c.process_id == _PROCESS.c.id, _PHASE.c.kind == rules.VOTING))
+        .outerjoin(_BALLOT, and_(_BALLOT.c.pot_id == _POT.c.id, _BALLOT.c.identity == bindparam("identity")))
     )
-    .options(joinedload(BudgetPot.process).joinedload(Process.phases))
-    .where(BudgetPot.id == bindparam("pot_id"))
+    .where(_POT.c.id == bindparam("pot_id"))
 )
+
+
+def _gate_row(row: Sequence[Any]) -> tuple[BallotPot, ConfirmedBallot | None, int | None]:
+    """The pot, the person's ballot and the district of their neighborhood from a row of `_GATE`."""
+    starts, ends = row[16], row[17]
+    phases = () if starts is None else (Phase(rules.VOTING, starts, ends),)
+    process = BallotProcess(row[12], row[13], row[14], row[15], phases)
+    pot = BallotPot(*row[:12], process=process)
+    ballot = None if row[18] is None else ConfirmedBallot(row[18], row[19], row[20])
+    return pot, ballot, row[21]
+
+
 _ON_BALLOT = (
     select(
         BudgetProject.id,
@@ -466,24 +558,26 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
     verification its process still asks of them (`rules.must_verify`, via `verification.pending`).
     Opening a pot shows the verification prompt when `pending` is set; `pot_for` refuses instead.
 
-    One statement reads the pot, its process, the process's phases, the district of the resident's
-    neighborhood and the person's confirmed ballot (by identity, so from any of their accounts): every
-    ballot screen and action starts here, and a press reads nothing else of the ballot (its projects
-    are kept: `ballot_projects`; the choices of the confirmed ballot are read only when no draft
-    stands in for them)."""
+    One statement reads the pot, its process, the process's voting phase, the district of the
+    resident's neighborhood and the person's confirmed ballot (by identity, so from any of their
+    accounts), as plain values (`BallotPot`, `ConfirmedBallot`): every ballot screen and action starts
+    here, and a press reads nothing else of the ballot (its projects are kept: `ballot_projects`; the
+    choices of the confirmed ballot are read only when no draft stands in for them)."""
     hood = resident.neighborhood_id
     values = {"pot_id": pot_id, "hood": hood, "identity": identity_of(resident)}
-    row = (await session.execute(_GATE, values)).unique().one_or_none()
-    if row is None or not _is_open_to(row[0], hood, row[1]):  # row[1]: None without a neighborhood
+    row = (await session.execute(_GATE, values)).one_or_none()
+    if row is None:
         raise NotYourPot(f"pot {pot_id}")
-    pot, _district, ballot = row
+    pot, ballot, district = _gate_row(row)
+    if not _is_open_to(pot, hood, district):  # district: None without a neighborhood
+        raise NotYourPot(f"pot {pot_id}")
     check_voting(pot.process, now)
     return Gate(pot, await verification.pending(session, resident, pot.process), ballot)
 
 
 async def pot_for(
     session: AsyncSession, resident: Resident, pot_id: int, now: datetime | None = None
-) -> BudgetPot:
+) -> BallotPot:
     """The pot, when it is open to the resident, its voting is current and the person has verified as
     its process asks; else a refusal. Every ballot action (showing it, toggling, confirming) goes
     through here, so a forged or stale button meets the same check as the list that offered it, and
@@ -511,7 +605,7 @@ _BALLOTS: dict[int, tuple[int, tuple[OnBallot, ...]]] = {}
 BALLOTS_KEPT = 64
 
 
-async def ballot_projects(session: AsyncSession, pot: BudgetPot) -> tuple[OnBallot, ...]:
+async def ballot_projects(session: AsyncSession, pot: BallotPot) -> tuple[OnBallot, ...]:
     """`projects_of` as the ballot shows them. Every press shows them, so the process keeps the last
     ones read of each pot and reads them again only when the pot's `ballot_version` has changed (any
     change to a project or to a place's name renews it, in the transaction that makes the change:
@@ -688,7 +782,7 @@ async def _upsert(
     raise BudgetError("no free receipt code")  # pragma: no cover - 31^8 codes
 
 
-async def _choices(session: AsyncSession, ballot: BudgetBallot) -> tuple[int, ...]:
+async def _choices(session: AsyncSession, ballot: BudgetBallot | ConfirmedBallot) -> tuple[int, ...]:
     """The projects of a confirmed ballot, in the order they were chosen."""
     chosen = await session.scalars(
         select(BudgetChoice.project_id)
@@ -716,12 +810,12 @@ async def pots_of(session: AsyncSession, process_id: int) -> list[BudgetPot]:
 class BallotView:
     """Everything a ballot screen shows: the pot, its projects, the draft and the confirmed ballot."""
 
-    pot: BudgetPot
+    pot: BallotPot
     projects: tuple[OnBallot, ...]
     limits: Limits
     chosen: tuple[int, ...]
     cart: Cart
-    ballot: BudgetBallot | None
+    ballot: ConfirmedBallot | None
     closes: datetime | None
 
     def project(self, project_id: int) -> OnBallot:

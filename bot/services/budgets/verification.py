@@ -21,6 +21,7 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +55,9 @@ from storage.models import (
     VerificationFailure,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from bot.services.budgets import BallotProcess
 
 MAX_CODES = 100_000
 MAX_CHAT_CODES = 5_000  # a CSV sent in the chat stays well under Telegram's document limits
@@ -89,7 +93,7 @@ async def is_verified(session: AsyncSession, process_id: int, identity: str) -> 
     return found is not None
 
 
-async def pending(session: AsyncSession, resident: Resident, process: Process) -> str | None:
+async def pending(session: AsyncSession, resident: Resident, process: Process | BallotProcess) -> str | None:
     """The level the resident must still satisfy for the process's ballots (None: nothing to do).
     `rules.must_verify` decides; the ballot's screens and its services both ask here."""
     level = process.verification or NONE
@@ -112,7 +116,11 @@ async def _record(session: AsyncSession, process_id: int, identity: str, method:
 
 
 async def verify_phone(
-    session: AsyncSession, resident: Resident, process: Process, phone: str, contact_user_id: int | None
+    session: AsyncSession,
+    resident: Resident,
+    process: Process | BallotProcess,
+    phone: str,
+    contact_user_id: int | None,
 ) -> None:
     """Verify by a shared contact: the sender's own (`rules.own_contact`), its number kept only as a
     keyed hash; refused when the number verified another person in this process."""
@@ -184,7 +192,11 @@ async def _failed(session: AsyncSession, identity: str, used: bool, now: datetim
 
 
 async def redeem_code(
-    session: AsyncSession, resident: Resident, process: Process, typed: str, now: datetime | None = None
+    session: AsyncSession,
+    resident: Resident,
+    process: Process | BallotProcess,
+    typed: str,
+    now: datetime | None = None,
 ) -> CodeRefused | None:
     """Verify by a one-time code. Returns None when verified, or the refusal of a wrong or used code
     *without raising it*: the failed try must be kept (a raised refusal rolls the update back), so that

@@ -15,7 +15,7 @@ from bot.i18n import money, when
 from bot.services import budgets
 from bot.services.budgets import Cart, Limits, OnBallot
 from bot.ui.cards import fit
-from storage.models import BudgetBallot, BudgetPot
+from storage.models import BudgetBallot
 
 
 def cost(amount: int, currency: str, lang: str) -> str:
@@ -66,7 +66,9 @@ def home_text(found: Sequence[budgets.OpenPot]) -> str:
     return _("🗳 <b>Participatory budget</b>\nWhich ballot would you like to fill in?")
 
 
-def status_line(ballot: BudgetBallot | None, closes: datetime | None, zone: ZoneInfo, lang: str) -> str:
+def status_line(
+    ballot: budgets.ConfirmedBallot | None, closes: datetime | None, zone: ZoneInfo, lang: str
+) -> str:
     date = when(closes, zone, lang) if closes else "—"
     if ballot is None:
         return _("Voting closes on {date}.").format(date=date)
@@ -76,7 +78,7 @@ def status_line(ballot: BudgetBallot | None, closes: datetime | None, zone: Zone
 
 
 def pot_text(
-    pot: BudgetPot,
+    pot: budgets.BallotPot,
     limits: Limits,
     cart: Cart,
     status: str,
@@ -134,7 +136,7 @@ def project_card(
 
 
 def review_text(
-    pot: BudgetPot,
+    pot: budgets.BallotPot,
     projects: Sequence[OnBallot],
     limits: Limits,
     cart: Cart,
@@ -156,7 +158,7 @@ def review_text(
 
 
 def receipt_text(
-    pot: BudgetPot,
+    pot: budgets.BallotPot,
     ballot: BudgetBallot,
     projects: Sequence[OnBallot],
     changed: bool,
