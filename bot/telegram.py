@@ -126,10 +126,12 @@ class Session(AiohttpSession):
         super().__init__(**kwargs)
 
     def json_body(self, bot: Bot, call: TelegramMethod[Any], **extra: Any) -> JsonPayload | None:
-        """The call's parameters (and `extra`) as a JSON body, or None when it uploads a file."""
+        """The call's parameters (and `extra`) as a JSON body, or None when it uploads a file. Fields
+        left None are left out by pydantic, as `prepare_value` would drop them: a keyboard's button has
+        a dozen fields and uses two, and walking the rest in Python cost a page of buttons 25 µs."""
         files: dict[str, Any] = {}
         values = {**extra}
-        for key, value in call.model_dump(warnings=False).items():
+        for key, value in call.model_dump(warnings=False, exclude_none=True).items():
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             if prepared is not None:
                 values[key] = prepared

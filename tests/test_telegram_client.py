@@ -64,7 +64,16 @@ async def test_calls_go_as_json_and_files_as_forms() -> None:
         bot = make_bot(sb.token, sb.url)
         try:
             call = SendMessage(chat_id=person.id, text="<b>Çeşme</b> & park", reply_markup=KEYBOARD)
-            assert isinstance(bot.session.build_form_data(bot, call), JsonPayload)
+            body = bot.session.build_form_data(bot, call)
+            assert isinstance(body, JsonPayload)
+            assert json.loads(body._value) == {  # noqa: SLF001 - the body as it goes on the wire
+                "chat_id": person.id,  # no field left None, at the top or in a button
+                "text": "<b>Çeşme</b> & park",
+                "parse_mode": "HTML",  # the bot's default, filled in
+                "reply_markup": {
+                    "inline_keyboard": [[{"text": "Destekle 👍", "callback_data": "idea:support:7"}]]
+                },
+            }
             sent = await bot(call)
             upload = BufferedInputFile("ad;şehir\nİzmir".encode(), filename="fikirler.csv")
             uploading = SendDocument(chat_id=person.id, document=upload)
