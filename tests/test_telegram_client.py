@@ -18,7 +18,7 @@ from bot.app import _WebhookHandler
 from bot.middlewares.locale import pick_language
 from bot.sandbox.emulator import Limits
 from bot.sandbox.testing import Sandbox
-from bot.telegram import loads_without_keyboards, make_bot
+from bot.telegram import loads_trimmed, make_bot
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Destekle 👍", callback_data="idea:support:7")]]
@@ -91,9 +91,13 @@ async def test_calls_go_as_json_and_files_as_forms() -> None:
         assert seen[1].buttons == [["Destekle 👍"]]
 
 
-def test_keyboards_are_left_out_of_what_telegram_sends() -> None:
+def test_what_the_bot_made_is_left_out_of_what_telegram_sends() -> None:
+    """The keyboard and the formatting of the bot's own messages (the one a press came from, one just
+    sent or edited) are not parsed; a person's message keeps its formatting."""
     message = {"message_id": 5, "chat": {"id": 1, "type": "private"}, "date": 0, "text": "Fikirler"}
     keyboard = {"inline_keyboard": [[{"text": "▶", "callback_data": "ideas:page:2"}]]}
+    bold = [{"type": "bold", "offset": 0, "length": 8}]
+    made = {**message, "reply_markup": keyboard, "entities": bold, "caption_entities": bold}
     press = {
         "update_id": 9,
         "callback_query": {
@@ -101,24 +105,22 @@ def test_keyboards_are_left_out_of_what_telegram_sends() -> None:
             "from": {"id": 1, "is_bot": False, "first_name": "Ayşe"},
             "chat_instance": "1",
             "data": "ideas:page:2",
-            "message": {**message, "reply_markup": keyboard},
+            "message": made,
         },
     }
-    assert loads_without_keyboards(json.dumps(press))["callback_query"]["message"] == message
-    edited = loads_without_keyboards(
-        json.dumps({"ok": True, "result": {**message, "reply_markup": keyboard}})
-    )
+    assert loads_trimmed(json.dumps(press))["callback_query"]["message"] == message
+    edited = loads_trimmed(json.dumps({"ok": True, "result": made}))
     assert edited["result"] == message
-    polled = loads_without_keyboards(json.dumps({"ok": True, "result": [press, {"update_id": 10}]}))
+    typed = {"update_id": 11, "message": {**message, "entities": bold, "reply_markup": keyboard}}
+    assert loads_trimmed(json.dumps(typed))["message"] == {**message, "entities": bold}
+    polled = loads_trimmed(json.dumps({"ok": True, "result": [press, {"update_id": 10}, typed]}))
     assert polled["result"][0]["callback_query"]["message"] == message and polled["result"][1] == {
         "update_id": 10
     }
-    assert loads_without_keyboards('{"ok": true, "result": true}') == {"ok": True, "result": True}
-    assert loads_without_keyboards("[1, 2]") == [1, 2]
-    assert (
-        loads_without_keyboards('{"ok": false, "error_code": 400, "description": "Bad Request"}')["ok"]
-        is False
-    )
+    assert polled["result"][2]["message"]["entities"] == bold
+    assert loads_trimmed('{"ok": true, "result": true}') == {"ok": True, "result": True}
+    assert loads_trimmed("[1, 2]") == [1, 2]
+    assert loads_trimmed('{"ok": false, "error_code": 400, "description": "Bad Request"}')["ok"] is False
 
 
 def test_a_method_in_the_webhook_reply_goes_as_json() -> None:
