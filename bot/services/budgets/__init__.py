@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -486,34 +486,17 @@ class Gate:
 _POT, _PROCESS, _PHASE, _BALLOT, _HOOD = (
     model.__table__ for model in (BudgetPot, Process, ProcessPhase, BudgetBallot, Neighborhood)
 )
+# the columns `_GATE` reads, named as the fields of the values it makes, in their order
+_POT_COLUMNS = tuple(f.name for f in fields(BallotPot) if f.name != "process")
+_PROCESS_COLUMNS = tuple(f.name for f in fields(BallotProcess) if f.name != "phases")
+_BALLOT_COLUMNS = tuple(f.name for f in fields(ConfirmedBallot))
 _GATE = (
     select(
-        *(
-            _POT.c[name]
-            for name in (
-                "id",
-                "names",
-                "scope",
-                "district_id",
-                "neighborhood_id",
-                "budget",
-                "ballot_kind",
-                "min_projects",
-                "max_projects",
-                "min_share",
-                "approval_limit",
-                "ballot_version",
-            )
-        ),
-        _PROCESS.c.id,
-        _PROCESS.c.scope,
-        _PROCESS.c.neighborhood_id,
-        _PROCESS.c.verification,
+        *(_POT.c[name] for name in _POT_COLUMNS),
+        *(_PROCESS.c[name] for name in _PROCESS_COLUMNS),
         _PHASE.c.starts_at,
         _PHASE.c.ends_at,
-        _BALLOT.c.id,
-        _BALLOT.c.receipt,
-        _BALLOT.c.confirmed_at,
+        *(_BALLOT.c[name] for name in _BALLOT_COLUMNS),
         select(_HOOD.c.district_id).where(_HOOD.c.id == bindparam("hood")).scalar_subquery(),
     )
     .select_from(
@@ -527,12 +510,13 @@ _GATE = (
 
 def _gate_row(row: Sequence[Any]) -> tuple[BallotPot, ConfirmedBallot | None, int | None]:
     """The pot, the person's ballot and the district of their neighborhood from a row of `_GATE`."""
-    starts, ends = row[16], row[17]
+    pot_values, rest = row[: len(_POT_COLUMNS)], row[len(_POT_COLUMNS) :]
+    process_values, rest = rest[: len(_PROCESS_COLUMNS)], rest[len(_PROCESS_COLUMNS) :]
+    (starts, ends), ballot_values, district = rest[:2], rest[2:-1], rest[-1]
     phases = () if starts is None else (Phase(rules.VOTING, starts, ends),)
-    process = BallotProcess(row[12], row[13], row[14], row[15], phases)
-    pot = BallotPot(*row[:12], process=process)
-    ballot = None if row[18] is None else ConfirmedBallot(row[18], row[19], row[20])
-    return pot, ballot, row[21]
+    pot = BallotPot(*pot_values, process=BallotProcess(*process_values, phases=phases))
+    ballot = None if ballot_values[0] is None else ConfirmedBallot(*ballot_values)
+    return pot, ballot, district
 
 
 _ON_BALLOT = (
