@@ -18,15 +18,20 @@ KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
 
 
 async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_statement(sessions) -> None:  # noqa: ANN001
-    """Two roles crossed with two rows of state are four rows of the result: the resident keeps two
-    roles, each row of state is found once, and the storage then reads nothing more."""
+    """Three roles (two scoped to a neighborhood, one city-wide) and two rows of state: the resident
+    comes with each role and its scope, each row of state is found once, and the storage then reads
+    nothing more."""
     storage = SQLStorage(sessions, boxes=["drafts", "notes"])
     drafts = replace(KEY, destiny="drafts")
     async with sessions.begin() as session:
         coordinator = (await residents.get_or_create(session, 4321)).resident
+        scopes = set()
         for hood in ("pazaryeri", "alsancak"):
             place = await geography.by_keys(session, "konak", hood)
             await roles.grant(session, coordinator, roles.COORDINATOR, neighborhood_id=place.id)
+            scopes.add(place.id)
+        await roles.grant(session, coordinator, roles.ORGANISER)
+        elsewhere = await geography.by_keys(session, "karsiyaka", "bostanli")
     await storage.set_state(KEY, "Form:title")
     await storage.set_data(drafts, {"pot": [3, 5]})
     selects = selects_run(sessions.kw["bind"])
@@ -43,11 +48,12 @@ async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_s
             assert await storage.get_data(drafts) == {"pot": [3, 5]}
             assert await storage.get_data(replace(KEY, destiny="notes")) == {}
             assert len(selects) == 1
-            assert len(viewer.resident.roles) == 2
-            assert {scope for _role, scope in viewer.grants} == {
-                r.neighborhood_id for r in viewer.resident.roles
-            }
-            assert viewer.has(roles.COORDINATOR, viewer.resident.roles[0].neighborhood_id)
+            assert viewer.grants == {(roles.COORDINATOR, hood) for hood in scopes} | {(roles.ORGANISER, None)}
+            assert all(viewer.has(roles.COORDINATOR, hood) for hood in scopes)
+            assert not viewer.has(roles.COORDINATOR, elsewhere.id) and not viewer.is_staff
+            assert viewer.has(roles.ORGANISER, elsewhere.id)  # a city-wide role holds everywhere
+            plain = await residents.load(session, 4321)  # the read with no state beside it
+            assert plain.grants == viewer.grants
         finally:
             current_session.reset(token)
 
