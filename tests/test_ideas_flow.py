@@ -31,7 +31,7 @@ from storage.models import (
     Theme,
     utcnow,
 )
-from tests.conftest import STAFF_ID, running_bot
+from tests.conftest import STAFF_ID, running_bot, statements_run
 from tests.flows import onboard, post_update
 
 DESCRIPTION = "Çocuk parkında oturacak hiç yer yok; ağaçların altına birkaç bank konulsun."
@@ -560,9 +560,12 @@ async def test_browse_page_sort_filter_and_support_once(meydan: Meydan, sandbox)
     page = await john.last_message()
     assert "newest first" in page.text and "1/2" in _labels(page)
     assert f"#{made[6]}" in page.text and f"#{made[1]}" not in page.text and "Bekleyen" not in page.text
+    statements = statements_run(meydan.sessions.kw["bind"])
     await john.press("▶")
     page = await john.last_message()
     assert f"#{made[0]}" in page.text and "2/2" in _labels(page)
+    assert "Ideas · Design Together" in page.text  # a page names its process, and reads only that of it
+    assert not [s for s in statements if "process_phases" in s or "FROM processes LEFT" in s]
     await john.press("By theme")
     await john.press("Culture and the arts (1)")
     page = await john.last_message()

@@ -45,11 +45,11 @@ async def listing(
     callback_data: BrowseCb,
     session: AsyncSession,
     lang: str,
-    process: Process | None = None,  # already read by this update (the one `start` found)
+    process: Process | processes.Named | None = None,  # already read by this update (`start`'s)
 ) -> None:
     cb = callback_data
     if process is None or process.id != cb.process:
-        process = await processes.get(session, cb.process)
+        process = await processes.named(session, cb.process)
     if process is None:
         raise Refusal(_("This idea collection no longer exists."))
     filters = {"neighborhood_id": cb.hood or None, "theme_id": cb.theme or None}

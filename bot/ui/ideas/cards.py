@@ -112,7 +112,7 @@ def draft_card(
     return fit("\n".join(lines), values.get("description") or "", limit)
 
 
-def process_name(process: Process | None, lang: str) -> str:
+def process_name(process: Process | processes.Named | None, lang: str) -> str:
     return escape(processes.name(process, lang)) if process is not None else "—"
 
 
@@ -147,7 +147,13 @@ def home_text(view: processes.Outlook, lang: str, zone: ZoneInfo) -> str:
 
 
 def browse_text(
-    process: Process, items: list, *, top: bool, hood: Neighborhood | None, theme: str | None, lang: str
+    process: Process | processes.Named,
+    items: list,
+    *,
+    top: bool,
+    hood: Neighborhood | None,
+    theme: str | None,
+    lang: str,
 ) -> str:
     lines = [
         _("🔎 <b>Ideas</b> · {process}").format(process=process_name(process, lang)),
