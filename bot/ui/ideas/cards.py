@@ -44,16 +44,16 @@ def location_line(
     return None
 
 
-def idea_label(idea: Idea, width: int = 40) -> str:
+def idea_label(idea: Idea | ideas.ListedIdea, width: int = 40) -> str:
     """A button's label for an idea: its number and title, cut with "…" to `width` characters."""
     label = f"#{idea.id} {idea.title}"
     return label if len(label) <= width else label[: width - 1].rstrip() + "…"
 
 
-def list_line(idea: Idea, supports: int) -> str:
+def list_line(idea: ideas.ListedIdea, supports: int) -> str:
     """One idea in a list: number, title, supports and neighborhood."""
     return _("<b>#{number}</b> {title} · 👍 {count} · {place}").format(
-        number=idea.id, title=escape(idea.title), count=supports, place=escape(idea.neighborhood.name)
+        number=idea.id, title=escape(idea.title), count=supports, place=escape(idea.place)
     )
 
 
