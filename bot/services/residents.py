@@ -94,9 +94,9 @@ def same_person(resident_id: int | BindParameter[int]) -> Select[tuple[int]]:
     """The ids of every resident row of the person behind `resident_id`: that row, and the anonymous
     rows their deleted accounts left with the same identity. Use it in a rule as
     `Idea.author_id.in_(same_person(resident.id))`, or with a `bindparam` in a statement built once."""
-    rows = Resident.__table__  # over the table: in a statement otherwise of tables, no ORM execution
-    identity = select(rows.c.identity).where(rows.c.id == resident_id).scalar_subquery()
-    return select(rows.c.id).where(or_(rows.c.id == resident_id, rows.c.identity == identity))
+    table = Resident.__table__  # over the table: in a statement otherwise of tables, no ORM execution
+    identity = select(table.c.identity).where(table.c.id == resident_id).scalar_subquery()
+    return select(table.c.id).where(or_(table.c.id == resident_id, table.c.identity == identity))
 
 
 async def person_ids(session: AsyncSession, resident_id: int) -> set[int]:
