@@ -331,7 +331,10 @@ _PERSON = bindparam("person")
 # the tables, for statements that give plain values or change rows: a statement of mapped attributes
 # goes through the ORM's execution, which costs a statement about 40 µs more on SQLite
 _IDEAS, _HOODS, _IDEA_SUPPORTS = Idea.__table__, Neighborhood.__table__, IdeaSupport.__table__
-_SUPPORTS = select(func.count()).where(IdeaSupport.idea_id == Idea.id).correlate(Idea).scalar_subquery()
+# an idea's supports, in the card's statement and in a list's
+_SUPPORTS = (
+    select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == _IDEAS.c.id).correlate(_IDEAS).scalar_subquery()
+)
 _CARD = (
     _with_places()
     .add_columns(
@@ -414,13 +417,7 @@ def _list_statements(filters: frozenset[str], order: str) -> tuple[Select, Selec
     tables as plain values: a page of five cost 305 µs over a bare transaction on SQLite as ORM objects
     (the idea with its neighborhood joined), and 105 so."""
     where = [_LIST_FILTERS[name] for name in sorted(filters)]
-    supports = (
-        select(func.count())
-        .where(_IDEA_SUPPORTS.c.idea_id == _IDEAS.c.id)
-        .correlate(_IDEAS)
-        .scalar_subquery()
-        .label("supports")
-    )
+    supports = _SUPPORTS.label("supports")
     stmt = (
         select(_IDEAS.c.id, _IDEAS.c.title, _IDEAS.c.status, _HOODS.c.name, supports, func.count().over())
         .select_from(_IDEAS.join(_HOODS, _HOODS.c.id == _IDEAS.c.neighborhood_id))
