@@ -262,9 +262,11 @@ async def test_a_person_talks_to_the_bot_in_the_browser(sandbox: Emulator) -> No
             assert await photo.evaluate("img => img.naturalWidth") == 48
 
             await page.get_by_role("button", name="Block bot", exact=True).click()
+            await expect(page.locator("#toast")).to_have_text("You blocked the bot.")
             await expect(page.get_by_role("button", name="Unblock bot", exact=True)).to_be_visible()
             blocked = (await client_get(sandbox, "/sandbox/api/people"))["people"][0]["blocked"]
             await page.get_by_role("button", name="Unblock bot", exact=True).click()
+            await expect(page.locator("#toast")).to_have_text("You unblocked the bot.")
             await expect(page.get_by_role("button", name="Block bot", exact=True)).to_be_visible()
             unblocked = (await client_get(sandbox, "/sandbox/api/people"))["people"][0]["blocked"]
             assert (blocked, unblocked) == (True, False)
@@ -383,6 +385,43 @@ async def test_a_new_chat_shows_the_description_and_a_start_button(sandbox: Emul
         await expect(intro).to_be_visible()
         await expect(page.locator("#bot-description")).to_have_text(DESCRIPTION_EN)
         await expect(page.get_by_role("button", name="Start", exact=True)).to_be_visible()
+        assert errors == []
+
+
+async def test_a_people_list_fetched_across_a_block_does_not_undo_it(sandbox: Emulator) -> None:
+    from playwright.async_api import Route, expect
+
+    async with browser_page(1100, 900) as (page, errors):
+        await page.goto(sandbox.url + "/")
+        await expect(page.locator("#bot-info")).to_contain_text("via polling")
+        await create_person(page, "Ayşe", "en")
+
+        # A refresh of the people list is answered before the block and arrives after it.
+        sent, release = asyncio.Event(), asyncio.Event()
+
+        async def hold(route: Route) -> None:
+            if route.request.method != "GET" or sent.is_set():
+                await route.continue_()
+                return
+            answer = await route.fetch()
+            sent.set()
+            await release.wait()
+            await route.fulfill(response=answer)
+
+        await page.route("**/sandbox/api/people", hold)
+        await page.get_by_role("button", name="Refresh", exact=True).click()
+        await asyncio.wait_for(sent.wait(), 15)
+        await page.get_by_role("button", name="Block bot", exact=True).click()
+        await expect(page.locator("#toast")).to_have_text("You blocked the bot.")
+        async with page.expect_response("**/sandbox/api/people"):
+            release.set()
+        # The page has the stale list now; give it time to show it if it would, then look once.
+        await page.wait_for_timeout(500)
+        people = (await client_get(sandbox, "/sandbox/api/people"))["people"]
+        assert [p["blocked"] for p in people] == [True]
+        assert await page.locator("#block-toggle").text_content() == "Unblock bot"
+        assert await page.locator("#blocked-banner").is_visible()
+        assert await page.locator(".badge.blocked").count() == 1
         assert errors == []
 
 

@@ -26,6 +26,8 @@ const state = {
   view: "list",
   menuActive: -1,
   people: new Map(),
+  // Counts changes this page made to people; a list fetched across one of them is stale.
+  peopleWrites: 0,
   roles: loadJson(STORE_ROLES, {}),
   tabs: loadJson(STORE_TABS, []),
   active: null,
@@ -199,12 +201,18 @@ function renderProfile() {
 }
 
 async function refreshPeople() {
-  try {
-    const data = await api("GET", "/people");
+  for (;;) {
+    const writes = state.peopleWrites;
+    let data;
+    try {
+      data = await api("GET", "/people");
+    } catch (error) {
+      toast(`Could not load people: ${error.message}`);
+      return;
+    }
+    if (writes !== state.peopleWrites) continue;
     state.people = new Map(data.people.map((p) => [p.id, p]));
-  } catch (error) {
-    toast(`Could not load people: ${error.message}`);
-    return;
+    break;
   }
   const known = state.tabs.filter((id) => state.people.has(id));
   if (known.length !== state.tabs.length) {
@@ -847,6 +855,7 @@ async function send(payload) {
     const person = state.people.get(personId);
     if (person && person.blocked) {
       person.blocked = false;
+      state.peopleWrites += 1;
       renderHeader();
       renderPeople();
     }
@@ -945,6 +954,7 @@ async function toggleBlock() {
   if (!person) return;
   try {
     const updated = await api("POST", `/people/${person.id}/block`, { blocked: !person.blocked });
+    state.peopleWrites += 1;
     state.people.set(updated.id, updated);
     renderHeader();
     renderPeople();
@@ -968,6 +978,7 @@ async function createPerson(form) {
     if (role) state.roles[person.id] = role;
     else delete state.roles[person.id];
     saveJson(STORE_ROLES, state.roles);
+    state.peopleWrites += 1;
     state.people.set(person.id, person);
     form.reset();
     openChat(person.id);
