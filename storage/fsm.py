@@ -18,16 +18,36 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
-from sqlalchemy import bindparam, delete, event, inspect, select
+from sqlalchemy import bindparam, delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from storage.db import current_session
-from storage.models import FsmRecord, utcnow
+from storage.models import FSM_ROW, FsmRecord, utcnow
 
 _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
-# one statement object for the read of every update (a reused statement keeps its cache key)
-_RECORDS = select(FsmRecord).where(FsmRecord.key.in_(bindparam("keys", expanding=True)))
+_TABLE = FsmRecord.__table__
+# one statement object each (a reused statement keeps its cache key)
+_RECORDS = select(*FSM_ROW).where(_TABLE.c.key.in_(bindparam("keys", expanding=True)))
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(_TABLE)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={"state": new.state, "data": new.data, "updated_at": new.updated_at},
+    )
+
+
+# A row written whole in one statement, whether or not it exists (it may have been deleted in bulk
+# since it was read: an account deletion removes all the person's rows).
+_UPSERTS = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+
+# What a session knows of a row: its state and data, or None where there is no row.
+Known = tuple[str | None, dict[str, Any]] | None
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -71,8 +91,7 @@ class SQLStorage(BaseStorage):
         """The update's session when called while handling one, else a short session of our own."""
         joined = current_session.get()
         if joined is not None:
-            # written with the update's other changes when it flushes or commits: a state and data set
-            # one after the other are one UPDATE
+            # written in the update's transaction, committed or rolled back with its other changes
             yield joined
             return
         async with self._sessions.begin() if write else self._sessions() as session:
@@ -86,67 +105,70 @@ class SQLStorage(BaseStorage):
             return [self._keys.build(key)]
         return [self._keys.build(replace(key, destiny=destiny)) for destiny in family]
 
-    def remember(self, session: AsyncSession, names: Sequence[str], records: Iterable[FsmRecord]) -> None:
-        """Keep the rows read for `names` (`records`, those that exist) for the rest of `session`, as
-        if this storage had read them: the update's session reads them with the resident
-        (`bot.services.residents.load_with_state`)."""
-        known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
-        found = {record.key: record for record in records}
+    def remember(
+        self, session: AsyncSession, names: Sequence[str], rows: Iterable[tuple[str, str | None, Any]]
+    ) -> None:
+        """Keep the rows read for `names` (`rows`: key, state and data of those that exist, `FSM_ROW`)
+        for the rest of `session`, as if this storage had read them: the update's session reads them
+        with the resident (`bot.services.residents.load_with_state`)."""
+        known: dict[str, Known] = session.info.setdefault(_KNOWN, {})
+        found = {key: (state, data or {}) for key, state, data in rows}
         for each in names:
             known.setdefault(each, found.get(each))  # a row written meanwhile stays as written
 
-    async def _record(self, session: AsyncSession, key: StorageKey) -> FsmRecord | None:
+    async def _known(self, session: AsyncSession, key: StorageKey) -> Known:
         """The person's row, read once per session: an update reads and writes its state several times
         (the dispatcher reads the state, a handler reads the data, sets both), and one SELECT serves all,
         the rows of the person's boxes included. The update's events are isolated per person
         (`events_isolation`), so no other update of theirs changes the rows meanwhile."""
-        known: dict[str, FsmRecord | None] = session.info.setdefault(_KNOWN, {})
+        known: dict[str, Known] = session.info.setdefault(_KNOWN, {})
         name = self._keys.build(key)
         if name not in known:
             names = self.read_with(key)
-            self.remember(session, names, await session.scalars(_RECORDS, {"keys": names}))
+            self.remember(session, names, await session.execute(_RECORDS, {"keys": names}))
         return known[name]
 
-    async def _upsert(self, key: StorageKey, **values: Any) -> None:
+    async def _write(self, key: StorageKey, **values: Any) -> None:
+        """Write the row at once, as plain values: a row with neither state nor data is deleted, and a
+        write that changes nothing writes nothing."""
         name = self._keys.build(key)
         async with self._session(write=True) as session:
-            record = await self._record(session, key)
-            if record is None:
-                record = FsmRecord(key=name, state=None, data={})
-                session.add(record)
-            for field, value in values.items():
-                setattr(record, field, value)
-            record.updated_at = utcnow()
-            if record.state is None and not record.data:
-                persistent = not inspect(record).pending
-                session.expunge(record)
-                if persistent:
-                    # by key, not as an ORM delete: the row may be gone already (an account deletion
-                    # removes all the person's rows in bulk), which is fine here, not a stale object
-                    await session.execute(delete(FsmRecord).where(FsmRecord.key == name))
-                record = None
-            session.info[_KNOWN][name] = record
+            before = await self._known(session, key)
+            state, data = before or (None, {})
+            after = (values.get("state", state), values.get("data", data))
+            if after == (state, data):
+                return
+            if after[0] is None and not after[1]:
+                # by key: the row may be gone already (deleted in bulk), which is fine here
+                await session.execute(_DELETE, {"key": name})
+                session.info[_KNOWN][name] = None
+                return
+            upsert = _UPSERTS[session.get_bind().dialect.name]
+            await session.execute(
+                upsert, {"key": name, "state": after[0], "data": after[1], "updated_at": utcnow()}
+            )
+            session.info[_KNOWN][name] = after
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        await self._upsert(key, state=value)
+        await self._write(key, state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session(write=False) as session:
-            record = await self._record(session, key)
-            return None if record is None else record.state
+            known = await self._known(session, key)
+            return None if known is None else known[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         if not isinstance(data, dict):
             raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
-        await self._upsert(key, data=copy.deepcopy(dict(data)))
+        await self._write(key, data=copy.deepcopy(dict(data)))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session(write=False) as session:
-            record = await self._record(session, key)
-            # a copy all the way down: a handler that changes what it got in place must not change the
-            # row's value behind the session's back (the session would see no change to write)
-            return copy.deepcopy(record.data or {}) if record is not None else {}
+            known = await self._known(session, key)
+            # a copy all the way down: a handler that changes what it got in place must not change
+            # what the session knows of the row (a write of the changed data would then change nothing)
+            return copy.deepcopy(known[1]) if known is not None else {}
 
     async def clear_all(self) -> None:
         async with self._session(write=True) as session:

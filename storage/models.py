@@ -241,6 +241,11 @@ class FsmRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+# A conversation state's row as plain values (key, state, data): what `storage.fsm` reads and what the
+# read of every update (`bot.services.residents.read_with_state`) gives it.
+FSM_ROW = (FsmRecord.__table__.c.key, FsmRecord.__table__.c.state, FsmRecord.__table__.c.data)
+
+
 class ProcessedUpdate(Base):
     """Telegram update ids already handled, so an update delivered twice is handled once."""
 

@@ -11,7 +11,7 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from storage.db import make_engine, make_session_factory
 from storage.fsm import SQLStorage
-from tests.conftest import TEST_REDIS_URL, selects_run
+from tests.conftest import TEST_REDIS_URL, selects_run, statements_run
 
 
 class Form(StatesGroup):
@@ -85,20 +85,26 @@ async def test_data_must_be_a_dict(storage_factory) -> None:  # noqa: ANN001
 
 
 async def test_within_an_update_the_row_is_read_once_and_written_whole(database_url: str) -> None:
-    """In the update's session the row is read by the first call and written at commit; nested data a
+    """In the update's session the row is read by the first call and written, whole, by each call that
+    changes it, in the update's transaction; a call that changes nothing writes nothing; nested data a
     handler changes in place after reading it is still written, and a rollback forgets what was read."""
+    from sqlalchemy import select
+
     from storage.db import current_session
+    from storage.models import FsmRecord
 
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     storage = SQLStorage(sessions)
     selects = selects_run(engine)
+    writes = statements_run(engine, lambda statement: not statement.startswith(("SELECT", "BEGIN")))
     try:
         await storage.set_data(KEY, {"values": {"a": 1}})
         async with sessions() as session:
             token = current_session.set(session)
             try:
                 selects.clear()
+                writes.clear()
                 assert await storage.get_state(KEY) is None
                 data = await storage.get_data(KEY)
                 data["values"]["b"] = 2  # changed in place, as a form does
@@ -106,6 +112,13 @@ async def test_within_an_update_the_row_is_read_once_and_written_whole(database_
                 await storage.set_data(KEY, data)
                 assert await storage.get_data(KEY) == {"values": {"a": 1, "b": 2}}
                 assert len(selects) == 1
+                assert len(writes) == 2
+                await storage.set_state(KEY, Form.title)  # no change
+                await storage.set_data(KEY, {"values": {"a": 1, "b": 2}})
+                assert len(writes) == 2
+                # written already: a query in the same transaction sees it
+                row = (await session.execute(select(FsmRecord.state, FsmRecord.data))).one()
+                assert tuple(row) == (Form.title.state, {"values": {"a": 1, "b": 2}})
                 await session.commit()
                 await storage.set_state(KEY, "form:other")
                 await session.rollback()
@@ -192,7 +205,7 @@ async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: s
                 assert await storage.get_data(notes) == {}
                 assert await storage.get_data(KEY) == {}
                 assert len(selects) == 1
-                await storage.set_data(notes, {"seen": True})  # a box with no row yet: written at commit
+                await storage.set_data(notes, {"seen": True})  # a box with no row yet
                 assert await storage.get_data(notes) == {"seen": True}
                 assert await storage.get_data(stray) == {"x": 1}
                 assert len(selects) == 2

@@ -42,7 +42,8 @@ async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_s
             assert len(names) == 3  # the state, and a row for each box
             viewer, records, extra = await residents.load_with_state(session, 4321, names)
             assert extra == ()
-            assert sorted(record.key for record in records) == sorted(names[:2])  # "notes" has no row
+            # plain values, the state's row and the draft's box ("notes" has no row)
+            assert sorted(records) == sorted([(names[0], "Form:title", {}), (names[1], None, {"pot": [3, 5]})])
             storage.remember(session, names, records)
             assert await storage.get_state(KEY) == "Form:title"
             assert await storage.get_data(drafts) == {"pot": [3, 5]}
@@ -91,7 +92,7 @@ async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # no
         viewer, records, (claimed,) = await residents.load_with_state(
             session, 4321, names, statement=claiming, params=params
         )
-        assert [r.state for r in records] == ["Form:title"] and viewer.resident.id is None
+        assert [state for _key, state, _data in records] == ["Form:title"] and viewer.resident.id is None
         return claimed
 
     async with sessions.begin() as session:

@@ -29,6 +29,7 @@ from bot.config import LANGUAGES
 from bot.features import categories
 from bot.services import roles as roles_service
 from storage.models import (
+    FSM_ROW,
     FsmRecord,
     InstallationSecret,
     Neighborhood,
@@ -162,19 +163,23 @@ def _grants(text: str | None) -> frozenset[tuple[str, int | None]]:
     return frozenset(found)
 
 
+_STATE = FsmRecord.__table__
+
+
 def read_with_state(*columns: ColumnElement[Any]) -> Select[Any]:
     """The statement an update begins with: the resident of the bound `telegram_id` with their roles
     (as one text, `_GRANTS`), the rows of the conversation state (`storage.fsm.SQLStorage`) whose keys
-    are in the bound `keys` (none with the state kept elsewhere), and `columns` beside them, each one
+    are in the bound `keys` (none with the state kept elsewhere) as plain values (`FSM_ROW`),
+    and `columns` beside them, each one
     value for the whole read. One statement is one round trip to the database where these reads were
     several. The join from one constant row keeps a row when there is neither resident nor state (a
     person's first update); each of their state's rows is a row of the result."""
     one_row = select(literal(1).label("one")).subquery("one_row")
     return (
-        select(Resident, FsmRecord, _GRANTS, *columns)
+        select(Resident, *FSM_ROW, _GRANTS, *columns)
         .select_from(one_row)
         .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
-        .outerjoin(FsmRecord, FsmRecord.key.in_(bindparam("keys", expanding=True)))
+        .outerjoin(_STATE, _STATE.c.key.in_(bindparam("keys", expanding=True)))
     )
 
 
@@ -236,9 +241,9 @@ async def load_with_state(
     staff_ids: frozenset[int] = frozenset(),
     statement: Select[Any] | None = None,
     params: Mapping[str, Any] | None = None,
-) -> tuple[Viewer, list[FsmRecord], tuple[Any, ...]]:
-    """`load`, with the rows of the conversation state named `keys` (those that exist) read in the same
-    statement. `statement`, made by `read_with_state` with more columns (bound with `params`), gives
+) -> tuple[Viewer, list[tuple[str, str | None, Any]], tuple[Any, ...]]:
+    """`load`, with the rows of the conversation state named `keys` (those that exist: key, state and
+    data) read in the same statement. `statement`, made by `read_with_state` with more columns (bound with `params`), gives
     their values as the third item."""
     if not keys and statement is None:  # nothing beside the resident: no join from the constant row
         resident, grants = await _with_roles(session, telegram_id)
@@ -246,9 +251,9 @@ async def load_with_state(
     bound = {"telegram_id": telegram_id, "keys": list(keys), **(params or {})}
     found = (await session.execute(_WITH_STATE if statement is None else statement, bound)).all()
     first = found[0]  # at least one row: the constant row's
-    records = [row[1] for row in found if row[1] is not None]
-    viewer = await _loaded(session, telegram_id, first[0], _grants(first[2]), staff_ids)
-    return viewer, records, tuple(first[3:])
+    records = [(row[1], row[2], row[3]) for row in found if row[1] is not None]
+    viewer = await _loaded(session, telegram_id, first[0], _grants(first[4]), staff_ids)
+    return viewer, records, tuple(first[5:])
 
 
 async def _loaded(
