@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from bot.app import Meydan
 from bot.middlewares.dedup import claim
 from bot.services import residents
-from storage.models import FsmRecord, Neighborhood, ProcessedUpdate, Resident
+from storage.models import FsmRecord, Neighborhood, NotificationChoice, ProcessedUpdate, Resident
 from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
 from tests.flows import fetch, onboard, post_update
 
@@ -232,7 +232,9 @@ async def test_webhook_answers_400_to_a_body_that_is_not_an_update(meydan: Meyda
             url = (await resp.json())["webhook_url"]
         headers = {"X-Telegram-Bot-Api-Secret-Token": meydan.webhook_secret}
         for body in (b"{not json", b"[1, 2]", b'{"update_id": "x"}'):
-            async with http.post(url, data=body, headers={**headers, "Content-Type": "application/json"}) as resp:
+            async with http.post(
+                url, data=body, headers={**headers, "Content-Type": "application/json"}
+            ) as resp:
                 assert resp.status == 400, body
 
 
@@ -246,6 +248,11 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     assert "Settings" in view.text and "Language: 🇬🇧 English" in view.text
     # only the notification categories of features that exist are offered
     assert "Events near me" not in (await person.last_message()).text
+    await person.press("Turn off: Decisions on my ideas")
+    assert "🔕 Decisions on my ideas" in (await person.last_message()).text
+    # on again and off again: the one choice is written over, not added beside
+    await person.press("Turn on: Decisions on my ideas")
+    assert "🔔 Decisions on my ideas" in (await person.last_message()).text
     await person.press("Turn off: Decisions on my ideas")
     assert "🔕 Decisions on my ideas" in (await person.last_message()).text
     await person.press("Change neighborhood")
@@ -263,6 +270,10 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
             "implementation": True,
             "news": True,
         }
+        chosen = await session.scalars(
+            select(NotificationChoice.category).where(NotificationChoice.resident_id == resident.id)
+        )
+        assert chosen.all() == ["ideas"]
 
 
 async def test_cancel_and_help(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

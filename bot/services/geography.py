@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -31,12 +31,15 @@ async def neighborhoods(session: AsyncSession, district_id: int) -> list[Neighbo
     return list(rows)
 
 
+# built once: the settings and the forms read a person's neighborhood on many updates, and a statement
+# built anew costs its construction and cache key each time
+_NEIGHBORHOOD = (
+    select(Neighborhood).options(joinedload(Neighborhood.district)).where(Neighborhood.id == bindparam("id"))
+)
+
+
 async def neighborhood(session: AsyncSession, neighborhood_id: int) -> Neighborhood | None:
-    row = await session.scalar(
-        select(Neighborhood)
-        .options(joinedload(Neighborhood.district))
-        .where(Neighborhood.id == neighborhood_id)
-    )
+    row = await session.scalar(_NEIGHBORHOOD, {"id": neighborhood_id})
     return row if row is not None and row.active and row.district.active else None
 
 

@@ -16,12 +16,12 @@ from sqlalchemy import (
     String,
     bindparam,
     cast,
-    delete,
     func,
     literal,
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -316,17 +316,24 @@ async def set_neighborhood(session: AsyncSession, resident: Resident, neighborho
     return hood
 
 
+# a resident's notification choices, over the table (plain values), and one choice written whole,
+# whether or not a row exists (on PostgreSQL or not); built once, read by every settings screen
+_CHOICES = NotificationChoice.__table__
+_CHOSEN = select(_CHOICES.c.category, _CHOICES.c.enabled).where(
+    _CHOICES.c.resident_id == bindparam("resident_id")
+)
+_CHOOSE = {
+    on_postgresql: dialect.insert(_CHOICES).on_conflict_do_update(
+        index_elements=[_CHOICES.c.resident_id, _CHOICES.c.category],
+        set_={"enabled": dialect.insert(_CHOICES).excluded.enabled},
+    )
+    for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
+}
+
+
 async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
     """Each notification category of the features that exist → whether this resident gets it."""
-    chosen = dict(
-        (
-            await session.execute(
-                select(NotificationChoice.category, NotificationChoice.enabled).where(
-                    NotificationChoice.resident_id == resident_id
-                )
-            )
-        ).all()
-    )
+    chosen = dict((await session.execute(_CHOSEN, {"resident_id": resident_id})).all())
     return {c.key: chosen.get(c.key, c.default) for c in categories()}
 
 
@@ -338,12 +345,9 @@ async def set_notification(session: AsyncSession, resident_id: int, category: st
     if category not in {c.key for c in categories()}:
         raise ValueError(f"unknown notification category {category!r}")
     await session.execute(
-        delete(NotificationChoice).where(
-            NotificationChoice.resident_id == resident_id, NotificationChoice.category == category
-        )
+        _CHOOSE[session.get_bind().dialect.name == "postgresql"],
+        {"resident_id": resident_id, "category": category, "enabled": enabled},
     )
-    session.add(NotificationChoice(resident_id=resident_id, category=category, enabled=enabled))
-    await session.flush()
 
 
 async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> bool:
