@@ -142,13 +142,22 @@ async def _seed_idea(
     theme: str = "green",
     photo: str | None = None,
     supporters: tuple[int, ...] = (),
+    scope: str = ideas.SCOPE_NEIGHBORHOOD,
+    spot: tuple[str, str] | None = None,
 ) -> int:
     """An idea written straight into the database, by a resident who never talks to the bot (the
-    author, like the `supporters`, is given by a Telegram id and made a resident when new)."""
+    author, like the `supporters`, is given by a Telegram id and made a resident when new); `spot`, a
+    typed place it is about."""
     async with meydan.sessions.begin() as session:
-        place = await session.scalar(
-            select(Neighborhood).join(District).where(District.key == hood[0], Neighborhood.key == hood[1])
-        )
+
+        async def neighborhood(keys: tuple[str, str]) -> Neighborhood:
+            return await session.scalar(
+                select(Neighborhood)
+                .join(District)
+                .where(District.key == keys[0], Neighborhood.key == keys[1])
+            )
+
+        place = await neighborhood(hood)
         author = (await residents.get_or_create(session, author_tg)).resident
         if author.language is None:
             residents.set_language(author, "tr")
@@ -164,6 +173,8 @@ async def _seed_idea(
             description=DESCRIPTION,
             photo_file_id=photo,
             status=status,
+            scope=scope,
+            place_id=(await neighborhood(spot)).id if spot else None,
         )
         session.add(idea)
         await session.flush()
@@ -615,6 +626,8 @@ async def test_browse_and_support_in_turkish(meydan: Meydan, sandbox) -> None:  
             theme="culture" if n == 1 else "green",
             photo=file_id if n == 0 else None,
             supporters=(100_000_990, 100_000_991) if n == 2 else (),
+            scope=ideas.SCOPE_CITY if n == 0 else ideas.SCOPE_NEIGHBORHOOD,
+            spot=("buca", "kozagac") if n == 0 else None,
         )
         for n in range(6)
     ]
@@ -631,10 +644,17 @@ async def test_browse_and_support_in_turkish(meydan: Meydan, sandbox) -> None:  
     await ayse.press(f"#{made[0]}")
     card = await ayse.last_message()
     assert card.photo is not None and "Sahil fikri 0" in card.caption and "Destek: 0" in card.caption
-    assert "Pazaryeri, Konak" in card.caption and DESCRIPTION in card.caption
+    # the theme in her language, the city-wide scope with the author's neighborhood, the typed place
+    shown = [
+        "🏷 Yeşil alanlar",
+        "🌆 Şehir geneli (gönderildiği yer: Pazaryeri, Konak)",
+        "📌 Yer: Kozağaç, Buca",
+    ]
+    assert all(line in card.caption for line in shown) and DESCRIPTION in card.caption
     assert "Bu fikri destekliyorsunuz" in (await ayse.press("Destekle · 0")).text
     card = await ayse.last_message()
     assert "Destek: 1" in card.caption and "Destekliyorsunuz · 1" in _labels(card)[0]
+    assert all(line in card.caption for line in shown)  # the card after a support, read as it was
     await asyncio.sleep(0.8)
     assert "artık desteklemiyorsunuz" in (await ayse.press("Destekliyorsunuz")).text
     assert "Destek: 0" in (await ayse.last_message()).caption

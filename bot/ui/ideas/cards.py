@@ -15,22 +15,29 @@ from bot.ui.cards import fit
 from storage.models import Idea, Neighborhood, Process
 
 
-def place(hood: Neighborhood | None) -> str:
+def _district(hood: Neighborhood | ideas.Spot) -> str | None:
+    if isinstance(hood, ideas.Spot):
+        return hood.district_name
+    return hood.district.name if hood.district else None
+
+
+def place(hood: Neighborhood | ideas.Spot | None) -> str:
     if hood is None:
         return "—"
-    return escape(f"{hood.name}, {hood.district.name}") if hood.district else escape(hood.name)
+    district = _district(hood)
+    return escape(f"{hood.name}, {district}") if district else escape(hood.name)
 
 
 def map_url(latitude: float, longitude: float) -> str:
     return f"https://www.openstreetmap.org/?mlat={latitude:.5f}&mlon={longitude:.5f}#map=17/{latitude:.5f}/{longitude:.5f}"
 
 
-def place_url(hood: Neighborhood, city: str) -> str:
-    return "https://www.openstreetmap.org/search?query=" + quote(f"{hood.name}, {hood.district.name}, {city}")
+def place_url(hood: Neighborhood | ideas.Spot, city: str) -> str:
+    return "https://www.openstreetmap.org/search?query=" + quote(f"{hood.name}, {_district(hood)}, {city}")
 
 
 def location_line(
-    latitude: float | None, longitude: float | None, spot: Neighborhood | None, city: str = ""
+    latitude: float | None, longitude: float | None, spot: Neighborhood | ideas.Spot | None, city: str = ""
 ) -> str | None:
     """Where an idea is: a shared location as a map link, a typed place by its name with a map link."""
     if latitude is not None and longitude is not None:
@@ -61,14 +68,17 @@ def status_label(status: str) -> str:
     return _(ideas.STATUS_LABELS.get(status, status))
 
 
-def scope_line(scope: str, hood: Neighborhood | None) -> str:
+def scope_line(scope: str, hood: Neighborhood | ideas.Spot | None) -> str:
     if scope == ideas.SCOPE_CITY:
         return _("🌆 Citywide (sent from {place})").format(place=place(hood))
     return _("🏘 {place}").format(place=place(hood))
 
 
-def idea_card(idea: Idea, supports: int, lang: str, limit: int, *, show_status: bool = False) -> str:
-    """What a resident sees of a published idea (or of their own idea, with its status)."""
+def idea_card(
+    idea: Idea | ideas.ShownIdea, supports: int, lang: str, limit: int, *, show_status: bool = False
+) -> str:
+    """What a resident sees of a published idea (or of their own idea, with its status: the author's
+    card reads the idea as an ORM object, the published card as plain values)."""
     lines = [
         f"💡 <b>#{idea.id} {escape(idea.title)}</b>",
         _("🏷 {theme}").format(theme=escape(ideas.theme_name(idea.theme, lang))),

@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.services import processes
-from bot.services.ideas import Listed, Similar, rules
+from bot.services.ideas import Listed, ShownIdea, Similar, rules
 from bot.services.paging import Page
 from bot.ui.callbacks import MenuCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb, Sort
@@ -120,7 +120,7 @@ def theme_filter(cb: BrowseCb, found: Sequence[tuple[Theme, str, int]]) -> Inlin
 
 
 def view(
-    cb: BrowseCb, idea: Idea, supports: int, *, is_author: bool, supported: bool
+    cb: BrowseCb, idea: Idea | ShownIdea, supports: int, *, is_author: bool, supported: bool
 ) -> InlineKeyboardMarkup:
     rows = []
     if rules.can_support(idea.status, is_author=is_author):
