@@ -169,11 +169,11 @@ _STATE = FsmRecord.__table__
 def read_with_state(*columns: ColumnElement[Any]) -> Select[Any]:
     """The statement an update begins with: the resident of the bound `telegram_id` with their roles
     (as one text, `_GRANTS`), the rows of the conversation state (`storage.fsm.SQLStorage`) whose keys
-    are in the bound `keys` (none with the state kept elsewhere) as plain values (`FSM_ROW`),
-    and `columns` beside them, each one
-    value for the whole read. One statement is one round trip to the database where these reads were
-    several. The join from one constant row keeps a row when there is neither resident nor state (a
-    person's first update); each of their state's rows is a row of the result."""
+    are in the bound `keys` (none with the state kept elsewhere) as plain values (`FSM_ROW`), and
+    `columns` beside them, each one value for the whole read. One statement is one round trip to the
+    database where these reads were several. The join from one constant row keeps a row when there
+    is neither resident nor state (a person's first update); each of their state's rows is a row of
+    the result."""
     one_row = select(literal(1).label("one")).subquery("one_row")
     return (
         select(Resident, *FSM_ROW, _GRANTS, *columns)
@@ -243,8 +243,8 @@ async def load_with_state(
     params: Mapping[str, Any] | None = None,
 ) -> tuple[Viewer, list[tuple[str, str | None, Any]], tuple[Any, ...]]:
     """`load`, with the rows of the conversation state named `keys` (those that exist: key, state and
-    data) read in the same statement. `statement`, made by `read_with_state` with more columns (bound with `params`), gives
-    their values as the third item."""
+    data) read in the same statement. `statement`, made by `read_with_state` with more columns (bound
+    with `params`), gives their values as the third item."""
     if not keys and statement is None:  # nothing beside the resident: no join from the constant row
         resident, grants = await _with_roles(session, telegram_id)
         return await _loaded(session, telegram_id, resident, grants, staff_ids), [], ()
