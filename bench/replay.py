@@ -27,6 +27,7 @@ message, in the file's order → "Confirm my ballot" on the review: five updates
 
     .venv/bin/python -m bench.replay [--ballots N] [--concurrency 100] [--modes webhook]
                                      [--database sqlite|postgresql] [--file PATH.pb] [--typed]
+                                     [--profile PREFIX]
 """
 
 from __future__ import annotations
@@ -234,19 +235,32 @@ class Replay:
 
 
 async def replay(
-    mode: Mode, file: Path, count: int | None, concurrency: int, database: Database, typed: bool = False
+    mode: Mode,
+    file: Path,
+    count: int | None,
+    concurrency: int,
+    database: Database,
+    typed: bool = False,
+    profile: str | None = None,
 ) -> Replay:
     from bot.tally import read
 
     election = read(file)
     ballots = [list(b.projects) for b in election.ballots[: count or None]]
     async with fresh_database(database) as url:
-        return await _replay(mode, url, file, ballots, election, concurrency, typed)
+        return await _replay(mode, url, file, ballots, election, concurrency, typed, profile)
 
 
-async def _replay(
-    mode: Mode, url: str, file: Path, ballots: list[list[str]], election, concurrency: int, typed: bool
-) -> Replay:  # noqa: ANN001
+async def _replay(  # noqa: ANN001
+    mode: Mode,
+    url: str,
+    file: Path,
+    ballots: list[list[str]],
+    election,
+    concurrency: int,
+    typed: bool,
+    profile: str | None,
+) -> Replay:
     try:
         prepared = await prepare(url, file, len(ballots))
         os.environ[PREPARED_VARIABLE] = url
@@ -254,7 +268,7 @@ async def _replay(
         async with (
             running_emulator() as emulator,
             client_api(emulator.url) as client,
-            bot_process("bench.replay:meydan_on_prepared", mode, emulator.url) as stats,
+            bot_process("bench.replay:meydan_on_prepared", mode, emulator.url, profile=profile) as stats,
         ):
             await client.wait_for_delivery(mode)
             people = await create_people(client, len(ballots))
@@ -369,11 +383,18 @@ def table(pairs: Sequence[tuple[ScenarioResult, Replay]]) -> str:
 
 
 async def run(
-    modes: Sequence[Mode], file: Path, count: int | None, concurrency: int, database: str, typed: bool = False
+    modes: Sequence[Mode],
+    file: Path,
+    count: int | None,
+    concurrency: int,
+    database: str,
+    typed: bool = False,
+    profile: str | None = None,
 ) -> list[tuple[ScenarioResult, Replay]]:
     pairs = []
     for mode in modes:
-        done = await replay(mode, file, count, concurrency, database, typed)
+        prof = f"{profile}.{mode}.prof" if profile else None
+        done = await replay(mode, file, count, concurrency, database, typed, prof)
         per_ballot = round(done.updates / done.ballots)
         echo = await measure_echo(mode, min(concurrency, done.ballots), per_ballot)
         pairs.append((echo, done))
@@ -392,6 +413,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="each person types their ballot's project numbers instead of pressing each project",
     )
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="profile the bot's process to PREFIX.<mode>.prof (cProfile)"
+    )
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for mode in modes:
@@ -400,7 +424,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.database == "postgresql" and not os.environ.get(DATABASE_URL_VARIABLE):
         parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
     started = time.perf_counter()
-    pairs = asyncio.run(run(modes, args.file, args.ballots, args.concurrency, args.database, args.typed))
+    pairs = asyncio.run(
+        run(modes, args.file, args.ballots, args.concurrency, args.database, args.typed, args.profile)
+    )
     print(
         f"Ballot replay of {args.file.name} against the echo anchor through the sandbox, "
         f"{date.today().isoformat()}, Python {platform.python_version()} on {loop_name()}, {args.database}, "
