@@ -317,18 +317,23 @@ async def set_neighborhood(session: AsyncSession, resident: Resident, neighborho
 
 
 # a resident's notification choices, over the table (plain values), and one choice written whole,
-# whether or not a row exists (on PostgreSQL or not); built once, read by every settings screen
+# whether or not a row exists; built once (per database, as `storage.fsm` and the dedup's claim are),
+# read by every settings screen
 _CHOICES = NotificationChoice.__table__
 _CHOSEN = select(_CHOICES.c.category, _CHOICES.c.enabled).where(
     _CHOICES.c.resident_id == bindparam("resident_id")
 )
-_CHOOSE = {
-    on_postgresql: dialect.insert(_CHOICES).on_conflict_do_update(
+
+
+def _choose(insert: Any) -> Any:
+    statement = insert(_CHOICES)
+    return statement.on_conflict_do_update(
         index_elements=[_CHOICES.c.resident_id, _CHOICES.c.category],
-        set_={"enabled": dialect.insert(_CHOICES).excluded.enabled},
+        set_={"enabled": statement.excluded.enabled},
     )
-    for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
-}
+
+
+_CHOOSE = {"sqlite": _choose(sqlite.insert), "postgresql": _choose(postgresql.insert)}
 
 
 async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
@@ -345,7 +350,7 @@ async def set_notification(session: AsyncSession, resident_id: int, category: st
     if category not in {c.key for c in categories()}:
         raise ValueError(f"unknown notification category {category!r}")
     await session.execute(
-        _CHOOSE[session.get_bind().dialect.name == "postgresql"],
+        _CHOOSE[session.get_bind().dialect.name],
         {"resident_id": resident_id, "category": category, "enabled": enabled},
     )
 
