@@ -425,6 +425,50 @@ async def test_a_people_list_fetched_across_a_block_does_not_undo_it(sandbox: Em
         assert errors == []
 
 
+async def test_a_message_answered_after_a_block_does_not_undo_it(sandbox: Emulator) -> None:
+    from playwright.async_api import Route, expect
+
+    async with browser_page(1100, 900) as (page, errors):
+        await page.goto(sandbox.url + "/")
+        await expect(page.locator("#bot-info")).to_contain_text("via polling")
+        await create_person(page, "Ayşe", "en")
+
+        # The send's answer (which comes once the bot has handled the message) arrives after a block.
+        sent, release = asyncio.Event(), asyncio.Event()
+
+        async def hold(route: Route) -> None:
+            answer = await route.fetch()
+            sent.set()
+            await release.wait()
+            await route.fulfill(response=answer)
+
+        await page.route("**/sandbox/api/people/*/messages", hold)
+        composer = page.get_by_label("Message", exact=True)
+        await composer.fill("/start")
+        await composer.press("Enter")
+        await asyncio.wait_for(sent.wait(), 15)
+        await expect(page.get_by_text("Welcome, Ayşe! Pick a colour.")).to_be_visible()
+        await page.get_by_role("button", name="Block bot", exact=True).click()
+        await expect(page.locator("#toast")).to_have_text("You blocked the bot.")
+        async with page.expect_response("**/sandbox/api/people/*/messages"):
+            release.set()
+        await page.wait_for_timeout(500)
+        people = (await client_get(sandbox, "/sandbox/api/people"))["people"]
+        assert [p["blocked"] for p in people] == [True]
+        assert await page.locator("#block-toggle").text_content() == "Unblock bot"
+        assert await page.locator("#blocked-banner").is_visible()
+
+        # A message sent while blocked unblocks at once, as the server does on taking it.
+        await page.unroute("**/sandbox/api/people/*/messages")
+        await composer.fill("/start")
+        await composer.press("Enter")
+        await expect(page.locator("#block-toggle")).to_have_text("Block bot")
+        await expect(page.locator('.message[data-from="person"] .text')).to_have_text(["/start", "/start"])
+        people = (await client_get(sandbox, "/sandbox/api/people"))["people"]
+        assert [p["blocked"] for p in people] == [False]
+        assert errors == []
+
+
 async def test_commands_in_bot_text_and_the_command_menu(sandbox: Emulator) -> None:
     from playwright.async_api import expect
 

@@ -849,18 +849,23 @@ async function send(payload) {
   renderReplyTarget();
   state.pending += 1;
   updateStatus();
+  // The server unblocks a blocked person as it takes the message, so the page does too, now: the
+  // request's answer comes only once the bot has handled the update, and a block made meanwhile stays.
+  // A message refused leaves the block as it was, which the people list then shows again.
+  const person = state.people.get(personId);
+  const unblocks = Boolean(person && person.blocked);
+  if (unblocks) {
+    person.blocked = false;
+    state.peopleWrites += 1;
+    renderHeader();
+    renderPeople();
+  }
   try {
     const result = await api("POST", `/people/${personId}/messages`, body);
     if (!result.handled) toast(`The bot did not handle this within ${SEND_TIMEOUT_SECONDS} s.`);
-    const person = state.people.get(personId);
-    if (person && person.blocked) {
-      person.blocked = false;
-      state.peopleWrites += 1;
-      renderHeader();
-      renderPeople();
-    }
   } catch (error) {
     toast(`Could not send: ${error.message}`);
+    if (unblocks) await refreshPeople();
   } finally {
     state.pending -= 1;
     updateStatus();
