@@ -316,6 +316,11 @@ class _WebhookHandler(SimpleRequestHandler):
         result = await self.dispatcher.feed_webhook_update(self.bot, update, **self.data)
         return web.Response(body=self._build_response_writer(bot=self.bot, result=result))
 
+    async def close(self) -> None:
+        """Nothing: aiogram's handler closes the bot's session when the app shuts down, which aiohttp
+        signals before it waits for the calls in hand, so an update being handled would lose its
+        requests to Telegram. `Meydan.close` closes the session once the server has stopped."""
+
     async def _in_background(self, update: Update) -> None:
         result = await self.dispatcher.feed_update(self.bot, update, **self.data)
         if isinstance(result, TelegramMethod):
