@@ -31,6 +31,7 @@ from bot.middlewares.dedup import DedupMiddleware
 from bot.middlewares.locale import LocaleMiddleware
 from bot.middlewares.metrics import MetricsMiddleware
 from bot.middlewares.prompts import PromptMiddleware
+from bot.middlewares.reply import ReplyMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.routing import filters_on_the_loop, offered_where_taken
@@ -165,6 +166,8 @@ def make_dispatcher(
     dp.update.outer_middleware(ResidentMiddleware(dp.fsm, frozenset(settings.staff_ids)))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
     dp.update.outer_middleware(DedupMiddleware())  # after the locale: a redelivery is answered in it
+    # a typed message's last answer goes in the webhook's reply, the prompt's closing note included
+    dp.message.outer_middleware(ReplyMiddleware())
     prompts = PromptMiddleware()  # a prompt reading free text ends when the person leaves it
     dp.message.outer_middleware(prompts)
     dp.callback_query.outer_middleware(prompts)

@@ -21,6 +21,7 @@ from aiohttp import FormData, JsonPayload
 from bot.middlewares.answer import AnsweredTracker
 from bot.middlewares.database import CommitBeforeSending
 from bot.middlewares.metrics import TelegramErrorCounter
+from bot.middlewares.reply import SendHeldFirst, flood_seen
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                flood_seen(exc.retry_after)
                 if attempt == self.attempts or exc.retry_after > self.max_wait:
                     raise
                 log.info(
@@ -167,6 +169,7 @@ def make_bot(
         if api_url
         else Session(**session_kwargs)
     )
+    session.middleware(SendHeldFirst())  # outermost: the held message goes through all the rest
     session.middleware(CommitBeforeSending())
     session.middleware(KeepResponseTypes())
     session.middleware(RetryAfterMiddleware(max_wait=max_retry_wait))

@@ -23,15 +23,15 @@ async def onboard(
     await person.say("/start")
     await person.press(LANGUAGE[lang])
     await person.press(ACCEPT[lang])
-    await _pick(person, district, f"{district} ({DISTRICT[lang]})")
-    await _pick(person, neighborhood, neighborhood)
+    await pick_place(person, district, f"{district} ({DISTRICT[lang]})")
+    await pick_place(person, neighborhood, neighborhood)
     return person
 
 
 DISTRICT = {"tr": "ilçe", "en": "district"}
 
 
-async def _pick(person: Any, typed: str, label: str) -> None:
+async def pick_place(person: Any, typed: str, label: str) -> None:
     """Type a place's name; press it when the bot offers several matches (a lone match is taken)."""
     answer = await person.say(typed)
     labels = [text for row in answer.buttons for text in row] if answer is not None else []
@@ -49,7 +49,8 @@ async def fetch(sandbox: Any, path: str) -> bytes:
 
 
 async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) -> int:
-    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again)."""
+    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again),
+    running the Bot API method the bot put in its answer, if any, as Telegram does."""
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
@@ -57,7 +58,13 @@ async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) 
             webhook_url = (await resp.json())["webhook_url"]
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with http.post(webhook_url, json=update, headers=headers) as resp:
-            return resp.status
+            status = resp.status
+            reply = await resp.json(content_type=None) if resp.content_type == "application/json" else None
+        if isinstance(reply, dict) and reply.get("method"):
+            method = reply.pop("method")
+            async with http.post(f"{sandbox.url}/bot{sandbox.token}/{method}", json=reply) as resp:
+                assert resp.status == 200, await resp.text()
+        return status
 
 
 def command_env(**extra: str) -> dict[str, str]:

@@ -133,6 +133,15 @@ def test_presses_are_answered_in_one_place() -> None:
             assert "query.answer(" not in path.read_text(encoding="utf-8"), f"{rel} answers a press by hand"
 
 
+def test_typed_messages_are_answered_through_respond() -> None:
+    """A new message goes out with `bot.ui.messages.respond` (or `reply`), which holds a typed
+    message's last answer for the webhook's reply; `message.answer` would be a request of its own."""
+    for path in _handler_modules():
+        rel = str(path.relative_to(PROJECT_ROOT))
+        if rel != "handlers/core/errors.py":  # an error is answered after the update's middlewares
+            assert "message.answer(" not in path.read_text(encoding="utf-8"), f"{rel} calls message.answer"
+
+
 def test_the_bot_starts_without_matplotlib_or_numpy() -> None:
     """The results chart imports matplotlib (28 MiB) when it first draws, and a count by the Method of
     Equal Shares imports numpy (12 MiB); building the bot's routers and application must import neither,

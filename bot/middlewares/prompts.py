@@ -13,8 +13,10 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, TelegramObject
 
+from bot.middlewares.reply import send_later
 from bot.ui.prompts import note_of
 
 CANCEL = "/cancel"
@@ -41,8 +43,11 @@ class PromptMiddleware(BaseMiddleware):
             return await handler(event, data)
         await state.set_state(None)
         data["raw_state"] = None
+        bot = data["bot"]
         if command == CANCEL:  # the note is the answer: the prompt was what there was to cancel
-            await data["bot"].send_message(user.id, note(), reply_markup=ReplyKeyboardRemove())
+            await send_later(
+                bot, SendMessage(chat_id=user.id, text=note(), reply_markup=ReplyKeyboardRemove())
+            )
             return None
         try:
             result = await handler(event, data)
@@ -51,5 +56,7 @@ class PromptMiddleware(BaseMiddleware):
                 await state.set_state(raw)
             raise
         if note_of(await state.get_state()) is None:
-            await data["bot"].send_message(user.id, note(), reply_markup=ReplyKeyboardRemove())
+            await send_later(
+                bot, SendMessage(chat_id=user.id, text=note(), reply_markup=ReplyKeyboardRemove())
+            )
         return result

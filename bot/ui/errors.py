@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.errors import BadNumber, DomainError, NotAllowed, NotFound, Stale
 from bot.services.roles import STAFF
+from bot.ui.messages import respond
 
 
 class Refusal(DomainError):
@@ -59,4 +60,4 @@ def _written(error: Refusal, ctx: dict[str, Any]) -> str:
 async def refuse(message: Message, error: DomainError, ctx: dict[str, Any]) -> None:
     """Answer a refusal without raising it, for a handler that must keep what it did (e.g. close a form
     whose idea is gone: raising would roll back the form's state with everything else)."""
-    await message.answer(refusal(error, ctx))
+    await respond(message, refusal(error, ctx))

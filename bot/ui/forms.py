@@ -54,7 +54,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_
 from bot.services.errors import Stale
 from bot.ui.cards import send_card
-from bot.ui.messages import replace
+from bot.ui.messages import replace, respond
 
 Kind = Literal["text", "choice", "photo", "location"]
 Values = dict[str, Any]
@@ -73,7 +73,6 @@ class FormCb(CallbackData, prefix="fm"):
     step: str
     action: str
     value: str = ""
-
 
 
 class Answer(ValueError):
@@ -117,14 +116,14 @@ Interlude = Callable[[Values, Ctx], Awaitable[tuple[str, list[list[InlineKeyboar
 class Step:
     """One question.
 
-    `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the
-    photo's file id; `(latitude, longitude)`; the chosen option's value) and returns the value to keep,
-    or raises one of the form's `invalid` exceptions; `ctx["draft"]` holds the answers so far (a closing
-    date checked against the opening). `typed` lets a photo, location or choice step also take a text
-    (async `(text, ctx)` → value, or `SKIPPED`, or raise; `Offer` answers with the matches of a partial
-answer as buttons). `when` leaves the step out of drafts it returns
-    False for; a required step an edit brings in is asked before the preview. `after` may show an
-    interlude once the answer is kept (e.g. similar ideas), with its own buttons and Continue.
+        `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the
+        photo's file id; `(latitude, longitude)`; the chosen option's value) and returns the value to keep,
+        or raises one of the form's `invalid` exceptions; `ctx["draft"]` holds the answers so far (a closing
+        date checked against the opening). `typed` lets a photo, location or choice step also take a text
+        (async `(text, ctx)` → value, or `SKIPPED`, or raise; `Offer` answers with the matches of a partial
+    answer as buttons). `when` leaves the step out of drafts it returns
+        False for; a required step an edit brings in is asked before the preview. `after` may show an
+        interlude once the answer is kept (e.g. similar ideas), with its own buttons and Continue.
     """
 
     name: str
@@ -140,7 +139,9 @@ answer as buttons). `when` leaves the step out of drafts it returns
     hint: Text = ""  # said when the answer is of the wrong kind (a sticker for a title)
     go_on: str = CONTINUE  # the button that leaves the interlude and goes on
     remove: str = ""  # the Skip button's label when an optional answer is already there ("Remove the photo")
-    extra: Callable[[Values, Ctx], list[InlineKeyboardButton]] | None = None  # e.g. a button to a place picker
+    extra: Callable[[Values, Ctx], list[InlineKeyboardButton]] | None = (
+        None  # e.g. a button to a place picker
+    )
 
     def applies(self, values: Values) -> bool:
         return self.when is None or self.when(values)
@@ -401,7 +402,7 @@ class Form:
         current = self._by_name.get(step)
         if current is None:  # the preview or the edit menu: buttons expected
             await state.set_data(data)
-            await message.answer(_("Please use the buttons above, or send /cancel to stop."))
+            await respond(message, _("Please use the buttons above, or send /cancel to stop."))
             return
         try:
             answer = await self._answer_of(current, message, ctx)
@@ -409,12 +410,12 @@ class Form:
                 await state.set_data(data)
                 hint = self._hint(current, data["values"], ctx)
                 if current.kind == "text":
-                    await message.answer(hint)
+                    await respond(message, hint)
                     return
                 text, keyboard, _photo = await self.render(
                     step, data, ctx
                 )  # the question again, with its buttons
-                await message.answer(f"{hint}\n\n{text}", reply_markup=keyboard)
+                await respond(message, f"{hint}\n\n{text}", keyboard)
                 return
             if answer is SKIPPED and current.optional:
                 value = None
@@ -425,7 +426,7 @@ class Form:
                 await self._offer(message, state, data, step, error)
                 return
             await state.set_data(data)
-            await message.answer(self.describe(error, message.text, ctx))
+            await respond(message, self.describe(error, message.text, ctx))
             return
         data["values"][step] = value
         await self._kept(message, state, ctx, data, step)
@@ -472,7 +473,9 @@ class Form:
         else:
             raise Stale()
 
-    async def _offer(self, message: Message, state: FSMContext, data: Values, step: str, offer: Offer) -> None:
+    async def _offer(
+        self, message: Message, state: FSMContext, data: Values, step: str, offer: Offer
+    ) -> None:
         """Several things match a typed answer: they are offered as buttons, remembered as this step's."""
         data["offered"] = {step: [option.value for option in offer.options]}
         await state.set_data(data)
@@ -481,7 +484,7 @@ class Form:
             packed = FormCb(form=self.name, step=step, action="pick", value=option.value).pack()
             rows.append([InlineKeyboardButton(text=option.label, callback_data=packed)])
         rows.append(self._leave_row(step, data))
-        await message.answer(str(offer), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        await respond(message, str(offer), InlineKeyboardMarkup(inline_keyboard=rows))
 
     async def _pick(
         self, query: CallbackQuery, state: FSMContext, ctx: Ctx, data: Values, step: Step, value: str
@@ -513,7 +516,7 @@ async def _close(query: CallbackQuery, closing: Closing) -> None:
     message = query.message
     if isinstance(message, Message) and message.photo:
         await message.edit_reply_markup(reply_markup=None)
-        await message.answer(closing.text, reply_markup=closing.keyboard)
+        await respond(message, closing.text, closing.keyboard)
         return
     await _say(query, closing.text, closing.keyboard)
 

@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from bot.middlewares.reply import send_later
+
+Keyboard = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+async def respond(message: Message | InaccessibleMessage, text: str, keyboard: Keyboard = None) -> None:
+    """A new message in the chat of `message`. Answering a typed message, it is held and goes out when
+    the handler returns, in the webhook's reply (`bot.middlewares.reply`), after any sent before it;
+    otherwise (a press's message) it is sent at once."""
+    await send_later(message.bot, message.answer(text, reply_markup=keyboard))
 
 
 async def replace(
@@ -40,7 +58,7 @@ async def reply(
     if isinstance(event, CallbackQuery):
         await replace(event.message, text, keyboard)
     else:
-        await event.answer(text, reply_markup=keyboard)
+        await respond(event, text, keyboard)
 
 
 async def confirm_then(
@@ -49,4 +67,7 @@ async def confirm_then(
     """Close a step with a short confirmation (in place after a press), then show what comes next."""
     await reply(event, confirmation)
     message = event.message if isinstance(event, CallbackQuery) else event
-    await message.answer(text, reply_markup=keyboard)
+    if isinstance(message, Message):
+        await respond(message, text, keyboard)
+    elif message is not None:
+        await message.answer(text, reply_markup=keyboard)

@@ -26,7 +26,7 @@ from bot.text import fold
 from bot.ui.callbacks import DistrictCb, HoodCb, PageCb
 from bot.ui.forms import Answer
 from bot.ui.keyboards import paged, single_column
-from bot.ui.messages import reply
+from bot.ui.messages import reply, respond
 from storage.models import District, Neighborhood
 
 DISTRICT_LIST, HOOD_LIST = "d", "n"
@@ -117,7 +117,7 @@ def picker_router(
 
     async def typed(message: Message, state: FSMContext, session: AsyncSession, viewer: Viewer) -> None:
         if message.text.startswith("/"):
-            await message.answer(_("Let's finish choosing your place first, or send /cancel to stop."))
+            await respond(message, _("Let's finish choosing your place first, or send /cancel to stop."))
             return
         district_id = None
         if await state.get_state() == neighborhood.state:
@@ -135,7 +135,7 @@ def picker_router(
         await reply(message, *search_results(message.text, districts, hoods, district_id))
 
     async def not_text(message: Message) -> None:
-        await message.answer(_("Please pick from the list, or type the name as text."))
+        await respond(message, _("Please pick from the list, or type the name as text."))
 
     for state in in_picker:
         router.callback_query.register(district_page, state, PageCb.filter(F.list == DISTRICT_LIST))

@@ -17,7 +17,7 @@ from bot.ui.budgets import drafts, screens
 from bot.ui.budgets import numbers as prompt
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.errors import refuse
-from bot.ui.messages import reply
+from bot.ui.messages import reply, respond
 
 # refusals of a typed list that leave the prompt open for another try
 RETYPE = (budgets.NoNumbers, budgets.UnknownNumbers, budgets.TooMany, budgets.OverBudget)
@@ -46,12 +46,12 @@ async def typed(
     try:
         chosen = budgets.numbered(view, budgets.typed_numbers(message.text or ""))
     except RETYPE as error:
-        await message.answer(prompt.refused_text(error, view, city.currency, lang))
+        await respond(message, prompt.refused_text(error, view, city.currency, lang))
         return
     await drafts.keep(state, view.pot.id, chosen.chosen)
     await state.set_state(None)
     text, keyboard = screens.review_screen(chosen, 0, city, lang)
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 async def not_text(
@@ -60,7 +60,7 @@ async def not_text(
     """A sticker, a photo or a voice note while numbers are asked for."""
     view = await _ballot(message, state, session, viewer, lang, city)
     if view is not None:
-        await message.answer(prompt.refused_text(budgets.NoNumbers("not text"), view, city.currency, lang))
+        await respond(message, prompt.refused_text(budgets.NoNumbers("not text"), view, city.currency, lang))
 
 
 async def _ballot(

@@ -15,6 +15,7 @@ from bot.services.residents import Viewer
 from bot.ui.budgets import drafts, screens
 from bot.ui.budgets import verify as screen
 from bot.ui.errors import Refusal, refuse
+from bot.ui.messages import respond
 
 
 async def ask(event: Message | CallbackQuery, state: FSMContext, found: budgets.Gate, lang: str) -> None:
@@ -23,7 +24,7 @@ async def ask(event: Message | CallbackQuery, state: FSMContext, found: budgets.
     await state.update_data({screen.POT_KEY: found.pot.id})
     text, keyboard = screen.prompt(found.pending or "", budgets.pot_name(found.pot, lang))
     message = event.message if isinstance(event, CallbackQuery) else event
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 async def _pot(state: FSMContext) -> int:
@@ -36,9 +37,9 @@ async def _done(
     pot_id = await _pot(state)
     await state.set_state(None)
     view = await drafts.view(state, session, viewer.resident, pot_id)
-    await message.answer(screen.verified_text(view.pot.process.verification), reply_markup=screen.removed())
+    await respond(message, screen.verified_text(view.pot.process.verification), screen.removed())
     text, keyboard = screens.pot_screen(view, 0, city, lang)
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 async def contact(
@@ -74,7 +75,7 @@ async def code(
 
 async def cancel(message: Message, state: FSMContext) -> None:
     await state.set_state(None)
-    await message.answer(screen.cancelled_text(), reply_markup=screen.removed())
+    await respond(message, screen.cancelled_text(), screen.removed())
 
 
 async def use_the_button(message: Message, state: FSMContext) -> None:

@@ -14,7 +14,7 @@ from bot.services.errors import parse_int
 from bot.services.residents import Viewer
 from bot.ui.budgets import verify_staff as screen
 from bot.ui.budgets.callbacks import VerifyStaffCb
-from bot.ui.messages import reply
+from bot.ui.messages import reply, respond
 
 
 async def listing(query: CallbackQuery, state: FSMContext, session: AsyncSession, lang: str) -> None:
@@ -52,7 +52,7 @@ async def ask_count(
         raise verification.NoCodes(f"process {view.process.id}")
     await state.set_state(screen.StaffVerify.count)
     await state.update_data({screen.PROCESS_KEY: view.process.id})
-    await query.message.answer(screen.ask_count_text(processes.name(view.process, lang)))
+    await respond(query.message, screen.ask_count_text(processes.name(view.process, lang)))
 
 
 async def make_codes(

@@ -15,7 +15,7 @@ from bot.services.residents import Viewer
 from bot.ui.callbacks import MenuCb
 from bot.ui.keyboards import single_column
 from bot.ui.menu import main_menu, menu_text
-from bot.ui.messages import replace
+from bot.ui.messages import replace, respond
 from bot.ui.privacy import privacy_text
 
 
@@ -32,7 +32,7 @@ def help_view(viewer: Viewer | None) -> tuple[str, InlineKeyboardMarkup]:
 
 async def help_command(message: Message, viewer: Viewer | None = None) -> None:
     text, keyboard = help_view(viewer)
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 async def help_button(query: CallbackQuery, viewer: Viewer) -> None:
@@ -46,20 +46,22 @@ async def privacy_button(query: CallbackQuery, city: CitySpec, lang: str) -> Non
 
 async def cancel(message: Message, state: FSMContext, viewer: Viewer) -> None:
     if await state.get_state() is None:
-        await message.answer(_("There is nothing to cancel."))
+        await respond(message, _("There is nothing to cancel."))
         return
     await state.clear()
-    await message.answer(
-        _("Cancelled. Nothing was saved."), reply_markup=main_menu(viewer) if viewer.onboarded else None
+    await respond(
+        message,
+        _("Cancelled. Nothing was saved."),
+        main_menu(viewer) if viewer.onboarded else None,
     )
 
 
 async def menu_command(message: Message, state: FSMContext, viewer: Viewer) -> None:
     if not viewer.onboarded:
-        await message.answer(_("Let's set you up first: send /start."))
+        await respond(message, _("Let's set you up first: send /start."))
         return
     await state.clear()
-    await message.answer(menu_text(), reply_markup=main_menu(viewer))
+    await respond(message, menu_text(), main_menu(viewer))
 
 
 async def menu_button(query: CallbackQuery, state: FSMContext, viewer: Viewer) -> None:

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.routing import private_router
 from bot.services.residents import Viewer
 from bot.ui.menu import main_menu
+from bot.ui.messages import respond
 
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
@@ -20,15 +21,18 @@ async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) ->
 
 async def unknown_message(message: Message, state: FSMContext, viewer: Viewer | None = None) -> None:
     if viewer is None or not viewer.onboarded:
-        await message.answer(_("Send /start to begin."))
+        await respond(message, _("Send /start to begin."))
         return
     if await state.get_state() is not None:
-        await message.answer(
-            _("I did not expect that here. Continue with the buttons above, or send /cancel.")
+        await respond(
+            message,
+            _("I did not expect that here. Continue with the buttons above, or send /cancel."),
         )
         return
-    await message.answer(
-        _("I did not understand that. Choose from the menu:"), reply_markup=main_menu(viewer)
+    await respond(
+        message,
+        _("I did not understand that. Choose from the menu:"),
+        main_menu(viewer),
     )
 
 

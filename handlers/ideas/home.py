@@ -16,7 +16,7 @@ from bot.ui.ideas import keyboards
 from bot.ui.ideas.callbacks import IdeaCb
 from bot.ui.ideas.cards import home_text
 from bot.ui.ideas.errors import closed_text, refusal_text
-from bot.ui.messages import reply
+from bot.ui.messages import reply, respond
 from handlers.ideas.form import IDEA_FORM
 
 
@@ -44,7 +44,7 @@ async def new(
 ) -> None:
     view = await processes.outlook(session, viewer.resident.neighborhood_id)
     if not view.open:
-        await query.message.answer(closed_text(ideas.not_open(view), lang, city))
+        await respond(query.message, closed_text(ideas.not_open(view), lang, city))
         return
     if len(view.open) > 1:
         await reply(
@@ -83,7 +83,7 @@ async def start_form(
     try:
         await ideas.check_can_submit(session, viewer.resident, process)
     except ideas.IdeaError as error:
-        await query.message.answer(refusal_text(error, lang, city))
+        await respond(query.message, refusal_text(error, lang, city))
         return
     initial = {
         "process_id": process.id,

@@ -14,7 +14,7 @@ from bot.services.errors import Stale
 from bot.services.residents import Viewer
 from bot.ui.callbacks import OnboardingCb
 from bot.ui.menu import main_menu
-from bot.ui.messages import confirm_then, reply
+from bot.ui.messages import confirm_then, reply, respond
 from bot.ui.onboarding import (
     LANGUAGE_LABELS,
     consent_keyboard,
@@ -35,10 +35,10 @@ async def start(
     await state.clear()
     if viewer.onboarded:
         hood = await geography.neighborhood(session, viewer.resident.neighborhood_id)
-        await message.answer(welcome_text(hood), reply_markup=main_menu(viewer))
+        await respond(message, welcome_text(hood), main_menu(viewer))
         return
     await state.set_state(Onboarding.language)
-    await message.answer(greeting(), reply_markup=language_keyboard(lang))
+    await respond(message, greeting(), language_keyboard(lang))
 
 
 async def chose_language(
@@ -112,10 +112,14 @@ async def chose_place(
 
 async def expecting_button(message: Message, state: FSMContext, lang: str, city: CitySpec) -> None:
     if await state.get_state() == Onboarding.language.state:
-        await message.answer(
-            _("Please choose your language with a button:"), reply_markup=language_keyboard(lang)
+        await respond(
+            message,
+            _("Please choose your language with a button:"),
+            language_keyboard(lang),
         )
     else:
-        await message.answer(
-            f"{privacy_text(city, lang)}\n\n{consent_question()}", reply_markup=consent_keyboard()
+        await respond(
+            message,
+            f"{privacy_text(city, lang)}\n\n{consent_question()}",
+            consent_keyboard(),
         )

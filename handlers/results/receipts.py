@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
 from bot.services.budgets import results
+from bot.ui.messages import respond
 from bot.ui.results import cards, keyboards
 from bot.ui.results.callbacks import ResultsCb
 from handlers.results.states import ResultsStates
@@ -58,8 +59,8 @@ async def typed(message: Message, session: AsyncSession, state: FSMContext) -> N
     counted = await results.was_counted(session, pot_id, code)
     if counted:
         await state.set_state(None)
-    await message.answer(cards.receipt_answer(code, counted), reply_markup=keyboards.checked(pot_id))
+    await respond(message, cards.receipt_answer(code, counted), keyboards.checked(pot_id))
 
 
 async def not_text(message: Message) -> None:
-    await message.answer(cards.ask_receipt())
+    await respond(message, cards.ask_receipt())

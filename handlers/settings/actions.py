@@ -18,7 +18,7 @@ from bot.services.residents import Viewer
 from bot.ui import conversation
 from bot.ui.callbacks import SettingsCb
 from bot.ui.keyboards import button, single_column
-from bot.ui.messages import confirm_then, reply
+from bot.ui.messages import confirm_then, reply, respond
 from bot.ui.onboarding import LANGUAGE_LABELS, language_keyboard
 from bot.ui.places import district_step, hood_label
 from bot.ui.privacy import privacy_text
@@ -35,7 +35,7 @@ async def view(session: AsyncSession, viewer: Viewer, lang: str):  # noqa: ANN20
 
 
 async def not_onboarded(message: Message) -> None:
-    await message.answer(_("Let's set you up first: send /start."))
+    await respond(message, _("Let's set you up first: send /start."))
 
 
 async def not_onboarded_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
@@ -44,7 +44,7 @@ async def not_onboarded_button(query: CallbackQuery, callback_answer: CallbackAn
 
 async def settings_command(message: Message, session: AsyncSession, viewer: Viewer, lang: str) -> None:
     text, keyboard = await view(session, viewer, lang)
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 async def settings_button(

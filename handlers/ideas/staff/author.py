@@ -11,6 +11,7 @@ from bot.services import ideas
 from bot.services.residents import Viewer
 from bot.ui.ideas.callbacks import ModAction, ModCb
 from bot.ui.ideas.moderation import author_text
+from bot.ui.messages import respond
 
 handlers = Handlers()
 
@@ -21,4 +22,4 @@ async def show_author(
 ) -> None:
     telegram_id = await ideas.reveal_author(session, callback_data.id, viewer.resident.id)
     if isinstance(query.message, Message):
-        await query.message.answer(author_text(callback_data.id, telegram_id))
+        await respond(query.message, author_text(callback_data.id, telegram_id))

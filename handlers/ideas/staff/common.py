@@ -20,7 +20,7 @@ from bot.services.budgets import staff as budget_staff
 from bot.services.ideas.rules import Decision
 from bot.ui.cards import refresh_card, send_card, show_card
 from bot.ui.ideas.moderation import card_keyboard, done_keyboard, staff_card
-from bot.ui.messages import replace
+from bot.ui.messages import replace, respond
 from handlers.ideas.staff.states import ModForm
 from storage.models import Idea
 
@@ -123,7 +123,7 @@ async def after_decision(
     if moves_on:
         await show_next(message, session, ctx.lang, ctx.city, idea.id)
     else:
-        await message.answer(_("What next?"), reply_markup=done_keyboard())
+        await respond(message, _("What next?"), done_keyboard())
 
 
 async def ask(query: CallbackQuery, state: FSMContext, step: State, prompt: str, **data: object) -> None:
@@ -131,7 +131,7 @@ async def ask(query: CallbackQuery, state: FSMContext, step: State, prompt: str,
     await state.set_state(step)
     await state.set_data(data)
     if isinstance(query.message, Message):
-        await query.message.answer(prompt)
+        await respond(query.message, prompt)
 
 
 @handlers.message(ModForm.reason)
@@ -139,4 +139,4 @@ async def ask(query: CallbackQuery, state: FSMContext, step: State, prompt: str,
 @handlers.message(ModForm.description)
 @handlers.message(ModForm.target)
 async def text_expected(message: Message) -> None:
-    await message.answer(_("Please type your answer as text, or send /cancel to stop."))
+    await respond(message, _("Please type your answer as text, or send /cancel to stop."))

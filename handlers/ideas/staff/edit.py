@@ -22,7 +22,7 @@ from bot.services.residents import Viewer
 from bot.ui.errors import refuse
 from bot.ui.ideas.callbacks import ModAction, ModCb
 from bot.ui.ideas.moderation import description_prompt, themes_view, title_prompt
-from bot.ui.messages import replace
+from bot.ui.messages import replace, respond
 from handlers.ideas.staff.common import ask, on_card, show
 from handlers.ideas.staff.states import ModForm
 from storage.models import Idea
@@ -72,7 +72,7 @@ async def save_text(
         await refuse(message, error, {"lang": lang, "city": city})
         return
     await state.clear()
-    await message.answer(_(done))
+    await respond(message, _(done))
     await show(message, session, idea, lang, city)
 
 

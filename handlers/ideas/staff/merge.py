@@ -21,7 +21,7 @@ from bot.services.residents import Viewer
 from bot.ui.errors import refuse
 from bot.ui.ideas.callbacks import ModAction, ModCb
 from bot.ui.ideas.moderation import merge_confirm_view, merge_view
-from bot.ui.messages import replace
+from bot.ui.messages import replace, respond
 from handlers.ideas.staff.common import Ctx, after_decision, on_card
 from handlers.ideas.staff.states import ModForm
 
@@ -72,7 +72,7 @@ async def target_typed(message: Message, state: FSMContext, session: AsyncSessio
         await refuse(message, error, ctx)
         return
     text, keyboard = merge_confirm_view(idea, target)
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 @handlers.callback_query(ModCb.filter(F.action == ModAction.MERGE_CONFIRM))

@@ -34,7 +34,7 @@ from bot.ui.ideas.moderation import (
     typed_reason_view,
     with_question,
 )
-from bot.ui.messages import replace
+from bot.ui.messages import replace, respond
 from handlers.ideas.staff.common import Ctx, after_decision, ask, on_card
 from handlers.ideas.staff.states import ModForm
 from storage.models import Idea
@@ -147,7 +147,7 @@ async def typed(message: Message, state: FSMContext, session: AsyncSession, **ct
         return
     await state.update_data(reason=reason)
     text, keyboard = typed_reason_view(idea, decision, reason)
-    await message.answer(text, reply_markup=keyboard)
+    await respond(message, text, keyboard)
 
 
 @handlers.callback_query(ModCb.filter(F.action.in_(set(CONFIRM))))
