@@ -97,54 +97,49 @@ async def test_a_single_answer_is_the_webhook_reply_and_no_call() -> None:
     assert reply == {"method": "sendMessage", "chat_id": 7, "text": "Bir", "parse_mode": "HTML"}
 
 
-async def test_answers_before_the_last_go_first_in_order() -> None:
-    async with Sandbox() as sb:
+@asynccontextmanager
+async def _served() -> AsyncIterator[tuple[Sandbox, Any, str]]:
+    """A sandbox with one person, and the dispatcher's webhook with a bot calling that sandbox."""
+    async with Sandbox(limits=Limits.for_tests()) as sb:
         person = await sb.person("Ayşe", language_code="tr")
         bot = make_bot(sb.token, sb.url)
         try:
             async with _webhook(bot) as url:
-                status, reply = await _post(url, person.id, "two", 1)
-                assert status == 200 and reply["method"] == "sendMessage"
-                assert reply["text"] == "Sırada ne var?"
-                assert [m.text for m in await person.bot_messages()] == ["✅ Kaydedildi"]
-
-                status, reply = await _post(url, person.id, "then a call", 2)
-                assert status == 200 and reply == {}  # the held answer went out before the call
-                texts = [m.text for m in await person.bot_messages()]
-                assert texts == ["✅ Kaydedildi", "Önce bu", "Sonra bu"]
+                yield sb, person, url
         finally:
             await bot.session.close()
+
+
+async def test_answers_before_the_last_go_first_in_order() -> None:
+    async with _served() as (_sb, person, url):
+        status, reply = await _post(url, person.id, "two", 1)
+        assert status == 200 and reply["method"] == "sendMessage"
+        assert reply["text"] == "Sırada ne var?"
+        assert [m.text for m in await person.bot_messages()] == ["✅ Kaydedildi"]
+
+        status, reply = await _post(url, person.id, "then a call", 2)
+        assert status == 200 and reply == {}  # the held answer went out before the call
+        texts = [m.text for m in await person.bot_messages()]
+        assert texts == ["✅ Kaydedildi", "Önce bu", "Sonra bu"]
 
 
 async def test_a_handler_that_fails_sends_nothing_it_held() -> None:
-    async with Sandbox() as sb:
-        person = await sb.person("Ayşe", language_code="tr")
-        bot = make_bot(sb.token, sb.url)
-        try:
-            async with _webhook(bot) as url:
-                status, _reply = await _post(url, person.id, "fails", 1)
-        finally:
-            await bot.session.close()
+    async with _served() as (_sb, person, url):
+        status, _reply = await _post(url, person.id, "fails", 1)
         assert status == 500  # Telegram delivers it again
         assert await person.bot_messages() == []
 
 
 async def test_after_telegram_asks_for_a_wait_answers_go_as_calls() -> None:
     """A reply Telegram refused for flooding would be lost; a call is made again after the wait."""
-    async with Sandbox(limits=Limits.for_tests()) as sb:
-        person = await sb.person("Ayşe", language_code="tr")
-        bot = make_bot(sb.token, sb.url)
-        try:
-            async with _webhook(bot) as url:
-                sb.emulator.limiter.hold(person.id, 1)  # her next message waits 1 s (429, retry_after)
-                status, reply = await _post(url, person.id, "then a call", 1)
-                assert status == 200 and reply == {}
-                assert [m.text for m in await person.bot_messages()] == ["Önce bu", "Sonra bu"]
-                status, reply = await _post(url, person.id, "one", 2)
-                assert status == 200 and reply == {}  # sent by a call, as Telegram asked for a wait
-                assert [m.text for m in await person.bot_messages()][-1] == "Bir"
-                held._Flood.calls_until = 0.0  # noqa: SLF001 - the wait and its calm are over
-                status, reply = await _post(url, person.id, "one", 3)
-                assert reply["method"] == "sendMessage"
-        finally:
-            await bot.session.close()
+    async with _served() as (sb, person, url):
+        sb.emulator.limiter.hold(person.id, 1)  # her next message waits 1 s (429, retry_after)
+        status, reply = await _post(url, person.id, "then a call", 1)
+        assert status == 200 and reply == {}
+        assert [m.text for m in await person.bot_messages()] == ["Önce bu", "Sonra bu"]
+        status, reply = await _post(url, person.id, "one", 2)
+        assert status == 200 and reply == {}  # sent by a call, as Telegram asked for a wait
+        assert [m.text for m in await person.bot_messages()][-1] == "Bir"
+        held._Flood.calls_until = 0.0  # noqa: SLF001 - the wait and its calm are over
+        status, reply = await _post(url, person.id, "one", 3)
+        assert reply["method"] == "sendMessage"

@@ -388,8 +388,45 @@ async def test_a_new_chat_shows_the_description_and_a_start_button(sandbox: Emul
         assert errors == []
 
 
+async def hold_answer(page: Any, pattern: str, method: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold the server's answer to the page's next `method` request to `pattern`: `sent` is set once the
+    server has answered, and the page gets the answer when `release` is set."""
+    from playwright.async_api import Route
+
+    sent, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        if route.request.method != method or sent.is_set():
+            await route.continue_()
+            return
+        answer = await route.fetch()
+        sent.set()
+        await release.wait()
+        await route.fulfill(response=answer)
+
+    await page.route(pattern, hold)
+    return sent, release
+
+
+async def block_then_release(page: Any, sandbox: Emulator, release: asyncio.Event, pattern: str) -> None:
+    """Block the bot, then let the held answer to `pattern` reach the page, which must still show the
+    block the server holds."""
+    from playwright.async_api import expect
+
+    await page.get_by_role("button", name="Block bot", exact=True).click()
+    await expect(page.locator("#toast")).to_have_text("You blocked the bot.")
+    async with page.expect_response(pattern):
+        release.set()
+    # The page has the stale answer now; give it time to show it if it would, then look once.
+    await page.wait_for_timeout(500)
+    people = (await client_get(sandbox, "/sandbox/api/people"))["people"]
+    assert [p["blocked"] for p in people] == [True]
+    assert await page.locator("#block-toggle").text_content() == "Unblock bot"
+    assert await page.locator("#blocked-banner").is_visible()
+
+
 async def test_a_people_list_fetched_across_a_block_does_not_undo_it(sandbox: Emulator) -> None:
-    from playwright.async_api import Route, expect
+    from playwright.async_api import expect
 
     async with browser_page(1100, 900) as (page, errors):
         await page.goto(sandbox.url + "/")
@@ -397,36 +434,16 @@ async def test_a_people_list_fetched_across_a_block_does_not_undo_it(sandbox: Em
         await create_person(page, "Ayşe", "en")
 
         # A refresh of the people list is answered before the block and arrives after it.
-        sent, release = asyncio.Event(), asyncio.Event()
-
-        async def hold(route: Route) -> None:
-            if route.request.method != "GET" or sent.is_set():
-                await route.continue_()
-                return
-            answer = await route.fetch()
-            sent.set()
-            await release.wait()
-            await route.fulfill(response=answer)
-
-        await page.route("**/sandbox/api/people", hold)
+        sent, release = await hold_answer(page, "**/sandbox/api/people", "GET")
         await page.get_by_role("button", name="Refresh", exact=True).click()
         await asyncio.wait_for(sent.wait(), 15)
-        await page.get_by_role("button", name="Block bot", exact=True).click()
-        await expect(page.locator("#toast")).to_have_text("You blocked the bot.")
-        async with page.expect_response("**/sandbox/api/people"):
-            release.set()
-        # The page has the stale list now; give it time to show it if it would, then look once.
-        await page.wait_for_timeout(500)
-        people = (await client_get(sandbox, "/sandbox/api/people"))["people"]
-        assert [p["blocked"] for p in people] == [True]
-        assert await page.locator("#block-toggle").text_content() == "Unblock bot"
-        assert await page.locator("#blocked-banner").is_visible()
+        await block_then_release(page, sandbox, release, "**/sandbox/api/people")
         assert await page.locator(".badge.blocked").count() == 1
         assert errors == []
 
 
 async def test_a_message_answered_after_a_block_does_not_undo_it(sandbox: Emulator) -> None:
-    from playwright.async_api import Route, expect
+    from playwright.async_api import expect
 
     async with browser_page(1100, 900) as (page, errors):
         await page.goto(sandbox.url + "/")
@@ -434,29 +451,13 @@ async def test_a_message_answered_after_a_block_does_not_undo_it(sandbox: Emulat
         await create_person(page, "Ayşe", "en")
 
         # The send's answer (which comes once the bot has handled the message) arrives after a block.
-        sent, release = asyncio.Event(), asyncio.Event()
-
-        async def hold(route: Route) -> None:
-            answer = await route.fetch()
-            sent.set()
-            await release.wait()
-            await route.fulfill(response=answer)
-
-        await page.route("**/sandbox/api/people/*/messages", hold)
+        sent, release = await hold_answer(page, "**/sandbox/api/people/*/messages", "POST")
         composer = page.get_by_label("Message", exact=True)
         await composer.fill("/start")
         await composer.press("Enter")
         await asyncio.wait_for(sent.wait(), 15)
         await expect(page.get_by_text("Welcome, Ayşe! Pick a colour.")).to_be_visible()
-        await page.get_by_role("button", name="Block bot", exact=True).click()
-        await expect(page.locator("#toast")).to_have_text("You blocked the bot.")
-        async with page.expect_response("**/sandbox/api/people/*/messages"):
-            release.set()
-        await page.wait_for_timeout(500)
-        people = (await client_get(sandbox, "/sandbox/api/people"))["people"]
-        assert [p["blocked"] for p in people] == [True]
-        assert await page.locator("#block-toggle").text_content() == "Unblock bot"
-        assert await page.locator("#blocked-banner").is_visible()
+        await block_then_release(page, sandbox, release, "**/sandbox/api/people/*/messages")
 
         # A message sent while blocked unblocks at once, as the server does on taking it.
         await page.unroute("**/sandbox/api/people/*/messages")
