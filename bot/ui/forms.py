@@ -75,6 +75,7 @@ class FormCb(CallbackData, prefix="fm"):
     value: str = ""
 
 
+
 class Answer(ValueError):
     """A typed answer a step does not take; its text (already translated) says why. Every form takes
     it (it is a ValueError, the default of `Form.invalid`)."""
@@ -116,14 +117,14 @@ Interlude = Callable[[Values, Ctx], Awaitable[tuple[str, list[list[InlineKeyboar
 class Step:
     """One question.
 
-        `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the
-        photo's file id; `(latitude, longitude)`; the chosen option's value) and returns the value to keep,
-        or raises one of the form's `invalid` exceptions; `ctx["draft"]` holds the answers so far (a closing
-        date checked against the opening). `typed` lets a photo, location or choice step also take a text
-        (async `(text, ctx)` → value, or `SKIPPED`, or raise; `Offer` answers with the matches of a partial
-    answer as buttons). `when` leaves the step out of drafts it returns
-        False for; a required step an edit brings in is asked before the preview. `after` may show an
-        interlude once the answer is kept (e.g. similar ideas), with its own buttons and Continue.
+    `validate(answer, ctx)` (a function or a coroutine function) gets the raw answer (the text; the
+    photo's file id; `(latitude, longitude)`; the chosen option's value) and returns the value to keep,
+    or raises one of the form's `invalid` exceptions; `ctx["draft"]` holds the answers so far (a closing
+    date checked against the opening). `typed` lets a photo, location or choice step also take a text
+    (async `(text, ctx)` → value, or `SKIPPED`, or raise; `Offer` answers with the matches of a partial
+    answer as buttons). `when` leaves the step out of drafts it returns False for; a required step an
+    edit brings in is asked before the preview. `after` may show an interlude once the answer is kept
+    (e.g. similar ideas), with its own buttons and Continue.
     """
 
     name: str
@@ -139,9 +140,7 @@ class Step:
     hint: Text = ""  # said when the answer is of the wrong kind (a sticker for a title)
     go_on: str = CONTINUE  # the button that leaves the interlude and goes on
     remove: str = ""  # the Skip button's label when an optional answer is already there ("Remove the photo")
-    extra: Callable[[Values, Ctx], list[InlineKeyboardButton]] | None = (
-        None  # e.g. a button to a place picker
-    )
+    extra: Callable[[Values, Ctx], list[InlineKeyboardButton]] | None = None  # e.g. a button to a place picker
 
     def applies(self, values: Values) -> bool:
         return self.when is None or self.when(values)
@@ -473,9 +472,7 @@ class Form:
         else:
             raise Stale()
 
-    async def _offer(
-        self, message: Message, state: FSMContext, data: Values, step: str, offer: Offer
-    ) -> None:
+    async def _offer(self, message: Message, state: FSMContext, data: Values, step: str, offer: Offer) -> None:
         """Several things match a typed answer: they are offered as buttons, remembered as this step's."""
         data["offered"] = {step: [option.value for option in offer.options]}
         await state.set_data(data)
