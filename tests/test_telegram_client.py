@@ -123,6 +123,51 @@ def test_what_the_bot_made_is_left_out_of_what_telegram_sends() -> None:
     assert loads_trimmed('{"ok": false, "error_code": 400, "description": "Bad Request"}')["ok"] is False
 
 
+def test_a_keyboard_goes_as_aiogram_would_send_it() -> None:
+    """The dumped keyboard is sent as it is (no walk through `prepare_value`): the body is the one
+    aiogram's own preparation gives, for every kind of markup."""
+    from aiogram.types import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, WebAppInfo
+
+    bot = make_bot("42:TEST", "http://127.0.0.1:1")
+    markups = [
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="Harita", url="https://example.org/map?x=1&y=2")],
+                [InlineKeyboardButton(text="Aç", web_app=WebAppInfo(url="https://example.org/app"))],
+                [InlineKeyboardButton(text="Destekle 👍", callback_data="idea:support:7")],
+            ]
+        ),
+        ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text="📱 Numaramı paylaş", request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+            input_field_placeholder="Numaranız",
+        ),
+        ReplyKeyboardRemove(),
+    ]
+    for markup in markups:
+        call = SendMessage(chat_id=7, text="Çeşme", reply_markup=markup)
+        dumped = call.model_dump(warnings=False, exclude_none=True)
+        prepared = {
+            key: bot.session.prepare_value(value, bot=bot, files={}, _dumps_json=False)
+            for key, value in dumped.items()
+        }
+        sent = {key: value for key, value in prepared.items() if value is not None}
+        body = bot.session.json_body(bot, call)
+        assert json.loads(body._value) == json.loads(json.dumps(sent))  # noqa: SLF001
+
+
+def test_a_button_is_made_once_for_its_label_and_data() -> None:
+    from bot.ui.budgets.callbacks import BallotAction, BallotCb
+    from bot.ui.keyboards import button
+
+    data = BallotCb(action=BallotAction.CARD, pot=1, project=12, page=3)
+    first = button("✅ 12 · Gölgelik", data)
+    assert button("✅ 12 · Gölgelik", data.pack()) is first  # the same button, not another alike
+    assert button("▫️ 12 · Gölgelik", data) is not first
+    assert (first.text, first.callback_data) == ("✅ 12 · Gölgelik", "pb:card:1:12:3")
+
+
 def test_a_method_in_the_webhook_reply_goes_as_json() -> None:
     bot = make_bot("42:TEST", "http://127.0.0.1:1")
     handler = _WebhookHandler(dispatcher=Dispatcher(), bot=bot)
