@@ -67,7 +67,5 @@ async def confirm_then(
     """Close a step with a short confirmation (in place after a press), then show what comes next."""
     await reply(event, confirmation)
     message = event.message if isinstance(event, CallbackQuery) else event
-    if isinstance(message, Message):
+    if message is not None:
         await respond(message, text, keyboard)
-    elif message is not None:
-        await message.answer(text, reply_markup=keyboard)
