@@ -207,17 +207,14 @@ async def _start_webhook_instance(
     return proc, port
 
 
-HOLD_S = {"tr": 4, "en": 30}
-
-
-async def _type_the_neighborhood(sb: Sandbox, person: Any, lang: str) -> Any:
+async def _type_the_neighborhood(sb: Sandbox, person: Any, lang: str, hold_s: float) -> Any:
     """Onboard `person` up to the neighborhood, then type it without waiting for the bot: a lone match,
     answered with two messages ("All set", then the menu), so the first goes out as a call of the
-    bot's own (a typed message's last answer goes in the webhook's reply)."""
+    bot's own (a typed message's last answer goes in the webhook's reply), held `hold_s` seconds."""
     await person.press(LANGUAGE[lang])
     await person.press(ACCEPT[lang])
     await pick_place(person, "Konak", f"Konak ({DISTRICT[lang]})")
-    sb.emulator.limiter.hold(person.id, HOLD_S[lang])  # its next message to her waits (429, retry_after)
+    sb.emulator.limiter.hold(person.id, hold_s)  # its next message to her waits (429, retry_after)
     return await sb.client.send(person.id, {"text": "Pazaryeri"}, wait=False)
 
 
@@ -236,15 +233,15 @@ async def _refused(port: int) -> bool:
 
 async def test_sigterm_finishes_the_update_in_hand_refuses_new_calls_and_exits_0(tmp_path: Path) -> None:
     """SIGTERM while an update is being handled (its answer held 4 s by a flood wait Telegram asked
-    for): the instance stops taking calls at once, the update is answered and recorded,
-    then the process closes everything and exits 0."""
+    for): the instance stops taking calls at once, the update is answered and recorded, then the
+    process closes everything and exits 0."""
     async with Sandbox(limits=Limits.for_tests()) as sb:
         proc, port = await _start_webhook_instance(tmp_path, sb, WEBHOOK_STOP_TIMEOUT="10")
         try:
             person = await sb.person("Ayşe", language_code="tr")
             person.timeout = 20
             assert "Dilinizi seçin" in (await person.say("/start")).text  # the bot is up
-            sent = await _type_the_neighborhood(sb, person, "tr")  # its answer waits 4 s
+            sent = await _type_the_neighborhood(sb, person, "tr", 4)
             for _ in range(100):  # handled up to the answer: committed, then waiting to send it
                 if await _processed(tmp_path / "run.db", sent.update_id):
                     break
@@ -283,7 +280,7 @@ async def test_sigterm_waits_no_longer_than_the_stop_timeout(tmp_path: Path) -> 
             person = await sb.person("John", language_code="en")
             person.timeout = 20
             assert "Choose your language" in (await person.say("/start")).text
-            sent = await _type_the_neighborhood(sb, person, "en")  # its answer waits 30 s
+            sent = await _type_the_neighborhood(sb, person, "en", 30)
             for _ in range(100):
                 if await _processed(tmp_path / "run.db", sent.update_id):
                     break
