@@ -53,6 +53,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from bot.services.errors import Stale
+from bot.ui.buttons import button
 from bot.ui.cards import send_card
 from bot.ui.messages import replace, respond
 
@@ -276,8 +277,7 @@ class Form:
         return text(values, ctx) if callable(text) else (_(text) if text else "")
 
     def _button(self, label: str, step: str, action: str, value: str = "") -> InlineKeyboardButton:
-        data = FormCb(form=self.name, step=step, action=action, value=value).pack()
-        return InlineKeyboardButton(text=_(label), callback_data=data)
+        return button(_(label), FormCb(form=self.name, step=step, action=action, value=value))
 
     def _leave_row(self, step: str, data: Values) -> list[InlineKeyboardButton]:
         if data.get("editing"):
@@ -315,16 +315,8 @@ class Form:
         chosen = values.get(step)
         for option in await self._options(current, values, ctx):
             mark = "✓ " if option.value == str(chosen) else ""
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=mark + option.label,
-                        callback_data=FormCb(
-                            form=self.name, step=step, action="pick", value=option.value
-                        ).pack(),
-                    )
-                ]
-            )
+            picked = FormCb(form=self.name, step=step, action="pick", value=option.value)
+            rows.append([button(mark + option.label, picked)])
         if current.extra is not None:
             rows.extend([button] for button in current.extra(values, ctx))
         if current.optional:
@@ -478,8 +470,8 @@ class Form:
         await state.set_data(data)
         rows = []
         for option in offer.options:
-            packed = FormCb(form=self.name, step=step, action="pick", value=option.value).pack()
-            rows.append([InlineKeyboardButton(text=option.label, callback_data=packed)])
+            picked = FormCb(form=self.name, step=step, action="pick", value=option.value)
+            rows.append([button(option.label, picked)])
         rows.append(self._leave_row(step, data))
         await respond(message, str(offer), InlineKeyboardMarkup(inline_keyboard=rows))
 

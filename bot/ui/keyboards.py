@@ -6,7 +6,6 @@ button it adds, which showed up as several milliseconds per keyboard under load.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
@@ -14,22 +13,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.paging import Page
+from bot.ui.buttons import button
 from bot.ui.callbacks import PageCb
 from bot.ui.paging import page_row
 
 PAGE_SIZE = 12
-
-
-def button(label: str, data: CallbackData | str) -> InlineKeyboardButton:
-    """A button with its label and its data. The same label and data give the same button object, from
-    a bounded cache: a button is a pydantic model validated when made (5 µs), a page of projects has a
-    dozen and the next press shows them again, and no one changes a button once it is made."""
-    return _button(label, data.pack() if isinstance(data, CallbackData) else data)
-
-
-@functools.lru_cache(maxsize=2048)  # about 1.4 KiB a button: 3 MiB at most
-def _button(label: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=label, callback_data=data)
 
 
 def grid(

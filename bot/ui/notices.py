@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.services.outbox import Rendered
+from bot.ui.buttons import button
 
 _LINKS: dict[str, Callable[[int], CallbackData]] = {}
 
@@ -23,11 +24,7 @@ def register_link(kind: str, data: Callable[[int], CallbackData]) -> None:
 
 
 def keyboard(rendered: Rendered) -> InlineKeyboardMarkup | None:
-    rows = [
-        [InlineKeyboardButton(text=label, callback_data=_LINKS[kind](ident).pack())]
-        for kind, ident, label in rendered.links
-        if kind in _LINKS
-    ]
+    rows = [[button(label, _LINKS[kind](ident))] for kind, ident, label in rendered.links if kind in _LINKS]
     if rendered.url is not None:
         rows.append([InlineKeyboardButton(text=rendered.url[0], url=rendered.url[1])])
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

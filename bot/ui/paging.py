@@ -8,6 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton
 
 from bot.services.paging import Page
+from bot.ui.buttons import button
 
 
 def page_row(page: Page, data: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
@@ -15,12 +16,9 @@ def page_row(page: Page, data: Callable[[int], CallbackData]) -> list[InlineKeyb
     if page.pages <= 1:
         return []
 
-    def button(label: str, number: int) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text=label, callback_data=data(number).pack())
-
-    row = [button(f"{page.number + 1}/{page.pages}", page.number)]
+    row = [button(f"{page.number + 1}/{page.pages}", data(page.number))]
     if page.number > 0:
-        row.insert(0, button("◀", page.number - 1))
+        row.insert(0, button("◀", data(page.number - 1)))
     if page.number < page.pages - 1:
-        row.append(button("▶", page.number + 1))
+        row.append(button("▶", data(page.number + 1)))
     return row

@@ -23,6 +23,7 @@ from bot.services import geography
 from bot.services.errors import Stale
 from bot.services.residents import Viewer
 from bot.text import fold
+from bot.ui.buttons import button
 from bot.ui.callbacks import DistrictCb, HoodCb, PageCb
 from bot.ui.forms import Answer
 from bot.ui.keyboards import paged, single_column
@@ -70,9 +71,7 @@ async def neighborhood_step(
     if district is None:
         raise Stale()
     items = [(n.name, HoodCb(id=n.id)) for n in await geography.neighborhoods(session, district_id)]
-    back = InlineKeyboardButton(
-        text=_("« Districts"), callback_data=PageCb(list=DISTRICT_LIST, page=0).pack()
-    )
+    back = button(_("« Districts"), PageCb(list=DISTRICT_LIST, page=0))
     text = _("🏘 Which neighborhood of {district}? Pick it below or type its name.").format(
         district=f"<b>{escape(district.name)}</b>"
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.features import categories, menu_entries
@@ -22,12 +22,11 @@ from bot.ui import dates
 from bot.ui.broadcasts.callbacks import BroadcastAction, BroadcastCb
 from bot.ui.broadcasts.drafts import AUTHORS, DISTRICT, HOOD, NARROWED, NOW, PLACED, SAME, VOTERS, draft_of
 from bot.ui.broadcasts.texts import audience_label, category_label, flow_label, recipients_text
+from bot.ui.buttons import button
 from bot.ui.forms import SKIPPED, Answer, Closing, Form, Option, Step
 from handlers.broadcasts import audience
 
 AS_TEXT = N_("Please type your answer as text, or send /cancel to stop.")
-
-
 
 
 def _text(text: str, ctx: dict[str, Any]) -> str:
@@ -100,9 +99,8 @@ async def _preview(values: dict[str, Any], ctx: dict[str, Any]) -> tuple[str, st
 
 
 def _after() -> InlineKeyboardMarkup:
-    back = BroadcastCb(action=BroadcastAction.HOME).pack()
     return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=_("📣 Broadcasts"), callback_data=back)]]
+        inline_keyboard=[[button(_("📣 Broadcasts"), BroadcastCb(action=BroadcastAction.HOME))]]
     )
 
 
@@ -169,7 +167,12 @@ BROADCAST_FORM = Form(
             )
             for name, kind, prompt, label in (
                 ("district", DISTRICT, N_("Type the district's name, or a part of it."), N_("🏙 District")),
-                ("neighborhood", HOOD, N_("Type the neighborhood's name, or a part of it."), N_("🏘 Neighborhood")),
+                (
+                    "neighborhood",
+                    HOOD,
+                    N_("Type the neighborhood's name, or a part of it."),
+                    N_("🏘 Neighborhood"),
+                ),
             )
         ),
         Step(

@@ -12,6 +12,7 @@ from bot.config import CitySpec
 from bot.services import geography, residents
 from bot.services.errors import Stale
 from bot.services.residents import Viewer
+from bot.ui.buttons import button
 from bot.ui.callbacks import OnboardingCb
 from bot.ui.menu import main_menu
 from bot.ui.messages import confirm_then, reply, respond
@@ -79,9 +80,7 @@ async def consent(
 
 
 def back_to_consent() -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=_("« Privacy notice"), callback_data=OnboardingCb(action="consent").pack()
-    )
+    return button(_("« Privacy notice"), OnboardingCb(action="consent"))
 
 
 async def back(

@@ -19,6 +19,7 @@ from bot.services import ideas, processes
 from bot.services.ideas.rules import Decision, decisions_for
 from bot.services.paging import Page
 from bot.ui.budgets.staff import StaffAction, StaffCb
+from bot.ui.buttons import button
 from bot.ui.callbacks import MenuCb
 from bot.ui.cards import TEXT_LIMIT, fit, shown_length
 from bot.ui.errors import refusal
@@ -65,12 +66,10 @@ HIDE_LABELS: dict[str, str] = {
 def _markup(rows: Sequence[Sequence[tuple[str, Any] | InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     """Rows of (label, callback data) or ready buttons (a page row); empty rows are left out."""
 
-    def button(item: tuple[str, Any] | InlineKeyboardButton) -> InlineKeyboardButton:
-        if isinstance(item, InlineKeyboardButton):
-            return item
-        return InlineKeyboardButton(text=item[0], callback_data=item[1].pack())
+    def made(item: tuple[str, Any] | InlineKeyboardButton) -> InlineKeyboardButton:
+        return item if isinstance(item, InlineKeyboardButton) else button(*item)
 
-    return InlineKeyboardMarkup(inline_keyboard=[[button(item) for item in row] for row in rows if row])
+    return InlineKeyboardMarkup(inline_keyboard=[[made(item) for item in row] for row in rows if row])
 
 
 def _staff_tools() -> tuple[str, MenuCb]:
@@ -140,11 +139,7 @@ def card_keyboard(idea_id: int, status: str, projectable: bool = True) -> Inline
     (`bot.services.budgets.staff.takes_projects`: its voting has not begun)."""
     allowed = set(decisions_for(status)) - (set() if projectable else {Decision.PROJECT})
     rows: list[list[tuple[str, Any]]] = [
-        [
-            (_(label), _card_button(action, idea_id))
-            for decision, label, action in row
-            if decision in allowed
-        ]
+        [(_(label), _card_button(action, idea_id)) for decision, label, action in row if decision in allowed]
         for row in CARD_ROWS
     ]
     rows.append([(_("👤 Show the author"), ModCb(action=ModAction.AUTHOR, id=idea_id))])
