@@ -75,7 +75,7 @@ async def measure(
                     await raw.fetchval("SELECT 1")
 
         postgresql = database == "postgresql"
-        claiming = residents.read_with_state(claimed_column())
+        claiming = residents.PersonRead(claimed_column())
         names = storage.read_with(key)
 
         async def person_read(session: AsyncSession, claim_in_it: bool) -> residents.Viewer:

@@ -242,7 +242,7 @@ class FsmRecord(Base):
 
 
 # A conversation state's row as plain values (key, state, data): what `storage.fsm` reads and what the
-# read of every update (`bot.services.residents.read_with_state`) gives it.
+# read of every update (`bot.services.residents.PersonRead`) gives it.
 FSM_ROW = (FsmRecord.__table__.c.key, FsmRecord.__table__.c.state, FsmRecord.__table__.c.data)
 
 

@@ -82,7 +82,7 @@ async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # no
 
     if sessions.kw["bind"].dialect.name != "postgresql":
         pytest.skip("a data-modifying WITH is PostgreSQL's")
-    claiming = residents.read_with_state(claimed_column())
+    claiming = residents.PersonRead(claimed_column())
     params = {"bot_id": 1, "update_id": 55, "at": utcnow()}
     storage = SQLStorage(sessions)
     await storage.set_state(KEY, "Form:title")

@@ -28,7 +28,7 @@ from storage.fsm import SQLStorage
 from storage.models import utcnow
 
 # PostgreSQL: the person read and the update claimed, one statement
-_CLAIMING = residents.read_with_state(claimed_column())
+_CLAIMING = residents.PersonRead(claimed_column())
 
 
 class ResidentMiddleware(BaseMiddleware):

@@ -201,11 +201,6 @@ class PersonRead:
         return {"telegram_id": telegram_id, **{f"key_{i}": key for i, key in enumerate(keys)}}
 
 
-def read_with_state(*columns: ColumnElement[Any]) -> PersonRead:
-    """The person's read with `columns` beside it (`PersonRead`)."""
-    return PersonRead(*columns)
-
-
 _WITH_STATE = PersonRead()
 
 
@@ -266,7 +261,7 @@ async def load_with_state(
     params: Mapping[str, Any] | None = None,
 ) -> tuple[Viewer, list[tuple[str, str | None, Any]], tuple[Any, ...]]:
     """`load`, with the rows of the conversation state named `keys` (those that exist: key, state and
-    data) read in the same statement. `statement`, made by `read_with_state` with more columns (bound
+    data) read in the same statement. `statement`, a `PersonRead` with more columns (bound
     with `params`), gives their values as the third item."""
     if not keys and statement is None:  # nothing beside the resident: no join from the constant row
         resident, grants = await _with_roles(session, telegram_id)
