@@ -9,7 +9,10 @@ worker``. The people run the onboarding and settings script of :mod:`bench.meyda
 with 2 instances kills one (SIGKILL) once about 40% of the updates are in: updates it was handling were
 not answered 2xx, the emulator calls again as Telegram does, nginx sends them to the other instance,
 and the checks say whether anything was lost or handled twice: every person's chat exactly as
-expected, every update the emulator made in ``processed_updates`` once, none left pending.
+expected, every update the emulator made in ``processed_updates`` once, none left pending. A person
+whose update was answered by the killed instance just before it died, and then delivered again, is
+told it came again (`bot.middlewares.dedup.again_text`): the check counts the answers without those
+notes, and the table reports them ("told it came again").
 
     BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
     BENCH_REDIS_URL=redis://127.0.0.1:6379/0 \\
@@ -50,7 +53,14 @@ from bench.common import (
     format_table,
     running_emulator,
 )
-from bench.meydan import DATABASE_URL_VARIABLE, _postgres_admin, _warm_up, resident_check, resident_script
+from bench.meydan import (
+    DATABASE_URL_VARIABLE,
+    _postgres_admin,
+    _warm_up,
+    again_notes,
+    resident_check,
+    resident_script,
+)
 from bot.loop import name as loop_name
 
 REDIS_URL_VARIABLE = "BENCH_REDIS_URL"
@@ -217,6 +227,7 @@ class Run:
     nginx_cpu_s: float
     killed: bool = False
     redelivered: int = 0
+    told_again: int = 0
     emulator_updates: int = 0
     processed_rows: int = 0
     pending_left: int = 0
@@ -245,6 +256,7 @@ class Run:
             self.worker_cpu_s * 1000 / per,
             self.nginx_cpu_s * 1000 / per,
             self.redelivered,
+            self.told_again,
             f"{self.processed_rows}/{self.emulator_updates}",
             self.check,
         ]
@@ -265,6 +277,7 @@ HEADER = (
     "worker CPU ms/update",
     "nginx CPU ms/update",
     "redelivered",
+    "told it came again",
     "processed rows / updates made",
     "check",
 )
@@ -379,6 +392,7 @@ async def measure(
                 await resident_check(rounds)(client, ids)
             except AssertionError as exc:
                 check = f"FAILED: {exc}"
+            told_again = sum([again_notes((await client.chat(person))["messages"]) for person in ids])
             made = emulator.hub.next_update_id - 1
             pending = len(emulator.hub.pending)
             engine = make_engine(database_url)
@@ -401,6 +415,7 @@ async def measure(
                 nginx_cpu_s=after["nginx"] - before["nginx"],
                 killed=kill_at is not None,
                 redelivered=emulator.hub.webhook_failures,
+                told_again=told_again,
                 emulator_updates=made,
                 processed_rows=rows,
                 pending_left=pending,

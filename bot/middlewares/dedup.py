@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import N_
 from bot.middlewares.metrics import DUPLICATE
 from storage.models import ProcessedUpdate, utcnow
 
@@ -95,11 +96,13 @@ class DedupMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
+AGAIN = N_(
+    "⚠️ That reached Meydan a second time, and it was done once. If no answer came, send /menu to carry on."
+)
+
+
 def again_text() -> str:
-    return _(
-        "⚠️ That reached Meydan a second time, and it was done once. If no answer came, send /menu to "
-        "carry on."
-    )
+    return _(AGAIN)
 
 
 async def _tell(update: Update, data: dict[str, Any]) -> None:
