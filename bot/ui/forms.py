@@ -318,7 +318,7 @@ class Form:
             picked = FormCb(form=self.name, step=step, action="pick", value=option.value)
             rows.append([button(mark + option.label, picked)])
         if current.extra is not None:
-            rows.extend([button] for button in current.extra(values, ctx))
+            rows.extend([extra] for extra in current.extra(values, ctx))
         if current.optional:
             label = current.remove if current.remove and chosen is not None else SKIP
             rows.append([self._button(label, step, "skip")])
