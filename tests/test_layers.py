@@ -154,3 +154,22 @@ def test_the_bot_starts_without_matplotlib_or_numpy() -> None:
         [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False False"
+
+
+def test_callback_buttons_are_made_by_one_function() -> None:
+    """A button with callback data is made by `bot.ui.buttons.button`, which keeps the buttons it made
+    (a page shown again costs no new button and no packing of its data)."""
+    made_by_hand = []
+    for root in ("bot", "handlers"):
+        for path in sorted((PROJECT_ROOT / root).rglob("*.py")):
+            rel = path.relative_to(PROJECT_ROOT).as_posix()
+            if rel.startswith("bot/sandbox/") or rel == "bot/ui/buttons.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", None)) == "InlineKeyboardButton"
+                    and any(k.arg == "callback_data" for k in node.keywords)
+                ):
+                    made_by_hand.append(f"{rel}:{node.lineno}")
+    assert made_by_hand == []
