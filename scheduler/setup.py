@@ -48,7 +48,7 @@ def make_scheduler(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIO
     scheduler.add_job(
         purge_processed,
         "interval",
-        hours=6,
+        minutes=10,  # the kept answers live about an hour (`dedup.ANSWER_KEEP`)
         args=[session_factory],
         id="housekeeping:processed-updates",
         replace_existing=True,

@@ -247,13 +247,21 @@ FSM_ROW = (FsmRecord.__table__.c.key, FsmRecord.__table__.c.state, FsmRecord.__t
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled, so an update delivered twice is handled once."""
+    """Telegram update ids already handled, so an update delivered twice is handled once.
+
+    With the id, for an hour, the update's first answer (a Bot API method: its class name and its
+    parameters as JSON) and the Telegram id of the person it answered: a delivery that comes again
+    because the process handling the first died after committing is answered with it
+    (`bot.middlewares.dedup`). The hourly purge and the deletion of the account clear both."""
 
     __tablename__ = "processed_updates"
 
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    answer_to: Mapped[int | None] = mapped_column(BigInteger)  # the Telegram id of the person answered
+    answer_method: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
 
 
 class Process(Base):

@@ -48,9 +48,9 @@ async def fetch(sandbox: Any, path: str) -> bytes:
         return await resp.read()
 
 
-async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) -> int:
-    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again),
-    running the Bot API method the bot put in its answer, if any, as Telegram does."""
+async def post_webhook(sandbox: Any, update: dict[str, Any], secret: str | None) -> tuple[int, dict | None]:
+    """Deliver an update to the bot's webhook as Telegram would: the status, and the Bot API method the
+    bot put in its answer (if any), not run: as when the reply never reaches Telegram."""
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
@@ -58,13 +58,22 @@ async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) 
             webhook_url = (await resp.json())["webhook_url"]
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with http.post(webhook_url, json=update, headers=headers) as resp:
-            status = resp.status
             reply = await resp.json(content_type=None) if resp.content_type == "application/json" else None
-        if isinstance(reply, dict) and reply.get("method"):
-            method = reply.pop("method")
-            async with http.post(f"{sandbox.url}/bot{sandbox.token}/{method}", json=reply) as resp:
-                assert resp.status == 200, await resp.text()
-        return status
+            return resp.status, reply if isinstance(reply, dict) and reply.get("method") else None
+
+
+async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) -> int:
+    """Deliver an update to the bot's webhook as Telegram would (a retry sends the same one again),
+    running the Bot API method the bot put in its answer, if any, as Telegram does."""
+    import aiohttp
+
+    status, reply = await post_webhook(sandbox, update, secret)
+    if reply is not None:
+        method = reply.pop("method")
+        url = f"{sandbox.url}/bot{sandbox.token}/{method}"
+        async with aiohttp.ClientSession() as http, http.post(url, json=reply) as resp:
+            assert resp.status == 200, await resp.text()
+    return status
 
 
 def command_env(**extra: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from bot.middlewares.dedup import claim
 from bot.services import residents
 from storage.models import FsmRecord, Neighborhood, NotificationChoice, ProcessedUpdate, Resident
 from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
-from tests.flows import fetch, onboard, post_update
+from tests.flows import fetch, onboard, post_update, post_webhook
 
 
 async def _resident(meydan: Meydan, telegram_id: int) -> Resident | None:
@@ -193,17 +193,37 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
     assert len(await person.bot_messages()) == before + 1
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200
     messages = await person.bot_messages()
-    assert len(messages) == before + 2  # not handled again; the person is told it came twice
-    assert messages[-1].text.startswith("⚠️") and "/menu" in messages[-1].text
+    assert len(messages) == before + 2  # not handled again: its first answer is sent again
+    assert (messages[-1].text, messages[-1].buttons) == (messages[-2].text, messages[-2].buttons)
     async with meydan.sessions() as session:
-        rows = await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001))
-        assert len(list(rows)) == 1
+        rows = list(await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001)))
+        assert len(rows) == 1
+        assert (rows[0].answer_to, rows[0].answer_method) == (person.id, "SendMessage")
+
+
+async def test_an_answer_lost_with_its_instance_comes_on_the_second_delivery(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """The instance committed the update and died before its answer (the webhook reply) went out:
+    Telegram delivers the update again, which is not handled twice, and the person gets the answer they
+    missed, once."""
+    person = await onboard(sandbox, lang="en", name="Deniz")
+    before = len(await person.bot_messages())
+    update = _start_update(900_050, person.id)
+    update["message"] |= {"text": "/menu", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}
+    status, reply = await post_webhook(sandbox, update, meydan.webhook_secret)  # the reply never arrives
+    assert status == 200 and reply is not None and reply["method"] == "sendMessage"
+    assert len(await person.bot_messages()) == before  # lost
+    assert await post_update(sandbox, update, meydan.webhook_secret) == 200  # Telegram's retry
+    messages = (await person.bot_messages())[before:]
+    assert len(messages) == 1 and "Ideas" in " ".join(label for row in messages[0].buttons for label in row)
+    assert await post_update(sandbox, update, meydan.webhook_secret) == 200  # and once more: the same
+    assert (await person.bot_messages())[-1].text == messages[0].text
 
 
 async def test_an_update_recorded_by_an_instance_that_died_before_answering(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
-    """An instance committed what an update did and died before its answer went out: Telegram delivers
-    the update again, which is not handled twice, and the person hears, in their language, that it was
-    taken and how to carry on, instead of nothing."""
+    """An instance committed what an update did, with no answer kept (one that uploads a file, or kept
+    longer than an hour ago), and died: Telegram delivers the update again, which is not handled twice,
+    and the person hears, in their language, that it was taken and how to carry on, instead of
+    nothing."""
     for lang, expected in (("en", "reached Meydan a second time"), ("tr", "Meydan'a ikinci kez")):
         person = await onboard(sandbox, lang=lang, name=f"Kişi {lang}")
         before = len(await person.bot_messages())
@@ -312,6 +332,9 @@ async def test_export_and_delete_my_data(meydan: Meydan, sandbox) -> None:  # no
     assert "deleted" in (await person.last_message()).text
     assert await _resident(meydan, person.id) is None
     async with meydan.sessions() as session:
+        kept = select(func.count()).where(ProcessedUpdate.answer_to == person.id)
+        assert await session.scalar(kept) == 0  # no answer kept for them, the deletion's own included
+        assert await session.scalar(select(func.count()).where(ProcessedUpdate.answer.contains(str(person.id)))) == 0
         gone = await session.scalar(select(Resident).where(Resident.deleted_at.is_not(None)))
         assert gone.telegram_id is None and gone.language is None and gone.neighborhood_id is None
         assert await residents.notifications(session, gone.id) == {  # no choices kept

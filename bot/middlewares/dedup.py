@@ -4,33 +4,51 @@ The update's id is claimed inside the update's own transaction (after `DatabaseM
 insert that does nothing on a conflict: one statement and no transaction of its own. On PostgreSQL an
 update of a person is claimed in the statement that reads them (`ResidentMiddleware`, with
 `claimed_column`: the insert as a data-modifying WITH), one round trip fewer, and this middleware
-reads the outcome it left (`CLAIMED`). The claim is
-committed with what the update did; if handling fails before anything was committed, the claim is rolled
-back with the rest and a redelivery is handled again: a process killed while handling an update has
-recorded nothing, the webhook call got no 2xx, Telegram delivers the update again and another instance
-handles it. Two deliveries at once: on PostgreSQL the second insert waits for the first transaction and
-then finds the row; on SQLite transactions run one at a time.
+reads the outcome it left (`CLAIMED`). The claim is committed with what the update did; if handling
+fails before anything was committed, the claim is rolled back with the rest and a redelivery is
+handled again: a process killed while handling an update has recorded nothing, the webhook call got no
+2xx, Telegram delivers the update again and another instance handles it. Two deliveries at once: on
+PostgreSQL the second insert waits for the first transaction and then finds the row; on SQLite
+transactions run one at a time.
 
 An update arrives again only when its first delivery got no 2xx: the process handling it died or timed
 out. If it died after committing what the update did but before its answer went out, the update is
 recorded and its answer lost, and handling it again would do it twice (a tick undone, a support
-toggled back). So a redelivered update is not handled again, but the person is told it was taken and
-how to carry on (`again_text`, in their language: this middleware runs after the resident and the
-locale are known), instead of hearing nothing.
+toggled back). So a redelivered update is not handled again: it is answered with the first answer the
+update made, kept with its id (`keep_first`). That answer is the first Bot API call made while handling
+the update, kept in the transaction that `CommitBeforeSending` commits before the call goes out, or,
+when the update made no call, its result (the webhook reply), kept in the transaction committed after
+the handler. Sending it again is what the person missed: the webhook reply surely never reached
+Telegram; an edit is the same edit; a message sent by a call that did go out arrives twice, which says
+no more than the first. An answer that uploads a file is not kept, and an update with no answer kept
+(or kept longer ago than `ANSWER_KEEP`) gets a note instead: it was taken, and how to carry on
+(`again_text`, in the person's language: this middleware runs after the resident and the locale are
+known). A press delivered again is also answered, silently, in the webhook's reply, so that its spinner
+stops (or with the answer kept, when that was the press's only one).
+
+A kept answer holds the person's Telegram id (in its own column too). The purge (`purge_processed`, every
+ten minutes from the worker) clears it after `ANSWER_KEEP`, the deletion of the account at once, and an
+update that deleted its person's account keeps none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
+import aiogram.methods
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import ColumnElement, bindparam, delete, func, select
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +58,7 @@ from storage.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 KEEP = timedelta(days=2)
+ANSWER_KEEP = timedelta(hours=1)
 
 
 def _claim(dialect: Any) -> Any:
@@ -85,15 +104,25 @@ class DedupMiddleware(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
+        session: AsyncSession = data["session"]
+        bot_id = data["bot"].id
         claimed = data.pop(CLAIMED, None)
         if claimed is None:
-            claimed = await claim(data["session"], data["bot"].id, event.update_id)
+            claimed = await claim(session, bot_id, event.update_id)
         if not claimed:
             log.info("duplicate update skipped update_id=%s", event.update_id)
             data[DUPLICATE] = True
-            await _tell(event, data)
-            return None
-        return await handler(event, data)
+            return await _tell(event, data, await kept_answer(session, bot_id, event.update_id))
+        user = data.get("event_from_user")
+        first = _First(session, bot_id, event.update_id, user.id if user is not None else None, data)
+        token = _first.set(first)
+        try:
+            result = await handler(event, data)
+            if isinstance(result, TelegramMethod):
+                await keep_first(session, result)
+            return result
+        finally:
+            _first.reset(token)
 
 
 AGAIN = N_(
@@ -105,22 +134,141 @@ def again_text() -> str:
     return _(AGAIN)
 
 
-async def _tell(update: Update, data: dict[str, Any]) -> None:
-    """Say `again_text` to the person whose message or press came again (a private chat only)."""
+async def _tell(
+    update: Update, data: dict[str, Any], answer: TelegramMethod[Any] | None
+) -> AnswerCallbackQuery | None:
+    """Send the update's kept answer again; without one, say `again_text` to the person whose message or
+    press came again (a private chat only). What it returns goes in the webhook's reply: for a press,
+    its answer, the kept one or a silent one, so that its spinner stops."""
+    query = update.callback_query
+    if isinstance(answer, AnswerCallbackQuery):
+        return answer
+    if answer is not None:
+        try:
+            await data["bot"](answer)
+        except TelegramAPIError as error:  # an edit already made: the first went out
+            log.info("kept answer not sent again: %s", type(error).__name__)
+    elif _may_note(update, data):
+        try:
+            await data["bot"].send_message(data["event_from_user"].id, again_text())
+        except TelegramAPIError as error:  # blocked, or Telegram refusing: the update stays handled once
+            log.info("no word on a duplicate update: %s", type(error).__name__)
+    return AnswerCallbackQuery(callback_query_id=query.id) if query is not None else None
+
+
+def _may_note(update: Update, data: dict[str, Any]) -> bool:
     chat = data.get("event_chat")
     user = data.get("event_from_user")
     if update.message is None and update.callback_query is None:
-        return
-    if user is None or user.is_bot or (chat is not None and chat.type != "private"):
-        return
-    try:
-        await data["bot"].send_message(user.id, again_text())
-    except TelegramAPIError as error:  # blocked, or Telegram refusing: the update stays handled once
-        log.info("no word on a duplicate update: %s", type(error).__name__)
+        return False
+    return user is not None and not user.is_bot and (chat is None or chat.type == "private")
 
 
 async def purge_processed(session_factory: async_sessionmaker[AsyncSession]) -> int:
-    """Forget update ids older than two days (Telegram keeps undelivered updates for one day)."""
+    """Forget update ids older than two days (Telegram keeps undelivered updates for one day), and the
+    answers kept longer than `ANSWER_KEEP`; how many ids were forgotten."""
+    now = utcnow()
     async with session_factory.begin() as session:
-        result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < utcnow() - KEEP))
+        result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < now - KEEP))
+        await session.execute(
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.at < now - ANSWER_KEEP, ProcessedUpdate.answer_method.is_not(None))
+            .values(FORGET_ANSWER)
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount or 0
+
+
+# -- the update's first answer, kept with its id
+
+
+class _First:
+    """The update being handled, in the task handling it, until its first answer is kept."""
+
+    __slots__ = ("bot_id", "data", "kept", "session", "task", "telegram_id", "update_id")
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        bot_id: int,
+        update_id: int,
+        telegram_id: int | None,
+        data: dict[str, Any],
+    ) -> None:
+        self.session = session
+        self.bot_id = bot_id
+        self.update_id = update_id
+        self.telegram_id = telegram_id
+        self.data = data
+        self.task = asyncio.current_task()
+        self.kept = False
+
+
+_first: ContextVar[_First | None] = ContextVar("meydan_first_answer", default=None)
+
+# what clears a kept answer (the purge, the deletion of an account)
+FORGET_ANSWER = {"answer_to": None, "answer_method": None, "answer": None}
+
+_KEEP = (
+    update(ProcessedUpdate)
+    .where(
+        ProcessedUpdate.bot_id == bindparam("b_bot_id"), ProcessedUpdate.update_id == bindparam("b_update_id")
+    )
+    .values(answer_to=bindparam("answer_to"), answer_method=bindparam("method"), answer=bindparam("answer"))
+)
+_KEPT = select(ProcessedUpdate.answer_method, ProcessedUpdate.answer).where(
+    ProcessedUpdate.bot_id == bindparam("bot_id"),
+    ProcessedUpdate.update_id == bindparam("update_id"),
+    ProcessedUpdate.at >= bindparam("since"),
+)
+
+
+async def keep_first(session: AsyncSession, method: TelegramMethod[Any]) -> None:
+    """Keep `method` as the answer of the update this task is handling, in `session`'s transaction, if it
+    is its first: `CommitBeforeSending` calls it before the commit that precedes a call, this middleware
+    with the update's result. Nothing is kept for an update delivered again, for a method that uploads a
+    file, or once the update's person has deleted their account."""
+    first = _first.get()
+    if (
+        first is None
+        or first.kept
+        or first.task is not asyncio.current_task()
+        or first.session is not session
+    ):
+        return
+    first.kept = True
+    resident = first.data.get("resident")
+    if resident is not None and resident.telegram_id is None:  # the account deleted by this update
+        return
+    await keep(session, first.bot_id, first.update_id, first.telegram_id, method)
+
+
+async def keep(
+    session: AsyncSession, bot_id: int, update_id: int, answer_to: int | None, method: TelegramMethod[Any]
+) -> bool:
+    """Keep `method` with the update's id, as answering `answer_to`; False for one that uploads a file."""
+    try:
+        params = method.model_dump_json(exclude_defaults=True)
+    except PydanticSerializationError:
+        return False
+    values = {"b_bot_id": bot_id, "b_update_id": update_id, "answer_to": answer_to, "answer": params}
+    await session.execute(_KEEP, {**values, "method": type(method).__name__})
+    return True
+
+
+async def kept_answer(session: AsyncSession, bot_id: int, update_id: int) -> TelegramMethod[Any] | None:
+    """The answer kept for the update, if one was kept less than `ANSWER_KEEP` ago."""
+    row = (
+        await session.execute(
+            _KEPT, {"bot_id": bot_id, "update_id": update_id, "since": utcnow() - ANSWER_KEEP}
+        )
+    ).first()
+    if row is None or row.answer_method is None or row.answer is None:
+        return None
+    kind = getattr(aiogram.methods, row.answer_method, None)
+    if not (isinstance(kind, type) and issubclass(kind, TelegramMethod)):
+        return None
+    try:
+        return kind.model_validate_json(row.answer)
+    except ValidationError:  # kept by another version of aiogram, no longer valid
+        return None

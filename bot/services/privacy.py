@@ -26,6 +26,7 @@ from storage.models import (
     IdeaSupport,
     Neighborhood,
     NotificationChoice,
+    ProcessedUpdate,
     Resident,
     Role,
     utcnow,
@@ -190,7 +191,7 @@ async def footprint(session: AsyncSession, resident: Resident) -> Footprint:
 
 async def delete_account(session: AsyncSession, resident: Resident, *, withdraw_waiting: bool = False) -> int:
     """Unlink the person: no Telegram id, no language, no neighborhood, no notification choices, no
-    roles, no conversation state. What they did (ideas, supports) stays counted, anonymously; with
+    roles, no conversation state, no answers kept to be sent again. What they did (ideas, supports) stays counted, anonymously; with
     `withdraw_waiting` their ideas still waiting for review are withdrawn (published ones stay).
 
     The identity (a keyed hash of the Telegram id, `residents.identity_of`) stays on the anonymous row:
@@ -220,6 +221,12 @@ async def delete_account(session: AsyncSession, resident: Resident, *, withdraw_
     await session.execute(delete(NotificationChoice).where(NotificationChoice.resident_id == resident.id))
     if telegram_id is not None:
         await session.execute(delete(FsmRecord).where(FsmRecord.key.contains(f":{telegram_id}:")))
+        await session.execute(  # the answers kept to be sent again, should their update come again
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.answer_to == telegram_id)
+            .values(answer_to=None, answer_method=None, answer=None)
+            .execution_options(synchronize_session=False)
+        )
     await session.flush()
     await audit.record(
         session,
