@@ -93,3 +93,14 @@ async def test_an_answer_kept_by_another_version_is_dropped_not_sent(sessions) -
     async with sessions() as session:
         assert await kept_answer(session, BOT, 30) is None  # no such method
         assert await kept_answer(session, BOT, 31) is None  # not valid for it
+
+
+async def test_the_export_holds_the_persons_kept_answers_and_no_one_elses(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        ali = (await residents.get_or_create(session, ALI)).resident
+        await _answered(session, 40, ALI, SendMessage(chat_id=ALI, text="Ali'ye"), ago=timedelta(minutes=3))
+        await _answered(
+            session, 41, AYSE, SendMessage(chat_id=AYSE, text="Ayşe'ye"), ago=timedelta(minutes=2)
+        )
+        kept = (await privacy.export(session, ali))["answers_kept"]
+    assert [(k["method"], k["answer"]) for k in kept] == [("SendMessage", {"chat_id": ALI, "text": "Ali'ye"})]

@@ -209,11 +209,11 @@ _first: ContextVar[_First | None] = ContextVar("meydan_first_answer", default=No
 # what clears a kept answer (the purge, the deletion of an account)
 FORGET_ANSWER = {"answer_to": None, "answer_method": None, "answer": None}
 
+_UPDATES = ProcessedUpdate.__table__.c
+# on the table, not the entity: an ORM UPDATE would look for the row among the session's objects first
 _KEEP = (
-    update(ProcessedUpdate)
-    .where(
-        ProcessedUpdate.bot_id == bindparam("b_bot_id"), ProcessedUpdate.update_id == bindparam("b_update_id")
-    )
+    update(ProcessedUpdate.__table__)
+    .where(_UPDATES.bot_id == bindparam("b_bot_id"), _UPDATES.update_id == bindparam("b_update_id"))
     .values(answer_to=bindparam("answer_to"), answer_method=bindparam("method"), answer=bindparam("answer"))
 )
 _KEPT = select(ProcessedUpdate.answer_method, ProcessedUpdate.answer).where(

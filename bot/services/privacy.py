@@ -1,14 +1,15 @@
 """A resident's own data (KVKK/GDPR): export everything held about them, delete the account.
 
 Each feature registers what it holds with `@exporter("name")` in the modules its manifest line names
-in `exports` (the account and the audit entries here, ideas and supports in `idea_exports`); `export()` adds the form in progress ("drafts"). Deletion
-unlinks the person from the account while what they did (votes, supports, ideas) stays counted, no
-longer linked to them. Exports hold JSON-ready values only (ISO 8601 times) and never another
-person's identity.
+in `exports` (the account, the answers kept and the audit entries here, ideas and supports in
+`idea_exports`); `export()` adds the form in progress ("drafts"). Deletion unlinks the person from the
+account while what they did (votes, supports, ideas) stays counted, no longer linked to them. Exports
+hold JSON-ready values only (ISO 8601 times) and never another person's identity.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -68,6 +69,20 @@ async def _account(session: AsyncSession, resident: Resident) -> dict[str, Any]:
         "notifications": await residents.notifications(session, resident.id),
         "roles": sorted(roles),
     }
+
+
+@exporter("answers_kept")
+async def _answers_kept(session: AsyncSession, resident: Resident) -> list[dict[str, Any]]:
+    """The bot's last answers to the person kept to be sent again should their update come again
+    (`bot.middlewares.dedup`: for about an hour), as the Bot API methods they were."""
+    if resident.telegram_id is None:
+        return []
+    rows = await session.execute(
+        select(ProcessedUpdate.at, ProcessedUpdate.answer_method, ProcessedUpdate.answer)
+        .where(ProcessedUpdate.answer_to == resident.telegram_id, ProcessedUpdate.answer.is_not(None))
+        .order_by(ProcessedUpdate.at)
+    )
+    return [{"at": _iso(at), "method": method, "answer": json.loads(answer)} for at, method, answer in rows]
 
 
 # detail keys of audit entries that may name a person (a resident or Telegram id)
