@@ -19,7 +19,10 @@ rows, each adding a step to the one before unless it says it stands in place of 
   (`dedup.claimed_column`, a data-modifying WITH), as every update of a person does on PostgreSQL;
 - **+ ballot press**: what a press adds to every update's row (`budgets.ballot_view` with a draft: the
   pot, its process and phases, the district and the person's ballot in one SELECT; the projects kept
-  in the process).
+  in the process);
+- **+ its answer kept**: the press's first answer (a ballot page's edit: its text and 12 project
+  buttons with the page's own) kept with the update's id (`bot.middlewares.dedup.keep`, an UPDATE):
+  what every update that answers adds, to be answered again should it come again.
 
 The echo bot's CPU per update (webhook, `bench.throughput.measure_echo`) is measured in the same run;
 *vs echo* divides each row by it. The aim for a whole update is ≤ 3× the echo, HTTP,
@@ -48,10 +51,12 @@ async def measure(
 ) -> tuple[list[tuple[str, list[float]]], float]:
     """CPU µs per transaction of each step (one figure per repeat), and the echo's µs per update."""
     from aiogram.fsm.storage.base import StorageKey
+    from aiogram.methods import EditMessageText
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.middlewares.dedup import claim, claimed_column
+    from bot.middlewares.dedup import claim, claimed_column, keep
     from bot.services import budgets, residents
     from storage.db import current_session, make_engine
     from storage.fsm import SQLStorage
@@ -67,6 +72,17 @@ async def measure(
         draft = list(prepared.project_ids.values())[:2]
         update_ids = count(1)
         one = text("SELECT 1")
+        rows = [
+            [InlineKeyboardButton(text=f"☐ {n}. Zielony skwer {n}", callback_data=f"b:7:t:{n}")]
+            for n in range(12)
+        ]
+        rows.append([InlineKeyboardButton(text=label, callback_data=f"b:7:{label}") for label in "◀▶✓"])
+        page = EditMessageText(
+            chat_id=person,
+            message_id=7,
+            text="🗳 " + "Projekt " * 60,
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
 
         async def driver() -> None:
             async with engine.connect() as connection:
@@ -100,12 +116,15 @@ async def measure(
                 if step == "resident":
                     await residents.load(session, person)
                 return
-            folded = step == "folded" or (step == "press" and postgresql)
+            pressed = step in ("press", "kept")
+            folded = step == "folded" or (pressed and postgresql)
             viewer = await person_read(session, folded)
-            if step == "claim" or (step == "press" and not postgresql):
+            if step == "claim" or (pressed and not postgresql):
                 await claim(session, 1, next(update_ids))
-            if step == "press":
+            if pressed:
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
+            if step == "kept":
+                await keep(session, 1, next(update_ids) - 1, person, page)
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
@@ -132,6 +151,7 @@ async def measure(
         if postgresql:
             steps.append(("dedup in the same SELECT: every update", step("folded")))
         steps.append(("+ ballot press", step("press")))
+        steps.append(("+ its answer kept", step("kept")))
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:
             for _ in range(repeats):

@@ -426,12 +426,22 @@ async def _warm_up(driver: Driver, person_id: int) -> None:
     await driver.say(person_id, "/help")
 
 
-def again_notes(said: Sequence[dict[str, Any]]) -> int:
-    """How many of a chat's messages are the note on an update delivered a second time
-    (`bot.middlewares.dedup.again_text`). An instance that died after its answer went out and before
-    its webhook call was answered 2xx leaves the person the answer and, on the redelivery, this note:
-    the checks count the answers without it, and `bench.scaleout` reports the notes."""
-    return sum(1 for m in said if m["from"] == "bot" and m["text"] in _again_texts())
+def sent_again(said: Sequence[dict[str, Any]]) -> list[bool]:
+    """For each of a chat's bot messages, whether it is the answer to an update delivered a second
+    time (`bot.middlewares.dedup`): the first answer kept with the update and sent again (the same text
+    and buttons as the bot's message before it, which this script never sends twice in a row), or,
+    where no answer was kept, the note that it came again. An instance that died between committing
+    an update and its webhook call's 2xx leaves the person the answer, if it had gone out, and this
+    one: the checks count the answers without it, and `bench.scaleout` reports how many there were."""
+    bot = [m for m in said if m["from"] == "bot"]
+    return [
+        m["text"] in _again_texts()
+        or (
+            i > 0
+            and (m["text"], m.get("reply_markup")) == (bot[i - 1]["text"], bot[i - 1].get("reply_markup"))
+        )
+        for i, m in enumerate(bot)
+    ]
 
 
 @cache
@@ -459,7 +469,7 @@ def resident_check(rounds: int) -> Check:
             raise AssertionError("the bot's startup did not set its commands")
         for person_id in people:
             said = [m for m in (await client.chat(person_id))["messages"] if m["from"] == "bot"]
-            messages = [m for m in said if m["text"] not in _again_texts()]  # see `again_notes`
+            messages = [m for m, again in zip(said, sent_again(said), strict=True) if not again]
             problem = None
             if len(messages) != expected_messages:
                 problem = f"{len(messages)} bot messages, expected {expected_messages}"

@@ -10,9 +10,11 @@ with 2 instances kills one (SIGKILL) once about 40% of the updates are in: updat
 not answered 2xx, the emulator calls again as Telegram does, nginx sends them to the other instance,
 and the checks say whether anything was lost or handled twice: every person's chat exactly as
 expected, every update the emulator made in ``processed_updates`` once, none left pending. A person
-whose update was answered by the killed instance just before it died, and then delivered again, is
-told it came again (`bot.middlewares.dedup.again_text`): the check counts the answers without those
-notes, and the table reports them ("told it came again").
+whose update was committed by the killed instance just before it died, and then delivered again, gets
+the update's first answer again (or, with none kept, the note that it came again;
+`bot.middlewares.dedup`). The table reports the updates the live instances found handled already
+("seen again", from their `/metrics`) and the repeats the people saw ("sent again": an answer that had
+gone out before the kill and came again, or a note); the check counts the answers without the repeats.
 
     BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
     BENCH_REDIS_URL=redis://127.0.0.1:6379/0 \\
@@ -57,9 +59,9 @@ from bench.meydan import (
     DATABASE_URL_VARIABLE,
     _postgres_admin,
     _warm_up,
-    again_notes,
     resident_check,
     resident_script,
+    sent_again,
 )
 from bot.loop import name as loop_name
 
@@ -205,14 +207,14 @@ async def wait_http(url: str, timeout: float = 240.0, process: Process | None = 
     raise TimeoutError(f"{url} did not answer within {timeout} s {tail}")
 
 
-async def scrape_updates(port: int) -> float:
-    """Updates an instance counted (`meydan_updates_total`, every kind and outcome)."""
+async def scrape_updates(port: int, outcome: str | None = None) -> float:
+    """Updates an instance counted (`meydan_updates_total`, every kind; every outcome, or `outcome`)."""
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
         text = await response.text()
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
-        if line.startswith("meydan_updates_total{")
+        if line.startswith("meydan_updates_total{") and (outcome is None or f'outcome="{outcome}"' in line)
     )
 
 
@@ -227,7 +229,8 @@ class Run:
     nginx_cpu_s: float
     killed: bool = False
     redelivered: int = 0
-    told_again: int = 0
+    seen_again: int = 0
+    sent_again: int = 0
     emulator_updates: int = 0
     processed_rows: int = 0
     pending_left: int = 0
@@ -256,7 +259,8 @@ class Run:
             self.worker_cpu_s * 1000 / per,
             self.nginx_cpu_s * 1000 / per,
             self.redelivered,
-            self.told_again,
+            self.seen_again,
+            self.sent_again,
             f"{self.processed_rows}/{self.emulator_updates}",
             self.check,
         ]
@@ -277,7 +281,8 @@ HEADER = (
     "worker CPU ms/update",
     "nginx CPU ms/update",
     "redelivered",
-    "told it came again",
+    "seen again",
+    "sent again",
     "processed rows / updates made",
     "check",
 )
@@ -364,6 +369,7 @@ async def measure(
             await driver.run(ids, _warm_up)
             before = {p.name: p.cpu_s() for p in started}
             handled_before = [await scrape_updates(port) for port in ports]
+            seen_before = [await scrape_updates(port, "duplicate") for port in ports]
             expected = sum(
                 updates_per_person(rounds, i) for i in range(FIRST_PERSON_ID, FIRST_PERSON_ID + people)
             )
@@ -376,9 +382,11 @@ async def measure(
                 killed_cpu = await killer
             after = {p.name: p.cpu_s() for p in started}
             handled = []
-            for process, port, was in zip(bots, ports, handled_before, strict=True):
+            seen_again = 0.0  # by the instances still alive
+            for process, port, was, seen in zip(bots, ports, handled_before, seen_before, strict=True):
                 if process.process.returncode is None:
                     handled.append(await scrape_updates(port) - was)
+                    seen_again += await scrape_updates(port, "duplicate") - seen
                 else:
                     handled.append(math.nan)
             instance_cpu = 0.0
@@ -392,7 +400,7 @@ async def measure(
                 await resident_check(rounds)(client, ids)
             except AssertionError as exc:
                 check = f"FAILED: {exc}"
-            told_again = sum([again_notes((await client.chat(person))["messages"]) for person in ids])
+            again = sum([sum(sent_again((await client.chat(person))["messages"])) for person in ids])
             made = emulator.hub.next_update_id - 1
             pending = len(emulator.hub.pending)
             engine = make_engine(database_url)
@@ -415,7 +423,8 @@ async def measure(
                 nginx_cpu_s=after["nginx"] - before["nginx"],
                 killed=kill_at is not None,
                 redelivered=emulator.hub.webhook_failures,
-                told_again=told_again,
+                seen_again=round(seen_again),
+                sent_again=again,
                 emulator_updates=made,
                 processed_rows=rows,
                 pending_left=pending,
