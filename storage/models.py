@@ -250,9 +250,10 @@ class ProcessedUpdate(Base):
     """Telegram update ids already handled, so an update delivered twice is handled once.
 
     With the id, for an hour, the update's first answer (a Bot API method: its class name and its
-    parameters as JSON) and the Telegram id of the person it answered: a delivery that comes again
-    because the process handling the first died after committing is answered with it
-    (`bot.middlewares.dedup`). The hourly purge and the deletion of the account clear both."""
+    parameters as JSON) and the Telegram id of the person it answered, if they have accepted the
+    privacy notice: a delivery that comes again because the process handling the first died after
+    committing is answered with it (`bot.middlewares.dedup`). The purge after the hour, the deletion of
+    the account and the refusal of the notice clear both."""
 
     __tablename__ = "processed_updates"
 

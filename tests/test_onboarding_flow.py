@@ -130,6 +130,10 @@ async def test_declining_the_notice_saves_nothing(meydan: Meydan, sandbox) -> No
     await person.press("« Privacy notice")
     await person.press("No, thanks")
     assert await _resident(meydan, person.id) is None
+    async with meydan.sessions() as session:  # nor the answers kept while they had accepted it
+        kept = select(func.count()).where(ProcessedUpdate.answer_to == person.id)
+        assert await session.scalar(kept) == 0
+        assert await session.scalar(select(func.count()).where(ProcessedUpdate.answer.contains(str(person.id)))) == 0
 
 
 async def test_start_again_keeps_the_data(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -193,12 +197,13 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
     assert len(await person.bot_messages()) == before + 1
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200
     messages = await person.bot_messages()
-    assert len(messages) == before + 2  # not handled again: its first answer is sent again
-    assert (messages[-1].text, messages[-1].buttons) == (messages[-2].text, messages[-2].buttons)
+    assert len(messages) == before + 2  # not handled again; they are told it came twice
+    assert messages[-1].text.startswith("⚠️") and "/menu" in messages[-1].text
     async with meydan.sessions() as session:
         rows = list(await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001)))
         assert len(rows) == 1
-        assert (rows[0].answer_to, rows[0].answer_method) == (person.id, "SendMessage")
+        # nothing of a person is kept before they accept the privacy notice, not even the answer
+        assert (rows[0].answer_to, rows[0].answer_method, rows[0].answer) == (None, None, None)
 
 
 async def test_an_answer_lost_with_its_instance_comes_on_the_second_delivery(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -217,6 +222,9 @@ async def test_an_answer_lost_with_its_instance_comes_on_the_second_delivery(mey
     assert len(messages) == 1 and "Ideas" in " ".join(label for row in messages[0].buttons for label in row)
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200  # and once more: the same
     assert (await person.bot_messages())[-1].text == messages[0].text
+    async with meydan.sessions() as session:
+        kept = await session.get(ProcessedUpdate, (meydan.bot.id, 900_050))
+        assert (kept.answer_to, kept.answer_method) == (person.id, "SendMessage")
 
 
 async def test_an_update_recorded_by_an_instance_that_died_before_answering(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

@@ -26,9 +26,11 @@ no more than the first. An answer that uploads a file is not kept, and an update
 known). A press delivered again is also answered, silently, in the webhook's reply, so that its spinner
 stops (or with the answer kept, when that was the press's only one).
 
-A kept answer holds the person's Telegram id (in its own column too). The purge (`purge_processed`, every
-ten minutes from the worker) clears it after `ANSWER_KEEP`, the deletion of the account at once, and an
-update that deleted its person's account keeps none.
+A kept answer holds the person's Telegram id (in its own column too), so it is kept only for a person
+who has accepted the privacy notice: in a group, before consent, or by the update that deletes the
+account or refuses the notice, nothing is kept (and such a redelivery gets the note). The purge
+(`purge_processed`, every ten minutes from the worker) clears a kept answer after `ANSWER_KEEP`, and the
+deletion of the account or the refusal of the notice at once.
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
-from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import N_
 from bot.middlewares.metrics import DUPLICATE
-from storage.models import ProcessedUpdate, utcnow
+from storage.models import ProcessedUpdate, Resident, utcnow
 
 log = logging.getLogger(__name__)
 KEEP = timedelta(days=2)
@@ -227,7 +229,7 @@ async def keep_first(session: AsyncSession, method: TelegramMethod[Any]) -> None
     """Keep `method` as the answer of the update this task is handling, in `session`'s transaction, if it
     is its first: `CommitBeforeSending` calls it before the commit that precedes a call, this middleware
     with the update's result. Nothing is kept for an update delivered again, for a method that uploads a
-    file, or once the update's person has deleted their account."""
+    file, or for a person who has not accepted the privacy notice (or no longer has an account)."""
     first = _first.get()
     if (
         first is None
@@ -237,10 +239,18 @@ async def keep_first(session: AsyncSession, method: TelegramMethod[Any]) -> None
     ):
         return
     first.kept = True
-    resident = first.data.get("resident")
-    if resident is not None and resident.telegram_id is None:  # the account deleted by this update
+    if not _consented(first.data.get("resident")):
         return
     await keep(session, first.bot_id, first.update_id, first.telegram_id, method)
+
+
+def _consented(resident: Resident | None) -> bool:
+    """Whether the person has accepted the privacy notice and still has their account: nothing of them
+    is kept before, and nothing after they deleted it or refused the notice in this very update."""
+    if resident is None or resident.consent_at is None or resident.telegram_id is None:
+        return False
+    state = inspect(resident)
+    return not (state.deleted or state.was_deleted)
 
 
 async def keep(

@@ -236,12 +236,7 @@ async def delete_account(session: AsyncSession, resident: Resident, *, withdraw_
     await session.execute(delete(NotificationChoice).where(NotificationChoice.resident_id == resident.id))
     if telegram_id is not None:
         await session.execute(delete(FsmRecord).where(FsmRecord.key.contains(f":{telegram_id}:")))
-        await session.execute(  # the answers kept to be sent again, should their update come again
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.answer_to == telegram_id)
-            .values(answer_to=None, answer_method=None, answer=None)
-            .execution_options(synchronize_session=False)
-        )
+        await residents.forget_kept_answers(session, telegram_id)
     await session.flush()
     await audit.record(
         session,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,7 @@ from storage.models import (
     InstallationSecret,
     Neighborhood,
     NotificationChoice,
+    ProcessedUpdate,
     Resident,
     Role,
     utcnow,
@@ -295,8 +297,21 @@ async def forget_unfinished(session: AsyncSession, resident: Resident) -> None:
     """The person refused the privacy notice: erase whatever onboarding had stored of them (a resident who
     never finished onboarding has nothing else: no ideas, supports or roles)."""
     if resident.id is not None and not is_onboarded(resident):
+        if resident.telegram_id is not None:
+            await forget_kept_answers(session, resident.telegram_id)
         await session.delete(resident)
         await session.flush()
+
+
+async def forget_kept_answers(session: AsyncSession, telegram_id: int) -> None:
+    """Clear the bot's answers to the person kept to be sent again should an update of theirs come again
+    (`bot.middlewares.dedup`), when their account goes."""
+    await session.execute(
+        update(ProcessedUpdate)
+        .where(ProcessedUpdate.answer_to == telegram_id)
+        .values(answer_to=None, answer_method=None, answer=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
