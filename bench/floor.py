@@ -20,7 +20,7 @@ rows, each adding a step to the one before unless it says it stands in place of 
 - **+ ballot press**: what a press adds to every update's row (`budgets.ballot_view` with a draft: the
   pot, its process and phases, the district and the person's ballot in one SELECT; the projects kept
   in the process);
-- **+ its answer kept**: the press's first answer (a ballot page's edit: its text and 12 project
+- **+ its answer kept**: the press's answer (a ballot page's edit: its text and 12 project
   buttons with the page's own) kept with the update's id (`bot.middlewares.dedup.keep`, an UPDATE):
   what every update that answers adds, to be answered again should it come again.
 
@@ -56,7 +56,7 @@ async def measure(
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.middlewares.dedup import claim, claimed_column, keep
+    from bot.middlewares.dedup import claim, claimed_column, entry, keep
     from bot.services import budgets, residents
     from storage.db import current_session, make_engine
     from storage.fsm import SQLStorage
@@ -124,7 +124,7 @@ async def measure(
             if pressed:
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
             if step == "kept":
-                await keep(session, 1, next(update_ids) - 1, person, page)
+                await keep(session, 1, next(update_ids) - 1, person, [entry(page) or ""])
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
             async def run() -> None:

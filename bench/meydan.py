@@ -428,7 +428,7 @@ async def _warm_up(driver: Driver, person_id: int) -> None:
 
 def sent_again(said: Sequence[dict[str, Any]]) -> list[bool]:
     """For each of a chat's bot messages, whether it is the answer to an update delivered a second
-    time (`bot.middlewares.dedup`): the first answer kept with the update and sent again (the same text
+    time (`bot.middlewares.dedup`): an answer kept with the update and sent again (the same text
     and buttons as the bot's message before it, which this script never sends twice in a row), or,
     where no answer was kept, the note that it came again. An instance that died between committing
     an update and its webhook call's 2xx leaves the person the answer, if it had gone out, and this

@@ -11,7 +11,7 @@ not answered 2xx, the emulator calls again as Telegram does, nginx sends them to
 and the checks say whether anything was lost or handled twice: every person's chat exactly as
 expected, every update the emulator made in ``processed_updates`` once, none left pending. A person
 whose update was committed by the killed instance just before it died, and then delivered again, gets
-the update's first answer again (or, with none kept, the note that it came again;
+the update's answers again (or, with none kept, the note that it came again;
 `bot.middlewares.dedup`). The table reports the updates the live instances found handled already
 ("seen again", from their `/metrics`) and the repeats the people saw ("sent again": an answer that had
 gone out before the kill and came again, or a note); the check counts the answers without the repeats.

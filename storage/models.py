@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    text,
     update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -249,8 +250,8 @@ FSM_ROW = (FsmRecord.__table__.c.key, FsmRecord.__table__.c.state, FsmRecord.__t
 class ProcessedUpdate(Base):
     """Telegram update ids already handled, so an update delivered twice is handled once.
 
-    With the id, for an hour, the update's first answer (a Bot API method: its class name and its
-    parameters as JSON) and the Telegram id of the person it answered, if they have accepted the
+    With the id, for an hour, the update's answers (a JSON list of Bot API methods, each its class name
+    and its parameters) and the Telegram id of the person they answered, if they have accepted the
     privacy notice: a delivery that comes again because the process handling the first died after
     committing is answered with it (`bot.middlewares.dedup`). The purge after the hour, the deletion of
     the account and the refusal of the notice clear both."""
@@ -261,8 +262,17 @@ class ProcessedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     answer_to: Mapped[int | None] = mapped_column(BigInteger)  # the Telegram id of the person answered
-    answer_method: Mapped[str | None] = mapped_column(String(64))
     answer: Mapped[str | None] = mapped_column(Text)
+
+    # the rows with an answer kept (an hour's), by person: the deletion, the purge, "gone on since"
+    __table_args__ = (
+        Index(
+            "ix_processed_updates_answer_to",
+            "answer_to",
+            postgresql_where=text("answer_to IS NOT NULL"),
+            sqlite_where=text("answer_to IS NOT NULL"),
+        ),
+    )
 
 
 class Process(Base):

@@ -1,6 +1,7 @@
-"""An update's first answer, kept with its id (`bot.middlewares.dedup`), on a real database (SQLite, or
-PostgreSQL with TEST_DATABASE_URL): sent again only within the hour, cleared by the purge after it and
-by the deletion of the account at once; the ids themselves stay two days."""
+"""An update's answers, kept with its id (`bot.middlewares.dedup`), on a real database (SQLite, or
+PostgreSQL with TEST_DATABASE_URL): sent again only within the hour and while the person has not gone
+on, cleared by the purge after it and by the deletion of the account at once; the ids themselves stay
+two days."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 from aiogram.methods import EditMessageText, SendMessage
 from sqlalchemy import select, update
 
-from bot.middlewares.dedup import ANSWER_KEEP, KEEP, claim, kept_answer, purge_processed
+from bot.middlewares.dedup import ANSWER_KEEP, KEEP, claim, entry, keep, kept_answers, purge_processed
 from bot.services import privacy, residents
 from storage.models import ProcessedUpdate, utcnow
 
@@ -17,51 +18,68 @@ BOT = 7_000_000_001
 ALI, AYSE = 500_000_101, 500_000_102
 
 
-async def _answered(session, update_id: int, telegram_id: int, method, *, ago: timedelta) -> None:  # noqa: ANN001
-    """An update claimed `ago`, its answer `method` kept as `keep_first` keeps it."""
+async def _answered(session, update_id: int, telegram_id: int, *methods, ago: timedelta) -> None:  # noqa: ANN001, ANN002
+    """An update claimed `ago`, its answers `methods` kept as `keep_answer` keeps them."""
     assert await claim(session, BOT, update_id)
-    await session.execute(
-        update(ProcessedUpdate)
-        .where(ProcessedUpdate.bot_id == BOT, ProcessedUpdate.update_id == update_id)
-        .values(
-            at=utcnow() - ago,
-            answer_to=telegram_id,
-            answer_method=type(method).__name__,
-            answer=method.model_dump_json(exclude_defaults=True),
-        )
-    )
+    await keep(session, BOT, update_id, telegram_id, [entry(method) for method in methods])
+    where = (ProcessedUpdate.bot_id == BOT, ProcessedUpdate.update_id == update_id)
+    await session.execute(update(ProcessedUpdate).where(*where).values(at=utcnow() - ago))
 
 
-async def test_a_kept_answer_comes_back_as_the_method_it_was(sessions) -> None:  # noqa: ANN001
+def _texts(methods) -> list[str]:  # noqa: ANN001
+    return [method.text for method in methods]
+
+
+async def test_kept_answers_come_back_as_the_methods_they_were_in_their_order(sessions) -> None:  # noqa: ANN001
     edit = EditMessageText(chat_id=ALI, message_id=7, text="<b>Destek verildi</b>")
     async with sessions.begin() as session:
-        await _answered(session, 1, ALI, edit, ago=timedelta(minutes=5))
+        await _answered(
+            session, 1, ALI, edit, SendMessage(chat_id=ALI, text="Sonra"), ago=timedelta(minutes=5)
+        )
     async with sessions() as session:
-        again = await kept_answer(session, BOT, 1)
-        assert isinstance(again, EditMessageText)
-        assert (again.chat_id, again.message_id, again.text) == (ALI, 7, "<b>Destek verildi</b>")
+        again, then = await kept_answers(session, BOT, 1)
+        assert isinstance(again, EditMessageText) and isinstance(then, SendMessage)
+        assert (again.chat_id, again.message_id, again.text, then.text) == (
+            ALI,
+            7,
+            "<b>Destek verildi</b>",
+            "Sonra",
+        )
         assert again.parse_mode == edit.parse_mode  # still the bot's default, decided when sent
-        assert await kept_answer(session, BOT, 2) is None  # never seen
+        assert await kept_answers(session, BOT, 2) == []  # never seen
+
+
+async def test_answers_are_not_sent_again_once_the_person_has_gone_on(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        await _answered(session, 5, ALI, SendMessage(chat_id=ALI, text="first"), ago=timedelta(minutes=2))
+        await _answered(session, 6, AYSE, SendMessage(chat_id=AYSE, text="hers"), ago=timedelta(minutes=1))
+    async with sessions() as session:
+        assert _texts(await kept_answers(session, BOT, 5)) == ["first"]  # someone else's later update
+    async with sessions.begin() as session:
+        await _answered(
+            session, 7, ALI, EditMessageText(chat_id=ALI, message_id=3, text="later"), ago=timedelta()
+        )
+    async with sessions() as session:
+        assert await kept_answers(session, BOT, 5) == []  # would undo what update 7 showed
+        assert _texts(await kept_answers(session, BOT, 7)) == ["later"]
 
 
 async def test_an_answer_older_than_the_hour_is_not_sent_and_the_purge_clears_it(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
-        await _answered(
-            session, 10, ALI, SendMessage(chat_id=ALI, text="old"), ago=ANSWER_KEEP + timedelta(minutes=1)
-        )
-        await _answered(session, 11, ALI, SendMessage(chat_id=ALI, text="new"), ago=timedelta(minutes=1))
-        await _answered(
-            session, 12, AYSE, SendMessage(chat_id=AYSE, text="gone"), ago=KEEP + timedelta(hours=1)
-        )
+        old = ANSWER_KEEP + timedelta(minutes=1)
+        await _answered(session, 10, ALI, SendMessage(chat_id=ALI, text="old"), ago=old)
+        await _answered(session, 11, AYSE, SendMessage(chat_id=AYSE, text="new"), ago=timedelta(minutes=1))
+        gone = KEEP + timedelta(hours=1)
+        await _answered(session, 8, AYSE, SendMessage(chat_id=AYSE, text="gone"), ago=gone)
     async with sessions() as session:
-        assert await kept_answer(session, BOT, 10) is None  # too old to be the answer someone waits for
-        assert (await kept_answer(session, BOT, 11)).text == "new"
+        assert await kept_answers(session, BOT, 10) == []  # too old to be the answer someone waits for
+        assert _texts(await kept_answers(session, BOT, 11)) == ["new"]
     assert await purge_processed(sessions) == 1  # the id of two days ago
     async with sessions() as session:
         rows = {row.update_id: row for row in await session.scalars(select(ProcessedUpdate))}
         assert set(rows) == {10, 11}  # the ids of the last two days stay: a redelivery is not handled again
-        assert (rows[10].answer_to, rows[10].answer_method, rows[10].answer) == (None, None, None)
-        assert (rows[11].answer_to, rows[11].answer_method) == (ALI, "SendMessage")
+        assert (rows[10].answer_to, rows[10].answer) == (None, None)
+        assert rows[11].answer_to == AYSE and "new" in rows[11].answer
 
 
 async def test_deleting_the_account_clears_the_persons_kept_answers_only(sessions) -> None:  # noqa: ANN001
@@ -74,25 +92,26 @@ async def test_deleting_the_account_clears_the_persons_kept_answers_only(session
         )
         await privacy.delete_account(session, ali)
     async with sessions() as session:
-        assert await kept_answer(session, BOT, 20) is None
+        assert await kept_answers(session, BOT, 20) == []
         assert (await session.get(ProcessedUpdate, (BOT, 20))).answer_to is None
-        assert (await kept_answer(session, BOT, 21)).text == "Ayşe'ye"
+        assert _texts(await kept_answers(session, BOT, 21)) == ["Ayşe'ye"]
 
 
-async def test_an_answer_kept_by_another_version_is_dropped_not_sent(sessions) -> None:  # noqa: ANN001
+async def test_answers_kept_by_another_version_are_dropped_not_sent(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
-        await _answered(session, 30, ALI, SendMessage(chat_id=ALI, text="x"), ago=timedelta(minutes=1))
-        await _answered(session, 31, ALI, SendMessage(chat_id=ALI, text="y"), ago=timedelta(minutes=1))
-        where = ProcessedUpdate.bot_id == BOT
-        await session.execute(
-            update(ProcessedUpdate).where(where, ProcessedUpdate.update_id == 30).values(answer_method="Gone")
-        )
-        await session.execute(
-            update(ProcessedUpdate).where(where, ProcessedUpdate.update_id == 31).values(answer='{"text": 5}')
-        )
+        for update_id, kept in (
+            (30, '[{"method":"Gone","params":{}}]'),
+            (31, '[{"method":"SendMessage","params":{"text":5}}]'),
+            (32, "[{"),
+        ):
+            await _answered(
+                session, update_id, ALI + update_id, SendMessage(chat_id=ALI, text="x"), ago=timedelta()
+            )
+            where = (ProcessedUpdate.bot_id == BOT, ProcessedUpdate.update_id == update_id)
+            await session.execute(update(ProcessedUpdate).where(*where).values(answer=kept))
     async with sessions() as session:
-        assert await kept_answer(session, BOT, 30) is None  # no such method
-        assert await kept_answer(session, BOT, 31) is None  # not valid for it
+        for update_id in (30, 31, 32):  # no such method; not valid for it; not JSON
+            assert await kept_answers(session, BOT, update_id) == []
 
 
 async def test_the_export_holds_the_persons_kept_answers_and_no_one_elses(sessions) -> None:  # noqa: ANN001
@@ -103,4 +122,6 @@ async def test_the_export_holds_the_persons_kept_answers_and_no_one_elses(sessio
             session, 41, AYSE, SendMessage(chat_id=AYSE, text="Ayşe'ye"), ago=timedelta(minutes=2)
         )
         kept = (await privacy.export(session, ali))["answers_kept"]
-    assert [(k["method"], k["answer"]) for k in kept] == [("SendMessage", {"chat_id": ALI, "text": "Ali'ye"})]
+    assert [k["answers"] for k in kept] == [
+        [{"method": "SendMessage", "params": {"chat_id": ALI, "text": "Ali'ye"}}]
+    ]

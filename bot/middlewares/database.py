@@ -4,7 +4,7 @@ No Telegram call waits inside a write transaction. Before the bot says anything 
 handled (a reply, an edit, the answer to a press), `CommitBeforeSending` commits what the update has
 done so far: the person is told only what is stored, and a slow or rate-limited chat (a 429 asking to
 wait seconds) holds no lock that other people's updates need. The update's first call is kept with it
-in that commit (`bot.middlewares.dedup.keep_first`), to be sent again if the update comes again.
+in that commit (`bot.middlewares.dedup.keep_answer`), to be sent again if the update comes again.
 Whatever the handler does after that runs in a new transaction, committed or rolled back at the end
 like the first.
 
@@ -29,7 +29,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.middlewares.dedup import keep_first
+from bot.middlewares.dedup import keep_answer
 from bot.services import outbox
 from storage.db import current_session
 
@@ -88,7 +88,7 @@ class CommitBeforeSending(BaseRequestMiddleware):
         # but not the right to end the update's transaction
         if handling is not None and handling[1] is asyncio.current_task():
             session = handling[0]
-            await keep_first(session, method)  # the update's first answer, committed with it
+            await keep_answer(session, method)  # kept with what the update did, to be sent again
             if session.in_transaction():
                 await session.commit()
         return await make_request(bot, method)

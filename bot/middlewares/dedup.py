@@ -12,30 +12,35 @@ PostgreSQL the second insert waits for the first transaction and then finds the 
 transactions run one at a time.
 
 An update arrives again only when its first delivery got no 2xx: the process handling it died or timed
-out. If it died after committing what the update did but before its answer went out, the update is
-recorded and its answer lost, and handling it again would do it twice (a tick undone, a support
-toggled back). So a redelivered update is not handled again: it is answered with the first answer the
-update made, kept with its id (`keep_first`). That answer is the first Bot API call made while handling
-the update, kept in the transaction that `CommitBeforeSending` commits before the call goes out, or,
-when the update made no call, its result (the webhook reply), kept in the transaction committed after
-the handler. Sending it again is what the person missed: the webhook reply surely never reached
-Telegram; an edit is the same edit; a message sent by a call that did go out arrives twice, which says
-no more than the first. An answer that uploads a file is not kept, and an update with no answer kept
-(or kept longer ago than `ANSWER_KEEP`) gets a note instead: it was taken, and how to carry on
-(`again_text`, in the person's language: this middleware runs after the resident and the locale are
-known). A press delivered again is also answered, silently, in the webhook's reply, so that its spinner
-stops (or with the answer kept, when that was the press's only one).
+out. If it died after committing what the update did but before its answers went out, the update is
+recorded and its answers lost, and handling it again would do it twice (a tick undone, a support
+toggled back). So a redelivered update is not handled again: it is answered with the answers the update
+made, kept with its id (`keep_answer`). Each Bot API call that says something to the person (a message,
+an edit, a press's answer) is kept, in its order, in the transaction that `CommitBeforeSending` commits
+before the call goes out, and its result (the webhook reply) in the transaction committed after the
+handler. A press's answer in the reply after an edit is not kept (the edit shows what the press did);
+a redelivered press is answered silently, so that its spinner stops.
+Sending them again gives the person what they missed: the webhook reply surely never reached Telegram;
+an edit is the same edit; a message sent by a call that did go out arrives twice, which says no more
+than the first. Kept answers are not sent when they are older than `ANSWER_KEEP`, or when a later update
+of the same person has kept answers of its own (they have gone on, and an old edit would undo what
+those showed). An answer that uploads a file ends what is kept for the update. Whenever nothing is
+sent, or Telegram refuses one of them (other than an edit already made), the person also gets a note:
+it was taken, and how to carry on (`again_text`, in their language: this middleware runs after the
+resident and the locale are known).
 
-A kept answer holds the person's Telegram id (in its own column too), so it is kept only for a person
-who has accepted the privacy notice: in a group, before consent, or by the update that deletes the
-account or refuses the notice, nothing is kept (and such a redelivery gets the note). The purge
-(`purge_processed`, every ten minutes from the worker) clears a kept answer after `ANSWER_KEEP`, and the
-deletion of the account or the refusal of the notice at once.
+Kept answers hold the person's Telegram id (in their own column too), so they are kept only for a person
+who has accepted the privacy notice, never in a group, and not by the update that deletes the account
+or refuses the notice, nor for a text that names another person (`keep_none`, which
+`bot.ui.messages.respond` calls with `kept=False`). The purge (`purge_processed`, every ten minutes from
+the worker) clears them after `ANSWER_KEEP`, and the deletion of the account or the refusal of the
+notice at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -114,17 +119,20 @@ class DedupMiddleware(BaseMiddleware):
         if not claimed:
             log.info("duplicate update skipped update_id=%s", event.update_id)
             data[DUPLICATE] = True
-            return await _tell(event, data, await kept_answer(session, bot_id, event.update_id))
+            return await _tell(event, data, await kept_answers(session, bot_id, event.update_id))
         user = data.get("event_from_user")
-        first = _First(session, bot_id, event.update_id, user.id if user is not None else None, data)
-        token = _first.set(first)
+        first = _Answers(session, bot_id, event.update_id, user.id if user is not None else None, data)
+        token = _answers.set(first)
         try:
             result = await handler(event, data)
-            if isinstance(result, TelegramMethod):
-                await keep_first(session, result)
+            # the webhook reply; a press's answer there only if nothing else was (the edit shows it)
+            if isinstance(result, TelegramMethod) and not (
+                first.kept and isinstance(result, AnswerCallbackQuery)
+            ):
+                await keep_answer(session, result)
             return result
         finally:
-            _first.reset(token)
+            _answers.reset(token)
 
 
 AGAIN = N_(
@@ -137,25 +145,33 @@ def again_text() -> str:
 
 
 async def _tell(
-    update: Update, data: dict[str, Any], answer: TelegramMethod[Any] | None
+    update: Update, data: dict[str, Any], answers: list[TelegramMethod[Any]]
 ) -> AnswerCallbackQuery | None:
-    """Send the update's kept answer again; without one, say `again_text` to the person whose message or
-    press came again (a private chat only). What it returns goes in the webhook's reply: for a press,
-    its answer, the kept one or a silent one, so that its spinner stops."""
+    """Send the update's kept answers again, in their order; without any, or when one is refused (other
+    than an edit already made), also say `again_text` to the person whose message or press came again
+    (a private chat only). What it returns goes in the webhook's reply: for a press, its answer (the
+    kept one, or a silent one, so that its spinner stops)."""
     query = update.callback_query
-    if isinstance(answer, AnswerCallbackQuery):
-        return answer
-    if answer is not None:
+    reply: AnswerCallbackQuery | None = None
+    refused = not answers
+    for answer in answers:
+        if isinstance(answer, AnswerCallbackQuery):
+            reply = answer
+            continue
         try:
             await data["bot"](answer)
-        except TelegramAPIError as error:  # an edit already made: the first went out
+        except TelegramAPIError as error:
+            if "not modified" not in error.message:  # an edit already made: the first went out
+                refused = True
             log.info("kept answer not sent again: %s", type(error).__name__)
-    elif _may_note(update, data):
+    if refused and _may_note(update, data):
         try:
             await data["bot"].send_message(data["event_from_user"].id, again_text())
         except TelegramAPIError as error:  # blocked, or Telegram refusing: the update stays handled once
             log.info("no word on a duplicate update: %s", type(error).__name__)
-    return AnswerCallbackQuery(callback_query_id=query.id) if query is not None else None
+    if reply is None and query is not None:
+        reply = AnswerCallbackQuery(callback_query_id=query.id)
+    return reply
 
 
 def _may_note(update: Update, data: dict[str, Any]) -> bool:
@@ -174,20 +190,24 @@ async def purge_processed(session_factory: async_sessionmaker[AsyncSession]) -> 
         result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < now - KEEP))
         await session.execute(
             update(ProcessedUpdate)
-            .where(ProcessedUpdate.at < now - ANSWER_KEEP, ProcessedUpdate.answer_method.is_not(None))
+            .where(ProcessedUpdate.answer_to.is_not(None), ProcessedUpdate.at < now - ANSWER_KEEP)
             .values(FORGET_ANSWER)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount or 0
 
 
-# -- the update's first answer, kept with its id
+# -- the update's answers, kept with its id
+
+# the Bot API methods that say something to the person (by their class names): what is kept
+ANSWERS = ("Send", "Edit", "Copy", "AnswerCallbackQuery")
+MAX_ANSWERS = 5  # kept for one update
 
 
-class _First:
-    """The update being handled, in the task handling it, until its first answer is kept."""
+class _Answers:
+    """The update being handled, in the task handling it, and the answers kept for it so far."""
 
-    __slots__ = ("bot_id", "data", "kept", "session", "task", "telegram_id", "update_id")
+    __slots__ = ("bot_id", "data", "done", "kept", "session", "task", "telegram_id", "update_id")
 
     def __init__(
         self,
@@ -203,45 +223,70 @@ class _First:
         self.telegram_id = telegram_id
         self.data = data
         self.task = asyncio.current_task()
-        self.kept = False
+        self.kept: list[str] = []  # each as `entry` makes it
+        self.done = False  # nothing more is kept for this update
 
 
-_first: ContextVar[_First | None] = ContextVar("meydan_first_answer", default=None)
+_answers: ContextVar[_Answers | None] = ContextVar("meydan_kept_answers", default=None)
 
-# what clears a kept answer (the purge, the deletion of an account)
-FORGET_ANSWER = {"answer_to": None, "answer_method": None, "answer": None}
+# what clears kept answers (the purge, the deletion of an account)
+FORGET_ANSWER = {"answer_to": None, "answer": None}
 
 _UPDATES = ProcessedUpdate.__table__.c
 # on the table, not the entity: an ORM UPDATE would look for the row among the session's objects first
 _KEEP = (
     update(ProcessedUpdate.__table__)
     .where(_UPDATES.bot_id == bindparam("b_bot_id"), _UPDATES.update_id == bindparam("b_update_id"))
-    .values(answer_to=bindparam("answer_to"), answer_method=bindparam("method"), answer=bindparam("answer"))
+    .values(answer_to=bindparam("answer_to"), answer=bindparam("answer"))
 )
-_KEPT = select(ProcessedUpdate.answer_method, ProcessedUpdate.answer).where(
-    ProcessedUpdate.bot_id == bindparam("bot_id"),
-    ProcessedUpdate.update_id == bindparam("update_id"),
-    ProcessedUpdate.at >= bindparam("since"),
+_KEPT = select(_UPDATES.answer_to, _UPDATES.answer).where(
+    _UPDATES.bot_id == bindparam("bot_id"),
+    _UPDATES.update_id == bindparam("update_id"),
+    _UPDATES.at >= bindparam("since"),
+)
+# a later update of the same person kept an answer: they have gone on since
+_LATER = (
+    select(_UPDATES.update_id)
+    .where(
+        _UPDATES.answer_to == bindparam("answer_to"),
+        _UPDATES.bot_id == bindparam("bot_id"),
+        _UPDATES.update_id > bindparam("update_id"),
+    )
+    .limit(1)
 )
 
 
-async def keep_first(session: AsyncSession, method: TelegramMethod[Any]) -> None:
-    """Keep `method` as the answer of the update this task is handling, in `session`'s transaction, if it
-    is its first: `CommitBeforeSending` calls it before the commit that precedes a call, this middleware
-    with the update's result. Nothing is kept for an update delivered again, for a method that uploads a
-    file, or for a person who has not accepted the privacy notice (or no longer has an account)."""
-    first = _first.get()
-    if (
-        first is None
-        or first.kept
-        or first.task is not asyncio.current_task()
-        or first.session is not session
-    ):
+def _mine(session: AsyncSession) -> _Answers | None:
+    """The update this task is handling in `session`, if its answers are still kept."""
+    answers = _answers.get()
+    if answers is None or answers.done or answers.task is not asyncio.current_task():
+        return None
+    return answers if answers.session is session else None
+
+
+def keep_none() -> None:
+    """Keep none of the answers of the update this task is handling (from now on): for a screen that
+    shows another person, which should not outlive what that person does with their account."""
+    answers = _answers.get()
+    if answers is not None and answers.task is asyncio.current_task():
+        answers.done = True
+
+
+async def keep_answer(session: AsyncSession, method: TelegramMethod[Any]) -> None:
+    """Keep `method` among the answers of the update this task is handling, in `session`'s transaction,
+    if it says something to the person: `CommitBeforeSending` calls it before the commit that precedes
+    a call, this middleware with the update's result when nothing was kept before it. Nothing is kept
+    for an update delivered again, for a person who has not accepted the privacy notice (or no longer
+    has an account), after `keep_none`, after an answer that uploads a file, or past `MAX_ANSWERS`."""
+    answers = _mine(session)
+    if answers is None or not type(method).__name__.startswith(ANSWERS):
         return
-    first.kept = True
-    if not _consented(first.data.get("resident")):
+    made = entry(method) if _consented(answers.data.get("resident")) else None
+    if made is None or len(answers.kept) >= MAX_ANSWERS:
+        answers.done = True  # what follows an answer not kept is not sent again without it
         return
-    await keep(session, first.bot_id, first.update_id, first.telegram_id, method)
+    answers.kept.append(made)
+    await keep(session, answers.bot_id, answers.update_id, answers.telegram_id, answers.kept)
 
 
 def _consented(resident: Resident | None) -> bool:
@@ -253,32 +298,41 @@ def _consented(resident: Resident | None) -> bool:
     return not (state.deleted or state.was_deleted)
 
 
-async def keep(
-    session: AsyncSession, bot_id: int, update_id: int, answer_to: int | None, method: TelegramMethod[Any]
-) -> bool:
-    """Keep `method` with the update's id, as answering `answer_to`; False for one that uploads a file."""
+def entry(method: TelegramMethod[Any]) -> str | None:
+    """`method` as one kept answer (JSON: its class name and its parameters); None for one that uploads
+    a file."""
     try:
         params = method.model_dump_json(exclude_defaults=True)
     except PydanticSerializationError:
-        return False
-    values = {"b_bot_id": bot_id, "b_update_id": update_id, "answer_to": answer_to, "answer": params}
-    await session.execute(_KEEP, {**values, "method": type(method).__name__})
-    return True
+        return None
+    return f'{{"method":"{type(method).__name__}","params":{params}}}'
 
 
-async def kept_answer(session: AsyncSession, bot_id: int, update_id: int) -> TelegramMethod[Any] | None:
-    """The answer kept for the update, if one was kept less than `ANSWER_KEEP` ago."""
-    row = (
-        await session.execute(
-            _KEPT, {"bot_id": bot_id, "update_id": update_id, "since": utcnow() - ANSWER_KEEP}
-        )
-    ).first()
-    if row is None or row.answer_method is None or row.answer is None:
-        return None
-    kind = getattr(aiogram.methods, row.answer_method, None)
-    if not (isinstance(kind, type) and issubclass(kind, TelegramMethod)):
-        return None
+async def keep(
+    session: AsyncSession, bot_id: int, update_id: int, answer_to: int | None, entries: list[str]
+) -> None:
+    """Keep `entries` (made by `entry`) as the answers of the update, to the person `answer_to`."""
+    values = {"b_bot_id": bot_id, "b_update_id": update_id, "answer_to": answer_to}
+    await session.execute(_KEEP, {**values, "answer": f"[{','.join(entries)}]"})
+
+
+async def kept_answers(session: AsyncSession, bot_id: int, update_id: int) -> list[TelegramMethod[Any]]:
+    """The answers kept for the update, if kept less than `ANSWER_KEEP` ago and the person has not gone
+    on since (a later update of theirs kept answers: sending these now would undo what those showed)."""
+    since = utcnow() - ANSWER_KEEP
+    row = (await session.execute(_KEPT, {"bot_id": bot_id, "update_id": update_id, "since": since})).first()
+    if row is None or row.answer is None or row.answer_to is None:
+        return []
+    later = {"answer_to": row.answer_to, "bot_id": bot_id, "update_id": update_id}
+    if (await session.execute(_LATER, later)).first() is not None:
+        return []
+    methods: list[TelegramMethod[Any]] = []
     try:
-        return kind.model_validate_json(row.answer)
-    except ValidationError:  # kept by another version of aiogram, no longer valid
-        return None
+        for kept in json.loads(row.answer):
+            kind = getattr(aiogram.methods, kept["method"], None)
+            if not (isinstance(kind, type) and issubclass(kind, TelegramMethod)):
+                return []
+            methods.append(kind.model_validate(kept["params"]))
+    except (ValueError, TypeError, KeyError, ValidationError):  # kept by another version, no longer valid
+        return []
+    return methods

@@ -78,11 +78,11 @@ async def _answers_kept(session: AsyncSession, resident: Resident) -> list[dict[
     if resident.telegram_id is None:
         return []
     rows = await session.execute(
-        select(ProcessedUpdate.at, ProcessedUpdate.answer_method, ProcessedUpdate.answer)
+        select(ProcessedUpdate.at, ProcessedUpdate.answer)
         .where(ProcessedUpdate.answer_to == resident.telegram_id, ProcessedUpdate.answer.is_not(None))
         .order_by(ProcessedUpdate.at)
     )
-    return [{"at": _iso(at), "method": method, "answer": json.loads(answer)} for at, method, answer in rows]
+    return [{"at": _iso(at), "answers": json.loads(answer)} for at, answer in rows]
 
 
 # detail keys of audit entries that may name a person (a resident or Telegram id)

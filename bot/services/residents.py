@@ -309,7 +309,7 @@ async def forget_kept_answers(session: AsyncSession, telegram_id: int) -> None:
     await session.execute(
         update(ProcessedUpdate)
         .where(ProcessedUpdate.answer_to == telegram_id)
-        .values(answer_to=None, answer_method=None, answer=None)
+        .values(answer_to=None, answer=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -12,15 +12,22 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from bot.middlewares.dedup import keep_none
 from bot.middlewares.reply import send_later
 
 Keyboard = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
-async def respond(message: Message | InaccessibleMessage, text: str, keyboard: Keyboard = None) -> None:
+async def respond(
+    message: Message | InaccessibleMessage, text: str, keyboard: Keyboard = None, *, kept: bool = True
+) -> None:
     """A new message in the chat of `message`. Answering a typed message, it is held and goes out when
     the handler returns, in the webhook's reply (`bot.middlewares.reply`), after any sent before it;
-    otherwise (a press's message) it is sent at once."""
+    otherwise (a press's message) it is sent at once. With `kept` False (a text that names another
+    person), neither it nor what follows is kept to be sent again should the update come again
+    (`bot.middlewares.dedup`)."""
+    if not kept:
+        keep_none()
     await send_later(message.bot, message.answer(text, reply_markup=keyboard))
 
 

@@ -22,4 +22,5 @@ async def show_author(
 ) -> None:
     telegram_id = await ideas.reveal_author(session, callback_data.id, viewer.resident.id)
     if isinstance(query.message, Message):
-        await respond(query.message, author_text(callback_data.id, telegram_id))
+        # not kept to be sent again: it would outlive the author's deleting their account
+        await respond(query.message, author_text(callback_data.id, telegram_id), kept=False)

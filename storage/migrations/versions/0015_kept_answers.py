@@ -1,7 +1,8 @@
-"""processed_updates.answer_to, answer_method and answer: an update's first answer, kept for an hour
-so that a delivery coming again after its process died is answered with it (`bot.middlewares.dedup`)
+"""processed_updates.answer_to and answer: an update's answers, kept for an hour so that a delivery
+coming again after its process died is answered with them (`bot.middlewares.dedup`)
 
-Plain ADD COLUMNs, all nullable, on both engines; the ids recorded before have no answer.
+Plain ADD COLUMNs, both nullable, on both engines (the ids recorded before have no answer), and an index
+of the rows that have one, by person (partial on both engines: an hour's rows, not two days').
 
 Revision ID: 0015
 Revises: 0014
@@ -20,15 +21,22 @@ down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_COLUMNS = ("answer_to", "answer_method", "answer")
+_KEPT = sa.text("answer_to IS NOT NULL")
 
 
 def upgrade() -> None:
     op.add_column("processed_updates", sa.Column("answer_to", sa.BigInteger(), nullable=True))
-    op.add_column("processed_updates", sa.Column("answer_method", sa.String(length=64), nullable=True))
     op.add_column("processed_updates", sa.Column("answer", sa.Text(), nullable=True))
+    op.create_index(
+        "ix_processed_updates_answer_to",
+        "processed_updates",
+        ["answer_to"],
+        postgresql_where=_KEPT,
+        sqlite_where=_KEPT,
+    )
 
 
 def downgrade() -> None:
-    for column in reversed(_COLUMNS):
+    op.drop_index("ix_processed_updates_answer_to", table_name="processed_updates")
+    for column in ("answer", "answer_to"):
         op.execute(sa.text(f"ALTER TABLE processed_updates DROP COLUMN {column}"))
