@@ -253,7 +253,7 @@ class ProcessedUpdate(Base):
     With the id, for an hour, the update's answers (a JSON list of Bot API methods, each its class name
     and its parameters) and the Telegram id of the person they answered, if they have accepted the
     privacy notice: a delivery that comes again because the process handling the first died after
-    committing is answered with it (`bot.middlewares.dedup`). The purge after the hour, the deletion of
+    committing is answered with them (`bot.middlewares.dedup`). The purge after the hour, the deletion of
     the account and the refusal of the notice clear both."""
 
     __tablename__ = "processed_updates"

@@ -1185,17 +1185,22 @@ async def test_the_same_update_twice_moves_the_form_once(meydan: Meydan, sandbox
     assert "Benches in the park" in preview.text and DESCRIPTION in preview.text
 
 
+async def _johns_card(sandbox, idea: int):  # noqa: ANN001, ANN202
+    """John, onboarded, and the card of idea `idea` as he opened it from the list."""
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    await john.press(f"#{idea}")
+    return john, await john.last_message()
+
+
 async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
 
     process_id = await _process(meydan)
     first = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_965)
     second = await _seed_idea(meydan, process_id, "Parka gölgelik", author_tg=100_000_966)
-    john = await onboard(sandbox, name="John", lang="en")
-    await john.say("/menu")
-    await john.press("Ideas")
-    await john.press("Browse ideas")
-    await john.press(f"#{first}")
-    card = await john.last_message()
+    john, card = await _johns_card(sandbox, first)
     support = BrowseCb.unpack(card.button_data(next(label for label in _labels(card) if "Support" in label)))
     other = support.model_copy(update={"idea": second}).pack()
     # one press each on two different ideas, at once: both are taken (only repeats of one button are dropped)
@@ -1210,12 +1215,7 @@ async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox)
 async def test_a_support_delivered_again_counts_once_and_its_edit_is_made_again(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     process_id = await _process(meydan)
     idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_967)
-    john = await onboard(sandbox, name="John", lang="en")
-    await john.say("/menu")
-    await john.press("Ideas")
-    await john.press("Browse ideas")
-    await john.press(f"#{idea}")
-    card = await john.last_message()
+    john, card = await _johns_card(sandbox, idea)
     data = card.button_data(next(label for label in _labels(card) if "Support" in label))
     pressed = await sandbox.client.press(john.id, card.message_id, data)
     supported = await john.last_message()

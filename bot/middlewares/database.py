@@ -3,8 +3,9 @@
 No Telegram call waits inside a write transaction. Before the bot says anything while an update is
 handled (a reply, an edit, the answer to a press), `CommitBeforeSending` commits what the update has
 done so far: the person is told only what is stored, and a slow or rate-limited chat (a 429 asking to
-wait seconds) holds no lock that other people's updates need. The update's first call is kept with it
-in that commit (`bot.middlewares.dedup.keep_answer`), to be sent again if the update comes again.
+wait seconds) holds no lock that other people's updates need. A call that says something to the person
+is kept with the update in that commit (`bot.middlewares.dedup.keep_answer`), to be sent again should
+the update come again.
 Whatever the handler does after that runs in a new transaction, committed or rolled back at the end
 like the first.
 

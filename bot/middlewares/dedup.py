@@ -121,13 +121,13 @@ class DedupMiddleware(BaseMiddleware):
             data[DUPLICATE] = True
             return await _tell(event, data, await kept_answers(session, bot_id, event.update_id))
         user = data.get("event_from_user")
-        first = _Answers(session, bot_id, event.update_id, user.id if user is not None else None, data)
-        token = _answers.set(first)
+        answers = _Answers(session, bot_id, event.update_id, user.id if user is not None else None, data)
+        token = _answers.set(answers)
         try:
             result = await handler(event, data)
             # the webhook reply; a press's answer there only if nothing else was (the edit shows it)
             if isinstance(result, TelegramMethod) and not (
-                first.kept and isinstance(result, AnswerCallbackQuery)
+                answers.kept and isinstance(result, AnswerCallbackQuery)
             ):
                 await keep_answer(session, result)
             return result
@@ -275,9 +275,10 @@ def keep_none() -> None:
 async def keep_answer(session: AsyncSession, method: TelegramMethod[Any]) -> None:
     """Keep `method` among the answers of the update this task is handling, in `session`'s transaction,
     if it says something to the person: `CommitBeforeSending` calls it before the commit that precedes
-    a call, this middleware with the update's result when nothing was kept before it. Nothing is kept
-    for an update delivered again, for a person who has not accepted the privacy notice (or no longer
-    has an account), after `keep_none`, after an answer that uploads a file, or past `MAX_ANSWERS`."""
+    a call, this middleware with the update's result (a press's answer only when nothing was kept before
+    it). Nothing is kept for an update delivered again, for a person who has not accepted the privacy
+    notice (or no longer has an account), after `keep_none`, after an answer that uploads a file, or
+    past `MAX_ANSWERS`."""
     answers = _mine(session)
     if answers is None or not type(method).__name__.startswith(ANSWERS):
         return

@@ -206,8 +206,9 @@ async def footprint(session: AsyncSession, resident: Resident) -> Footprint:
 
 async def delete_account(session: AsyncSession, resident: Resident, *, withdraw_waiting: bool = False) -> int:
     """Unlink the person: no Telegram id, no language, no neighborhood, no notification choices, no
-    roles, no conversation state, no answers kept to be sent again. What they did (ideas, supports) stays counted, anonymously; with
-    `withdraw_waiting` their ideas still waiting for review are withdrawn (published ones stay).
+    roles, no conversation state, no answers kept to be sent again. What they did (ideas, supports)
+    stays counted, anonymously; with `withdraw_waiting` their ideas still waiting for review are
+    withdrawn (published ones stay).
 
     The identity (a keyed hash of the Telegram id, `residents.identity_of`) stays on the anonymous row:
     it is not the Telegram id and cannot be turned back into it without the key, and it keeps "one per
