@@ -100,7 +100,8 @@ async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
 
 
 class DedupMiddleware(BaseMiddleware):
-    """Skips an update already handled, telling its sender (`again_text`); runs inside
+    """Skips an update already handled, answering it with the answers it made (`kept_answers`) or the
+    note (`again_text`), and keeps the answers of the others (`keep_answer`); runs inside
     `DatabaseMiddleware` and uses its session, after the resident and the locale are known."""
 
     async def __call__(
