@@ -55,12 +55,13 @@ from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
-from sqlalchemy import ColumnElement, bindparam, delete, func, inspect, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import N_
 from bot.middlewares.metrics import DUPLICATE
+from bot.services import residents
 from storage.models import ProcessedUpdate, Resident, utcnow
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,9 @@ class DedupMiddleware(BaseMiddleware):
             data[DUPLICATE] = True
             return await _tell(event, data, await kept_answers(session, bot_id, event.update_id))
         user = data.get("event_from_user")
-        answers = _Answers(session, bot_id, event.update_id, user.id if user is not None else None, data)
+        answers = _Answers(
+            session, bot_id, event.update_id, user.id if user is not None else None, data.get("resident")
+        )
         token = _answers.set(answers)
         try:
             result = await handler(event, data)
@@ -189,12 +192,7 @@ async def purge_processed(session_factory: async_sessionmaker[AsyncSession]) -> 
     now = utcnow()
     async with session_factory.begin() as session:
         result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.at < now - KEEP))
-        await session.execute(
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.answer_to.is_not(None), ProcessedUpdate.at < now - ANSWER_KEEP)
-            .values(FORGET_ANSWER)
-            .execution_options(synchronize_session=False)
-        )
+        await residents.clear_kept_answers(session, ProcessedUpdate.at < now - ANSWER_KEEP)
         return result.rowcount or 0
 
 
@@ -208,7 +206,7 @@ MAX_ANSWERS = 5  # kept for one update
 class _Answers:
     """The update being handled, in the task handling it, and the answers kept for it so far."""
 
-    __slots__ = ("bot_id", "data", "done", "kept", "session", "task", "telegram_id", "update_id")
+    __slots__ = ("bot_id", "done", "kept", "resident", "session", "task", "telegram_id", "update_id")
 
     def __init__(
         self,
@@ -216,22 +214,19 @@ class _Answers:
         bot_id: int,
         update_id: int,
         telegram_id: int | None,
-        data: dict[str, Any],
+        resident: Resident | None,
     ) -> None:
         self.session = session
         self.bot_id = bot_id
         self.update_id = update_id
         self.telegram_id = telegram_id
-        self.data = data
+        self.resident = resident  # read before the update is handled: consent is decided as it is kept
         self.task = asyncio.current_task()
         self.kept: list[str] = []  # each as `entry` makes it
         self.done = False  # nothing more is kept for this update
 
 
 _answers: ContextVar[_Answers | None] = ContextVar("meydan_kept_answers", default=None)
-
-# what clears kept answers (the purge, the deletion of an account)
-FORGET_ANSWER = {"answer_to": None, "answer": None}
 
 _UPDATES = ProcessedUpdate.__table__.c
 # on the table, not the entity: an ORM UPDATE would look for the row among the session's objects first
@@ -283,21 +278,12 @@ async def keep_answer(session: AsyncSession, method: TelegramMethod[Any]) -> Non
     answers = _mine(session)
     if answers is None or not type(method).__name__.startswith(ANSWERS):
         return
-    made = entry(method) if _consented(answers.data.get("resident")) else None
+    made = entry(method) if residents.may_keep_answers(answers.resident) else None
     if made is None or len(answers.kept) >= MAX_ANSWERS:
         answers.done = True  # what follows an answer not kept is not sent again without it
         return
     answers.kept.append(made)
     await keep(session, answers.bot_id, answers.update_id, answers.telegram_id, answers.kept)
-
-
-def _consented(resident: Resident | None) -> bool:
-    """Whether the person has accepted the privacy notice and still has their account: nothing of them
-    is kept before, and nothing after they deleted it or refused the notice in this very update."""
-    if resident is None or resident.consent_at is None or resident.telegram_id is None:
-        return False
-    state = inspect(resident)
-    return not (state.deleted or state.was_deleted)
 
 
 def entry(method: TelegramMethod[Any]) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    inspect,
     literal,
     or_,
     select,
@@ -303,15 +304,29 @@ async def forget_unfinished(session: AsyncSession, resident: Resident) -> None:
         await session.flush()
 
 
-async def forget_kept_answers(session: AsyncSession, telegram_id: int) -> None:
-    """Clear the bot's answers to the person kept to be sent again should an update of theirs come again
-    (`bot.middlewares.dedup`), when their account goes."""
+def may_keep_answers(resident: Resident | None) -> bool:
+    """Whether the bot's answers to the person may be kept with their update, to be sent again should it
+    come again (`bot.middlewares.dedup`): only once they have accepted the privacy notice, and not once
+    they deleted their account or refused the notice, in this very update too."""
+    if resident is None or resident.consent_at is None or resident.telegram_id is None:
+        return False
+    state = inspect(resident)
+    return not (state.deleted or state.was_deleted)
+
+
+async def clear_kept_answers(session: AsyncSession, *where: ColumnElement[bool]) -> None:
+    """Clear the answers kept with the updates that match `where` (the purge's age, or a person)."""
     await session.execute(
         update(ProcessedUpdate)
-        .where(ProcessedUpdate.answer_to == telegram_id)
+        .where(ProcessedUpdate.answer_to.is_not(None), *where)
         .values(answer_to=None, answer=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def forget_kept_answers(session: AsyncSession, telegram_id: int) -> None:
+    """Clear the bot's answers to the person kept with their updates, when their account goes."""
+    await clear_kept_answers(session, ProcessedUpdate.answer_to == telegram_id)
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Resident | None:
