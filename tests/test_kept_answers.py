@@ -6,11 +6,24 @@ two days."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
-from aiogram.methods import EditMessageText, SendMessage
+from aiogram.methods import EditMessageText, GetFile, SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, Update
 from sqlalchemy import select, update
 
-from bot.middlewares.dedup import ANSWER_KEEP, KEEP, claim, entry, keep, kept_answers, purge_processed
+from bot.middlewares.dedup import (
+    ANSWER_KEEP,
+    KEEP,
+    MAX_ANSWERS,
+    DedupMiddleware,
+    claim,
+    entry,
+    keep,
+    keep_answer,
+    kept_answers,
+    purge_processed,
+)
 from bot.services import privacy, residents
 from storage.models import ProcessedUpdate, utcnow
 
@@ -125,3 +138,48 @@ async def test_the_export_holds_the_persons_kept_answers_and_no_one_elses(sessio
     assert [k["answers"] for k in kept] == [
         [{"method": "SendMessage", "params": {"chat_id": ALI, "text": "Ali'ye"}}]
     ]
+
+
+async def _handled(sessions, update_id: int, *calls, consent: bool = True) -> list:  # noqa: ANN001, ANN002
+    """`DedupMiddleware` handling an update of Ali whose handler makes `calls`, each offered to
+    `keep_answer` as `CommitBeforeSending` offers it before the call goes out; what was kept."""
+    async with sessions.begin() as session:
+        ali = (await residents.get_or_create(session, ALI)).resident
+        if consent:
+            await residents.accept_privacy(session, ali)
+
+        async def handler(_event, _data) -> None:  # noqa: ANN001
+            for call in calls:
+                await keep_answer(session, call)
+
+        user = SimpleNamespace(id=ALI, is_bot=False)
+        data = {"session": session, "bot": SimpleNamespace(id=BOT), "event_from_user": user, "resident": ali}
+        await DedupMiddleware()(handler, Update(update_id=update_id), data)
+    async with sessions() as session:
+        return _texts(await kept_answers(session, BOT, update_id))
+
+
+def _said(*texts: str) -> list[SendMessage]:
+    return [SendMessage(chat_id=ALI, text=text) for text in texts]
+
+
+async def test_the_answers_of_an_update_are_kept_up_to_the_cap(sessions) -> None:  # noqa: ANN001
+    many = [str(n) for n in range(MAX_ANSWERS + 2)]
+    assert await _handled(sessions, 50, *_said(*many)) == many[:MAX_ANSWERS]
+
+
+async def test_a_call_that_says_nothing_to_the_person_is_not_kept_and_an_upload_ends_the_keeping(
+    sessions,  # noqa: ANN001
+) -> None:
+    fetched = (*_said("first"), GetFile(file_id="AgAD"), *_said("second"))
+    assert await _handled(sessions, 51, *fetched) == ["first", "second"]  # the file's fetch is no answer
+    photo = SendPhoto(chat_id=ALI, photo=BufferedInputFile(b"\x89PNG", filename="p.png"))
+    # what follows an upload is not sent again without it
+    assert await _handled(sessions, 52, *_said("before"), photo, *_said("after")) == ["before"]
+
+
+async def test_nothing_is_kept_of_a_person_before_they_accept_the_privacy_notice(sessions) -> None:  # noqa: ANN001
+    assert await _handled(sessions, 53, *_said("hello"), consent=False) == []
+    async with sessions() as session:
+        row = await session.get(ProcessedUpdate, (BOT, 53))
+        assert row is not None and (row.answer_to, row.answer) == (None, None)  # claimed all the same

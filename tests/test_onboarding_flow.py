@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from aiogram.methods import EditMessageText
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from bot.app import Meydan
-from bot.middlewares.dedup import claim
+from bot.middlewares.dedup import claim, entry, keep
 from bot.services import residents
 from storage.models import FsmRecord, Neighborhood, NotificationChoice, ProcessedUpdate, Resident
 from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
@@ -225,6 +226,37 @@ async def test_an_answer_lost_with_its_instance_comes_on_the_second_delivery(mey
     async with meydan.sessions() as session:
         kept = await session.get(ProcessedUpdate, (meydan.bot.id, 900_050))
         assert kept.answer_to == person.id and kept.answer.startswith('[{"method":"SendMessage"')
+
+
+async def test_an_answer_lost_before_a_restart_comes_from_the_restarted_bot(settings, sandbox) -> None:  # noqa: ANN001
+    """The answers are kept in the database, not in the process: the whole bot restarts between the
+    lost reply and Telegram's retry, and the retry still brings the answer, once."""
+    async with running_bot(settings, sandbox) as first:
+        person = await onboard(sandbox, lang="en", name="Mert")
+        before = len(await person.bot_messages())
+        update = _start_update(900_060, person.id)
+        update["message"] |= {"text": "/menu", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}
+        status, reply = await post_webhook(sandbox, update, first.webhook_secret)  # the reply never arrives
+        assert status == 200 and reply is not None
+    async with running_bot(settings, sandbox) as again:  # a new process on the same database
+        assert await post_update(sandbox, update, again.webhook_secret) == 200
+        messages = (await person.bot_messages())[before:]
+        assert len(messages) == 1 and "Ideas" in " ".join(label for row in messages[0].buttons for label in row)
+
+
+async def test_a_kept_answer_telegram_refuses_is_followed_by_the_note(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """A kept edit of a message that is gone (Telegram refuses it) leaves the person with the note, so
+    that they know the update was taken and how to carry on (an edit already made brings none: see
+    the ideas flow's support delivered again)."""
+    person = await onboard(sandbox, lang="en", name="Ece")
+    async with meydan.sessions.begin() as session:  # what the dead instance committed and kept
+        await claim(session, meydan.bot.id, 900_070)
+        edit = EditMessageText(chat_id=person.id, message_id=987_654, text="Gone")
+        await keep(session, meydan.bot.id, 900_070, person.id, [entry(edit)])
+    before = len(await person.bot_messages())
+    assert await post_update(sandbox, _start_update(900_070, person.id), meydan.webhook_secret) == 200
+    messages = (await person.bot_messages())[before:]
+    assert len(messages) == 1 and "reached Meydan a second time" in messages[0].text
 
 
 async def test_an_update_recorded_by_an_instance_that_died_before_answering(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
