@@ -1,12 +1,15 @@
-"""One update at a time per person in one process, with no lock kept for people not being handled."""
+"""One update at a time per person in one process, with no lock kept for people not being handled, and
+each update committed before the person's next one may begin."""
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.isolation import PersonLocks
+from storage.db import current_session
 from tests.flows import onboard
 
 
@@ -65,3 +68,23 @@ async def test_the_bot_keeps_no_lock_for_people_it_is_not_handling(meydan, sandb
     people = await asyncio.gather(*(onboard(sandbox, name=f"P{n}", lang="en") for n in range(5)))
     await asyncio.gather(*(p.say("/menu") for p in people))
     assert isolation.held() == 0
+
+
+async def test_an_update_is_committed_before_the_persons_lock_is_released(meydan, sandbox) -> None:  # noqa: ANN001
+    """The person's next update waits for the lock and begins its own transaction then: were this one
+    still uncommitted (a typed answer goes out in the webhook reply, after the handler), that update
+    would read, on PostgreSQL, the state and the rows as they were before it."""
+    isolation = meydan.dp.fsm.events_isolation
+    held = isolation.lock
+    open_at_release: list[bool] = []
+
+    @asynccontextmanager
+    async def lock(key: StorageKey):  # noqa: ANN202
+        async with held(key):
+            yield
+            open_at_release.append(current_session.get().in_transaction())
+
+    isolation.lock = lock
+    person = await onboard(sandbox, name="Selin", lang="en")  # typed answers, presses, a district search
+    await person.say("/menu")
+    assert len(open_at_release) >= 5 and not any(open_at_release)

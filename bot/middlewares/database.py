@@ -1,4 +1,5 @@
-"""One database session per update: committed when the handler returns, rolled back on error.
+"""One database session per update: committed when the handler returns, rolled back on error. An update
+of a person is committed by `ResidentMiddleware`, before their lock is released.
 
 No Telegram call waits inside a write transaction. Before the bot says anything while an update is
 handled (a reply, an edit, the answer to a press), `CommitBeforeSending` commits what the update has

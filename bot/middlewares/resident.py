@@ -9,6 +9,10 @@ the resident are read in one statement, the first of the update's transaction
 than two. With the state in Redis, the state comes from Redis and the resident from the database. On
 PostgreSQL the same statement claims the update for `DedupMiddleware` (`dedup.claimed_column`), which
 reads the outcome from `dedup.CLAIMED`.
+
+The update's transaction is committed inside the lock, when the handler returns (`DatabaseMiddleware`
+rolls it back if anything raises): an update of the same person waits for the lock, so it begins after
+this commit and sees all this update did.
 """
 
 from __future__ import annotations
@@ -57,7 +61,14 @@ class ResidentMiddleware(BaseMiddleware):
                 data["viewer"] = viewer
                 data["resident"] = viewer.resident
             data.update(state=context, raw_state=await context.get_state())
-            return await handler(event, data)
+            result = await handler(event, data)
+            # committed before the lock goes: the person's next update, waiting for it, reads what this
+            # one did (on PostgreSQL it would otherwise begin before this commit and read the rows as
+            # they were: the state before this answer, an account this update deleted)
+            session: AsyncSession = data["session"]
+            if session.in_transaction():
+                await session.commit()
+            return result
 
     async def _person(
         self, event: TelegramObject, data: dict[str, Any], key: StorageKey, telegram_id: int
