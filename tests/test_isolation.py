@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.isolation import PersonLocks
+from bot.services import residents
 from storage.db import current_session
 from tests.flows import onboard
 
@@ -70,10 +71,15 @@ async def test_the_bot_keeps_no_lock_for_people_it_is_not_handling(meydan, sandb
     assert isolation.held() == 0
 
 
-async def test_an_update_is_committed_before_the_persons_lock_is_released(meydan, sandbox) -> None:  # noqa: ANN001
+async def test_an_update_is_committed_before_the_persons_lock_is_released(
+    meydan,  # noqa: ANN001
+    sandbox,  # noqa: ANN001
+    monkeypatch,  # noqa: ANN001
+) -> None:
     """The person's next update waits for the lock and begins its own transaction then: were this one
     still uncommitted (a typed answer goes out in the webhook reply, after the handler), that update
-    would read, on PostgreSQL, the state and the rows as they were before it."""
+    would read, on PostgreSQL, the state and the rows as they were before it; were a failed one not yet
+    rolled back, it would wait for the rows that one holds."""
     isolation = meydan.dp.fsm.events_isolation
     held = isolation.lock
     open_at_release: list[bool] = []
@@ -81,10 +87,20 @@ async def test_an_update_is_committed_before_the_persons_lock_is_released(meydan
     @asynccontextmanager
     async def lock(key: StorageKey):  # noqa: ANN202
         async with held(key):
-            yield
-            open_at_release.append(current_session.get().in_transaction())
+            try:
+                yield
+            finally:
+                open_at_release.append(current_session.get().in_transaction())
 
     isolation.lock = lock
     person = await onboard(sandbox, name="Selin", lang="en")  # typed answers, presses, a district search
     await person.say("/menu")
     assert len(open_at_release) >= 5 and not any(open_at_release)
+
+    def broken(_resident: object) -> bool:
+        raise RuntimeError("a fault while handling")
+
+    monkeypatch.setattr(residents, "is_onboarded", broken)  # an update that fails once its reads began
+    failed = len(open_at_release)
+    await person.say("/menu", check=False)
+    assert len(open_at_release) == failed + 1 and not open_at_release[-1]  # rolled back, then released

@@ -10,9 +10,9 @@ than two. With the state in Redis, the state comes from Redis and the resident f
 PostgreSQL the same statement claims the update for `DedupMiddleware` (`dedup.claimed_column`), which
 reads the outcome from `dedup.CLAIMED`.
 
-The update's transaction is committed inside the lock, when the handler returns (`DatabaseMiddleware`
-rolls it back if anything raises): an update of the same person waits for the lock, so it begins after
-this commit and sees all this update did.
+The update's transaction is committed inside the lock when the handler returns, or rolled back there if
+anything raises: an update of the same person waits for the lock, so it begins after this commit and
+sees all this update did.
 """
 
 from __future__ import annotations
@@ -61,13 +61,18 @@ class ResidentMiddleware(BaseMiddleware):
                 data["viewer"] = viewer
                 data["resident"] = viewer.resident
             data.update(state=context, raw_state=await context.get_state())
-            result = await handler(event, data)
-            # committed before the lock goes: the person's next update, waiting for it, reads what this
-            # one did (on PostgreSQL it would otherwise begin before this commit and read the rows as
-            # they were: the state before this answer, an account this update deleted)
+            # ended before the lock goes: the person's next update, waiting for it, reads what this one
+            # did (on PostgreSQL it would otherwise begin before this commit and read the rows as they
+            # were: the state before this answer, an account this update deleted), and waits for no row
+            # this one still holds
             session: AsyncSession = data["session"]
-            if session.in_transaction():
-                await session.commit()
+            try:
+                result = await handler(event, data)
+                if session.in_transaction():
+                    await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
             return result
 
     async def _person(
