@@ -207,6 +207,13 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
         assert (rows[0].answer_to, rows[0].answer) == (None, None)
 
 
+async def _speaks(meydan: Meydan, telegram_id: int, lang: str) -> None:
+    """The person's language changed behind the bot's back: an update handled again would show it, an
+    answer kept from before would not."""
+    async with meydan.sessions.begin() as session:
+        residents.set_language(await residents.by_telegram_id(session, telegram_id), lang)
+
+
 async def test_an_answer_lost_with_its_instance_comes_on_the_second_delivery(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
     """The instance committed the update and died before its answer (the webhook reply) went out:
     Telegram delivers the update again, which is not handled twice, and the person gets the answer they
@@ -218,6 +225,7 @@ async def test_an_answer_lost_with_its_instance_comes_on_the_second_delivery(mey
     status, reply = await post_webhook(sandbox, update, meydan.webhook_secret)  # the reply never arrives
     assert status == 200 and reply is not None and reply["method"] == "sendMessage"
     assert len(await person.bot_messages()) == before  # lost
+    await _speaks(meydan, person.id, "tr")  # handled again, /menu would now answer in Turkish
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200  # Telegram's retry
     messages = (await person.bot_messages())[before:]
     assert len(messages) == 1 and "Ideas" in " ".join(label for row in messages[0].buttons for label in row)
@@ -238,6 +246,7 @@ async def test_an_answer_lost_before_a_restart_comes_from_the_restarted_bot(sett
         update["message"] |= {"text": "/menu", "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}
         status, reply = await post_webhook(sandbox, update, first.webhook_secret)  # the reply never arrives
         assert status == 200 and reply is not None
+        await _speaks(first, person.id, "tr")  # handled again, /menu would now answer in Turkish
     async with running_bot(settings, sandbox) as again:  # a new process on the same database
         assert await post_update(sandbox, update, again.webhook_secret) == 200
         messages = (await person.bot_messages())[before:]

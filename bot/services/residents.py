@@ -314,11 +314,11 @@ def may_keep_answers(resident: Resident | None) -> bool:
     return not (state.deleted or state.was_deleted)
 
 
-async def clear_kept_answers(session: AsyncSession, *where: ColumnElement[bool]) -> None:
-    """Clear the answers kept with the updates that match `where` (the purge's age, or a person)."""
+async def clear_kept_answers(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    """Clear the answers kept with the updates that match `which` (the purge's age, or a person)."""
     await session.execute(
         update(ProcessedUpdate)
-        .where(ProcessedUpdate.answer_to.is_not(None), *where)
+        .where(ProcessedUpdate.answer_to.is_not(None), which)
         .values(answer_to=None, answer=None)
         .execution_options(synchronize_session=False)
     )
