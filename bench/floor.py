@@ -5,8 +5,10 @@ Mokotów election imported, residents seeded, as `bench.replay` prepares it), in
 transaction at a time on the loop the bot runs on, by the process's CPU time per transaction. The
 rows, each adding a step to the one before unless it says it stands in place of others:
 
-- **driver** (PostgreSQL only): asyncpg under SQLAlchemy's pool: check a connection out, BEGIN,
-  `SELECT 1`, COMMIT, hand it back: the same three round trips without SQLAlchemy's session;
+- **driver**: the database's own library under SQLAlchemy's pool: check a connection out, BEGIN,
+  `SELECT 1`, COMMIT, hand it back: the same three statements without SQLAlchemy's session (asyncpg on
+  PostgreSQL; on SQLite the `sqlite3` connection, called on the loop's thread as `storage/sqlite.py`
+  calls it);
 - **session**: the same through `AsyncSession`, as `DatabaseMiddleware` opens and commits one;
 - **+ state**: the person's conversation state and boxes (`storage.fsm.SQLStorage`, one SELECT);
 - **+ resident, a SELECT of its own**: the person and their roles (`residents.load`) after the state:
@@ -87,8 +89,14 @@ async def measure(
         async def driver() -> None:
             async with engine.connect() as connection:
                 raw = (await connection.get_raw_connection()).driver_connection
-                async with raw.transaction():
-                    await raw.fetchval("SELECT 1")
+                if postgresql:
+                    async with raw.transaction():
+                        await raw.fetchval("SELECT 1")
+                    return
+                library = raw._conn  # noqa: SLF001 - the sqlite3 connection, as storage/sqlite.py runs it
+                library.execute("BEGIN IMMEDIATE")
+                library.execute("SELECT 1").fetchone()
+                library.commit()
 
         postgresql = database == "postgresql"
         claiming = residents.PersonRead(claimed_column())
@@ -138,9 +146,7 @@ async def measure(
 
             return run
 
-        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
-        if postgresql:
-            steps.append(("driver: BEGIN, SELECT 1, COMMIT", driver))
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [("driver: BEGIN, SELECT 1, COMMIT", driver)]
         steps += [
             ("session: BEGIN, SELECT 1, COMMIT", step("session")),
             ("+ state (in place of SELECT 1)", step("state")),
