@@ -26,6 +26,11 @@ rows, each adding a step to the one before unless it says it stands in place of 
   buttons with the page's own) kept with the update's id (`bot.middlewares.dedup.keep`, an UPDATE):
   what every update that answers adds, to be answered again should it come again.
 
+Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
+makes), per statement, by each way of running it: `AsyncSession.execute`, as every service does; the
+session's connection's `execute`; `exec_driver_sql` with the SQL made once; the database library's own
+`execute`: what SQLAlchemy's layers cost a statement.
+
 The echo bot's CPU per update (webhook, `bench.throughput.measure_echo`) is measured in the same run;
 *vs echo* divides each row by it. The aim for a whole update is ≤ 3× the echo, HTTP,
 parsing, routing and rendering included: what this table shows is spent before any of those.
@@ -40,6 +45,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from itertools import count
+from typing import Any
 
 from bench.meydan import DATABASE_URL_VARIABLE, FIRST_PERSON_ID, Database, fresh_database
 from bench.replay import FILE, prepare
@@ -158,6 +164,7 @@ async def measure(
             steps.append(("dedup in the same SELECT: every update", step("folded")))
         steps.append(("+ ballot press", step("press")))
         steps.append(("+ its answer kept", step("kept")))
+        statements = await one_statement(engine, sessions, postgresql, loops, repeats)
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:
             for _ in range(repeats):
@@ -171,13 +178,73 @@ async def measure(
         finally:
             await engine.dispose()
     echo = await measure_echo("webhook", 20, 30)
-    return list(figures.items()), 1e6 * echo.bot.cpu_s / echo.bot_updates
+    return list(figures.items()) + statements, 1e6 * echo.bot.cpu_s / echo.bot_updates
+
+
+async def one_statement(
+    engine: Any, sessions: Any, postgresql: bool, loops: int, repeats: int
+) -> list[tuple[str, list[float]]]:
+    """CPU µs of one statement inside an open transaction (an UPDATE of an update's row, as keeping an
+    answer makes), by each way of running it: the session, the session's connection, the connection
+    with the SQL already made, and the database's own library."""
+    from sqlalchemy import bindparam, update
+
+    from bot.middlewares.dedup import claim
+    from storage.models import ProcessedUpdate
+
+    rows = ProcessedUpdate.__table__.c
+    statement = (
+        update(ProcessedUpdate.__table__)
+        .where(rows.bot_id == bindparam("b"), rows.update_id == bindparam("u"))
+        .values(answer_to=bindparam("to"), answer=bindparam("a"))
+    )
+    compiled = statement.compile(dialect=engine.dialect)
+    sql, order = str(compiled), compiled.positiontup or []
+    first = 10_000_000
+    async with sessions.begin() as session:
+        for update_id in range(first, first + loops):
+            await claim(session, 2, update_id)
+
+    def values(update_id: int) -> dict[str, Any]:
+        return {"b": 2, "u": update_id, "to": 5, "a": "[]"}
+
+    async def way(session: Any, name: str) -> None:
+        connection = await session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        for update_id in range(first, first + loops):
+            if name == "session":
+                await session.execute(statement, values(update_id))
+            elif name == "connection":
+                await connection.execute(statement, values(update_id))
+            else:
+                positional = tuple(values(update_id)[key] for key in order)
+                if name == "sql":
+                    await connection.exec_driver_sql(sql, positional)
+                elif postgresql:
+                    await raw.execute(sql, *positional)
+                else:
+                    raw._conn.execute(sql, positional)  # noqa: SLF001 - the sqlite3 connection
+
+    ways = {
+        "one UPDATE in a transaction: session.execute": "session",
+        "… the session's connection.execute": "connection",
+        "… exec_driver_sql, the SQL made once": "sql",
+        "… the driver's own execute": "driver",
+    }
+    found: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(repeats):
+        for name, how in ways.items():
+            async with sessions.begin() as session:
+                started = time.process_time()
+                await way(session, how)
+                found[name].append(1e6 * (time.process_time() - started) / loops)
+    return list(found.items())
 
 
 def table(rows: Sequence[tuple[str, list[float]]], echo_us: float) -> str:
     lines = [
-        "| step | CPU µs per transaction (repeats) | best | vs echo (best) |",
-        "|------|-----------------------------------|-----:|---------------:|",
+        "| step | CPU µs per transaction or statement (repeats) | best | vs echo (best) |",
+        "|------|-----------------------------------------------|-----:|---------------:|",
     ]
     for name, figures in rows:
         best = min(figures)
