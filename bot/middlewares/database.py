@@ -61,12 +61,7 @@ class DatabaseMiddleware(BaseMiddleware):
             token = current_session.set(session)
             speaking = _handling.set((session, asyncio.current_task()))
             try:
-                result = await handler(event, data)
-                if session.in_transaction():
-                    await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+                result = await handled(session, handler, event, data)
             finally:
                 _handling.reset(speaking)
                 current_session.reset(token)
@@ -74,6 +69,24 @@ class DatabaseMiddleware(BaseMiddleware):
         if queued and self._signal is not None:
             await self._signal.queued(queued, NOTICE_WAIT)
         return result
+
+
+async def handled(
+    session: AsyncSession,
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    """The handler's result, the session's transaction ended: committed when the handler returns, rolled
+    back if anything raises (here, or in `ResidentMiddleware` before the person's lock is released)."""
+    try:
+        result = await handler(event, data)
+        if session.in_transaction():
+            await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return result
 
 
 class CommitBeforeSending(BaseRequestMiddleware):

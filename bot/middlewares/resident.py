@@ -26,6 +26,7 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares.database import handled
 from bot.middlewares.dedup import CLAIMED, claimed_column
 from bot.services import residents
 from storage.fsm import SQLStorage
@@ -65,15 +66,7 @@ class ResidentMiddleware(BaseMiddleware):
             # did (on PostgreSQL it would otherwise begin before this commit and read the rows as they
             # were: the state before this answer, an account this update deleted), and waits for no row
             # this one still holds
-            session: AsyncSession = data["session"]
-            try:
-                result = await handler(event, data)
-                if session.in_transaction():
-                    await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            return result
+            return await handled(data["session"], handler, event, data)
 
     async def _person(
         self, event: TelegramObject, data: dict[str, Any], key: StorageKey, telegram_id: int
