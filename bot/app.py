@@ -24,7 +24,7 @@ from bot.config import CitySpec, Settings, load_city
 from bot.features import Feature, pitches
 from bot.features import commands as manifest_commands
 from bot.i18n import N_, make_i18n, translate
-from bot.isolation import PersonLocks
+from bot.isolation import PersonLocks, redis_isolation
 from bot.middlewares.answer import AnswerMiddleware
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.dedup import DedupMiddleware
@@ -93,32 +93,9 @@ async def prepare_database(
 
 
 # seconds a per-person lock in Redis outlives a process that died holding it (aiogram's default is 60):
-# far above an update's handling, short enough that a crashed instance holds that person up briefly
+# short, so that a crashed instance holds that person up briefly; a live one renews the locks it holds
+# (`bot.isolation.redis_isolation`)
 ISOLATION_LOCK_TTL = 20
-
-
-def _redis_isolation(redis, keys, ttl: float) -> BaseEventIsolation:  # noqa: ANN001
-    """aiogram's Redis event isolation, except that a lock which expired while its update was still being
-    handled (an overloaded machine) is logged instead of failing that update at its release."""
-    from contextlib import asynccontextmanager
-
-    from aiogram.fsm.storage.redis import RedisEventIsolation
-    from redis.exceptions import LockNotOwnedError
-
-    class Isolation(RedisEventIsolation):
-        @asynccontextmanager
-        async def lock(self, key):  # noqa: ANN001, ANN202
-            lock = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
-            await lock.acquire()
-            try:
-                yield None
-            finally:
-                try:
-                    await lock.release()
-                except LockNotOwnedError:
-                    log.warning("per-person lock expired before its update was handled ttl=%s", ttl)
-
-    return Isolation(redis, keys, lock_kwargs={"timeout": ttl})
 
 
 def make_storage(
@@ -133,7 +110,7 @@ def make_storage(
 
         keys = BoxKeys(prefix=settings.redis_prefix)  # conversation boxes beside the state
         storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
-        isolation = _redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
+        isolation = redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation
     return SQLStorage(sessions, boxes=conversation.declared()), PersonLocks()
 

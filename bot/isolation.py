@@ -3,16 +3,26 @@
 aiogram's in-memory isolation keeps a lock for every person who ever wrote, for the life of the process
 (about 330 bytes each: some 32 MiB after 100,000 different people). `PersonLocks` keeps a lock only while
 an update of that person holds it or waits for it, so its size is the number of people being handled at
-that moment. With Redis (several instances) the locks are in Redis (`bot.app._redis_isolation`).
+that moment.
+
+With Redis (several instances) the locks are in Redis (`redis_isolation`): aiogram's Redis isolation,
+with a time to live so that a process that died holding a lock holds that person up only briefly. A
+live process keeps the locks it holds: each is renewed every half of its time to live while its update
+is handled, since an update may rightly take longer (a flood limit asks the bot to wait up to a minute
+before it may answer), and another instance must not take the person's next update meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+
+log = logging.getLogger(__name__)
 
 
 class PersonLocks(BaseEventIsolation):
@@ -41,3 +51,58 @@ class PersonLocks(BaseEventIsolation):
 
     async def close(self) -> None:
         self._locks.clear()
+
+
+def redis_isolation(redis: Any, keys: Any, ttl: float) -> BaseEventIsolation:
+    """aiogram's Redis event isolation, its locks expiring `ttl` seconds after a process that held them
+    died, renewed while held (`_Renewal`); a lock that expired all the same while its update was handled
+    (the loop stalled past the time to live) is logged instead of failing that update at its release."""
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+    from redis.exceptions import LockNotOwnedError
+
+    class Isolation(RedisEventIsolation):
+        @asynccontextmanager
+        async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+            lock = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
+            await lock.acquire()
+            renewal = _Renewal(lock, ttl / 2)
+            try:
+                yield None
+            finally:
+                renewal.stop()
+                try:
+                    await lock.release()
+                except LockNotOwnedError:
+                    log.warning("per-person lock expired before its update was handled ttl=%s", ttl)
+
+    return Isolation(redis, keys, lock_kwargs={"timeout": ttl})
+
+
+class _Renewal:
+    """Gives a held Redis lock its whole time to live again every `every` seconds until `stop`: a timer,
+    and a task only when it fires (most updates end long before)."""
+
+    __slots__ = ("_every", "_handle", "_lock", "_task")
+
+    def __init__(self, lock: Any, every: float) -> None:
+        self._lock = lock
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+        self._handle = asyncio.get_running_loop().call_later(every, self._renew)
+
+    def _renew(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._reacquire())
+
+    async def _reacquire(self) -> None:
+        from redis.exceptions import LockError
+
+        try:
+            await self._lock.reacquire()
+        except LockError:  # no longer this process's: logged when it is released
+            return
+        self._handle = asyncio.get_running_loop().call_later(self._every, self._renew)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+        if self._task is not None:
+            self._task.cancel()

@@ -1,6 +1,7 @@
 """What several bot instances and workers share: the outbox drained by the lease holder alone (so the
 overall rate holds however many `meydan worker` or `meydan run` processes start), every delivery sent
-once, and throttling kept in Redis across instances."""
+once, throttling kept in Redis across instances, and a person's lock held by the instance handling
+their update for as long as it takes."""
 
 from __future__ import annotations
 
@@ -130,3 +131,51 @@ async def test_throttling_holds_across_instances_with_redis() -> None:
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+@needs_redis
+async def test_a_persons_lock_in_redis_outlives_its_ttl_while_held_and_not_after(caplog) -> None:  # noqa: ANN001
+    """A flood limit can hold an update for a minute, past the lock's time to live: the instance
+    handling it keeps the person's lock (renewed), so another instance takes their next update only once
+    it is released; a lock whose process died expires as before."""
+    import time
+    import uuid
+
+    from aiogram.fsm.storage.base import StorageKey
+    from aiogram.fsm.storage.redis import DefaultKeyBuilder
+    from redis.asyncio import Redis
+
+    from bot.isolation import redis_isolation
+
+    ttl = 0.4
+    clients = [Redis.from_url(TEST_REDIS_URL) for _ in range(2)]
+    keys = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:8]}")
+    one, two = (redis_isolation(client, keys, ttl) for client in clients)
+    key = StorageKey(bot_id=1, chat_id=7, user_id=7)
+    taken: list[str] = []
+    try:
+
+        async def long_update() -> None:
+            async with one.lock(key):
+                taken.append("first")
+                await asyncio.sleep(3 * ttl)  # a wait Telegram asked for
+                taken.append("first done")
+
+        async def next_update() -> None:
+            await asyncio.sleep(ttl / 4)
+            async with two.lock(key):
+                taken.append("second")
+
+        await asyncio.gather(long_update(), next_update())
+        assert taken == ["first", "first done", "second"]
+        assert "expired before its update was handled" not in caplog.text
+
+        dead = clients[0].lock(keys.build(key, "lock"), timeout=ttl)  # taken by a process that then died
+        await dead.acquire()
+        started = time.monotonic()
+        async with two.lock(key):
+            waited = time.monotonic() - started
+        assert ttl / 2 < waited < 3 * ttl  # it expired, with no renewal
+    finally:
+        for client in clients:
+            await client.aclose()
