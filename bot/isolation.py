@@ -94,11 +94,12 @@ class _Renewal:
         self._task = asyncio.get_running_loop().create_task(self._reacquire())
 
     async def _reacquire(self) -> None:
-        from redis.exceptions import LockError
+        from redis.exceptions import RedisError
 
         try:
             await self._lock.reacquire()
-        except LockError:  # no longer this process's: logged when it is released
+        except RedisError as error:  # no longer this process's, or Redis out of reach: it may expire
+            log.warning("per-person lock not renewed: %s", type(error).__name__)
             return
         self._handle = asyncio.get_running_loop().call_later(self._every, self._renew)
 
