@@ -187,7 +187,7 @@ async def one_statement(
     """CPU µs of one statement inside an open transaction (an UPDATE of an update's row, as keeping an
     answer makes), by each way of running it: the session, the session's connection, the connection
     with the SQL already made, and the database's own library."""
-    from sqlalchemy import bindparam, update
+    from sqlalchemy import bindparam, text, update
 
     from bot.middlewares.dedup import claim
     from storage.models import ProcessedUpdate
@@ -209,6 +209,7 @@ async def one_statement(
         return {"b": 2, "u": update_id, "to": 5, "a": "[]"}
 
     async def way(session: Any, name: str) -> None:
+        await session.execute(text("SELECT 1"))  # the transaction open, asyncpg's too (it begins lazily)
         connection = await session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
         for update_id in range(first, first + loops):
