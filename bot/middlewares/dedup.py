@@ -122,10 +122,7 @@ class DedupMiddleware(BaseMiddleware):
             log.info("duplicate update skipped update_id=%s", event.update_id)
             data[DUPLICATE] = True
             return await _tell(event, data, await kept_answers(session, bot_id, event.update_id))
-        user = data.get("event_from_user")
-        answers = _Answers(
-            session, bot_id, event.update_id, user.id if user is not None else None, data.get("resident")
-        )
+        answers = _Answers(session, bot_id, event.update_id, data.get("resident"))
         token = _answers.set(answers)
         try:
             result = await handler(event, data)
@@ -206,20 +203,18 @@ MAX_ANSWERS = 5  # kept for one update
 class _Answers:
     """The update being handled, in the task handling it, and the answers kept for it so far."""
 
-    __slots__ = ("bot_id", "done", "kept", "resident", "session", "task", "telegram_id", "update_id")
+    __slots__ = ("bot_id", "done", "kept", "resident", "session", "task", "update_id")
 
     def __init__(
         self,
         session: AsyncSession,
         bot_id: int,
         update_id: int,
-        telegram_id: int | None,
         resident: Resident | None,
     ) -> None:
         self.session = session
         self.bot_id = bot_id
         self.update_id = update_id
-        self.telegram_id = telegram_id
         self.resident = resident  # read before the update is handled: consent is decided as it is kept
         self.task = asyncio.current_task()
         self.kept: list[str] = []  # each as `entry` makes it
@@ -283,7 +278,8 @@ async def keep_answer(session: AsyncSession, method: TelegramMethod[Any]) -> Non
         answers.done = True  # what follows an answer not kept is not sent again without it
         return
     answers.kept.append(made)
-    await keep(session, answers.bot_id, answers.update_id, answers.telegram_id, answers.kept)
+    # the person answered: their Telegram id is set, as `may_keep_answers` holds
+    await keep(session, answers.bot_id, answers.update_id, answers.resident.telegram_id, answers.kept)
 
 
 def entry(method: TelegramMethod[Any]) -> str | None:
