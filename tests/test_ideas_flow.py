@@ -693,6 +693,9 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
         menu.message_id, BrowseCb(action=BrowseAction.VIEW, process=process_id, idea=pending).pack()
     )
     assert answer.show_alert and "yayımlanmamış" in answer.text
+    gone = BrowseCb(action=BrowseAction.LIST, process=process_id + 99).pack()  # a list of no process
+    answer = await ayse.press_data(menu.message_id, gone)
+    assert answer.show_alert and "süreci artık yok" in answer.text
     for action in ("approve", "hide", "author", "queue"):
         answer = await ayse.press_data(menu.message_id, ModCb(action=action, id=pending).pack())
         assert answer.show_alert and "yalnızca belediye ekibi" in answer.text

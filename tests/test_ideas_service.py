@@ -413,6 +413,16 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
         assert total == 3 and {i.idea.id for i in local} == {made[1], made[3], made[5]}
         themed, total = await ideas.browse(session, process.id, theme_id=culture.id)
         assert total == 1 and themed[0].idea.id == made[3]
+        # the same pages with their process, read in the page's statement or, for a page with no ideas
+        # on it, in one of its own
+        named, top_again, total = await ideas.browse_named(session, process.id, sort="top", page_size=3)
+        assert (named.id, named.key, dict(named.names)) == (process.id, process.key, dict(process.names))
+        assert (top_again, total) == (top, 7)
+        named, past, total = await ideas.browse_named(session, process.id, page=9, page_size=5)
+        assert named.key == process.key and past == second and total == 7
+        named, none, total = await ideas.browse_named(session, process.id, theme_id=culture.id + 99)
+        assert named.key == process.key and (none, total) == ([], 0)
+        assert await ideas.browse_named(session, process.id + 99) == (None, [], 0)
         assert pending.id not in {i.idea.id for i in newest + second}
         assert (await ideas.visible(session, made[0], process.id)).id == made[0]
         assert await ideas.visible(session, pending.id, process.id) is None

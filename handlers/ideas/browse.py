@@ -48,14 +48,14 @@ async def listing(
     process: Process | processes.Named | None = None,  # already read by this update (`start`'s)
 ) -> None:
     cb = callback_data
-    if process is None or process.id != cb.process:
-        process = await processes.named(session, cb.process)
-    if process is None:
-        raise Refusal(_("This idea collection no longer exists."))
     filters = {"neighborhood_id": cb.hood or None, "theme_id": cb.theme or None}
-    items, total = await ideas.browse(
+    named, items, total = await ideas.browse_named(
         session, cb.process, sort=cb.sort.value, page=cb.page, page_size=PAGE_SIZE, **filters
     )
+    if process is None or process.id != cb.process:
+        process = named
+    if process is None:
+        raise Refusal(_("This idea collection no longer exists."))
     hood = await geography.neighborhood(session, cb.hood) if cb.hood else None
     theme = await ideas.theme(session, cb.theme) if cb.theme else None
     theme_name = ideas.theme_name(theme, lang) if theme else None

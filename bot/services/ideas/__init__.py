@@ -371,6 +371,7 @@ _PERSON = bindparam("person")
 # the tables, for statements that give plain values or change rows: a statement of mapped attributes
 # goes through the ORM's execution, which costs a statement about 40 µs more on SQLite
 _IDEAS, _HOODS, _IDEA_SUPPORTS = Idea.__table__, Neighborhood.__table__, IdeaSupport.__table__
+_PROCESSES = Process.__table__
 _THEMES, _DISTRICTS = Theme.__table__, District.__table__
 # an idea's supports, in the card's statement and in a list's
 _SUPPORTS = (
@@ -466,12 +467,40 @@ async def browse(
     page_size: int = 5,
 ) -> tuple[list[Listed], int]:
     """Published ideas of a process, newest or most supported first, optionally of one place or theme."""
-    where = {"process_id": process_id, "statuses": VISIBLE}
+    where = _browsed(process_id, neighborhood_id, theme_id)
+    return await _listed(session, where, order=sort, page=page, page_size=page_size)
+
+
+def _browsed(process_id: int, neighborhood_id: int | None, theme_id: int | None) -> dict[str, object]:
+    """The filters of a process's published ideas, of one place or theme if given."""
+    where: dict[str, object] = {"process_id": process_id, "statuses": VISIBLE}
     if neighborhood_id:
         where["neighborhood_id"] = neighborhood_id
     if theme_id:
         where["theme_id"] = theme_id
-    return await _listed(session, where, order=sort, page=page, page_size=page_size)
+    return where
+
+
+async def browse_named(
+    session: AsyncSession,
+    process_id: int,
+    *,
+    sort: str = "new",
+    neighborhood_id: int | None = None,
+    theme_id: int | None = None,
+    page: int = 0,
+    page_size: int = 5,
+) -> tuple[processes.Named | None, list[Listed], int]:
+    """`browse` with the process it lists, as a page of ideas shows it (`processes.named`; None if
+    there is no such process), read in the page's statement: a second statement only for a page with no
+    ideas on it."""
+    where = _browsed(process_id, neighborhood_id, theme_id)
+    rows, total = await _page(session, where, "top" if sort == "top" else "new", page, page_size, named=True)
+    if rows:
+        named = processes.Named(process_id, *rows[0][6:8])
+    else:
+        named = await processes.named(session, process_id)
+    return named, [Listed(ListedIdea(*row[:4]), row[4]) for row in rows], total
 
 
 # what a list of ideas may be narrowed by: the parameter's name and the condition that takes it
@@ -485,19 +514,21 @@ _LIST_FILTERS = {
 
 
 @cache
-def _list_statements(filters: frozenset[str], order: str) -> tuple[Select, Select]:
+def _list_statements(filters: frozenset[str], order: str, named: bool = False) -> tuple[Select, Select]:
     """A page of ideas with their support counts and the total (a window count), and the total alone,
     narrowed by `filters` (keys of `_LIST_FILTERS`); built once for each kind of list. A list shows
     each idea's number, title, status and neighborhood (`ui.ideas.cards.list_line`), read over the
     tables as plain values: a page of five cost 305 µs over a bare transaction on SQLite as ORM objects
-    (the idea with its neighborhood joined), and 105 so."""
+    (the idea with its neighborhood joined), and 105 so. `named`: each row also has its process's key
+    and names (`browse_named`)."""
     where = [_LIST_FILTERS[name] for name in sorted(filters)]
     supports = _SUPPORTS.label("supports")
-    stmt = (
-        select(_IDEAS.c.id, _IDEAS.c.title, _IDEAS.c.status, _HOODS.c.name, supports, func.count().over())
-        .select_from(_IDEAS.join(_HOODS, _HOODS.c.id == _IDEAS.c.neighborhood_id))
-        .where(*where)
-    )
+    columns = [_IDEAS.c.id, _IDEAS.c.title, _IDEAS.c.status, _HOODS.c.name, supports, func.count().over()]
+    joined = _IDEAS.join(_HOODS, _HOODS.c.id == _IDEAS.c.neighborhood_id)
+    if named:
+        columns += [_PROCESSES.c.key, _PROCESSES.c.names]
+        joined = joined.join(_PROCESSES, _PROCESSES.c.id == _IDEAS.c.process_id)
+    stmt = select(*columns).select_from(joined).where(*where)
     newest = _IDEAS.c.id.desc()
     stmt = stmt.order_by(supports.desc(), newest) if order == "top" else stmt.order_by(newest)
     stmt = stmt.offset(bindparam("offset")).limit(bindparam("limit"))
@@ -507,9 +538,24 @@ def _list_statements(filters: frozenset[str], order: str) -> tuple[Select, Selec
 async def _listed(
     session: AsyncSession, where: dict[str, object], *, order: str, page: int, page_size: int
 ) -> tuple[list[Listed], int]:
-    """One page and the number of ideas in all, in one statement; a page past the end (ideas went away
-    meanwhile) is the last page, which takes a second one. `where` maps filters to their values."""
-    stmt, count = _list_statements(frozenset(where), "top" if order == "top" else "new")
+    """One page and the number of ideas in all, as `Listed` (`_page`). `where` maps filters to their
+    values."""
+    rows, total = await _page(session, where, "top" if order == "top" else "new", page, page_size)
+    return [Listed(ListedIdea(*row[:4]), row[4]) for row in rows], total
+
+
+async def _page(
+    session: AsyncSession,
+    where: dict[str, object],
+    order: str,
+    page: int,
+    page_size: int,
+    *,
+    named: bool = False,
+) -> tuple[Sequence[Any], int]:
+    """One page's rows of `_list_statements` and the number of ideas in all, in one statement; a page
+    past the end (ideas went away meanwhile) is the last page, which takes a second one."""
+    stmt, count = _list_statements(frozenset(where), order, named)
     page = max(page, 0)
     params = {**where, "offset": page * page_size, "limit": page_size}
     rows = (await session.execute(stmt, params)).all()
@@ -517,8 +563,7 @@ async def _listed(
         total = await session.scalar(count, where) or 0
         page = max(1, -(-total // page_size)) - 1
         rows = (await session.execute(stmt, {**params, "offset": page * page_size})).all()
-    total = rows[0][5] if rows else 0
-    return [Listed(ListedIdea(*row[:4]), row[4]) for row in rows], total
+    return rows, rows[0][5] if rows else 0
 
 
 async def neighborhoods_with_ideas(session: AsyncSession, process_id: int) -> list[tuple[Neighborhood, int]]:
@@ -658,7 +703,6 @@ class Toggled:
     supports: int
 
 
-_PROCESSES = Process.__table__
 _TO_SUPPORT = (
     _SHOWN.add_columns(
         _IDEAS.c.author_id.in_(same_person(_PERSON)), _PROCESSES.c.id, _PROCESSES.c.neighborhood_id
