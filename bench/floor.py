@@ -15,16 +15,20 @@ rows, each adding a step to the one before unless it says it stands in place of 
   the two reads apart;
 - **resident and state in one SELECT**: both in the statement `bot.middlewares.resident` makes with
   the SQL storage (`residents.load_with_state`), in place of the two rows above;
-- **+ dedup, an INSERT of its own**: the update's claim (`bot.middlewares.dedup.claim`): what every
-  update of every mix does on SQLite before any handler;
-- **dedup in the same SELECT** (PostgreSQL only): the claim made in the person's statement instead
-  (`dedup.claimed_column`, a data-modifying WITH), as every update of a person does on PostgreSQL;
+- **+ dedup, an INSERT of its own**: the update's claim (`bot.middlewares.dedup.claim`), as an update
+  with no person makes it;
+- **dedup in the same SELECT**: the claim in the person's statement instead, as every update of a
+  person makes it: on PostgreSQL the insert itself (`dedup.claimed_column`, a data-modifying WITH); on
+  SQLite whether the update's row exists (`dedup.unseen_column`), the row then written before the
+  commit (`claim`), as for an update that keeps no answer;
 - **+ ballot press**: what a press adds to every update's row (`budgets.ballot_view` with a draft: the
   pot, its process and phases, the district and the person's ballot in one SELECT; the projects kept
   in the process);
 - **+ its answer kept**: the press's answer (a ballot page's edit: its text and 12 project
-  buttons with the page's own) kept with the update's id (`bot.middlewares.dedup.keep`, an UPDATE):
-  what every update that answers adds, to be answered again should it come again.
+  buttons with the page's own) kept with the update's id: what every update that answers adds, to be
+  answered again should it come again. On PostgreSQL an UPDATE of the claimed row
+  (`bot.middlewares.dedup.keep`); on SQLite the row written with its answer (`dedup.keep_first`), in
+  place of the claim's INSERT of the row above.
 
 Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
 makes), per statement, by each way of running it: `AsyncSession.execute`, as every service does; the
@@ -64,7 +68,7 @@ async def measure(
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.middlewares.dedup import claim, claimed_column, entry, keep
+    from bot.middlewares.dedup import claim, claimed_column, entry, keep, keep_first, unseen_column
     from bot.services import budgets, residents
     from storage.db import current_session, make_engine
     from storage.fsm import SQLStorage
@@ -105,13 +109,16 @@ async def measure(
                 library.commit()
 
         postgresql = database == "postgresql"
-        claiming = residents.PersonRead(claimed_column())
+        claiming = residents.PersonRead(claimed_column() if postgresql else unseen_column())
         names = storage.read_with(key)
 
-        async def person_read(session: AsyncSession, claim_in_it: bool) -> residents.Viewer:
-            """The resident and the state in one statement, as `ResidentMiddleware` reads them."""
-            if claim_in_it:
-                params = {"bot_id": 1, "update_id": next(update_ids), "at": utcnow()}
+        async def person_read(session: AsyncSession, claiming_id: int | None) -> residents.Viewer:
+            """The resident and the state in one statement, as `ResidentMiddleware` reads them; with the
+            claim of update `claiming_id` in it, if given."""
+            if claiming_id is not None:
+                params: dict[str, Any] = {"bot_id": 1, "update_id": claiming_id}
+                if postgresql:
+                    params["at"] = utcnow()
                 viewer, records, _ = await residents.load_with_state(
                     session, person, names, statement=claiming, params=params
                 )
@@ -131,14 +138,17 @@ async def measure(
                     await residents.load(session, person)
                 return
             pressed = step in ("press", "kept")
-            folded = step == "folded" or (pressed and postgresql)
-            viewer = await person_read(session, folded)
-            if step == "claim" or (pressed and not postgresql):
-                await claim(session, 1, next(update_ids))
+            update_id = next(update_ids)
+            viewer = await person_read(session, update_id if step == "folded" or pressed else None)
+            if step == "claim":
+                await claim(session, 1, update_id)
             if pressed:
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
             if step == "kept":
-                await keep(session, 1, next(update_ids) - 1, person, [entry(page) or ""])
+                kept = [entry(page) or ""]
+                await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
+            elif not postgresql and step in ("folded", "press"):
+                await claim(session, 1, update_id)  # the row, written before the commit
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
@@ -158,10 +168,9 @@ async def measure(
             ("+ state (in place of SELECT 1)", step("state")),
             ("+ resident, a SELECT of its own", step("resident")),
             ("resident and state in one SELECT", step("read")),
-            ("+ dedup, an INSERT of its own" + ("" if postgresql else ": every update"), step("claim")),
+            ("+ dedup, an INSERT of its own", step("claim")),
+            ("dedup in the same SELECT: every update", step("folded")),
         ]
-        if postgresql:
-            steps.append(("dedup in the same SELECT: every update", step("folded")))
         steps.append(("+ ballot press", step("press")))
         steps.append(("+ its answer kept", step("kept")))
         statements = await one_statement(engine, sessions, postgresql, loops, repeats)

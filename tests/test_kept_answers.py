@@ -8,14 +8,17 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pytest
 from aiogram.methods import EditMessageText, GetFile, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, Update
 from sqlalchemy import select, update
 
 from bot.middlewares.dedup import (
     ANSWER_KEEP,
+    CLAIMED,
     KEEP,
     MAX_ANSWERS,
+    UNWRITTEN,
     DedupMiddleware,
     claim,
     entry,
@@ -140,9 +143,10 @@ async def test_the_export_holds_the_persons_kept_answers_and_no_one_elses(sessio
     ]
 
 
-async def _handled(sessions, update_id: int, *calls, consent: bool = True) -> list:  # noqa: ANN001, ANN002
+async def _handled(sessions, update_id: int, *calls, consent: bool = True, unwritten: bool = False) -> list:  # noqa: ANN001, ANN002
     """`DedupMiddleware` handling an update of Ali whose handler makes `calls`, each offered to
-    `keep_answer` as `CommitBeforeSending` offers it before the call goes out; what was kept."""
+    `keep_answer` as `CommitBeforeSending` offers it before the call goes out; what was kept.
+    `unwritten`: claimed by the read as on SQLite, its row still to be written."""
     async with sessions.begin() as session:
         ali = (await residents.get_or_create(session, ALI)).resident
         if consent:
@@ -154,6 +158,8 @@ async def _handled(sessions, update_id: int, *calls, consent: bool = True) -> li
 
         user = SimpleNamespace(id=ALI, is_bot=False)
         data = {"session": session, "bot": SimpleNamespace(id=BOT), "event_from_user": user, "resident": ali}
+        if unwritten:
+            data |= {CLAIMED: True, UNWRITTEN: True}
         await DedupMiddleware()(handler, Update(update_id=update_id), data)
     async with sessions() as session:
         return _texts(await kept_answers(session, BOT, update_id))
@@ -183,3 +189,31 @@ async def test_nothing_is_kept_of_a_person_before_they_accept_the_privacy_notice
     async with sessions() as session:
         row = await session.get(ProcessedUpdate, (BOT, 53))
         assert row is not None and (row.answer_to, row.answer) == (None, None)  # claimed all the same
+
+
+async def test_a_claim_left_unwritten_by_the_read_is_written_whatever_ends_the_update(sessions) -> None:  # noqa: ANN001
+    """SQLite's person read only says the update is new (`dedup.unseen_column`): its row is written with
+    the first kept answer, or before anything the update does is committed, or when it ends."""
+    assert await _handled(sessions, 61, *_said("hello"), consent=False, unwritten=True) == []
+    assert await _handled(sessions, 60, *_said("kept", "too"), unwritten=True) == ["kept", "too"]
+    assert await _handled(sessions, 62, unwritten=True) == []  # said nothing at all
+    async with sessions() as session:
+        for update_id in (61, 62):
+            row = await session.get(ProcessedUpdate, (BOT, update_id))
+            assert row is not None and (row.answer_to, row.answer) == (None, None)
+
+    # a commit in the middle of the update (before a call, by `CommitBeforeSending`) holds the claim,
+    # though the update fails after it and its end is rolled back
+    async def committing(_event, data) -> None:  # noqa: ANN001
+        await data["session"].commit()
+        raise RuntimeError("after the commit")
+
+    async with sessions() as session:
+        data = {"session": session, "bot": SimpleNamespace(id=BOT), "resident": None}
+        data |= {CLAIMED: True, UNWRITTEN: True}
+        with pytest.raises(RuntimeError):
+            await DedupMiddleware()(committing, Update(update_id=63), data)
+        await session.rollback()
+    async with sessions() as session:
+        assert await session.get(ProcessedUpdate, (BOT, 63)) is not None
+        assert not await claim(session, BOT, 63)  # a redelivery finds it handled

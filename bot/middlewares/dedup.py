@@ -1,10 +1,15 @@
 """An update delivered twice (a webhook retry, a replay) is handled once.
 
 The update's id is claimed inside the update's own transaction (after `DatabaseMiddleware`), with an
-insert that does nothing on a conflict: one statement and no transaction of its own. On PostgreSQL an
-update of a person is claimed in the statement that reads them (`ResidentMiddleware`, with
-`claimed_column`: the insert as a data-modifying WITH), one round trip fewer, and this middleware
-reads the outcome it left (`CLAIMED`). The claim is committed with what the update did; if handling
+insert that does nothing on a conflict: one statement and no transaction of its own. An update of a
+person is claimed in the statement that reads them (`ResidentMiddleware`), and this middleware reads the
+outcome it left (`CLAIMED`). On PostgreSQL that statement makes the insert (`claimed_column`: a
+data-modifying WITH). SQLite has no such WITH, so there the read says whether the update's row exists
+(`unseen_column`) and the row is written later in the same transaction: with the update's first kept
+answer, which is then an insert instead of an update, or else just before the transaction commits
+(`_write_claim`). SQLite's transaction holds the write lock from its BEGIN (`storage.db`), so no other
+transaction can write the row in between; either way an update of a person costs one statement here,
+with its answers kept, where it cost two. The claim is committed with what the update did; if handling
 fails before anything was committed, the claim is rolled back with the rest and a redelivery is
 handled again: a process killed while handling an update has recorded nothing, the webhook call got no
 2xx, Telegram delivers the update again and another instance handles it. Two deliveries at once: on
@@ -55,9 +60,10 @@ from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
-from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.i18n import N_
 from bot.middlewares.metrics import DUPLICATE
@@ -80,8 +86,10 @@ def _claim(dialect: Any) -> Any:
 # built once per dialect, as every update runs one (a reused statement keeps its cache key)
 _CLAIMS = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
 
-# where `ResidentMiddleware` leaves whether the statement that read the person claimed the update
+# where `ResidentMiddleware` leaves whether the statement that read the person claimed the update, and
+# (SQLite) that the claim's row is still to be written
 CLAIMED = "meydan_claimed"
+UNWRITTEN = "meydan_claim_unwritten"
 
 
 def claimed_column() -> ColumnElement[int]:
@@ -91,6 +99,15 @@ def claimed_column() -> ColumnElement[int]:
     second delivery at the same moment waits for the first's transaction, as `claim` does."""
     claimed = _claim(postgresql).returning(ProcessedUpdate.__table__.c.update_id).cte("claim")
     return select(func.count()).select_from(claimed).scalar_subquery().label("claimed")
+
+
+def unseen_column() -> ColumnElement[bool]:
+    """SQLite: whether the update is new (it has no row yet), as a column of another statement (bound
+    `bot_id` and `update_id`); its row is written later in the same transaction (`UNWRITTEN`)."""
+    seen = select(_UPDATES.update_id).where(
+        _UPDATES.bot_id == bindparam("bot_id"), _UPDATES.update_id == bindparam("update_id")
+    )
+    return (~seen.exists()).label("claimed")
 
 
 async def claim(session: AsyncSession, bot_id: int, update_id: int) -> bool:
@@ -116,13 +133,14 @@ class DedupMiddleware(BaseMiddleware):
         session: AsyncSession = data["session"]
         bot_id = data["bot"].id
         claimed = data.pop(CLAIMED, None)
+        unwritten = data.pop(UNWRITTEN, False)
         if claimed is None:
             claimed = await claim(session, bot_id, event.update_id)
         if not claimed:
             log.info("duplicate update skipped update_id=%s", event.update_id)
             data[DUPLICATE] = True
             return await _tell(event, data, await kept_answers(session, bot_id, event.update_id))
-        answers = _Answers(session, bot_id, event.update_id, data.get("resident"))
+        answers = _Answers(session, bot_id, event.update_id, data.get("resident"), written=not unwritten)
         token = _answers.set(answers)
         try:
             result = await handler(event, data)
@@ -131,6 +149,8 @@ class DedupMiddleware(BaseMiddleware):
                 answers.kept and isinstance(result, AnswerCallbackQuery)
             ):
                 await keep_answer(session, result)
+            if not answers.written:  # nothing kept, nothing committed yet: the transaction ends outside
+                await _claim_row(session, answers)
             return result
         finally:
             _answers.reset(token)
@@ -203,7 +223,7 @@ MAX_ANSWERS = 5  # kept for one update
 class _Answers:
     """The update being handled, in the task handling it, and the answers kept for it so far."""
 
-    __slots__ = ("bot_id", "done", "kept", "resident", "session", "task", "update_id")
+    __slots__ = ("bot_id", "done", "kept", "resident", "session", "task", "update_id", "written")
 
     def __init__(
         self,
@@ -211,6 +231,8 @@ class _Answers:
         bot_id: int,
         update_id: int,
         resident: Resident | None,
+        *,
+        written: bool = True,
     ) -> None:
         self.session = session
         self.bot_id = bot_id
@@ -219,6 +241,7 @@ class _Answers:
         self.task = asyncio.current_task()
         self.kept: list[str] = []  # each as `entry` makes it
         self.done = False  # nothing more is kept for this update
+        self.written = written  # the update's row exists in the session's transaction (or was committed)
 
 
 _answers: ContextVar[_Answers | None] = ContextVar("meydan_kept_answers", default=None)
@@ -229,6 +252,14 @@ _KEEP = (
     update(ProcessedUpdate.__table__)
     .where(_UPDATES.bot_id == bindparam("b_bot_id"), _UPDATES.update_id == bindparam("b_update_id"))
     .values(answer_to=bindparam("answer_to"), answer=bindparam("answer"))
+)
+# SQLite: the update's row, written with its first kept answer (`UNWRITTEN`)
+_CLAIM_KEPT = insert(ProcessedUpdate.__table__).values(
+    bot_id=bindparam("bot_id"),
+    update_id=bindparam("update_id"),
+    at=bindparam("at"),
+    answer_to=bindparam("answer_to"),
+    answer=bindparam("answer"),
 )
 _KEPT = select(_UPDATES.answer_to, _UPDATES.answer).where(
     _UPDATES.bot_id == bindparam("bot_id"),
@@ -279,7 +310,33 @@ async def keep_answer(session: AsyncSession, method: TelegramMethod[Any]) -> Non
         return
     answers.kept.append(made)
     # the person answered: their Telegram id is set, as `may_keep_answers` holds
-    await keep(session, answers.bot_id, answers.update_id, answers.resident.telegram_id, answers.kept)
+    answer_to = answers.resident.telegram_id
+    if answers.written:
+        await keep(session, answers.bot_id, answers.update_id, answer_to, answers.kept)
+        return
+    await keep_first(session, answers.bot_id, answers.update_id, answer_to, answers.kept)
+    answers.written = True
+
+
+@event.listens_for(Session, "before_commit")
+def _write_claim(session: Session) -> None:
+    """SQLite: the row of the update being handled in `session`, written before its transaction commits
+    if no kept answer has written it yet (`UNWRITTEN`): the claim is committed with what the update did,
+    whatever ends its transaction."""
+    answers = _answers.get()
+    if answers is None or answers.written or answers.session.sync_session is not session:
+        return
+    session.execute(_CLAIMS[session.get_bind().dialect.name], _claim_values(answers))
+    answers.written = True
+
+
+async def _claim_row(session: AsyncSession, answers: _Answers) -> None:
+    await session.execute(_CLAIMS[session.get_bind().dialect.name], _claim_values(answers))
+    answers.written = True
+
+
+def _claim_values(answers: _Answers) -> dict[str, Any]:
+    return {"bot_id": answers.bot_id, "update_id": answers.update_id, "at": utcnow()}
 
 
 def entry(method: TelegramMethod[Any]) -> str | None:
@@ -297,7 +354,19 @@ async def keep(
 ) -> None:
     """Keep `entries` (made by `entry`) as the answers of the update, to the person `answer_to`."""
     values = {"b_bot_id": bot_id, "b_update_id": update_id, "answer_to": answer_to}
-    await session.execute(_KEEP, {**values, "answer": f"[{','.join(entries)}]"})
+    await session.execute(_KEEP, {**values, "answer": _joined(entries)})
+
+
+async def keep_first(
+    session: AsyncSession, bot_id: int, update_id: int, answer_to: int | None, entries: list[str]
+) -> None:
+    """`keep` for an update whose row is not written yet (`UNWRITTEN`): the row, with its answers."""
+    values = {"bot_id": bot_id, "update_id": update_id, "at": utcnow(), "answer_to": answer_to}
+    await session.execute(_CLAIM_KEPT, {**values, "answer": _joined(entries)})
+
+
+def _joined(entries: list[str]) -> str:
+    return f"[{','.join(entries)}]"
 
 
 async def kept_answers(session: AsyncSession, bot_id: int, update_id: int) -> list[TelegramMethod[Any]]:

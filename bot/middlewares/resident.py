@@ -6,9 +6,10 @@ same context, the same per-person lock, the same `state` and `raw_state`), and l
 inside the lock as well. When the state is kept in the database (`SQLStorage`), the state's rows and
 the resident are read in one statement, the first of the update's transaction
 (`residents.load_with_state`): every update of a private chat reads both, and one round trip is cheaper
-than two. With the state in Redis, the state comes from Redis and the resident from the database. On
-PostgreSQL the same statement claims the update for `DedupMiddleware` (`dedup.claimed_column`), which
-reads the outcome from `dedup.CLAIMED`.
+than two. With the state in Redis, the state comes from Redis and the resident from the database. The
+same statement claims the update for `DedupMiddleware`, which reads the outcome from `dedup.CLAIMED`: on
+PostgreSQL it writes the claim (`dedup.claimed_column`), on SQLite it reads whether the update was
+claimed before and the claim is written later in the transaction (`dedup.unseen_column`).
 
 The update's transaction is committed inside the lock when the handler returns, or rolled back there if
 anything raises: an update of the same person waits for the lock, so it begins after this commit and
@@ -27,13 +28,16 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares.database import handled
-from bot.middlewares.dedup import CLAIMED, claimed_column
+from bot.middlewares.dedup import CLAIMED, UNWRITTEN, claimed_column, unseen_column
 from bot.services import residents
 from storage.fsm import SQLStorage
 from storage.models import utcnow
 
-# PostgreSQL: the person read and the update claimed, one statement
-_CLAIMING = residents.PersonRead(claimed_column())
+# the person read and the update claimed, one statement (on SQLite the claim's row written later)
+_CLAIMING = {
+    "postgresql": residents.PersonRead(claimed_column()),
+    "sqlite": residents.PersonRead(unseen_column()),
+}
 
 
 class ResidentMiddleware(BaseMiddleware):
@@ -72,16 +76,21 @@ class ResidentMiddleware(BaseMiddleware):
         self, event: TelegramObject, data: dict[str, Any], key: StorageKey, telegram_id: int
     ) -> residents.Viewer:
         """Read the resident, with the state's rows when the storage is `SQLStorage` (kept for the
-        update), and claim a PostgreSQL update, in one statement."""
+        update), and claim the update, in one statement."""
         session: AsyncSession = data["session"]
         storage = self._fsm.storage
         names = storage.read_with(key) if isinstance(storage, SQLStorage) else []
-        if isinstance(event, Update) and session.get_bind().dialect.name == "postgresql":
-            params = {"bot_id": data["bot"].id, "update_id": event.update_id, "at": utcnow()}
+        dialect = session.get_bind().dialect.name
+        claiming = _CLAIMING.get(dialect) if isinstance(event, Update) else None
+        if claiming is not None:
+            params = {"bot_id": data["bot"].id, "update_id": event.update_id}
+            if dialect == "postgresql":
+                params["at"] = utcnow()
             viewer, records, (claimed,) = await residents.load_with_state(
-                session, telegram_id, names, staff_ids=self._staff_ids, statement=_CLAIMING, params=params
+                session, telegram_id, names, staff_ids=self._staff_ids, statement=claiming, params=params
             )
             data[CLAIMED] = bool(claimed)
+            data[UNWRITTEN] = bool(claimed) and dialect == "sqlite"
         else:
             viewer, records, _ = await residents.load_with_state(
                 session, telegram_id, names, staff_ids=self._staff_ids
