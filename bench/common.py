@@ -403,6 +403,9 @@ class BotStats:
     loop_cpu_s: float = math.nan
     # per generation of the garbage collector: [collections, total ms, longest ms], after READY
     gc_pauses: dict[str, list[float]] = field(default_factory=dict)
+    # SQL statements sent to the database after READY, transactions' BEGIN and COMMIT not counted (a bot
+    # with no SQLAlchemy: none)
+    statements: int = 0
 
     def gc_note(self) -> str:
         """The bot's collections after READY, e.g. "gen 0: 130 in 30 ms, longest 1.4 ms; gen 1: …"."""
@@ -474,6 +477,7 @@ async def bot_process(
                     stats.cpu_s = done["cpu_s"]
                     stats.loop_cpu_s = done["loop_cpu_s"]
                     stats.gc_pauses = done.get("gc_pauses", {})
+                    stats.statements = done.get("statements", 0)
 
 
 GC_FREEZE_VARIABLE = "BENCH_GC_FREEZE"
@@ -496,6 +500,24 @@ def _record_gc_pauses() -> dict[int, list[float]]:
 
     gc.callbacks.append(note)
     return pauses
+
+
+def _count_statements() -> list[int]:
+    """From now on, the SQL statements every engine of this process sends (one cell, counted in place),
+    if the bot uses SQLAlchemy; the BEGIN of `storage.db`'s SQLite transactions is one of them, and is
+    not counted."""
+    counted = [0]
+    if "sqlalchemy" not in sys.modules:
+        return counted
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            counted[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", note)
+    return counted
 
 
 def _load_factory(spec: str) -> Callable[..., Any]:
@@ -574,6 +596,7 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
 
         settle()
     pauses = _record_gc_pauses()
+    statements = _count_statements()
     profiler = None
     if profile:
         import cProfile
@@ -605,6 +628,7 @@ async def _serve(factory: str, mode: Mode, api_url: str, token: str, profile: st
             str(generation): [count, total * 1000, longest * 1000]
             for generation, (count, total, longest) in pauses.items()
         },
+        "statements": statements[0],
     }
     print("DONE " + json.dumps(done), flush=True)
 

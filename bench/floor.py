@@ -28,7 +28,9 @@ rows, each adding a step to the one before unless it says it stands in place of 
   buttons with the page's own) kept with the update's id: what every update that answers adds, to be
   answered again should it come again. On PostgreSQL an UPDATE of the claimed row
   (`bot.middlewares.dedup.keep`); on SQLite the row written with its answer (`dedup.keep_first`), in
-  place of the claim's INSERT of the row above.
+  place of the claim's INSERT of the row above;
+- **… the row claimed first** (SQLite only): the same with the claim an INSERT of its own and the answer
+  an UPDATE of its row, as on PostgreSQL: one statement more, what SQLite's updates cost before.
 
 Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
 makes), per statement, by each way of running it: `AsyncSession.execute`, as every service does; the
@@ -137,15 +139,18 @@ async def measure(
                 if step == "resident":
                     await residents.load(session, person)
                 return
-            pressed = step in ("press", "kept")
+            pressed = step in ("press", "kept", "kept_apart")
             update_id = next(update_ids)
-            viewer = await person_read(session, update_id if step == "folded" or pressed else None)
-            if step == "claim":
+            folded = step == "folded" or (pressed and step != "kept_apart")
+            viewer = await person_read(session, update_id if folded else None)
+            if step in ("claim", "kept_apart"):
                 await claim(session, 1, update_id)
             if pressed:
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
-            if step == "kept":
-                kept = [entry(page) or ""]
+            kept = [entry(page) or ""]
+            if step == "kept_apart":
+                await keep(session, 1, update_id, person, kept)
+            elif step == "kept":
                 await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
             elif not postgresql and step in ("folded", "press"):
                 await claim(session, 1, update_id)  # the row, written before the commit
@@ -173,6 +178,8 @@ async def measure(
         ]
         steps.append(("+ ballot press", step("press")))
         steps.append(("+ its answer kept", step("kept")))
+        if not postgresql:
+            steps.append(("… the row claimed first", step("kept_apart")))
         statements = await one_statement(engine, sessions, postgresql, loops, repeats)
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:

@@ -943,6 +943,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             "event-loop thread, the rest in other threads"
         )
         print(f"{meydan.name} {meydan.mode}: garbage collections: {bot.gc_note()}")
+        print(
+            f"{meydan.name} {meydan.mode}: {bot.statements / meydan.bot_updates:.2f} SQL statements per "
+            "update, BEGIN and COMMIT not counted"
+        )
     if args.profile:
         print(f"profiles: {', '.join(f'{args.profile}.{mode}.prof' for mode in modes)}")
 
