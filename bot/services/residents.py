@@ -404,11 +404,13 @@ async def set_notification(session: AsyncSession, resident_id: int, category: st
     )
 
 
-async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> bool:
-    """Turn a category on or off; returns whether it is now on."""
-    enabled = not (await notifications(session, resident_id)).get(category, False)
+async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> dict[str, bool]:
+    """Turn a category on or off; returns the choices after it (as `notifications`), so that the screen
+    showing them need not read them again."""
+    chosen = await notifications(session, resident_id)
+    enabled = not chosen.get(category, False)
     await set_notification(session, resident_id, category, enabled)
-    return enabled
+    return {**chosen, category: enabled}
 
 
 def mark_reachable(resident: Resident, reachable: bool) -> None:

@@ -27,11 +27,12 @@ from handlers.settings.states import SettingsPlace as SettingsPlaceStates
 from storage.models import Neighborhood
 
 
-async def view(session: AsyncSession, viewer: Viewer, lang: str):  # noqa: ANN201
+async def view(session: AsyncSession, viewer: Viewer, lang: str, chosen: dict[str, bool] | None = None):  # noqa: ANN201
+    """The settings screen; `chosen`: the notification choices, if this update has them already."""
     hood = await geography.neighborhood(session, viewer.resident.neighborhood_id or 0)
-    return settings_view(
-        viewer.resident.language or lang, hood, await residents.notifications(session, viewer.resident.id)
-    )
+    if chosen is None:
+        chosen = await residents.notifications(session, viewer.resident.id)
+    return settings_view(viewer.resident.language or lang, hood, chosen)
 
 
 async def not_onboarded(message: Message) -> None:
@@ -89,11 +90,11 @@ async def notify(
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
-        on = await residents.toggle_notification(session, viewer.resident.id, callback_data.value)
+        chosen = await residents.toggle_notification(session, viewer.resident.id, callback_data.value)
     except ValueError:
         raise Stale() from None
-    callback_answer.text = _("Notifications on.") if on else _("Notifications off.")
-    await reply(query, *await view(session, viewer, lang))
+    callback_answer.text = _("Notifications on.") if chosen[callback_data.value] else _("Notifications off.")
+    await reply(query, *await view(session, viewer, lang, chosen))
 
 
 async def privacy_notice(query: CallbackQuery, city: CitySpec, lang: str) -> None:
