@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.config import DEFAULT_CITY_FILE, load_city
 from bot.i18n import translate
@@ -376,6 +376,51 @@ async def test_support_toggles_once_per_person_and_only_published_ideas(sessions
             await ideas.toggle_support(session, rejected.id, fan)
         with pytest.raises(ideas.NotFound):
             await ideas.toggle_support(session, 999_999, fan)
+
+
+async def test_a_toggle_turns_what_is_stored_when_its_read_is_out_of_date(sessions) -> None:  # noqa: ANN001
+    """The read that locks the idea says whether the person supports it, and the toggle gives or takes
+    back the support by it; on PostgreSQL that read may predate the lock's grant. Here the support
+    changes between the read and the write, behind the toggle's back, both ways: the toggle turns what is
+    stored, not what it read."""
+    async with sessions.begin() as session:
+        hood = await _hood(session)
+        staff = await _staff(session, 91, hood)
+        author, fan = await _resident(session, 10, hood), await _resident(session, 11, hood)
+        theme = await _theme(session)
+        process = await _open_process(session)
+        idea = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
+        await ideas.approve(session, idea.id, staff.id)
+        fan_id, idea_id = fan.id, idea.id
+    behind = []  # the statement to make before the toggle's first write
+
+    def meanwhile(connection, _cursor, statement: str, *_args) -> None:  # noqa: ANN001, ANN002
+        if behind and "idea_supports" in statement and not statement.lstrip().startswith("SELECT"):
+            connection.exec_driver_sql(behind.pop())
+
+    made = (
+        "INSERT INTO idea_supports (idea_id, resident_id, created_at) "
+        f"VALUES ({idea_id}, {fan_id}, '2026-01-01')"
+    )
+    gone = f"DELETE FROM idea_supports WHERE idea_id = {idea_id} AND resident_id = {fan_id}"
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", meanwhile)
+    try:
+        # supported, then taken back meanwhile: the toggle gives it again; then not supported, and given
+        # meanwhile: the toggle takes it back
+        for stored_meanwhile, expected in (
+            (None, (True, 1)),
+            (gone, (True, 1)),
+            (None, (False, 0)),
+            (made, (False, 0)),
+        ):
+            behind.extend([stored_meanwhile] if stored_meanwhile else [])
+            async with sessions.begin() as session:
+                fan = await session.get(Resident, fan_id)
+                assert await ideas.toggle_support(session, idea_id, fan) == expected
+            assert not behind
+    finally:
+        event.remove(engine, "before_cursor_execute", meanwhile)
 
 
 async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001

@@ -414,13 +414,14 @@ def _shown(row: Sequence[Any]) -> ShownIdea:
     )
 
 
-_CARD = _SHOWN.add_columns(
-    _SUPPORTS,
+# whether the person bound as `person` supports the idea of the row
+_SUPPORTED = (
     select(_IDEA_SUPPORTS.c.idea_id)
     .where(_IDEA_SUPPORTS.c.idea_id == _IDEAS.c.id, _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON)))
     .correlate(_IDEAS)
-    .exists(),
-).where(
+    .exists()
+)
+_CARD = _SHOWN.add_columns(_SUPPORTS, _SUPPORTED).where(
     _IDEAS.c.id == bindparam("idea_id"),
     _IDEAS.c.process_id == bindparam("process_id"),
     _IDEAS.c.status.in_(VISIBLE),
@@ -705,7 +706,10 @@ class Toggled:
 
 _TO_SUPPORT = (
     _SHOWN.add_columns(
-        _IDEAS.c.author_id.in_(same_person(_PERSON)), _PROCESSES.c.id, _PROCESSES.c.neighborhood_id
+        _IDEAS.c.author_id.in_(same_person(_PERSON)),
+        _PROCESSES.c.id,
+        _PROCESSES.c.neighborhood_id,
+        _SUPPORTED,
     )
     .outerjoin(_PROCESSES, _PROCESSES.c.id == _IDEAS.c.process_id)
     .where(_IDEAS.c.id == bindparam("idea_id"))
@@ -745,29 +749,39 @@ async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resid
     The idea's row is locked for the rest of the update (PostgreSQL; SQLite runs one writer at a time),
     so a support cannot land on an idea that a staff member is merging or hiding at the same moment: the
     decision waits for the support, or the support sees the idea's new status and is refused. It is read
-    with its places, whether it is the person's own and its process's neighborhood in that one
-    statement; the count is read after the change (on PostgreSQL a count read with the lock could miss
-    a support committed while this update waited for it)."""
+    with its places, whether it is the person's own, its process's neighborhood and whether the person
+    supports it in that one statement; the count is read after the change (on PostgreSQL a count read
+    with the lock could miss a support committed while this update waited for it).
+
+    The support is then taken back if that read found it, else given: one statement. Should the read
+    have been wrong by then (on PostgreSQL it may have been made before the lock was granted), the
+    statement changes nothing and the other one is made: a toggle always turns what is stored."""
     row = (await session.execute(_TO_SUPPORT, {"idea_id": idea_id, "person": resident.id})).first()
     if row is None:
         raise NotFound("no such idea")
     idea = _shown(row)
-    is_own, process_id, process_hood = row[_SHOWN_WIDTH:]
+    is_own, process_id, process_hood, was_supported = row[_SHOWN_WIDTH:]
     if idea.author_id is not None and is_own:
         raise OwnIdea("authors do not support their own idea")
     if not can_support(idea.status, is_author=False):
         raise NotSupportable(f"the idea is {idea.status}")
     if process_id is None or not rules.takes_part(process_hood, resident.neighborhood_id):
         raise NotSupportable("the process is for another neighborhood")
-    removed = await session.execute(_UNSUPPORT, {"idea_id": idea_id, "person": resident.id})
-    supported = False
-    if not removed.rowcount:
-        await session.execute(
-            _SUPPORT[session.get_bind().dialect.name == "postgresql"],
-            {"idea_id": idea_id, "resident_id": resident.id, "created_at": utcnow()},
-        )  # the same press delivered twice at once: the support exists either way
-        supported = True
+    supported = not was_supported
+    if not await _turned(session, idea_id, resident.id, supported):
+        supported = was_supported  # the read was out of date: what is stored is turned instead
+        await _turned(session, idea_id, resident.id, supported)
     return Toggled(idea, supported, await support_count(session, idea_id))
+
+
+async def _turned(session: AsyncSession, idea_id: int, resident_id: int, support: bool) -> bool:
+    """Give the person's support to the idea, or take it back; whether a row changed."""
+    if support:
+        statement = _SUPPORT[session.get_bind().dialect.name == "postgresql"]
+        params = {"idea_id": idea_id, "resident_id": resident_id, "created_at": utcnow()}
+    else:
+        statement, params = _UNSUPPORT, {"idea_id": idea_id, "person": resident_id}
+    return bool((await session.execute(statement, params)).rowcount)
 
 
 # --- moderation (bot/services/ideas/moderation.py; it uses the lookups above, hence last) -------------
