@@ -438,6 +438,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{done.mode}: setup " + ", ".join(f"{k} {v:.1f} s" for k, v in done.prepared.timings.items()))
         print(f"{done.mode}: " + "; ".join(f"{k}: {v}" for k, v in done.check.items()))
         print(f"{done.mode}: the bot's garbage collections: {done.bot.gc_note()}")
+        print(
+            f"{done.mode}: {done.bot.statements / done.drive.updates:.2f} SQL statements per update, "
+            f"{done.bot.statements / done.ballots:.1f} per ballot, BEGIN and COMMIT not counted"
+        )
     print(f"whole run: {time.perf_counter() - started:.0f} s")
     failed = [d for _e, d in pairs if "NO" in " ".join(d.check.values()) or d.drive.unanswered]
     failed += [d for _e, d in pairs if not d.check["ballots stored as cast"].startswith(f"{d.ballots} ")]
