@@ -448,26 +448,26 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
             await ideas.toggle_support(session, made[2], fan)
         await ideas.toggle_support(session, made[5], fans[0])
 
-        newest, total = await ideas.browse(session, process.id, page_size=5)
+        _, newest, total = await ideas.browse(session, process.id, page_size=5)
         assert total == 7 and [i.idea.id for i in newest] == made[::-1][:5]
-        second, _ = await ideas.browse(session, process.id, page=1, page_size=5)
+        _, second, _ = await ideas.browse(session, process.id, page=1, page_size=5)
         assert [i.idea.id for i in second] == made[::-1][5:]
-        top, _ = await ideas.browse(session, process.id, sort="top", page_size=3)
+        _, top, _ = await ideas.browse(session, process.id, sort="top", page_size=3)
         assert [(i.idea.id, i.supports) for i in top] == [(made[2], 3), (made[5], 1), (made[6], 0)]
-        local, total = await ideas.browse(session, process.id, neighborhood_id=bostanli.id)
+        _, local, total = await ideas.browse(session, process.id, neighborhood_id=bostanli.id)
         assert total == 3 and {i.idea.id for i in local} == {made[1], made[3], made[5]}
-        themed, total = await ideas.browse(session, process.id, theme_id=culture.id)
+        _, themed, total = await ideas.browse(session, process.id, theme_id=culture.id)
         assert total == 1 and themed[0].idea.id == made[3]
         # the same pages with their process, read in the page's statement or, for a page with no ideas
         # on it, in one of its own
-        named, top_again, total = await ideas.browse_named(session, process.id, sort="top", page_size=3)
+        named, top_again, total = await ideas.browse(session, process.id, sort="top", page_size=3)
         assert (named.id, named.key, dict(named.names)) == (process.id, process.key, dict(process.names))
         assert (top_again, total) == (top, 7)
-        named, past, total = await ideas.browse_named(session, process.id, page=9, page_size=5)
+        named, past, total = await ideas.browse(session, process.id, page=9, page_size=5)
         assert named.key == process.key and past == second and total == 7
-        named, none, total = await ideas.browse_named(session, process.id, theme_id=culture.id + 99)
+        named, none, total = await ideas.browse(session, process.id, theme_id=culture.id + 99)
         assert named.key == process.key and (none, total) == ([], 0)
-        assert await ideas.browse_named(session, process.id + 99) == (None, [], 0)
+        assert await ideas.browse(session, process.id + 99) == (None, [], 0)
         assert pending.id not in {i.idea.id for i in newest + second}
         assert (await ideas.visible(session, made[0], process.id)).id == made[0]
         assert await ideas.visible(session, pending.id, process.id) is None
@@ -736,7 +736,7 @@ async def test_demo_data_is_created_once(sessions) -> None:  # noqa: ANN001
         statuses = list(await session.scalars(select(Idea.status).where(Idea.process_id == process.id)))
         assert len(statuses) == len(demo.SAMPLES)
         assert {ideas.APPROVED, ideas.PENDING} == set(statuses)
-        top, _ = await ideas.browse(session, process.id, sort="top", page_size=1)
+        _, top, _ = await ideas.browse(session, process.id, sort="top", page_size=1)
         assert top[0].supports == 9
         ids = set(await session.scalars(select(Resident.telegram_id)))
         demo_ids = {i for i in ids if i is not None and i >= demo.FIRST_DEMO_ID}

@@ -49,7 +49,7 @@ async def listing(
 ) -> None:
     cb = callback_data
     filters = {"neighborhood_id": cb.hood or None, "theme_id": cb.theme or None}
-    named, items, total = await ideas.browse_named(
+    named, items, total = await ideas.browse(
         session, cb.process, sort=cb.sort.value, page=cb.page, page_size=PAGE_SIZE, **filters
     )
     if process is None or process.id != cb.process:

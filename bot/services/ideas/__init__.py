@@ -466,36 +466,15 @@ async def browse(
     theme_id: int | None = None,
     page: int = 0,
     page_size: int = 5,
-) -> tuple[list[Listed], int]:
-    """Published ideas of a process, newest or most supported first, optionally of one place or theme."""
-    where = _browsed(process_id, neighborhood_id, theme_id)
-    return await _listed(session, where, order=sort, page=page, page_size=page_size)
-
-
-def _browsed(process_id: int, neighborhood_id: int | None, theme_id: int | None) -> dict[str, object]:
-    """The filters of a process's published ideas, of one place or theme if given."""
+) -> tuple[processes.Named | None, list[Listed], int]:
+    """Published ideas of a process, newest or most supported first, optionally of one place or theme,
+    with the process as a page of ideas names it (`processes.named`; None if there is no such process),
+    read in the page's statement: a second statement only for a page with no ideas on it."""
     where: dict[str, object] = {"process_id": process_id, "statuses": VISIBLE}
     if neighborhood_id:
         where["neighborhood_id"] = neighborhood_id
     if theme_id:
         where["theme_id"] = theme_id
-    return where
-
-
-async def browse_named(
-    session: AsyncSession,
-    process_id: int,
-    *,
-    sort: str = "new",
-    neighborhood_id: int | None = None,
-    theme_id: int | None = None,
-    page: int = 0,
-    page_size: int = 5,
-) -> tuple[processes.Named | None, list[Listed], int]:
-    """`browse` with the process it lists, as a page of ideas shows it (`processes.named`; None if
-    there is no such process), read in the page's statement: a second statement only for a page with no
-    ideas on it."""
-    where = _browsed(process_id, neighborhood_id, theme_id)
     rows, total = await _page(session, where, "top" if sort == "top" else "new", page, page_size, named=True)
     if rows:
         named = processes.Named(process_id, *rows[0][6:8])
@@ -521,7 +500,7 @@ def _list_statements(filters: frozenset[str], order: str, named: bool = False) -
     each idea's number, title, status and neighborhood (`ui.ideas.cards.list_line`), read over the
     tables as plain values: a page of five cost 305 µs over a bare transaction on SQLite as ORM objects
     (the idea with its neighborhood joined), and 105 so. `named`: each row also has its process's key
-    and names (`browse_named`)."""
+    and names (`browse`)."""
     where = [_LIST_FILTERS[name] for name in sorted(filters)]
     supports = _SUPPORTS.label("supports")
     columns = [_IDEAS.c.id, _IDEAS.c.title, _IDEAS.c.status, _HOODS.c.name, supports, func.count().over()]
