@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite import inline_dbapi
+from storage.sqlite import begin_immediate, inline_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # how long a transaction may wait for the process's one SQLite connection
@@ -81,7 +81,8 @@ def make_engine(
         def _begin_immediate(connection: Any) -> None:
             # every transaction takes SQLite's write lock when it begins: what a transaction reads and
             # then writes is never changed by another in between (SQLite runs one writer at a time anyway)
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if not begin_immediate(connection.connection.dbapi_connection):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if "poolclass" not in kwargs:  # another pool (NullPool) takes no size
