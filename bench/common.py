@@ -504,8 +504,8 @@ def _record_gc_pauses() -> dict[int, list[float]]:
 
 def _count_statements() -> list[int]:
     """From now on, the SQL statements every engine of this process sends (one cell, counted in place),
-    if the bot uses SQLAlchemy; the BEGIN of `storage.db`'s SQLite transactions is one of them, and is
-    not counted."""
+    if the bot uses SQLAlchemy; a BEGIN sent as a statement (SQLite's, where it is not made straight on
+    the connection: `storage.sqlite.begin_immediate`) is not counted."""
     counted = [0]
     if "sqlalchemy" not in sys.modules:
         return counted

@@ -147,10 +147,10 @@ async def measure(
                 await claim(session, 1, update_id)
             if pressed:
                 await budgets.ballot_view(session, viewer.resident, prepared.pot_id, draft)
-            kept = [entry(page) or ""]
             if step == "kept_apart":
-                await keep(session, 1, update_id, person, kept)
+                await keep(session, 1, update_id, person, [entry(page) or ""])
             elif step == "kept":
+                kept = [entry(page) or ""]
                 await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
             elif not postgresql and step in ("folded", "press"):
                 await claim(session, 1, update_id)  # the row, written before the commit

@@ -6,12 +6,12 @@ where SQLite itself answers one of the bot's statements on a local file in some 
 SQLAlchemy's adapter makes four such trips a statement (open a cursor, execute, fetch the rows, close
 the cursor) and one for a commit.
 
-Here a statement (cursor, execute, fetch, close), a commit and a rollback run at once on the loop's
-thread, with SQLite told not to wait for locks (`busy_timeout` 0). The only thing one of them can wait
-for is another process's write lock (the worker, the command line, a backup on the same file): SQLite
-then answers SQLITE_BUSY at once, without having done anything, and the same call is made again on
-aiosqlite's thread with the engine's busy timeout (the `timeout` connect argument), so the loop goes on
-with other people's updates meanwhile. Within a process nothing waits: the engine has one connection
+Here a statement (cursor, execute, fetch, close), a transaction's BEGIN (`begin_immediate`), a commit
+and a rollback run at once on the loop's thread, with SQLite told not to wait for locks (`busy_timeout`
+0). The only thing one of them can wait for is another process's write lock (the worker, the command
+line, a backup on the same file): SQLite then answers SQLITE_BUSY at once, without having done
+anything, and the same call is made again on aiosqlite's thread with the engine's busy timeout (the
+`timeout` connect argument), so the loop goes on with other people's updates meanwhile. Within a process nothing waits: the engine has one connection
 (`storage.db.make_engine`), and a transaction takes the write lock when it begins (`BEGIN IMMEDIATE`),
 so once begun nothing in it waits for a lock.
 
