@@ -317,10 +317,10 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     assert "Settings" in view.text and "Language: 🇬🇧 English" in view.text
     # only the notification categories of features that exist are offered
     assert "Events near me" not in (await person.last_message()).text
-    await person.press("Turn off: Decisions on my ideas")
+    assert (await person.press("Turn off: Decisions on my ideas")).text == "Notifications off."
     assert "🔕 Decisions on my ideas" in (await person.last_message()).text
     # on again and off again: the one choice is written over, not added beside
-    await person.press("Turn on: Decisions on my ideas")
+    assert (await person.press("Turn on: Decisions on my ideas")).text == "Notifications on."
     assert "🔔 Decisions on my ideas" in (await person.last_message()).text
     await person.press("Turn off: Decisions on my ideas")
     assert "🔕 Decisions on my ideas" in (await person.last_message()).text
