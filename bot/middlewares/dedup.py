@@ -150,7 +150,7 @@ class DedupMiddleware(BaseMiddleware):
             ):
                 await keep_answer(session, result)
             if not answers.written:  # nothing kept, nothing committed yet: the transaction ends outside
-                await _claim_row(session, answers)
+                await session.run_sync(_claim_row, answers)
             return result
         finally:
             _answers.reset(token)
@@ -324,19 +324,16 @@ def _write_claim(session: Session) -> None:
     if no kept answer has written it yet (`UNWRITTEN`): the claim is committed with what the update did,
     whatever ends its transaction."""
     answers = _answers.get()
-    if answers is None or answers.written or answers.session.sync_session is not session:
-        return
-    session.execute(_CLAIMS[session.get_bind().dialect.name], _claim_values(answers))
+    if answers is not None and not answers.written and answers.session.sync_session is session:
+        _claim_row(session, answers)
+
+
+def _claim_row(session: Session, answers: _Answers) -> None:
+    """The update's row, with no answer, in `session`'s transaction (the end of an update that kept
+    none runs it through `AsyncSession.run_sync`)."""
+    values = {"bot_id": answers.bot_id, "update_id": answers.update_id, "at": utcnow()}
+    session.execute(_CLAIMS[session.get_bind().dialect.name], values)
     answers.written = True
-
-
-async def _claim_row(session: AsyncSession, answers: _Answers) -> None:
-    await session.execute(_CLAIMS[session.get_bind().dialect.name], _claim_values(answers))
-    answers.written = True
-
-
-def _claim_values(answers: _Answers) -> dict[str, Any]:
-    return {"bot_id": answers.bot_id, "update_id": answers.update_id, "at": utcnow()}
 
 
 def entry(method: TelegramMethod[Any]) -> str | None:
