@@ -14,12 +14,15 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    and_,
     bindparam,
     cast,
     false,
     func,
     inspect,
     literal,
+    literal_column,
+    not_,
     or_,
     select,
     update,
@@ -33,6 +36,7 @@ from bot.features import categories
 from bot.services import roles as roles_service
 from storage.models import (
     FSM_ROW,
+    District,
     FsmRecord,
     InstallationSecret,
     Neighborhood,
@@ -387,7 +391,10 @@ _CHOOSE = {"sqlite": _choose(sqlite.insert), "postgresql": _choose(postgresql.in
 
 async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
     """Each notification category of the features that exist → whether this resident gets it."""
-    chosen = dict((await session.execute(_CHOSEN, {"resident_id": resident_id})).all())
+    return _with_defaults(dict((await session.execute(_CHOSEN, {"resident_id": resident_id})).all()))
+
+
+def _with_defaults(chosen: Mapping[str, bool]) -> dict[str, bool]:
     return {c.key: chosen.get(c.key, c.default) for c in categories()}
 
 
@@ -404,13 +411,61 @@ async def set_notification(session: AsyncSession, resident_id: int, category: st
     )
 
 
-async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> dict[str, bool]:
-    """Turn a category on or off; returns the choices after it (as `notifications`), so that the screen
-    showing them need not read them again."""
-    chosen = await notifications(session, resident_id)
-    enabled = not chosen.get(category, False)
-    await set_notification(session, resident_id, category, enabled)
-    return {**chosen, category: enabled}
+def _flip(insert: Any) -> Any:
+    statement = insert(_CHOICES).values(
+        resident_id=bindparam("resident_id"), category=bindparam("category"), enabled=bindparam("enabled")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[_CHOICES.c.resident_id, _CHOICES.c.category],
+        set_={"enabled": not_(_CHOICES.c.enabled)},
+    ).returning(_CHOICES.c.enabled)
+
+
+# a choice turned over in one statement: written as the opposite of the category's default where the
+# resident has none, else the stored one turned; returns what it is now
+_FLIP = {"sqlite": _flip(sqlite.insert), "postgresql": _flip(postgresql.insert)}
+
+
+async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> bool:
+    """Turn a category on or off, whatever this process last read of it; returns whether it is on now."""
+    default = {c.key: c.default for c in categories()}
+    if category not in default:
+        raise ValueError(f"unknown notification category {category!r}")
+    values = {"resident_id": resident_id, "category": category, "enabled": not default[category]}
+    return bool((await session.execute(_FLIP[session.get_bind().dialect.name], values)).scalar_one())
+
+
+# the settings screen's one read: the person's neighborhood and its district by name, when both are
+# still in use, beside each of their notification choices (a row for each, or one row with none)
+_HOOD = Neighborhood.__table__
+_DISTRICT = District.__table__
+_SETTINGS = select(_HOOD.c.name, _DISTRICT.c.name, _CHOICES.c.category, _CHOICES.c.enabled).select_from(
+    select(literal_column("1").label("one"))
+    .subquery()
+    .outerjoin(_HOOD, and_(_HOOD.c.id == bindparam("neighborhood_id"), _HOOD.c.active))
+    .outerjoin(_DISTRICT, and_(_DISTRICT.c.id == _HOOD.c.district_id, _DISTRICT.c.active))
+    .outerjoin(_CHOICES, _CHOICES.c.resident_id == bindparam("resident_id"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the settings screen shows: the neighborhood and its district by name (None when the person
+    has none, or it is no longer in use), and each notification category → whether they get it."""
+
+    place: tuple[str, str] | None
+    notifications: dict[str, bool]
+
+
+async def settings(session: AsyncSession, resident_id: int, neighborhood_id: int | None) -> Settings:
+    rows = (
+        await session.execute(_SETTINGS, {"resident_id": resident_id, "neighborhood_id": neighborhood_id})
+    ).all()
+    hood, district = rows[0][0], rows[0][1]
+    chosen = {category: enabled for *_, category, enabled in rows if category is not None}
+    return Settings(
+        (hood, district) if hood is not None and district is not None else None, _with_defaults(chosen)
+    )
 
 
 def mark_reachable(resident: Resident, reachable: bool) -> None:

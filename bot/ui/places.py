@@ -53,7 +53,12 @@ async def one_neighborhood(session: AsyncSession, text: str) -> Neighborhood:
 
 
 def hood_label(hood: Neighborhood) -> str:
-    return escape(f"{hood.name}, {hood.district.name}" if hood.district else hood.name)
+    return place_label(hood.name, hood.district.name if hood.district else None)
+
+
+def place_label(neighborhood: str, district: str | None) -> str:
+    """A neighborhood by name, with its district's when known, made safe for HTML."""
+    return escape(f"{neighborhood}, {district}" if district else neighborhood)
 
 
 async def district_step(

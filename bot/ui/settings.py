@@ -7,20 +7,19 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.features import categories
+from bot.services.residents import Settings
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.keyboards import single_column
 from bot.ui.onboarding import LANGUAGE_LABELS
-from bot.ui.places import hood_label
-from storage.models import Neighborhood
+from bot.ui.places import place_label
 
 
-def settings_view(
-    lang: str | None, hood: Neighborhood | None, notifications: dict[str, bool]
-) -> tuple[str, InlineKeyboardMarkup]:
+def settings_view(lang: str | None, shown: Settings) -> tuple[str, InlineKeyboardMarkup]:
+    notifications = shown.notifications
     lines = [
         _("⚙️ <b>Settings</b>"),
         _("Language: {language}").format(language=LANGUAGE_LABELS.get(lang or "", "—")),
-        _("Neighborhood: {place}").format(place=hood_label(hood) if hood else "—"),
+        _("Neighborhood: {place}").format(place=place_label(*shown.place) if shown.place else "—"),
     ]
     buttons: list[tuple[str, CallbackData]] = [
         (_("🌐 Change language"), SettingsCb(action="language")),

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CitySpec
-from bot.services import geography, privacy, residents
+from bot.services import privacy, residents
 from bot.services.errors import Stale
 from bot.services.residents import Viewer
 from bot.ui import conversation
@@ -27,12 +27,10 @@ from handlers.settings.states import SettingsPlace as SettingsPlaceStates
 from storage.models import Neighborhood
 
 
-async def view(session: AsyncSession, viewer: Viewer, lang: str, chosen: dict[str, bool] | None = None):  # noqa: ANN201
-    """The settings screen; `chosen`: the notification choices, if this update has them already."""
-    hood = await geography.neighborhood(session, viewer.resident.neighborhood_id or 0)
-    if chosen is None:
-        chosen = await residents.notifications(session, viewer.resident.id)
-    return settings_view(viewer.resident.language or lang, hood, chosen)
+async def view(session: AsyncSession, viewer: Viewer, lang: str):  # noqa: ANN201
+    """The settings screen."""
+    shown = await residents.settings(session, viewer.resident.id, viewer.resident.neighborhood_id)
+    return settings_view(viewer.resident.language or lang, shown)
 
 
 async def not_onboarded(message: Message) -> None:
@@ -90,11 +88,11 @@ async def notify(
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
-        chosen = await residents.toggle_notification(session, viewer.resident.id, callback_data.value)
+        on = await residents.toggle_notification(session, viewer.resident.id, callback_data.value)
     except ValueError:
         raise Stale() from None
-    callback_answer.text = _("Notifications on.") if chosen[callback_data.value] else _("Notifications off.")
-    await reply(query, *await view(session, viewer, lang, chosen))
+    callback_answer.text = _("Notifications on.") if on else _("Notifications off.")
+    await reply(query, *await view(session, viewer, lang))
 
 
 async def privacy_notice(query: CallbackQuery, city: CitySpec, lang: str) -> None:
