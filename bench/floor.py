@@ -30,7 +30,12 @@ rows, each adding a step to the one before unless it says it stands in place of 
   (`bot.middlewares.dedup.keep`); on SQLite the row written with its answer (`dedup.keep_first`), in
   place of the claim's INSERT of the row above;
 - **… the row claimed first** (SQLite only): the same with the claim an INSERT of its own and the answer
-  an UPDATE of its row, as on PostgreSQL: one statement more, what SQLite's updates cost before.
+  an UPDATE of its row, as on PostgreSQL: one statement more, what SQLite's updates cost before;
+- **every update + the settings screen**: the row "dedup in the same SELECT" with a settings screen's
+  read instead of a ballot's (`residents.settings`: the person's neighborhood, its district and their
+  notification choices in one SELECT), its answer not kept;
+- **… + a notification turned first**: the same after the toggle's upsert
+  (`residents.toggle_notification`), as a press on a notification's button makes.
 
 Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
 makes), per statement, by each way of running it: `AsyncSession.execute`, as every service does; the
@@ -141,8 +146,13 @@ async def measure(
                 return
             pressed = step in ("press", "kept", "kept_apart")
             update_id = next(update_ids)
-            folded = step == "folded" or (pressed and step != "kept_apart")
+            folded = step in ("folded", "settings", "toggle") or (pressed and step != "kept_apart")
             viewer = await person_read(session, update_id if folded else None)
+            if step in ("settings", "toggle"):
+                if step == "toggle":
+                    await residents.toggle_notification(session, viewer.resident.id, "phases")
+                resident = viewer.resident
+                await residents.settings(session, resident.id, resident.neighborhood_id)
             if step in ("claim", "kept_apart"):
                 await claim(session, 1, update_id)
             if pressed:
@@ -152,7 +162,7 @@ async def measure(
             elif step == "kept":
                 kept = [entry(page) or ""]
                 await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
-            elif not postgresql and step in ("folded", "press"):
+            elif not postgresql and step in ("folded", "press", "settings", "toggle"):
                 await claim(session, 1, update_id)  # the row, written before the commit
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
@@ -180,6 +190,8 @@ async def measure(
         steps.append(("+ its answer kept", step("kept")))
         if not postgresql:
             steps.append(("… the row claimed first", step("kept_apart")))
+        steps.append(("every update + the settings screen", step("settings")))
+        steps.append(("… + a notification turned first", step("toggle")))
         statements = await one_statement(engine, sessions, postgresql, loops, repeats)
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:
