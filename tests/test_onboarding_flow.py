@@ -330,6 +330,7 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     await person.say("kozağaç")  # the lone neighborhood match is taken
     msgs = await person.bot_messages()
     assert "Your neighborhood is now Kozağaç, Buca" in msgs[-2].text
+    assert "Neighborhood: Kozağaç, Buca" in msgs[-1].text and "🔕 Decisions on my ideas" in msgs[-1].text
     resident = await _resident(meydan, person.id)
     assert resident.language == "en" and resident.neighborhood.name == "Kozağaç"
     async with meydan.sessions() as session:

@@ -449,7 +449,7 @@ _SETTINGS = select(_HOOD.c.name, _DISTRICT.c.name, _CHOICES.c.category, _CHOICES
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class PersonSettings:
     """What the settings screen shows: the neighborhood and its district by name (None when the person
     has none, or it is no longer in use), and each notification category → whether they get it."""
 
@@ -457,13 +457,13 @@ class Settings:
     notifications: dict[str, bool]
 
 
-async def settings(session: AsyncSession, resident_id: int, neighborhood_id: int | None) -> Settings:
+async def settings(session: AsyncSession, resident_id: int, neighborhood_id: int | None) -> PersonSettings:
     rows = (
         await session.execute(_SETTINGS, {"resident_id": resident_id, "neighborhood_id": neighborhood_id})
     ).all()
     hood, district = rows[0][0], rows[0][1]
     chosen = {category: enabled for *_, category, enabled in rows if category is not None}
-    return Settings(
+    return PersonSettings(
         (hood, district) if hood is not None and district is not None else None, _with_defaults(chosen)
     )
 

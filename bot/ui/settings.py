@@ -7,14 +7,14 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.features import categories
-from bot.services.residents import Settings
+from bot.services.residents import PersonSettings
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.keyboards import single_column
 from bot.ui.onboarding import LANGUAGE_LABELS
 from bot.ui.places import place_label
 
 
-def settings_view(lang: str | None, shown: Settings) -> tuple[str, InlineKeyboardMarkup]:
+def settings_view(lang: str | None, shown: PersonSettings) -> tuple[str, InlineKeyboardMarkup]:
     notifications = shown.notifications
     lines = [
         _("⚙️ <b>Settings</b>"),
