@@ -26,9 +26,13 @@ the one message /ideas sent, and is timed to that edit. The check reads every ch
 /ideas, showing the list's last page reached) and the database (each person supports exactly the ideas
 they pressed).
 
+This machine's CPU figures move by a fifth and more between neighbouring runs, the echo's too. With
+``--repeats N`` the echo and Meydan run N times in turn, and a last line gives the median of the N
+ratios: each ratio pairs two runs a few seconds apart, and the median leaves out the odd one.
+
     .venv/bin/python -m bench.meydan [--mix onboarding|ideas] [--people 100] [--rounds 2]
                                      [--database sqlite|postgresql] [--modes polling,webhook]
-                                     [--quick] [--profile PREFIX]
+                                     [--quick] [--profile PREFIX] [--repeats N]
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import math
 import os
 import platform
 import random
+import statistics
 import sys
 import tempfile
 import uuid
@@ -867,6 +872,25 @@ def table(pairs: Sequence[tuple[ScenarioResult, ScenarioResult]]) -> str:
     return format_table(HEADER, rows)
 
 
+def repeats_note(pairs: Sequence[tuple[ScenarioResult, ScenarioResult]]) -> str:
+    """For each mode, the spread of the echo's and Meydan's CPU per update over the repeated pairs, and
+    the median of the ratio of each pair (the echo and Meydan of one pair run one after the other, so the
+    ratio moves less with the machine than either figure)."""
+    lines = []
+    for mode in dict.fromkeys(meydan.mode for _echo, meydan in pairs):
+        runs = [(echo, meydan) for echo, meydan in pairs if meydan.mode == mode]
+        echo_ms = [bot_cpu_ms_per_update(echo) for echo, _meydan in runs]
+        meydan_ms = [bot_cpu_ms_per_update(meydan) for _echo, meydan in runs]
+        ratios = sorted(m / e for e, m in zip(echo_ms, meydan_ms, strict=True))
+        lines.append(
+            f"{runs[0][1].name} {mode}, {len(runs)} pairs: bot CPU/update vs echo median "
+            f"{statistics.median(ratios):.2f} (each: {' / '.join(f'{r:.2f}' for r in ratios)}); bot CPU "
+            f"ms/update {min(meydan_ms):.2f} to {max(meydan_ms):.2f}, the echo's {min(echo_ms):.2f} to "
+            f"{max(echo_ms):.2f}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -895,6 +919,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--seconds", type=float, default=20.0, help="open-loop: seconds of load per rate (20)"
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="closed loop: run the echo and Meydan this many times in turn, and give the median ratio (1)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.people, args.rounds = 10, 1
@@ -918,7 +948,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             for result in (echo, meydan):
                 print(f"{rate:g}/s {result.name}: garbage collections: {result.bot.gc_note()}")
         return
-    pairs = asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile, args.mix))
+    if args.repeats < 1 or (args.repeats > 1 and args.profile):
+        parser.error("--repeats takes a count of 1 or more, and no --profile beside it")
+    pairs = []
+    for _ in range(args.repeats):
+        pairs += asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile, args.mix))
     if args.mix == "ideas":
         what = (
             f"ideas: /ideas, browse, then {args.rounds} rounds of open an idea, support it, back to the "
@@ -936,7 +970,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "after 1 warm-up message each)"
     )
     print(table(pairs))
-    for _echo, meydan in pairs:
+    if args.repeats > 1:
+        print(repeats_note(pairs))
+    for _echo, meydan in pairs[: len(modes)]:
         bot = meydan.bot
         print(
             f"{meydan.name} {meydan.mode}: {bot.loop_cpu_s / bot.cpu_s:.0%} of the bot's CPU on the "
