@@ -28,7 +28,8 @@ they pressed).
 
 This machine's CPU figures move by a fifth and more between neighbouring runs, the echo's too. With
 ``--repeats N`` the echo and Meydan run N times in turn, and a last line gives the median of the N
-ratios: each ratio pairs two runs a few seconds apart, and the median leaves out the odd one.
+ratios: each ratio pairs two runs a few seconds apart, and the median leaves out the odd one (the
+lines after it are the first pair's).
 
     .venv/bin/python -m bench.meydan [--mix onboarding|ideas] [--people 100] [--rounds 2]
                                      [--database sqlite|postgresql] [--modes polling,webhook]
@@ -935,6 +936,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.database == "postgresql" and not os.environ.get(DATABASE_URL_VARIABLE):
         parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
 
+    if args.repeats < 1 or (args.repeats > 1 and (args.profile or args.rates)):
+        parser.error("--repeats takes a count of 1 or more, in the closed loop, and no --profile beside it")
     if args.rates:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
         rows = asyncio.run(run_open_loop(rates, args.seconds, args.rounds, args.database, args.mix))
@@ -948,8 +951,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             for result in (echo, meydan):
                 print(f"{rate:g}/s {result.name}: garbage collections: {result.bot.gc_note()}")
         return
-    if args.repeats < 1 or (args.repeats > 1 and args.profile):
-        parser.error("--repeats takes a count of 1 or more, and no --profile beside it")
     pairs = []
     for _ in range(args.repeats):
         pairs += asyncio.run(run(args.people, args.rounds, modes, args.database, args.profile, args.mix))

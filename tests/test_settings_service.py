@@ -36,9 +36,10 @@ async def test_the_screen_reads_the_place_and_the_choices_in_one_statement(sessi
         # the person's own choice, the defaults for the rest, nothing of the other person's
         assert shown.notifications == await residents.notifications(session, person.id)
         assert shown.notifications["ideas"] is False and shown.notifications["news"] is True
-        # no choice stored: the defaults, and the place all the same
         other_shown = await residents.settings(session, other.id, other.neighborhood_id)
         assert other_shown.place == ("Kozağaç", "Buca") and other_shown.notifications["news"] is False
+        # no choice stored: the defaults, and the place all the same
+        assert (await residents.settings(session, 0, person.neighborhood_id)).place == ("Pazaryeri", "Konak")
         defaults = {category.key: category.default for category in categories()}
         assert (await residents.settings(session, 0, person.neighborhood_id)).notifications == defaults
 

@@ -458,6 +458,7 @@ class PersonSettings:
 
 
 async def settings(session: AsyncSession, resident_id: int, neighborhood_id: int | None) -> PersonSettings:
+    """What the settings screen shows of the resident, in one statement."""
     rows = (
         await session.execute(_SETTINGS, {"resident_id": resident_id, "neighborhood_id": neighborhood_id})
     ).all()
