@@ -378,15 +378,19 @@ _CHOSEN = select(_CHOICES.c.category, _CHOICES.c.enabled).where(
 )
 
 
-def _choose(insert: Any) -> Any:
+def _choose(insert: Any, *, turned: bool = False) -> Any:
+    """One choice written whole whether or not a row exists; `turned`: where one exists, its stored
+    value turned over instead, and the value left returned."""
     statement = insert(_CHOICES)
-    return statement.on_conflict_do_update(
+    statement = statement.on_conflict_do_update(
         index_elements=[_CHOICES.c.resident_id, _CHOICES.c.category],
-        set_={"enabled": statement.excluded.enabled},
+        set_={"enabled": not_(_CHOICES.c.enabled) if turned else statement.excluded.enabled},
     )
+    return statement.returning(_CHOICES.c.enabled) if turned else statement
 
 
 _CHOOSE = {"sqlite": _choose(sqlite.insert), "postgresql": _choose(postgresql.insert)}
+_TURN = {"sqlite": _choose(sqlite.insert, turned=True), "postgresql": _choose(postgresql.insert, turned=True)}
 
 
 async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
@@ -398,41 +402,31 @@ def _with_defaults(chosen: Mapping[str, bool]) -> dict[str, bool]:
     return {c.key: chosen.get(c.key, c.default) for c in categories()}
 
 
+def _default(category: str) -> bool:
+    """Whether a person who never chose gets `category`; ValueError for no category that exists."""
+    for known in categories():
+        if known.key == category:
+            return known.default
+    raise ValueError(f"unknown notification category {category!r}")
+
+
 async def wants(session: AsyncSession, resident_id: int, category: str) -> bool:
     return (await notifications(session, resident_id)).get(category, False)
 
 
 async def set_notification(session: AsyncSession, resident_id: int, category: str, enabled: bool) -> None:
-    if category not in {c.key for c in categories()}:
-        raise ValueError(f"unknown notification category {category!r}")
+    _default(category)
     await session.execute(
         _CHOOSE[session.get_bind().dialect.name],
         {"resident_id": resident_id, "category": category, "enabled": enabled},
     )
 
 
-def _flip(insert: Any) -> Any:
-    statement = insert(_CHOICES).values(
-        resident_id=bindparam("resident_id"), category=bindparam("category"), enabled=bindparam("enabled")
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[_CHOICES.c.resident_id, _CHOICES.c.category],
-        set_={"enabled": not_(_CHOICES.c.enabled)},
-    ).returning(_CHOICES.c.enabled)
-
-
-# a choice turned over in one statement: written as the opposite of the category's default where the
-# resident has none, else the stored one turned; returns what it is now
-_FLIP = {"sqlite": _flip(sqlite.insert), "postgresql": _flip(postgresql.insert)}
-
-
 async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> bool:
-    """Turn a category on or off, whatever this process last read of it; returns whether it is on now."""
-    default = {c.key: c.default for c in categories()}
-    if category not in default:
-        raise ValueError(f"unknown notification category {category!r}")
-    values = {"resident_id": resident_id, "category": category, "enabled": not default[category]}
-    return bool((await session.execute(_FLIP[session.get_bind().dialect.name], values)).scalar_one())
+    """Turn a category on or off in one statement, whatever this process last read of it: the stored
+    choice turned over, or the opposite of the default where there is none. Returns whether it is on."""
+    values = {"resident_id": resident_id, "category": category, "enabled": not _default(category)}
+    return bool((await session.execute(_TURN[session.get_bind().dialect.name], values)).scalar_one())
 
 
 # the settings screen's one read: the person's neighborhood and its district by name, when both are
