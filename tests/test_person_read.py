@@ -74,6 +74,22 @@ async def test_a_person_not_yet_known_and_staff_read_alike(sessions) -> None:  #
         assert (await residents.load(session, STAFF_ID)).is_staff
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("keys", [0, 2])
+def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, keys: int) -> None:
+    """Every update runs this statement: no parameter of it is one that SQLAlchemy renders into the SQL
+    again at each execution (an expanding list, or `aggregate_strings`' separator given as a string)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from bot.middlewares.dedup import claimed_column, unseen_column
+
+    compiler = {"postgresql": postgresql, "sqlite": sqlite}[dialect].dialect()
+    claiming = claimed_column() if dialect == "postgresql" else unseen_column()
+    for read in (residents.PersonRead(), residents.PersonRead(claiming)):
+        compiled = read.statement(keys).compile(dialect=compiler)
+        assert "POSTCOMPILE" not in str(compiled) and not compiled.literal_execute_params
+
+
 async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # noqa: ANN001
     """The claim in the person's read: 1 the first time, 0 for the same update again, in a later
     transaction as in the same one; the person's rows come back the same either way."""

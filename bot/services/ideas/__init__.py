@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -421,10 +421,19 @@ _SUPPORTED = (
     .correlate(_IDEAS)
     .exists()
 )
+
+
+def _status_in(statuses: tuple[str, ...]) -> ColumnElement[bool]:
+    """`status IN (:status_0, :status_1, …)`, each bound to its value when the statement is built:
+    `in_(statuses)` makes an expanding parameter, which SQLAlchemy renders into the SQL again at every
+    execution (35 µs a statement on PostgreSQL, where the statement cost 120 µs without it)."""
+    return _IDEAS.c.status.in_([bindparam(f"status_{i}", status) for i, status in enumerate(statuses)])
+
+
 _CARD = _SHOWN.add_columns(_SUPPORTS, _SUPPORTED).where(
     _IDEAS.c.id == bindparam("idea_id"),
     _IDEAS.c.process_id == bindparam("process_id"),
-    _IDEAS.c.status.in_(VISIBLE),
+    _status_in(VISIBLE),
 )
 _SUPPORT_COUNT = select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"))
 
@@ -483,10 +492,10 @@ async def browse(
     return named, [Listed(ListedIdea(*row[:4]), row[4]) for row in rows], total
 
 
-# what a list of ideas may be narrowed by: the parameter's name and the condition that takes it
+# what a list of ideas may be narrowed by: the parameter's name and the condition that takes it; and by
+# "statuses", a tuple bound in the statement (`_status_in`)
 _LIST_FILTERS = {
     "process_id": _IDEAS.c.process_id == bindparam("process_id"),
-    "statuses": _IDEAS.c.status.in_(bindparam("statuses", expanding=True)),
     "neighborhood_id": _IDEAS.c.neighborhood_id == bindparam("neighborhood_id"),
     "theme_id": _IDEAS.c.theme_id == bindparam("theme_id"),
     "author_id": _IDEAS.c.author_id == bindparam("author_id"),
@@ -494,14 +503,18 @@ _LIST_FILTERS = {
 
 
 @cache
-def _list_statements(filters: frozenset[str], order: str, named: bool = False) -> tuple[Select, Select]:
+def _list_statements(
+    filters: frozenset[str], order: str, named: bool = False, statuses: tuple[str, ...] = ()
+) -> tuple[Select, Select]:
     """A page of ideas with their support counts and the total (a window count), and the total alone,
-    narrowed by `filters` (keys of `_LIST_FILTERS`); built once for each kind of list. A list shows
-    each idea's number, title, status and neighborhood (`ui.ideas.cards.list_line`), read over the
-    tables as plain values: a page of five cost 305 µs over a bare transaction on SQLite as ORM objects
-    (the idea with its neighborhood joined), and 105 so. `named`: each row also has its process's key
-    and names (`browse`)."""
+    narrowed by `filters` (keys of `_LIST_FILTERS`) and `statuses`; built once for each kind of list. A
+    list shows each idea's number, title, status and neighborhood (`ui.ideas.cards.list_line`), read
+    over the tables as plain values: a page of five cost 305 µs over a bare transaction on SQLite as ORM
+    objects (the idea with its neighborhood joined), and 105 so. `named`: each row also has its
+    process's key and names (`browse`)."""
     where = [_LIST_FILTERS[name] for name in sorted(filters)]
+    if statuses:
+        where.append(_status_in(statuses))
     supports = _SUPPORTS.label("supports")
     columns = [_IDEAS.c.id, _IDEAS.c.title, _IDEAS.c.status, _HOODS.c.name, supports, func.count().over()]
     joined = _IDEAS.join(_HOODS, _HOODS.c.id == _IDEAS.c.neighborhood_id)
@@ -534,8 +547,11 @@ async def _page(
     named: bool = False,
 ) -> tuple[Sequence[Any], int]:
     """One page's rows of `_list_statements` and the number of ideas in all, in one statement; a page
-    past the end (ideas went away meanwhile) is the last page, which takes a second one."""
-    stmt, count = _list_statements(frozenset(where), order, named)
+    past the end (ideas went away meanwhile) is the last page, which takes a second one. `where` maps
+    filters to their values, "statuses" to a tuple of them."""
+    where = dict(where)
+    statuses = tuple(where.pop("statuses", ()))
+    stmt, count = _list_statements(frozenset(where), order, named, statuses)
     page = max(page, 0)
     params = {**where, "offset": page * page_size, "limit": page_size}
     rows = (await session.execute(stmt, params)).all()
