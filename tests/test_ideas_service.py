@@ -8,10 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.config import DEFAULT_CITY_FILE, load_city
 from bot.i18n import translate
 from bot.services import demo, ideas, processes, residents, roles
+from bot.services.ideas import _CARD, _list_statements
+from bot.services.ideas.moderation import PUBLISHED_LIST
+from bot.services.ideas.rules import VISIBLE
 from storage.models import AuditEntry, District, Idea, IdeaSupport, Neighborhood, Resident, Theme, utcnow
 
 CITY = load_city(DEFAULT_CITY_FILE)
@@ -484,12 +488,6 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
 def test_the_statuses_shown_are_bound_in_the_statements_not_rendered_at_each_run(dialect: str) -> None:
     """A page of ideas and an idea's card narrow by status with one parameter a status, compiled once: an
     expanding parameter (`in_` of a list) would be rendered into the SQL again at every execution."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from bot.services.ideas import _CARD, _list_statements
-    from bot.services.ideas.moderation import PUBLISHED_LIST
-    from bot.services.ideas.rules import VISIBLE
-
     compiler = {"postgresql": postgresql, "sqlite": sqlite}[dialect].dialect()
     built = [_CARD]
     for statuses in (VISIBLE, PUBLISHED_LIST):

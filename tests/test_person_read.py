@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.middlewares.dedup import claimed_column, unseen_column
 from bot.services import geography, residents, roles
 from storage.db import current_session
 from storage.fsm import SQLStorage
@@ -79,10 +81,6 @@ async def test_a_person_not_yet_known_and_staff_read_alike(sessions) -> None:  #
 def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, keys: int) -> None:
     """Every update runs this statement: no parameter of it is one that SQLAlchemy renders into the SQL
     again at each execution (an expanding list, or `aggregate_strings`' separator given as a string)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from bot.middlewares.dedup import claimed_column, unseen_column
-
     compiler = {"postgresql": postgresql, "sqlite": sqlite}[dialect].dialect()
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
