@@ -937,7 +937,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--database postgresql needs {DATABASE_URL_VARIABLE} (postgresql+asyncpg://...)")
 
     if args.repeats < 1 or (args.repeats > 1 and (args.profile or args.rates)):
-        parser.error("--repeats takes a count of 1 or more, in the closed loop, and no --profile beside it")
+        parser.error(
+            "--repeats takes a count of 1 or more, and is for the closed loop: not with --rates or --profile"
+        )
     if args.rates:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
         rows = asyncio.run(run_open_loop(rates, args.seconds, args.rounds, args.database, args.mix))

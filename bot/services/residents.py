@@ -417,7 +417,7 @@ async def wants(session: AsyncSession, resident_id: int, category: str) -> bool:
 
 
 async def set_notification(session: AsyncSession, resident_id: int, category: str, enabled: bool) -> None:
-    _default(category)
+    _default(category)  # refuses a category that does not exist
     await session.execute(
         _CHOOSE[session.get_bind().dialect.name],
         {"resident_id": resident_id, "category": category, "enabled": enabled},
