@@ -3,10 +3,11 @@
 A feature is its own folders (`handlers/<feature>/`, `bot/ui/<feature>/`, `bot/services/<feature>/`,
 its models and migration) plus one `Feature(...)` line in `FEATURES`. Everything the rest of the bot
 needs to know about it is declared here: its router, its main-menu entry, its staff-hub entry, its
-commands, its throttling rates, the notification categories residents can turn off, its demo data and
-what it adds to a person's data export. The bot assembles itself from this list (`bot/app.py`,
-`handlers.routers()`, the main menu, the staff hub, `/settings`, the sandbox demo), so nothing else is
-edited when a feature lands. Modelled on Decidim's component manifests.
+commands, its throttling rates, its presses and commands that only show something, the notification
+categories residents can turn off, its demo data and what it adds to a person's data export. The bot
+assembles itself from this list (`bot/app.py`, `handlers.routers()`, the main menu, the staff hub,
+`/settings`, the sandbox demo), so nothing else is edited when a feature lands. Modelled on Decidim's
+component manifests.
 
 References to code are "module:attribute" strings, resolved when needed, so this module imports
 nothing of aiogram and can be read by services, the UI and the command line alike.
@@ -75,6 +76,10 @@ class Feature:
     exports: tuple[str, ...] = ()  # modules that register what the feature holds about a person
     order: int = 50  # routers are tried in this order (lower first)
     pitch: str | None = None  # one line for the welcome message: what a resident can do with it
+    # presses and commands that only show something: a press by its packed data up to its action
+    # ("ib:list" for `BrowseCb(action=LIST, ...)`), a command as typed ("/help"); handled with no
+    # transaction and not recorded (`bot.middlewares.resident`), so a write in one is refused
+    views: tuple[str, ...] = ()
 
 
 def resolve(reference: str) -> Any:
@@ -96,6 +101,7 @@ FEATURES: tuple[Feature, ...] = (
             Command("cancel", N_("Stop what you are doing"), order=90),
         ),
         throttling={"default": 0.3},
+        views=("/help", "/menu", "menu:help", "menu:menu", "menu:privacy"),
     ),
     Feature("onboarding", router="handlers.onboarding:make_router", order=10),
     Feature(
@@ -105,6 +111,7 @@ FEATURES: tuple[Feature, ...] = (
         menu=(MenuEntry("settings", N_("⚙️ Settings"), order=80),),
         commands=(Command("settings", N_("Language, neighborhood, notifications"), order=70),),
         exports=("bot.services.privacy",),
+        views=("/settings", "menu:settings", "set:language", "set:privacy"),
     ),
     Feature(
         "hub",
@@ -136,6 +143,19 @@ FEATURES: tuple[Feature, ...] = (
         ),
         commands=(Command("ideas", N_("Share and support ideas"), order=10),),
         throttling={"idea_send": 2.0, "idea_support": 0.7},
+        views=(
+            "/ideas",
+            "menu:ideas",
+            "idea:home",
+            "idea:browse",
+            "idea:mine",
+            "idea:my",
+            "idea:open",
+            "ib:list",
+            "ib:view",
+            "ib:hoods",
+            "ib:themes",
+        ),
         notifications=(Category("ideas", N_("Decisions on my ideas")),),
         pitch=N_("💡 share ideas for your neighborhood or the whole city, and support the ideas of others"),
         demo="bot.services.demo:seed_ideas",
@@ -152,6 +172,7 @@ FEATURES: tuple[Feature, ...] = (
         ),
         commands=(Command("budget", N_("Vote on the participatory budget"), order=20),),
         throttling={"ballot_toggle": 0.3, "ballot_confirm": 1.0, "budget_setup": 2.0},
+        views=("/budget", "menu:budget", "pb:home"),
         notifications=(Category("implementation", N_("Implementation of projects I voted for")),),
         pitch=N_("🗳 vote on how the participatory budget is spent"),
         demo="bot.services.budgets.demo:seed_budget",
@@ -230,6 +251,10 @@ def categories() -> list[Category]:
 
 def pitches() -> list[str]:
     return [f.pitch for f in _active if f.pitch]
+
+
+def views() -> tuple[str, ...]:
+    return tuple(v for f in _active for v in f.views)
 
 
 def throttling_rates() -> dict[str, float]:

@@ -34,10 +34,10 @@ def make_engine(
     makes one engine per process). Statement parameters (what people typed) never appear in logs or in
     error messages, at any log level.
 
-    SQLite runs one writing transaction at a time, and every transaction here writes. With several
-    connections in one process, the transactions waiting for the lock would retry in SQLite's busy
-    handler, which sleeps and polls: under tens of people at once the unlucky ones wait past the busy
-    timeout and fail with "database is locked". With one connection the process's transactions queue for
+    SQLite runs one writing transaction at a time, and every transaction here may write (a session that
+    only reads, `reading`, begins none). With several connections in one process, the transactions
+    waiting for the lock would retry in SQLite's busy handler, which sleeps and polls: under tens of
+    people at once the unlucky ones wait past the busy timeout and fail with "database is locked". With one connection the process's transactions queue for
     it in order (the pool's queue, first come first served) and never meet the busy handler; it remains
     for other processes on the same file (a separate `meydan worker`, the command line).
 
@@ -80,10 +80,14 @@ def make_engine(
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(connection: Any) -> None:
             # every transaction takes SQLite's write lock when it begins: what a transaction reads and
-            # then writes is never changed by another in between (SQLite runs one writer at a time anyway)
+            # then writes is never changed by another in between (SQLite runs one writer at a time anyway);
+            # a session that only reads (`reading`) begins none, and each of its statements runs alone
+            if connection.get_execution_options().get(READS_ONLY):
+                return
             if not begin_immediate(connection.connection.dbapi_connection):
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _refuse_writes_when_reading(engine)
         return engine
     if "poolclass" not in kwargs:  # another pool (NullPool) takes no size
         kwargs["pool_size"] = SERVER_POOL_SIZE if pool_size is None else pool_size
@@ -91,7 +95,41 @@ def make_engine(
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
+    _refuse_writes_when_reading(engine)
     return engine
+
+
+# the execution option of a connection that only reads (`reading`)
+READS_ONLY = "meydan_reads_only"
+_READING = {
+    "postgresql": {READS_ONLY: True, "isolation_level": "AUTOCOMMIT"},
+    "sqlite": {READS_ONLY: True},
+}
+
+
+class WriteWhileReading(RuntimeError):
+    """A statement other than a SELECT in a session that was to read only (`reading`)."""
+
+
+async def reading(session: AsyncSession) -> None:
+    """Have `session`, before its first statement, read without a transaction: each statement runs on
+    its own, with no BEGIN and no COMMIT. On PostgreSQL that is two round trips fewer (`AUTOCOMMIT`); on
+    SQLite no `BEGIN IMMEDIATE`, so the write lock is not taken and another process (the worker, the
+    command line) writes meanwhile. For what only shows something: what it reads is not one snapshot,
+    and nothing it reads is written back. Anything but a SELECT in such a session is refused
+    (`WriteWhileReading`) before it reaches the database. The session's connection is handed back to
+    the pool as it was when its transaction ends."""
+    await session.connection(execution_options=_READING[session.get_bind().dialect.name])
+
+
+def _refuse_writes_when_reading(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _only_reads(
+        connection: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        reads_only = connection.get_execution_options().get(READS_ONLY)
+        if reads_only and statement.lstrip()[:6].upper() != "SELECT":
+            raise WriteWhileReading("a statement that writes in a session that reads only")
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:

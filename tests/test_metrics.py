@@ -40,7 +40,8 @@ async def test_the_webhook_serves_counters_that_move_with_updates(meydan: Meydan
     _, before = await _scrape(url)
     person = await onboard(sandbox)
     await person.say("/help")
-    # the same update twice: the second is a duplicate
+    # the same update twice: the second is a duplicate (/start changes something; a view such as /help
+    # would be shown again)
     update = {
         "update_id": 990_001,
         "message": {
@@ -48,8 +49,8 @@ async def test_the_webhook_serves_counters_that_move_with_updates(meydan: Meydan
             "date": 1_700_000_000,
             "chat": {"id": person.id, "type": "private", "first_name": "Ayşe"},
             "from": {"id": person.id, "is_bot": False, "first_name": "Ayşe", "language_code": "tr"},
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
     assert await post_update(sandbox, update, meydan.webhook_secret) == 200

@@ -16,6 +16,9 @@ handled again: a process killed while handling an update has recorded nothing, t
 PostgreSQL the second insert waits for the first transaction and then finds the row; on SQLite
 transactions run one at a time.
 
+A press or a command that only shows something (a view, `bot.middlewares.resident`) is not claimed:
+it is read with no transaction, its answers are not kept, and delivered again it is shown again.
+
 An update arrives again only when its first delivery got no 2xx: the process handling it died or timed
 out. If it died after committing what the update did but before its answers went out, the update is
 recorded and its answers lost, and handling it again would do it twice (a tick undone, a support
@@ -90,6 +93,8 @@ _CLAIMS = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
 # (SQLite) that the claim's row is still to be written
 CLAIMED = "meydan_claimed"
 UNWRITTEN = "meydan_claim_unwritten"
+# and that the update is a press that only shows something, read with no transaction: not claimed
+VIEWING = "meydan_viewing"
 
 
 def claimed_column() -> ColumnElement[int]:
@@ -129,6 +134,8 @@ class DedupMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         if not isinstance(event, Update):
+            return await handler(event, data)
+        if data.pop(VIEWING, False):  # shown again if delivered again: nothing to claim, nothing kept
             return await handler(event, data)
         session: AsyncSession = data["session"]
         bot_id = data["bot"].id

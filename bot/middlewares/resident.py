@@ -14,6 +14,14 @@ claimed before and the claim is written later in the transaction (`dedup.unseen_
 The update's transaction is committed inside the lock when the handler returns, or rolled back there if
 anything raises: an update of the same person waits for the lock, so it begins after this commit and
 sees all this update did.
+
+A press or a command that only shows something (a page of ideas, an idea's card, /help: the features'
+`views` in `bot.features`) is read and handled with no transaction (`storage.db.reading`): no BEGIN and
+COMMIT, no write lock on SQLite, and the update is not claimed (`VIEWING`), so its answers are not kept
+either. Delivered again, it is shown again. Whether an update is one is known from its data or its
+command before it is routed, as the claim is made by the read; one of a person with a conversation
+underway (a prompt it ends, a form) or whose read leaves something to write is handled as any other
+update, read again with the claim.
 """
 
 from __future__ import annotations
@@ -28,8 +36,9 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares.database import handled
-from bot.middlewares.dedup import CLAIMED, UNWRITTEN, claimed_column, unseen_column
+from bot.middlewares.dedup import CLAIMED, UNWRITTEN, VIEWING, claimed_column, unseen_column
 from bot.services import residents
+from storage.db import reading
 from storage.fsm import SQLStorage
 from storage.models import utcnow
 
@@ -41,9 +50,24 @@ _CLAIMING = {
 
 
 class ResidentMiddleware(BaseMiddleware):
-    def __init__(self, fsm: FSMContextMiddleware, staff_ids: frozenset[int]) -> None:
+    def __init__(
+        self, fsm: FSMContextMiddleware, staff_ids: frozenset[int], views: tuple[str, ...] = ()
+    ) -> None:
         self._fsm = fsm
         self._staff_ids = staff_ids
+        self._views = frozenset(views)  # a press's data is one of these or begins with one and ":"
+        self._view_prefixes = tuple(f"{view}:" for view in views)
+
+    def _is_view(self, event: TelegramObject) -> bool:
+        """Whether the update is a press or a command declared as a view: a press's data is one of
+        the views or begins with one and ":", a command is its first word (without "@bot")."""
+        if not isinstance(event, Update):
+            return False
+        if event.callback_query is not None:
+            data = event.callback_query.data
+            return data is not None and (data in self._views or data.startswith(self._view_prefixes))
+        text = event.message.text if event.message is not None else None
+        return text is not None and text.startswith("/") and text.split()[0].split("@")[0] in self._views
 
     async def __call__(
         self,
@@ -62,10 +86,26 @@ class ResidentMiddleware(BaseMiddleware):
             user: User | None = data.get("event_from_user")
             chat = data.get("event_chat")
             if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
-                viewer = await self._person(event, data, context.key, user.id)
+                session: AsyncSession = data["session"]
+                viewing = bool(self._views) and self._is_view(event)
+                if viewing:
+                    await reading(session)
+                viewer = await self._person(event, data, context.key, user.id, claim=not viewing)
+                raw_state = await context.get_state()
+                if viewing and (
+                    raw_state is not None or await context.get_data() or session.new or session.dirty
+                ):
+                    # the update may end the conversation, or the read left a write: a change after all
+                    await session.rollback()
+                    viewer = await self._person(event, data, context.key, user.id)
+                    raw_state = await context.get_state()
+                    viewing = False
+                data[VIEWING] = viewing
                 data["viewer"] = viewer
                 data["resident"] = viewer.resident
-            data.update(state=context, raw_state=await context.get_state())
+            else:
+                raw_state = await context.get_state()
+            data.update(state=context, raw_state=raw_state)
             # ended before the lock goes: the person's next update, waiting for it, reads what this one
             # did (on PostgreSQL it would otherwise begin before this commit and read the rows as they
             # were: the state before this answer, an account this update deleted), and waits for no row
@@ -73,15 +113,21 @@ class ResidentMiddleware(BaseMiddleware):
             return await handled(data["session"], handler, event, data)
 
     async def _person(
-        self, event: TelegramObject, data: dict[str, Any], key: StorageKey, telegram_id: int
+        self,
+        event: TelegramObject,
+        data: dict[str, Any],
+        key: StorageKey,
+        telegram_id: int,
+        *,
+        claim: bool = True,
     ) -> residents.Viewer:
         """Read the resident, with the state's rows when the storage is `SQLStorage` (kept for the
-        update), and claim the update, in one statement."""
+        update), and claim the update (unless not to `claim` it), in one statement."""
         session: AsyncSession = data["session"]
         storage = self._fsm.storage
         names = storage.read_with(key) if isinstance(storage, SQLStorage) else []
         dialect = session.get_bind().dialect.name
-        claiming = _CLAIMING.get(dialect) if isinstance(event, Update) else None
+        claiming = _CLAIMING.get(dialect) if claim and isinstance(event, Update) else None
         if claiming is not None:
             params = {"bot_id": data["bot"].id, "update_id": event.update_id}
             if dialect == "postgresql":

@@ -1,0 +1,243 @@
+"""Presses and commands that only show something (the features' `views`): read with no transaction
+(`storage.db.reading`), not recorded as handled, shown again when delivered again; handled as a change
+when a conversation is underway or the read leaves something to write; a write in one refused. On
+SQLite, or on PostgreSQL with TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+import pytest
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import Meydan
+from bot.config import Settings
+from bot.features import FEATURES, Feature
+from bot.routing import private_router
+from bot.services import residents
+from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.callbacks import MenuCb, SettingsCb
+from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaCb
+from bot.ui.messages import respond
+from storage.db import READS_ONLY, WriteWhileReading, make_engine, make_session_factory, reading
+from storage.models import FsmRecord, ProcessedUpdate, Resident
+from tests.conftest import running_bot
+from tests.flows import onboard, post_webhook
+from tests.test_ideas_flow import _labels, _process, _seed_idea
+
+# the buttons a view may name, by their prefix; where its action is one of a set, the set
+_BUTTONS = {
+    cb.__prefix__: next(iter(cb.model_fields.values())).annotation
+    for cb in (IdeaCb, BrowseCb, BallotCb, MenuCb, SettingsCb)
+}
+
+
+def test_every_declared_view_names_a_command_or_a_button_and_its_action() -> None:
+    commands = {f"/{command.name}" for feature in FEATURES for command in feature.commands}
+    views = [view for feature in FEATURES for view in feature.views]
+    assert len(views) == len(set(views))
+    for view in views:
+        if view.startswith("/"):
+            assert view in commands, view
+            continue
+        prefix, _, action = view.partition(":")
+        actions = _BUTTONS[prefix]
+        assert action and (actions is str or action in {a.value for a in actions}), view
+
+
+def _transactions(meydan: Meydan) -> list[bool]:
+    """For each transaction the bot's engine begins from now on: whether it only reads."""
+    seen: list[bool] = []
+    event.listen(
+        meydan.sessions.kw["bind"].sync_engine,
+        "begin",
+        lambda connection: seen.append(bool(connection.get_execution_options().get(READS_ONLY))),
+    )
+    return seen
+
+
+async def _recorded(meydan: Meydan, update_id: int) -> ProcessedUpdate | None:
+    async with meydan.sessions() as session:
+        return await session.get(ProcessedUpdate, (meydan.bot.id, update_id))
+
+
+async def test_browsing_reads_with_no_transaction_and_records_nothing(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    made = [await _seed_idea(meydan, process_id, f"Fikir {n}", author_tg=100_000_700 + n) for n in range(7)]
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    transactions = _transactions(meydan)
+    page = await john.press("Browse ideas")  # idea:browse
+    listing = await john.last_message()
+    assert f"#{made[6]}" in listing.text
+    assert transactions == [True]
+    data = listing.button_data("▶")
+    pressed = await sandbox.client.press(john.id, listing.message_id, data)  # ib:list, the next page
+    assert f"#{made[0]}" in (await john.last_message()).text
+    await john.press(f"#{made[0]}")  # ib:view
+    card = await john.last_message()
+    assert "Fikir 0" in card.text and "Supporters: 0" in card.text
+    assert transactions == [True, True, True]
+    assert page is None or not page.show_alert
+    assert await _recorded(meydan, pressed.update_id) is None  # not claimed, nothing kept
+    support = card.button_data(next(label for label in _labels(card) if "Support" in label))
+    supported = await sandbox.client.press(john.id, card.message_id, support)  # a change
+    assert transactions[3:] and not any(transactions[3:])  # transactions that write
+    assert "Supporters: 1" in (await john.last_message()).text
+    kept = await _recorded(meydan, supported.update_id)
+    assert kept is not None and kept.answer.startswith('[{"method":"Edit')
+
+
+async def test_a_view_delivered_again_is_shown_again(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_710)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    listing = await john.last_message()
+    data = BrowseCb(action=BrowseAction.VIEW, process=process_id, idea=idea).pack()
+    pressed = await sandbox.client.press(john.id, listing.message_id, data)
+    before = len(await john.bot_messages())
+    chat = {"id": john.id, "type": "private", "first_name": "John"}
+    again = {
+        "update_id": pressed.update_id,
+        "callback_query": {
+            "id": pressed.callback_query_id,
+            "from": {"id": john.id, "is_bot": False, "first_name": "John", "language_code": "en"},
+            "chat_instance": str(john.id),
+            "data": data,
+            "message": {"message_id": listing.message_id, "date": 1_790_000_000, "chat": chat, "text": "."},
+        },
+    }
+    status, reply = await post_webhook(sandbox, again, meydan.webhook_secret)  # Telegram retries it
+    assert status == 200 and len(await john.bot_messages()) == before  # the same card, no note
+    assert reply is None or reply["method"] == "answerCallbackQuery"
+    assert "Sahil yoluna çeşme" in (await john.last_message()).text
+    assert await _recorded(meydan, pressed.update_id) is None
+
+
+async def test_a_view_pressed_during_a_form_is_a_change(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_720)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    listing = await john.last_message()
+    await john.say("/ideas")
+    await john.press("Share an idea")
+    await john.press("Green spaces and parks")  # the form asks for the title: a conversation underway
+    transactions = _transactions(meydan)
+    data = BrowseCb(action=BrowseAction.VIEW, process=process_id, idea=idea).pack()
+    pressed = await sandbox.client.press(john.id, listing.message_id, data)
+    [card] = [m for m in await john.chat() if m.message_id == listing.message_id]
+    assert "Sahil yoluna çeşme" in card.text
+    assert transactions == [True, False]  # read to know, then read again with the claim
+    assert await _recorded(meydan, pressed.update_id) is not None
+    async with meydan.sessions() as session:
+        assert await session.scalar(
+            select(func.count()).select_from(FsmRecord).where(FsmRecord.state.is_not(None))
+        )
+
+
+async def test_a_view_whose_read_leaves_a_write_is_a_change(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id = await _process(meydan)
+    await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_730)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/menu")
+    await john.press("Ideas")
+    await john.press("Browse ideas")
+    listing = await john.last_message()
+    async with meydan.sessions.begin() as session:  # a row from before identities: the read gives one
+        await session.execute(update(Resident).where(Resident.telegram_id == john.id).values(identity=None))
+    transactions = _transactions(meydan)
+    data = BrowseCb(action=BrowseAction.LIST, process=process_id).pack()
+    pressed = await sandbox.client.press(john.id, listing.message_id, data)
+    assert pressed.handled and "Sahil yoluna çeşme" in (await john.last_message()).text
+    assert transactions == [True, False]
+    assert await _recorded(meydan, pressed.update_id) is not None
+    async with meydan.sessions() as session:
+        assert await session.scalar(select(Resident.identity).where(Resident.telegram_id == john.id))
+
+
+async def _renames(message: Message, session: AsyncSession, viewer: residents.Viewer) -> None:
+    """A handler declared as a view that writes all the same."""
+    await session.execute(update(Resident).where(Resident.id == viewer.resident.id).values(language="tr"))
+    await respond(message, "renamed")
+
+
+def make_writing_router() -> Router:
+    router = private_router("writes")
+    router.message.register(_renames, Command("writes"))
+    return router
+
+
+WRITES = Feature("writes", router="tests.test_views:make_writing_router", views=("/writes",))
+
+
+async def test_a_view_that_writes_is_refused_and_nothing_is_written(settings: Settings, sandbox) -> None:  # noqa: ANN001
+    async with running_bot(settings, sandbox, extra_features=[WRITES]) as app:
+        john = await onboard(sandbox, name="John", lang="en")
+        answer = await john.say("/writes")
+        assert "something went wrong" in answer.text and "renamed" not in answer.text
+        async with app.sessions() as session:
+            assert (
+                await session.scalar(select(Resident.language).where(Resident.telegram_id == john.id)) == "en"
+            )
+
+
+async def _a_resident(sessions) -> int:  # noqa: ANN001
+    async with sessions.begin() as session:
+        resident = Resident(telegram_id=500_000_901, language="en")
+        session.add(resident)
+        await session.flush()
+        return resident.id
+
+
+async def _language(sessions, resident_id: int) -> str | None:  # noqa: ANN001
+    async with sessions() as session:
+        return await session.scalar(select(Resident.language).where(Resident.id == resident_id))
+
+
+async def test_a_reading_session_refuses_a_write_before_the_database_sees_it(sessions) -> None:  # noqa: ANN001
+    resident_id = await _a_resident(sessions)
+    async with sessions() as session:
+        await reading(session)
+        assert await session.scalar(select(Resident.language).where(Resident.id == resident_id)) == "en"
+        with pytest.raises(WriteWhileReading):
+            await session.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
+        await session.commit()
+    assert await _language(sessions, resident_id) == "en"
+
+
+async def test_a_reading_session_holds_no_transaction_and_hands_its_connection_back_as_it_was(
+    sessions,
+    database_url: str,  # noqa: ANN001
+) -> None:
+    resident_id = await _a_resident(sessions)
+    other = make_engine(
+        database_url, connect_args={"timeout": 1} if database_url.startswith("sqlite") else {}
+    )
+    try:
+        async with sessions() as session:
+            await reading(session)
+            assert await session.scalar(select(Resident.language).where(Resident.id == resident_id)) == "en"
+            if session.get_bind().dialect.name == "postgresql":
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                async with other.connect() as connection:
+                    query = text("SELECT state FROM pg_stat_activity WHERE pid = :pid")
+                    assert (await connection.execute(query, {"pid": pid})).scalar() == "idle"
+            # SQLite: no write lock held, another connection writes at once (it would wait a second)
+            async with make_session_factory(other).begin() as writer:
+                await writer.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
+        assert await _language(sessions, resident_id) == "tr"
+        async with sessions() as session:  # the next transaction on that connection is one again
+            await session.execute(update(Resident).where(Resident.id == resident_id).values(language="en"))
+            await session.rollback()
+        assert await _language(sessions, resident_id) == "tr"
+    finally:
+        await other.dispose()
