@@ -76,6 +76,27 @@ async def post_update(sandbox: Any, update: dict[str, Any], secret: str | None) 
     return status
 
 
+def press_again(person: Any, pressed: Any, message_id: int, data: str) -> dict[str, Any]:
+    """The update of a press made through the sandbox (`pressed`, as `client.press` returns it), as
+    Telegram delivers it again when the first delivery got no 2xx; the message is the pressed one."""
+    chat = {"id": person.id, "type": "private", "first_name": person.first_name}
+    return {
+        "update_id": pressed.update_id,
+        "callback_query": {
+            "id": pressed.callback_query_id,
+            "from": {
+                "id": person.id,
+                "is_bot": False,
+                "first_name": person.first_name,
+                "language_code": "en",
+            },
+            "chat_instance": str(person.id),
+            "data": data,
+            "message": {"message_id": message_id, "date": 1_790_000_000, "chat": chat, "text": "."},
+        },
+    }
+
+
 def command_env(**extra: str) -> dict[str, str]:
     """A clean environment for running `python -m bot …` as a subprocess (nothing from a `.env`)."""
     import os

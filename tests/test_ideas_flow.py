@@ -33,7 +33,7 @@ from storage.models import (
     utcnow,
 )
 from tests.conftest import STAFF_ID, running_bot, statements_run
-from tests.flows import onboard, post_update, post_webhook
+from tests.flows import onboard, post_update, post_webhook, press_again
 
 DESCRIPTION = "Çocuk parkında oturacak hiç yer yok; ağaçların altına birkaç bank konulsun."
 SECOND_STAFF_ID = 100_000_901
@@ -1223,17 +1223,7 @@ async def test_a_support_delivered_again_counts_once_and_its_edit_is_made_again(
     pressed = await sandbox.client.press(john.id, card.message_id, data)
     supported = await john.last_message()
     before = len(await john.bot_messages())
-    chat = {"id": john.id, "type": "private", "first_name": "John"}
-    again = {
-        "update_id": pressed.update_id,
-        "callback_query": {
-            "id": pressed.callback_query_id,
-            "from": {"id": john.id, "is_bot": False, "first_name": "John", "language_code": "en"},
-            "chat_instance": str(john.id),
-            "data": data,
-            "message": {"message_id": card.message_id, "date": 1_790_000_000, "chat": chat, "text": "."},
-        },
-    }
+    again = press_again(john, pressed, card.message_id, data)
     status, reply = await post_webhook(sandbox, again, meydan.webhook_secret)  # Telegram retries it
     assert status == 200 and len(await john.bot_messages()) == before  # no note, no new message
     assert reply == {"method": "answerCallbackQuery", "callback_query_id": pressed.callback_query_id}

@@ -24,7 +24,7 @@ from bot.ui.messages import respond
 from storage.db import READS_ONLY, WriteWhileReading, make_engine, make_session_factory, reading
 from storage.models import FsmRecord, ProcessedUpdate, Resident
 from tests.conftest import running_bot
-from tests.flows import onboard, post_webhook
+from tests.flows import onboard, post_webhook, press_again
 from tests.test_ideas_flow import _labels, _process, _seed_idea
 
 # the buttons a view may name, by their prefix; where its action is one of a set, the set
@@ -91,28 +91,23 @@ async def test_browsing_reads_with_no_transaction_and_records_nothing(meydan: Me
     assert kept is not None and kept.answer.startswith('[{"method":"Edit')
 
 
-async def test_a_view_delivered_again_is_shown_again(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+async def _browsing(meydan: Meydan, sandbox):  # noqa: ANN001, ANN202
+    """An idea published in a process, and John looking at the process's list of ideas."""
     process_id = await _process(meydan)
     idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_710)
     john = await onboard(sandbox, name="John", lang="en")
     await john.say("/menu")
     await john.press("Ideas")
     await john.press("Browse ideas")
-    listing = await john.last_message()
+    return process_id, idea, john, await john.last_message()
+
+
+async def test_a_view_delivered_again_is_shown_again(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    process_id, idea, john, listing = await _browsing(meydan, sandbox)
     data = BrowseCb(action=BrowseAction.VIEW, process=process_id, idea=idea).pack()
     pressed = await sandbox.client.press(john.id, listing.message_id, data)
     before = len(await john.bot_messages())
-    chat = {"id": john.id, "type": "private", "first_name": "John"}
-    again = {
-        "update_id": pressed.update_id,
-        "callback_query": {
-            "id": pressed.callback_query_id,
-            "from": {"id": john.id, "is_bot": False, "first_name": "John", "language_code": "en"},
-            "chat_instance": str(john.id),
-            "data": data,
-            "message": {"message_id": listing.message_id, "date": 1_790_000_000, "chat": chat, "text": "."},
-        },
-    }
+    again = press_again(john, pressed, listing.message_id, data)
     status, reply = await post_webhook(sandbox, again, meydan.webhook_secret)  # Telegram retries it
     assert status == 200 and len(await john.bot_messages()) == before  # the same card, no note
     assert reply is None or reply["method"] == "answerCallbackQuery"
@@ -121,13 +116,7 @@ async def test_a_view_delivered_again_is_shown_again(meydan: Meydan, sandbox) ->
 
 
 async def test_a_view_pressed_during_a_form_is_a_change(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
-    process_id = await _process(meydan)
-    idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_720)
-    john = await onboard(sandbox, name="John", lang="en")
-    await john.say("/menu")
-    await john.press("Ideas")
-    await john.press("Browse ideas")
-    listing = await john.last_message()
+    process_id, idea, john, listing = await _browsing(meydan, sandbox)
     await john.say("/ideas")
     await john.press("Share an idea")
     await john.press("Green spaces and parks")  # the form asks for the title: a conversation underway
@@ -145,13 +134,7 @@ async def test_a_view_pressed_during_a_form_is_a_change(meydan: Meydan, sandbox)
 
 
 async def test_a_view_whose_read_leaves_a_write_is_a_change(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
-    process_id = await _process(meydan)
-    await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_730)
-    john = await onboard(sandbox, name="John", lang="en")
-    await john.say("/menu")
-    await john.press("Ideas")
-    await john.press("Browse ideas")
-    listing = await john.last_message()
+    process_id, _idea, john, listing = await _browsing(meydan, sandbox)
     async with meydan.sessions.begin() as session:  # a row from before identities: the read gives one
         await session.execute(update(Resident).where(Resident.telegram_id == john.id).values(identity=None))
     transactions = _transactions(meydan)
