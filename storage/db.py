@@ -37,9 +37,10 @@ def make_engine(
     SQLite runs one writing transaction at a time, and every transaction here may write (a session that
     only reads, `reading`, begins none). With several connections in one process, the transactions
     waiting for the lock would retry in SQLite's busy handler, which sleeps and polls: under tens of
-    people at once the unlucky ones wait past the busy timeout and fail with "database is locked". With one connection the process's transactions queue for
-    it in order (the pool's queue, first come first served) and never meet the busy handler; it remains
-    for other processes on the same file (a separate `meydan worker`, the command line).
+    people at once the unlucky ones wait past the busy timeout and fail with "database is locked". With
+    one connection the process's transactions queue for it in order (the pool's queue, first come first
+    served) and never meet the busy handler; it remains for other processes on the same file (a separate
+    `meydan worker`, the command line).
 
     A server database (PostgreSQL) keeps up to `pool_size` connections open once it has needed them
     (`SERVER_POOL_SIZE`), and opens up to `max_overflow` more, each closed when it is handed back. A
