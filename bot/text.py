@@ -1,4 +1,5 @@
-"""Text helpers shared across layers: Turkish-aware folding for search and keys."""
+"""Text helpers shared across layers: Turkish-aware folding for search and keys, and the command a
+message begins with."""
 
 from __future__ import annotations
 
@@ -45,3 +46,9 @@ _NON_WORD = re.compile(r"[\W_]+")
 def slug(text: str) -> str:
     """A stable ASCII key: "Karşıyaka" → "karsiyaka", "B.Hayrettin Paşa" → "b-hayrettin-pasa"."""
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+
+
+def command_of(text: str | None) -> str | None:
+    """The command a message's text begins with, without the bot's name or what follows it:
+    "/help@MeydanBot now" → "/help"; None for a text that is not a command."""
+    return text.split()[0].split("@")[0] if text and text.startswith("/") else None

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from bot.app import WEBHOOK_PATH, Meydan, build, prepare_database, webhook_app
@@ -40,6 +41,14 @@ def statements_run(engine, keep: Callable[[str], bool] = lambda _statement: True
         lambda _c, _cur, statement, *_a: seen.append(statement) if keep(statement) else None,
     )
     return seen
+
+
+def compiled_once(statement, dialect: str):  # noqa: ANN001, ANN201
+    """`statement` compiled for `dialect`, checked to hold nothing that SQLAlchemy renders into the SQL
+    again at every execution (an expanding parameter, a `literal_execute` one)."""
+    compiled = statement.compile(dialect={"postgresql": postgresql, "sqlite": sqlite}[dialect].dialect())
+    assert "POSTCOMPILE" not in str(compiled) and not compiled.literal_execute_params
+    return compiled
 
 
 def selects_run(engine) -> list[str]:  # noqa: ANN001

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.config import DEFAULT_CITY_FILE, load_city
 from bot.i18n import translate
@@ -17,6 +16,7 @@ from bot.services.ideas import _CARD, _list_statements
 from bot.services.ideas.moderation import PUBLISHED_LIST
 from bot.services.ideas.rules import VISIBLE
 from storage.models import AuditEntry, District, Idea, IdeaSupport, Neighborhood, Resident, Theme, utcnow
+from tests.conftest import compiled_once
 
 CITY = load_city(DEFAULT_CITY_FILE)
 
@@ -488,16 +488,13 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
 def test_the_statuses_shown_are_bound_in_the_statements_not_rendered_at_each_run(dialect: str) -> None:
     """A page of ideas and an idea's card narrow by status with one parameter a status, compiled once: an
     expanding parameter (`in_` of a list) would be rendered into the SQL again at every execution."""
-    compiler = {"postgresql": postgresql, "sqlite": sqlite}[dialect].dialect()
     built = [_CARD]
     for statuses in (VISIBLE, PUBLISHED_LIST):
         built += _list_statements(frozenset({"process_id"}), "top", True, statuses)
     for statement in built:
-        compiled = statement.compile(dialect=compiler)
-        assert "POSTCOMPILE" not in str(compiled) and not compiled.literal_execute_params
-        assert {"status_0", "status_1"} <= set(compiled.params)
+        assert {"status_0", "status_1"} <= set(compiled_once(statement, dialect).params)
     page, _count = _list_statements(frozenset({"process_id"}), "top", True, PUBLISHED_LIST)
-    assert page.compile(dialect=compiler).params["status_1"] == PUBLISHED_LIST[1]
+    assert compiled_once(page, dialect).params["status_1"] == PUBLISHED_LIST[1]
 
 
 # --- moderation ------------------------------------------------------------------------------------

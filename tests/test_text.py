@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import fold, slug
+from bot.text import command_of, fold, slug
 
 
 def test_fold_is_accent_and_case_insensitive() -> None:
@@ -22,3 +22,11 @@ def test_slug() -> None:
 @given(st.text())
 def test_fold_is_idempotent(value: str) -> None:
     assert fold(fold(value)) == fold(value)
+
+
+def test_the_command_a_message_begins_with() -> None:
+    assert command_of("/help") == "/help"
+    assert command_of("/help@MeydanBot") == "/help"
+    assert command_of("/ideas   and more") == "/ideas"
+    assert command_of("help") is None and command_of("") is None and command_of(None) is None
+    assert command_of("/") == "/"

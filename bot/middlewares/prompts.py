@@ -17,14 +17,14 @@ from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, TelegramObject
 
 from bot.middlewares.reply import send_later
+from bot.text import command_of
 from bot.ui.prompts import note_of
 
 CANCEL = "/cancel"
 
 
 def _command(event: TelegramObject) -> str | None:
-    text = event.text if isinstance(event, Message) else None
-    return text.split()[0].split("@")[0] if text and text.startswith("/") else None
+    return command_of(event.text) if isinstance(event, Message) else None
 
 
 class PromptMiddleware(BaseMiddleware):

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.middlewares.database import handled
 from bot.middlewares.dedup import CLAIMED, UNWRITTEN, VIEWING, claimed_column, unseen_column
 from bot.services import residents
+from bot.text import command_of
 from storage.db import reading
 from storage.fsm import SQLStorage
 from storage.models import utcnow
@@ -66,8 +67,7 @@ class ResidentMiddleware(BaseMiddleware):
         if event.callback_query is not None:
             data = event.callback_query.data
             return data is not None and (data in self._views or data.startswith(self._view_prefixes))
-        text = event.message.text if event.message is not None else None
-        return text is not None and text.startswith("/") and text.split()[0].split("@")[0] in self._views
+        return event.message is not None and command_of(event.message.text) in self._views
 
     async def __call__(
         self,
