@@ -172,7 +172,7 @@ FEATURES: tuple[Feature, ...] = (
         ),
         commands=(Command("budget", N_("Vote on the participatory budget"), order=20),),
         throttling={"ballot_toggle": 0.3, "ballot_confirm": 1.0, "budget_setup": 2.0},
-        views=("/budget", "menu:budget", "pb:home"),
+        views=("/budget", "menu:budget", "pb:home", "pb:pot", "pb:card", "pb:review"),
         notifications=(Category("implementation", N_("Implementation of projects I voted for")),),
         pitch=N_("🗳 vote on how the participatory budget is spent"),
         demo="bot.services.budgets.demo:seed_budget",

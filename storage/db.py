@@ -123,6 +123,23 @@ async def reading(session: AsyncSession) -> None:
     await session.connection(execution_options=_READING[session.get_bind().dialect.name])
 
 
+class ChangeNeeded(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by `will_write` in a session that reads only: the update is to be handled again, from its
+    start, as one that writes (`bot/middlewares/resident.py`)."""
+
+
+async def will_write(session: AsyncSession) -> None:
+    """Said by a view's handler before its first write and before it sends anything, when what it found
+    asks for a write after all (a pot whose process asks for verification first: its prompt sets the
+    conversation's state). In a session that reads only (`reading`) it raises `ChangeNeeded`, and the
+    update is handled again as a change; in any other session it does nothing."""
+    if not session.in_transaction():
+        return
+    connection = await session.connection()
+    if connection.sync_connection.get_execution_options().get(READS_ONLY):
+        raise ChangeNeeded
+
+
 def _refuse_writes_when_reading(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _only_reads(

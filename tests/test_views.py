@@ -1,7 +1,7 @@
 """Presses and commands that only show something (the features' `views`): read with no transaction
 (`storage.db.reading`), not recorded as handled, shown again when delivered again; handled as a change
-when a conversation is underway or the read leaves something to write; a write in one refused. On
-SQLite, or on PostgreSQL with TEST_DATABASE_URL."""
+when a conversation is underway, the read leaves something to write, or the handler finds it must write
+(`storage.db.will_write`); a write in one refused. On SQLite, or on PostgreSQL with TEST_DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -17,12 +17,23 @@ from bot.config import Settings
 from bot.features import FEATURES, Feature
 from bot.routing import private_router
 from bot.services import residents
+from bot.services.budgets import rules
+from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaCb
 from bot.ui.messages import respond
-from storage.db import READS_ONLY, WriteWhileReading, make_engine, make_session_factory, reading
-from storage.models import FsmRecord, ProcessedUpdate, Resident
+from storage.db import (
+    READS_ONLY,
+    ChangeNeeded,
+    WriteWhileReading,
+    make_engine,
+    make_session_factory,
+    reading,
+    will_write,
+)
+from storage.models import BudgetBallot, FsmRecord, Process, ProcessedUpdate, Resident
+from tests.budget_fixtures import seed
 from tests.conftest import running_bot
 from tests.flows import onboard, post_webhook, press_again
 from tests.test_ideas_flow import _labels, _process, _seed_idea
@@ -145,6 +156,63 @@ async def test_a_view_whose_read_leaves_a_write_is_a_change(meydan: Meydan, sand
     assert await _recorded(meydan, pressed.update_id) is not None
     async with meydan.sessions() as session:
         assert await session.scalar(select(Resident.identity).where(Resident.telegram_id == john.id))
+
+
+async def test_a_ballot_is_browsed_in_views_and_only_its_ticks_are_changes(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    async with meydan.sessions.begin() as session:
+        seeded = await seed(session)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/budget")
+    transactions = _transactions(meydan)
+    await john.press("City budget")  # pb:pot
+    await john.press("Library garden")  # pb:card
+    assert transactions == [True, True]
+    card = await john.last_message()
+    ticked = await sandbox.client.press(john.id, card.message_id, card.button_data("Add to my ballot"))
+    assert transactions[2:] == [False]
+    back = await sandbox.client.press(john.id, card.message_id, card.button_data("Back to the projects"))
+    page = await john.last_message()
+    assert any(label.startswith("✅") and "Library garden" in label for label in _labels(page))
+    await john.press("Review and confirm (1)")  # pb:review
+    assert "Library garden" in (await john.last_message()).text
+    assert transactions[3:] == [True, True]
+    assert await _recorded(meydan, ticked.update_id) is not None
+    assert await _recorded(meydan, back.update_id) is None
+    await john.press("Confirm my ballot")
+    async with meydan.sessions() as session:
+        assert (await session.scalars(select(BudgetBallot.pot_id))).all() == [seeded.city]
+
+
+async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
+    meydan: Meydan, sandbox
+) -> None:  # noqa: ANN001
+    async with meydan.sessions.begin() as session:
+        seeded = await seed(session)
+        (await session.get(Process, seeded.process_id)).verification = rules.PHONE
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/budget")
+    transactions = _transactions(meydan)
+    home = await john.last_message()
+    pressed = await sandbox.client.press(
+        john.id, home.message_id, BallotCb(action=A.POT, pot=seeded.city).pack()
+    )
+    assert pressed.handled and await john.keyboard() == [["📱 Share my phone number"], ["✖️ Cancel"]]
+    assert transactions == [True, False]  # the view found the prompt to set: read again with the claim
+    assert await _recorded(meydan, pressed.update_id) is not None
+    async with meydan.sessions() as session:
+        assert await session.scalar(select(FsmRecord.state).where(FsmRecord.state.is_not(None)))
+
+
+async def test_will_write_asks_for_a_change_only_in_a_session_that_reads(sessions) -> None:  # noqa: ANN001
+    resident_id = await _a_resident(sessions)
+    async with sessions() as session:
+        await will_write(session)  # nothing read yet
+        await session.get(Resident, resident_id)
+        await will_write(session)  # a transaction that may write
+    async with sessions() as session:
+        await reading(session)
+        with pytest.raises(ChangeNeeded):
+            await will_write(session)
 
 
 async def _renames(message: Message, session: AsyncSession, viewer: residents.Viewer) -> None:

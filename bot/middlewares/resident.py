@@ -21,7 +21,9 @@ COMMIT, no write lock on SQLite, and the update is not claimed (`VIEWING`), so i
 either. Delivered again, it is shown again. Whether an update is one is known from its data or its
 command before it is routed, as the claim is made by the read; one of a person with a conversation
 underway (a prompt it ends, a form) or whose read leaves something to write is handled as any other
-update, read again with the claim.
+update, read again with the claim. So is one whose handler finds it must write after all and says so
+before writing or sending anything (`storage.db.will_write`, which raises `ChangeNeeded`): it is read
+again with the claim and handled from its start.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import TelegramObject, Update, User
@@ -39,7 +42,7 @@ from bot.middlewares.database import handled
 from bot.middlewares.dedup import CLAIMED, UNWRITTEN, VIEWING, claimed_column, unseen_column
 from bot.services import residents
 from bot.text import command_of
-from storage.db import reading
+from storage.db import ChangeNeeded, reading
 from storage.fsm import SQLStorage
 from storage.models import utcnow
 
@@ -96,21 +99,38 @@ class ResidentMiddleware(BaseMiddleware):
                     raw_state is not None or await context.get_data() or session.new or session.dirty
                 ):
                     # the update may end the conversation, or the read left a write: a change after all
-                    await session.rollback()
-                    viewer = await self._person(event, data, context.key, user.id)
-                    raw_state = await context.get_state()
                     viewing = False
+                    viewer, raw_state = await self._as_change(event, data, context, user.id)
                 data[VIEWING] = viewing
                 data["viewer"] = viewer
                 data["resident"] = viewer.resident
             else:
+                viewing = False
                 raw_state = await context.get_state()
             data.update(state=context, raw_state=raw_state)
             # ended before the lock goes: the person's next update, waiting for it, reads what this one
             # did (on PostgreSQL it would otherwise begin before this commit and read the rows as they
             # were: the state before this answer, an account this update deleted), and waits for no row
             # this one still holds
-            return await handled(data["session"], handler, event, data)
+            try:
+                return await handled(data["session"], handler, event, data)
+            except ChangeNeeded:
+                if not viewing:
+                    raise
+                # the view found a write to make, before it sent anything: handled again, as a change
+                viewer, raw_state = await self._as_change(event, data, context, user.id)
+                data.update(viewer=viewer, resident=viewer.resident, raw_state=raw_state)
+                data[VIEWING] = False
+                return await handled(data["session"], handler, event, data)
+
+    async def _as_change(
+        self, event: TelegramObject, data: dict[str, Any], context: FSMContext, telegram_id: int
+    ) -> tuple[residents.Viewer, str | None]:
+        """The person and their state read again with the claim, in a transaction that may write: a view
+        that turned out to be a change. What the reading session did is rolled back first."""
+        await data["session"].rollback()
+        viewer = await self._person(event, data, context.key, telegram_id)
+        return viewer, await context.get_state()
 
     async def _person(
         self,
