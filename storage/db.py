@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+import weakref
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.sqlite import begin_immediate, inline_dbapi
@@ -112,15 +113,47 @@ class WriteWhileReading(RuntimeError):
     """A statement other than a SELECT in a session that was to read only (`reading`)."""
 
 
-async def reading(session: AsyncSession) -> None:
-    """Have `session`, before its first statement, read without a transaction: each statement runs on
-    its own, with no BEGIN and no COMMIT. On PostgreSQL that is two round trips fewer (`AUTOCOMMIT`); on
-    SQLite no `BEGIN IMMEDIATE`, so the write lock is not taken and another process (the worker, the
-    command line) writes meanwhile. For what only shows something: what it reads is not one snapshot,
-    and nothing it reads is written back. Anything but a SELECT in such a session is refused
-    (`WriteWhileReading`) before it reaches the database. The session's connection is handed back to
-    the pool as it was when its transaction ends."""
-    await session.connection(execution_options=_READING[session.get_bind().dialect.name])
+# each engine's twin whose connections only read, made once (`reading`)
+_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+# where a reading session's writer is kept (`session.info`), for `writing`
+_WRITER = "meydan_writer"
+# set in `session.info` once the update has said something to Telegram (`bot/middlewares/database.py`)
+SPOKEN = "meydan_spoken"
+
+
+def _reader(engine: Engine) -> Engine:
+    reader = _READERS.get(engine)
+    if reader is None:  # the same pool, dialect and events, with the options of a connection that reads
+        reader = _READERS[engine] = engine.execution_options(**_READING[engine.dialect.name])
+    return reader
+
+
+def reading(session: AsyncSession) -> None:
+    """Have `session` read without a transaction from now on, for the rest of its life: each statement
+    runs on its own, with no BEGIN and no COMMIT. On PostgreSQL that is two round trips fewer
+    (`AUTOCOMMIT`); on SQLite no `BEGIN IMMEDIATE`, so the write lock is not taken and another process
+    (the worker, the command line) writes meanwhile. For what only shows something: what it reads is not
+    one snapshot, and nothing it reads is written back. Anything but a SELECT in such a session is
+    refused (`WriteWhileReading`) before it reaches the database, also after a commit (an update's
+    first message to Telegram commits, and the next statement begins anew). A connection is handed back
+    to the pool as it was when its transaction ends."""
+    if _WRITER in session.info:
+        return
+    engine = session.sync_session.bind
+    if not isinstance(engine, Engine):
+        raise TypeError("a session bound to one engine reads")
+    session.info[_WRITER] = engine
+    session.sync_session.bind = _reader(engine)
+
+
+async def writing(session: AsyncSession) -> None:
+    """The session that was `reading` may write again: what it began is rolled back, and its next
+    transaction is one like any other. Nothing for a session that was not reading."""
+    engine = session.info.pop(_WRITER, None)
+    if engine is None:
+        return
+    await session.rollback()
+    session.sync_session.bind = engine
 
 
 class ChangeNeeded(Exception):  # noqa: N818 - a signal, not an error
@@ -128,15 +161,16 @@ class ChangeNeeded(Exception):  # noqa: N818 - a signal, not an error
     start, as one that writes (`bot/middlewares/resident.py`)."""
 
 
-async def will_write(session: AsyncSession) -> None:
+def will_write(session: AsyncSession) -> None:
     """Said by a view's handler before its first write and before it sends anything, when what it found
     asks for a write after all (a pot whose process asks for verification first: its prompt sets the
     conversation's state). In a session that reads only (`reading`) it raises `ChangeNeeded`, and the
-    update is handled again as a change; in any other session it does nothing."""
-    if not session.in_transaction():
-        return
-    connection = await session.connection()
-    if connection.sync_connection.get_execution_options().get(READS_ONLY):
+    update is handled again as a change; in any other session it does nothing. Once the update has said
+    something (`SPOKEN`) it cannot be handled again without saying it twice: the write is refused
+    (`WriteWhileReading`), as a write would be."""
+    if _WRITER in session.info:
+        if session.info.get(SPOKEN):
+            raise WriteWhileReading("a view that has answered cannot become a change")
         raise ChangeNeeded
 
 

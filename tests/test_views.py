@@ -31,6 +31,7 @@ from storage.db import (
     make_session_factory,
     reading,
     will_write,
+    writing,
 )
 from storage.models import BudgetBallot, FsmRecord, Process, ProcessedUpdate, Resident
 from tests.budget_fixtures import seed
@@ -206,13 +207,19 @@ async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
 async def test_will_write_asks_for_a_change_only_in_a_session_that_reads(sessions) -> None:  # noqa: ANN001
     resident_id = await _a_resident(sessions)
     async with sessions() as session:
-        await will_write(session)  # nothing read yet
+        will_write(session)  # a session like any other: nothing to do
         await session.get(Resident, resident_id)
-        await will_write(session)  # a transaction that may write
+        will_write(session)
     async with sessions() as session:
-        await reading(session)
+        reading(session)
+        assert await session.scalar(select(Resident.language).where(Resident.id == resident_id)) == "en"
         with pytest.raises(ChangeNeeded):
-            await will_write(session)
+            will_write(session)
+        await writing(session)  # what the handler is then run again with
+        will_write(session)
+        await session.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
+        await session.commit()
+    assert await _language(sessions, resident_id) == "tr"
 
 
 async def _renames(message: Message, session: AsyncSession, viewer: residents.Viewer) -> None:
@@ -221,13 +228,37 @@ async def _renames(message: Message, session: AsyncSession, viewer: residents.Vi
     await respond(message, "renamed")
 
 
+async def _shows_then_renames(message: Message, session: AsyncSession, viewer: residents.Viewer) -> None:
+    """A view that writes after a message has gone out (which committed what the update did so far: a
+    typed message's first answer is held for the webhook's reply and sent when a second comes)."""
+    await respond(message, "shown")
+    await respond(message, "and more")
+    await session.execute(update(Resident).where(Resident.id == viewer.resident.id).values(language="tr"))
+
+
+async def _shows_then_asks_to_write(
+    message: Message, session: AsyncSession, viewer: residents.Viewer
+) -> None:
+    """A view that finds it must write once a message has gone out: too late to be run again."""
+    await respond(message, "seen once")
+    await respond(message, "and more")
+    will_write(session)
+    await session.execute(update(Resident).where(Resident.id == viewer.resident.id).values(language="tr"))
+
+
 def make_writing_router() -> Router:
     router = private_router("writes")
     router.message.register(_renames, Command("writes"))
+    router.message.register(_shows_then_renames, Command("writeslater"))
+    router.message.register(_shows_then_asks_to_write, Command("writestoolate"))
     return router
 
 
-WRITES = Feature("writes", router="tests.test_views:make_writing_router", views=("/writes",))
+WRITES = Feature(
+    "writes",
+    router="tests.test_views:make_writing_router",
+    views=("/writes", "/writeslater", "/writestoolate"),
+)
 
 
 async def test_a_view_that_writes_is_refused_and_nothing_is_written(settings: Settings, sandbox) -> None:  # noqa: ANN001
@@ -235,6 +266,12 @@ async def test_a_view_that_writes_is_refused_and_nothing_is_written(settings: Se
         john = await onboard(sandbox, name="John", lang="en")
         answer = await john.say("/writes")
         assert "something went wrong" in answer.text and "renamed" not in answer.text
+        await john.say("/writeslater")  # also once a message has gone out (and the update committed)
+        texts = [m.text for m in await john.bot_messages()]
+        assert "shown" in texts and "something went wrong" in texts[-1]
+        await john.say("/writestoolate")  # not run again as a change: what went out would go twice
+        texts = [m.text for m in await john.bot_messages()]
+        assert texts.count("seen once") == 1 and "something went wrong" in texts[-1]
         async with app.sessions() as session:
             assert (
                 await session.scalar(select(Resident.language).where(Resident.telegram_id == john.id)) == "en"
@@ -257,7 +294,7 @@ async def _language(sessions, resident_id: int) -> str | None:  # noqa: ANN001
 async def test_a_reading_session_refuses_a_write_before_the_database_sees_it(sessions) -> None:  # noqa: ANN001
     resident_id = await _a_resident(sessions)
     async with sessions() as session:
-        await reading(session)
+        reading(session)
         assert await session.scalar(select(Resident.language).where(Resident.id == resident_id)) == "en"
         with pytest.raises(WriteWhileReading):
             await session.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
@@ -275,7 +312,7 @@ async def test_a_reading_session_holds_no_transaction_and_hands_its_connection_b
     )
     try:
         async with sessions() as session:
-            await reading(session)
+            reading(session)
             assert await session.scalar(select(Resident.language).where(Resident.id == resident_id)) == "en"
             if session.get_bind().dialect.name == "postgresql":
                 pid = await session.scalar(text("SELECT pg_backend_pid()"))

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.middlewares.dedup import keep_answer
 from bot.services import outbox
-from storage.db import current_session
+from storage.db import SPOKEN, current_session
 
 # the update's session and the task handling it, for CommitBeforeSending
 _handling: ContextVar[tuple[AsyncSession, asyncio.Task[Any] | None] | None] = ContextVar(
@@ -106,4 +106,5 @@ class CommitBeforeSending(BaseRequestMiddleware):
             await keep_answer(session, method)  # kept with what the update did, to be sent again
             if session.in_transaction():
                 await session.commit()
+            session.info[SPOKEN] = True
         return await make_request(bot, method)

@@ -42,7 +42,7 @@ from bot.middlewares.database import handled
 from bot.middlewares.dedup import CLAIMED, UNWRITTEN, VIEWING, claimed_column, unseen_column
 from bot.services import residents
 from bot.text import command_of
-from storage.db import ChangeNeeded, reading
+from storage.db import ChangeNeeded, reading, writing
 from storage.fsm import SQLStorage
 from storage.models import utcnow
 
@@ -92,7 +92,7 @@ class ResidentMiddleware(BaseMiddleware):
                 session: AsyncSession = data["session"]
                 viewing = bool(self._views) and self._is_view(event)
                 if viewing:
-                    await reading(session)
+                    reading(session)
                 viewer = await self._person(event, data, context.key, user.id, claim=not viewing)
                 raw_state = await context.get_state()
                 if viewing and (
@@ -128,7 +128,7 @@ class ResidentMiddleware(BaseMiddleware):
     ) -> tuple[residents.Viewer, str | None]:
         """The person and their state read again with the claim, in a transaction that may write: a view
         that turned out to be a change. What the reading session did is rolled back first."""
-        await data["session"].rollback()
+        await writing(data["session"])
         viewer = await self._person(event, data, context.key, telegram_id)
         return viewer, await context.get_state()
 

@@ -38,7 +38,7 @@ async def pot(
     pot_id = callback_data.pot
     found = await budgets.gate(session, viewer.resident, pot_id)
     if found.pending is not None:  # verify first: the prompt (the ballot's actions refuse until then)
-        await will_write(session)  # a view until here: the prompt's state is a change
+        will_write(session)  # a view until here: the prompt's state is a change
         await verify.ask(query, state, found, lang)
         return
     view = await drafts.view(state, session, viewer.resident, pot_id, opened=found)
