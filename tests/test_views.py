@@ -298,6 +298,9 @@ async def test_a_reading_session_refuses_a_write_before_the_database_sees_it(ses
         assert await session.scalar(select(Resident.language).where(Resident.id == resident_id)) == "en"
         with pytest.raises(WriteWhileReading):
             await session.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
+        await session.commit()  # as before a message to Telegram: the session still only reads after it
+        with pytest.raises(WriteWhileReading):
+            await session.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
         await session.commit()
     assert await _language(sessions, resident_id) == "en"
 
