@@ -185,6 +185,7 @@ FEATURES: tuple[Feature, ...] = (
         menu=(MenuEntry("results", N_("📊 Budget results"), order=21),),
         commands=(Command("results", N_("Results of the participatory budget"), order=21),),
         throttling={"results_file": 2.0},
+        views=("/results", "menu:results", "res:home", "res:sum", "res:projects", "res:project", "res:open"),
     ),
     Feature(
         "broadcasts",

@@ -23,6 +23,7 @@ from bot.ui.budgets.callbacks import BallotCb
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaCb
 from bot.ui.messages import respond
+from bot.ui.results.callbacks import ResultsAction, ResultsCb
 from storage.db import (
     READS_ONLY,
     ChangeNeeded,
@@ -33,16 +34,17 @@ from storage.db import (
     will_write,
     writing,
 )
-from storage.models import BudgetBallot, FsmRecord, Process, ProcessedUpdate, Resident
+from storage.models import BudgetBallot, BudgetResult, FsmRecord, Process, ProcessedUpdate, Resident
 from tests.budget_fixtures import seed
 from tests.conftest import running_bot
 from tests.flows import onboard, post_webhook, press_again
+from tests.results_fixtures import close_voting, vote_all
 from tests.test_ideas_flow import _labels, _process, _seed_idea
 
 # the buttons a view may name, by their prefix; where its action is one of a set, the set
 _BUTTONS = {
     cb.__prefix__: next(iter(cb.model_fields.values())).annotation
-    for cb in (IdeaCb, BrowseCb, BallotCb, MenuCb, SettingsCb)
+    for cb in (IdeaCb, BrowseCb, BallotCb, ResultsCb, MenuCb, SettingsCb)
 }
 
 
@@ -202,6 +204,32 @@ async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
     assert await _recorded(meydan, pressed.update_id) is not None
     async with meydan.sessions() as session:
         assert await session.scalar(select(FsmRecord.state).where(FsmRecord.state.is_not(None)))
+
+
+async def test_results_not_yet_counted_are_counted_by_a_change_and_then_read_in_views(
+    meydan: Meydan, sandbox
+) -> None:  # noqa: ANN001
+    async with meydan.sessions.begin() as session:
+        seeded = await seed(session)
+        await vote_all(session, seeded)
+        await close_voting(session, seeded.process_id)
+    john = await onboard(sandbox, name="John", lang="en")
+    await john.say("/results")
+    home = await john.last_message()
+    transactions = _transactions(meydan)
+    data = ResultsCb(action=ResultsAction.SUMMARY, pot=seeded.city).pack()  # before the count job ran
+    counted = await sandbox.client.press(john.id, home.message_id, data)
+    assert "Night buses" in (await john.last_message()).body
+    # a small pot is counted on the spot: read, then read again and counted as a change
+    assert transactions[0] and len(transactions) > 1 and not any(transactions[1:])
+    changes = len(transactions)
+    await john.press("Why each project won or lost")  # res:projects
+    await john.press("Bike lanes")  # res:project
+    assert "it cost ₺1,500,000, and only ₺600,000 was left" in (await john.last_message()).body
+    assert transactions[changes:] == [True, True]
+    assert await _recorded(meydan, counted.update_id) is not None
+    async with meydan.sessions() as session:
+        assert await session.get(BudgetResult, seeded.city) is not None
 
 
 async def test_will_write_asks_for_a_change_only_in_a_session_that_reads(sessions) -> None:  # noqa: ANN001

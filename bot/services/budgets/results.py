@@ -43,6 +43,7 @@ from bot.services.errors import DomainError, NotFound
 from bot.tally import Election, Explanation, Outcome, Project, Reason, dumps
 from bot.tally.numbers import Number
 from bot.tally.outcome import Param
+from storage.db import will_write
 from storage.models import (
     BudgetBallot,
     BudgetPot,
@@ -393,6 +394,7 @@ async def pot_results(session: AsyncSession, pot_id: int, now: datetime | None =
     if not current(stored, _closes(pot)):
         if await ballot_count(session, pot.id) >= SMALL_POT:
             raise BeingCounted(f"pot {pot.id}")
+        will_write(session)  # shown as a view until here: counting stores the results
         await count_and_store(session, pot)
         stored = await session.get(BudgetResult, pot.id, populate_existing=True)
     assert stored is not None
