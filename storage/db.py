@@ -131,7 +131,7 @@ def reading(session: AsyncSession) -> None:
         return
     engine = session.sync_session.bind
     if not isinstance(engine, Engine):
-        raise TypeError("a session bound to one engine reads")
+        raise TypeError("only a session bound to one engine can read")
     session.info[_WRITER] = engine
     # the same pool, dialect and events, with the options of a connection that reads (made in 5 µs)
     session.sync_session.bind = engine.execution_options(**_READING[engine.dialect.name])

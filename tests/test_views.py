@@ -5,6 +5,8 @@ when a conversation is underway, the read leaves something to write, or the hand
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
@@ -36,7 +38,7 @@ from storage.db import (
 )
 from storage.models import BudgetBallot, BudgetResult, FsmRecord, Process, ProcessedUpdate, Resident
 from tests.budget_fixtures import seed
-from tests.conftest import running_bot
+from tests.conftest import TEST_REDIS_URL, running_bot
 from tests.flows import onboard, post_webhook, press_again
 from tests.results_fixtures import close_voting, vote_all
 from tests.test_ideas_flow import _labels, _process, _seed_idea
@@ -186,24 +188,35 @@ async def test_a_ballot_is_browsed_in_views_and_only_its_ticks_are_changes(meyda
         assert (await session.scalars(select(BudgetBallot.pot_id))).all() == [seeded.city]
 
 
+@pytest.mark.parametrize("state_store", ["database", "redis"])
 async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
-    meydan: Meydan, sandbox
-) -> None:  # noqa: ANN001
-    async with meydan.sessions.begin() as session:
-        seeded = await seed(session)
-        (await session.get(Process, seeded.process_id)).verification = rules.PHONE
-    john = await onboard(sandbox, name="John", lang="en")
-    await john.say("/budget")
-    transactions = _transactions(meydan)
-    home = await john.last_message()
-    pressed = await sandbox.client.press(
-        john.id, home.message_id, BallotCb(action=A.POT, pot=seeded.city).pack()
-    )
-    assert pressed.handled and await john.keyboard() == [["📱 Share my phone number"], ["✖️ Cancel"]]
-    assert transactions == [True, False]  # the view found the prompt to set: read again with the claim
-    assert await _recorded(meydan, pressed.update_id) is not None
-    async with meydan.sessions() as session:
-        assert await session.scalar(select(FsmRecord.state).where(FsmRecord.state.is_not(None)))
+    settings: Settings,
+    sandbox,  # noqa: ANN001
+    state_store: str,
+) -> None:
+    if state_store == "redis":
+        if not TEST_REDIS_URL:
+            pytest.skip("TEST_REDIS_URL is not set")
+        settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
+    async with running_bot(settings, sandbox) as meydan:
+        async with meydan.sessions.begin() as session:
+            seeded = await seed(session)
+            (await session.get(Process, seeded.process_id)).verification = rules.PHONE
+        john = await onboard(sandbox, name="John", lang="en", person_id=random.randint(10**9, 2 * 10**9))
+        await john.say("/budget")
+        transactions = _transactions(meydan)
+        home = await john.last_message()
+        pressed = await sandbox.client.press(
+            john.id, home.message_id, BallotCb(action=A.POT, pot=seeded.city).pack()
+        )
+        assert pressed.handled and await john.keyboard() == [["📱 Share my phone number"], ["✖️ Cancel"]]
+        assert transactions == [True, False]  # the view found the prompt to set: read again with the claim
+        assert await _recorded(meydan, pressed.update_id) is not None
+        if state_store == "database":
+            async with meydan.sessions() as session:
+                assert await session.scalar(select(FsmRecord.state).where(FsmRecord.state.is_not(None)))
+        answer = await john.say("+905551112233")  # the prompt's state holds: a typed number is refused
+        assert "Please press “📱 Share my phone number” below" in answer.text
 
 
 async def test_results_not_yet_counted_are_counted_by_a_change_and_then_read_in_views(
