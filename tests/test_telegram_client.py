@@ -9,7 +9,7 @@ import time
 
 import pytest
 from aiogram import Dispatcher
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import FormData, JsonPayload
@@ -121,6 +121,26 @@ def test_what_the_bot_made_is_left_out_of_what_telegram_sends() -> None:
     assert loads_trimmed('{"ok": true, "result": true}') == {"ok": True, "result": True}
     assert loads_trimmed("[1, 2]") == [1, 2]
     assert loads_trimmed('{"ok": false, "error_code": 400, "description": "Bad Request"}')["ok"] is False
+
+
+async def test_an_edit_answers_true_and_a_failed_edit_raises() -> None:
+    """The message as edited is not read back: a successful edit answers True and the person sees the
+    new text; an edit Telegram refuses raises as any call does."""
+    async with Sandbox() as sb:
+        person = await sb.person("Ayşe")
+        bot = make_bot(sb.token, sb.url)
+        try:
+            sent = await bot.send_message(person.id, "Fikirler", reply_markup=KEYBOARD)
+            assert await sent.edit_text("Fikirler, sayfa 2", reply_markup=KEYBOARD) is True
+            assert await bot.edit_message_reply_markup(chat_id=person.id, message_id=sent.message_id) is True
+            with pytest.raises(TelegramBadRequest, match="message is not modified"):
+                await sent.edit_text("Fikirler, sayfa 2")
+            with pytest.raises(TelegramBadRequest):
+                await bot.edit_message_text("?", chat_id=person.id, message_id=sent.message_id + 99)
+        finally:
+            await bot.session.close()
+        (shown,) = await person.bot_messages()
+        assert shown.text == "Fikirler, sayfa 2"
 
 
 def test_a_keyboard_goes_as_aiogram_would_send_it() -> None:
