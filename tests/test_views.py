@@ -263,6 +263,31 @@ async def test_will_write_asks_for_a_change_only_in_a_session_that_reads(session
     assert await _language(sessions, resident_id) == "tr"
 
 
+async def test_the_sessions_of_a_factory_read_through_one_twin_of_its_engine(sessions) -> None:  # noqa: ANN001
+    """The reading twin is made once for a factory's sessions; a session of the same engine made
+    otherwise gets a twin of its own, and `writing` gives each its engine back."""
+    resident_id = await _a_resident(sessions)
+    engine = sessions.kw["bind"].sync_engine
+    twins = []
+    for _ in range(2):
+        async with sessions() as session:
+            reading(session)
+            twins.append(session.sync_session.bind)
+            assert await session.scalar(select(Resident.id).where(Resident.id == resident_id)) == resident_id
+            await writing(session)
+            assert session.sync_session.bind is engine
+    assert twins[0] is twins[1] and twins[0] is not engine
+    assert twins[0].get_execution_options()[READS_ONLY]
+    async with AsyncSession(sessions.kw["bind"]) as session:
+        reading(session)
+        assert session.sync_session.bind is not twins[0]
+        assert session.sync_session.bind.get_execution_options()[READS_ONLY]
+        with pytest.raises(WriteWhileReading):
+            await session.execute(update(Resident).where(Resident.id == resident_id).values(language="tr"))
+        await writing(session)
+        assert session.sync_session.bind is engine
+
+
 async def _renames(message: Message, session: AsyncSession, viewer: residents.Viewer) -> None:
     """A handler declared as a view that writes all the same."""
     await session.execute(update(Resident).where(Resident.id == viewer.resident.id).values(language="tr"))
