@@ -136,9 +136,10 @@ def loads_trimmed(text: str | bytes) -> Any:
 _DUMPED_AS_SENT = frozenset({"reply_markup"})
 
 
-# Edits whose answer, the message as edited, the bot never reads: a successful one answers `True`.
+# Edits whose answer, the message as edited, the bot never reads: a successful one answers `True`,
+# one answer for all (aiogram hands its caller the result and drops the answer)
 _EDITS = (EditMessageText, EditMessageCaption, EditMessageReplyMarkup)
-_EDITED = Response[bool]
+_EDITED = Response[bool](ok=True, result=True)
 
 
 class Session(AiohttpSession):
@@ -176,7 +177,7 @@ class Session(AiohttpSession):
         if isinstance(method, _EDITS) and status_code == HTTPStatus.OK:
             answer = self.json_loads(content)
             if isinstance(answer, dict) and answer.get("ok") is True and "result" in answer:
-                return _EDITED.model_construct(ok=True, result=True)  # type: ignore[return-value]
+                return _EDITED  # type: ignore[return-value]
         return super().check_response(bot, method, status_code, content)
 
     def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
