@@ -104,12 +104,12 @@ def make_storage(
     """Conversation state and per-person locks: in Redis with `REDIS_URL` (shared by every instance);
     else the state in the database and the locks in this process, which suits one process only."""
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
-
-        from storage.fsm import BoxKeys
+        from storage.fsm import BoxKeys, RedisBoxStorage
 
         keys = BoxKeys(prefix=settings.redis_prefix)  # conversation boxes beside the state
-        storage = RedisStorage.from_url(settings.redis_url, key_builder=keys)
+        storage = RedisBoxStorage.from_url(
+            settings.redis_url, key_builder=keys, boxes=conversation.declared()
+        )
         isolation = redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
         return storage, isolation
     return SQLStorage(sessions, boxes=conversation.declared()), PersonLocks()

@@ -1,4 +1,5 @@
-"""Conversation state in the database, so a half-filled form survives a restart."""
+"""Conversation state in the database, so a half-filled form survives a restart; or in Redis, shared by
+several instances."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
+from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -177,3 +179,83 @@ class SQLStorage(BaseStorage):
 
     async def close(self) -> None:
         return None
+
+
+_REDIS_KNOWN = "meydan_redis_known"  # session.info key: the Redis values this update has read or written
+_PARTS: tuple[Literal["state", "data"], ...] = ("state", "data")
+
+
+class RedisBoxStorage(RedisStorage):
+    """aiogram's Redis storage, reading a person's state, data and boxes in one MGET per update.
+
+    aiogram's reads each value with a GET of its own: an update of a person reads the state (the
+    dispatcher), then the data (a screen that only shows something checks there is no conversation
+    underway; a form reads what was typed so far), then a box (a ballot's draft), each a round trip
+    costing the bot about 0.2 ms of CPU. Here the first read of an update fetches the state and data of
+    the person's default destiny and of each of `boxes` together, and the update's later reads and
+    writes use what it knows, as `SQLStorage` does with the database: a write goes to Redis at once,
+    and one that changes nothing is not sent. What is known lasts for the update's session
+    (`storage.db.current_session`), not beyond; the person's updates are isolated (`events_isolation`),
+    so no other update of theirs writes meanwhile. Outside an update every read is a GET, as aiogram's.
+    A rollback of the update's transaction leaves what is known as it is: Redis has no transaction
+    with the database, and what was written there stays written."""
+
+    def __init__(
+        self, redis: Any, key_builder: KeyBuilder | None = None, boxes: Sequence[str] = (), **kwargs: Any
+    ):
+        super().__init__(redis, key_builder or BoxKeys(), **kwargs)
+        self._boxes = boxes
+
+    def _names(self, key: StorageKey) -> list[str]:
+        """The Redis keys one read of `key` fetches: the state and data of the person's default destiny
+        and their boxes, or those of a destiny of its own alone."""
+        family = [DEFAULT_DESTINY, *self._boxes]
+        keys = [replace(key, destiny=destiny) for destiny in family] if key.destiny in family else [key]
+        return [self.key_builder.build(each, part) for each in keys for part in _PARTS]
+
+    async def _read(self, key: StorageKey, part: Literal["state", "data"]) -> Any:
+        name = self.key_builder.build(key, part)
+        session = current_session.get()
+        if session is None:
+            return await self.redis.get(name)
+        known: dict[str, Any] = session.info.setdefault(_REDIS_KNOWN, {})
+        if name not in known:
+            names = self._names(key)
+            for each, value in zip(names, await self.redis.mget(names), strict=True):
+                known.setdefault(each, value)  # a value written meanwhile stays as written
+        return known[name]
+
+    async def _write(
+        self, key: StorageKey, part: Literal["state", "data"], value: str | None, ttl: Any
+    ) -> None:
+        """Set the value (None: delete the key), unless the update knows it holds that value already."""
+        name = self.key_builder.build(key, part)
+        session = current_session.get()
+        known: dict[str, Any] | None = None if session is None else session.info.setdefault(_REDIS_KNOWN, {})
+        if known is not None and name in known and _text(known[name]) == value:
+            return
+        if value is None:
+            await self.redis.delete(name)
+        else:
+            await self.redis.set(name, value, ex=ttl)
+        if known is not None:
+            known[name] = value
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return _text(await self._read(key, "state"))
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await self._write(key, "state", state.state if isinstance(state, State) else state, self.state_ttl)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        value = _text(await self._read(key, "data"))
+        return {} if value is None else self.json_loads(value)  # made anew at every read
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, dict):
+            raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
+        await self._write(key, "data", self.json_dumps(data) if data else None, self.data_ttl)
+
+
+def _text(value: Any) -> str | None:
+    return value.decode("utf-8") if isinstance(value, bytes) else value

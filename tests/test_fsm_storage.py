@@ -21,19 +21,24 @@ class Form(StatesGroup):
 KEY = StorageKey(bot_id=1, chat_id=2, user_id=2)
 
 
-@pytest.fixture(params=["sql", "redis"])
+@pytest.fixture(params=["sql", "redis", "redis-boxes"])
 async def storage_factory(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator:
     made: list[BaseStorage] = []
     engines = []
-    if request.param == "redis":
+    if request.param.startswith("redis"):
         if not TEST_REDIS_URL:
             pytest.skip("TEST_REDIS_URL is not set")
         from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 
+        from storage.fsm import BoxKeys, RedisBoxStorage
+
         prefix = f"meydan-test-{id(request)}"
 
         def make() -> BaseStorage:
-            storage = RedisStorage.from_url(TEST_REDIS_URL, key_builder=DefaultKeyBuilder(prefix=prefix))
+            if request.param == "redis":  # aiogram's own, the behaviour the others are held to
+                storage = RedisStorage.from_url(TEST_REDIS_URL, key_builder=DefaultKeyBuilder(prefix=prefix))
+            else:
+                storage = RedisBoxStorage.from_url(TEST_REDIS_URL, key_builder=BoxKeys(prefix=prefix))
             made.append(storage)
             return storage
     else:
@@ -215,4 +220,83 @@ async def test_the_state_and_the_boxes_are_read_in_one_statement(database_url: s
         assert await storage.get_data(notes) == {"seen": True}
         assert await storage.get_state(drafts) is None
     finally:
+        await engine.dispose()
+
+
+async def test_in_redis_an_update_reads_the_state_data_and_boxes_in_one_mget(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Redis, an update's first read fetches the person's state, data and boxes in one MGET; later
+    reads in the update use it, a write goes out at once, and a write that changes nothing is not sent.
+    The next update reads anew, and outside an update each read is a GET of its own."""
+    if not TEST_REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set")
+    from dataclasses import replace
+
+    from storage.db import current_session
+    from storage.fsm import BoxKeys, RedisBoxStorage
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    storage = RedisBoxStorage.from_url(
+        TEST_REDIS_URL, key_builder=BoxKeys(prefix="meydan-test-mget"), boxes=["drafts"]
+    )
+    other = RedisBoxStorage.from_url(TEST_REDIS_URL, key_builder=BoxKeys(prefix="meydan-test-mget"))
+    drafts, stray = replace(KEY, destiny="drafts"), replace(KEY, destiny="stray")
+    calls: list[str] = []
+    for command in ("get", "mget", "set", "delete"):
+        sent = getattr(storage.redis, command)
+
+        async def counted(*args, _sent=sent, _command=command, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            calls.append(_command)
+            return await _sent(*args, **kwargs)
+
+        monkeypatch.setattr(storage.redis, command, counted)
+    try:
+        await storage.set_state(KEY, Form.title)
+        await storage.set_data(drafts, {"pot": [3, 5]})
+        await storage.set_data(stray, {"x": 1})
+        calls.clear()
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                assert await storage.get_state(KEY) == Form.title.state
+                data = await storage.get_data(KEY)
+                assert data == {}
+                found = await storage.get_data(drafts)
+                found["pot"].append(8)  # changed in place: what the update knows is not
+                assert await storage.get_data(drafts) == {"pot": [3, 5]}
+                assert calls == ["mget"]
+                await storage.set_state(KEY, Form.title)  # no change: not sent
+                await storage.set_data(KEY, {})
+                await storage.set_data(drafts, found)
+                assert calls == ["mget", "set"]
+                assert await other.get_data(drafts) == {"pot": [3, 5, 8]}  # written at once
+                assert await storage.get_data(drafts) == {"pot": [3, 5, 8]}
+                await storage.set_state(KEY, None)
+                assert await storage.get_state(KEY) is None
+                assert await storage.get_data(stray) == {"x": 1}  # a destiny not declared: read alone
+                assert calls == ["mget", "set", "delete", "mget"]
+                await session.rollback()  # Redis keeps what was written: so does what the update knows
+                assert await storage.get_state(KEY) is None
+                assert calls == ["mget", "set", "delete", "mget"]
+            finally:
+                current_session.reset(token)
+        await other.set_state(KEY, "form:other")  # another instance, between two updates
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                assert await storage.get_state(KEY) == "form:other"
+            finally:
+                current_session.reset(token)
+        calls.clear()
+        assert await storage.get_state(KEY) == "form:other"
+        assert await storage.get_data(drafts) == {"pot": [3, 5, 8]}
+        assert calls == ["get", "get"]
+    finally:
+        for each in (KEY, drafts, stray):
+            await other.set_state(each, None)
+            await other.set_data(each, {})
+        await storage.close()
+        await other.close()
         await engine.dispose()
