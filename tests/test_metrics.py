@@ -64,7 +64,11 @@ async def test_the_webhook_serves_counters_that_move_with_updates(meydan: Meydan
     presses = _get(after, handled, kind="callback_query", outcome="handled") - _get(
         before, handled, kind="callback_query", outcome="handled"
     )
-    assert messages >= 3 and presses >= 2  # /start, the places typed, /help; the language, "I accept"
+    viewed = _get(after, handled, kind="message", outcome="viewed") - _get(
+        before, handled, kind="message", outcome="viewed"
+    )
+    assert messages >= 3 and presses >= 2  # /start, the places typed; the language, "I accept"
+    assert viewed == 1  # /help: read only, not recorded
     assert (
         _get(after, handled, kind="message", outcome="duplicate")
         - _get(before, handled, kind="message", outcome="duplicate")
@@ -73,7 +77,7 @@ async def test_the_webhook_serves_counters_that_move_with_updates(meydan: Meydan
     observed = _get(after, "meydan_update_seconds_count", kind="message") - _get(
         before, "meydan_update_seconds_count", kind="message"
     )
-    assert observed == messages + 1  # the duplicate is timed too
+    assert observed == messages + viewed + 1  # the view and the duplicate are timed too
     assert ("meydan_outbox_pending", ()) in after and ("meydan_outbox_due", ()) in after
     # nothing personal: no chat id, no name, no text typed in any label or value line
     for needle in (str(person.id), "Ayşe", "/help"):

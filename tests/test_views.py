@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import Meydan
 from bot.config import Settings
 from bot.features import FEATURES, Feature
+from bot.metrics import UPDATES
 from bot.routing import private_router
 from bot.services import residents
 from bot.services.budgets import rules
@@ -188,6 +189,9 @@ async def test_a_ballot_is_browsed_in_views_and_only_its_ticks_are_changes(meyda
         assert (await session.scalars(select(BudgetBallot.pot_id))).all() == [seeded.city]
 
 
+_OUTCOMES = ("handled", "viewed")
+
+
 @pytest.mark.parametrize("state_store", ["database", "redis"])
 async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
     settings: Settings,
@@ -206,12 +210,15 @@ async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
         await john.say("/budget")
         transactions = _transactions(meydan)
         home = await john.last_message()
+        counted = {outcome: UPDATES.labels("callback_query", outcome)._value.get() for outcome in _OUTCOMES}
         pressed = await sandbox.client.press(
             john.id, home.message_id, BallotCb(action=A.POT, pot=seeded.city).pack()
         )
         assert pressed.handled and await john.keyboard() == [["📱 Share my phone number"], ["✖️ Cancel"]]
         assert transactions == [True, False]  # the view found the prompt to set: read again with the claim
         assert await _recorded(meydan, pressed.update_id) is not None
+        moved = {o: UPDATES.labels("callback_query", o)._value.get() - counted[o] for o in _OUTCOMES}
+        assert moved == {"handled": 1, "viewed": 0}  # counted as what it became
         if state_store == "database":
             async with meydan.sessions() as session:
                 assert await session.scalar(select(FsmRecord.state).where(FsmRecord.state.is_not(None)))

@@ -69,7 +69,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_
-from bot.middlewares.metrics import DUPLICATE
+from bot.middlewares.metrics import DUPLICATE, VIEWED
 from bot.services import residents
 from storage.models import ProcessedUpdate, Resident, utcnow
 
@@ -135,7 +135,9 @@ class DedupMiddleware(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        if data.pop(VIEWING, False):  # shown again if delivered again: nothing to claim, nothing kept
+        viewing = data.pop(VIEWING, False)
+        data[VIEWED] = viewing  # a view that turns out to be a change passes here again, as a change
+        if viewing:  # shown again if delivered again: nothing to claim, nothing kept
             return await handler(event, data)
         session: AsyncSession = data["session"]
         bot_id = data["bot"].id

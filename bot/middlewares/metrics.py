@@ -17,6 +17,7 @@ from aiogram.types import TelegramObject, Update
 from bot.metrics import ERRORS, TELEGRAM_ERRORS, UPDATE_SECONDS, UPDATES
 
 DUPLICATE = "meydan_duplicate"  # set in the update's data by DedupMiddleware
+VIEWED = "meydan_viewed"  # set there too: the update was handled as a view (read only, not recorded)
 
 
 class MetricsMiddleware(BaseMiddleware):
@@ -42,6 +43,8 @@ class MetricsMiddleware(BaseMiddleware):
             outcome = "duplicate"
         elif result is UNHANDLED:
             outcome = "unhandled"
+        elif data.get(VIEWED):
+            outcome = "viewed"
         else:
             outcome = "handled"
         UPDATES.labels(kind, outcome).inc()
