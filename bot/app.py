@@ -110,7 +110,7 @@ def make_storage(
         storage = RedisBoxStorage.from_url(
             settings.redis_url, key_builder=keys, boxes=conversation.declared()
         )
-        isolation = redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL)
+        isolation = redis_isolation(storage.redis, keys, ISOLATION_LOCK_TTL, storage)
         return storage, isolation
     return SQLStorage(sessions, boxes=conversation.declared()), PersonLocks()
 

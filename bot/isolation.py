@@ -53,17 +53,22 @@ class PersonLocks(BaseEventIsolation):
         self._locks.clear()
 
 
-def redis_isolation(redis: Any, keys: Any, ttl: float) -> BaseEventIsolation:
+def redis_isolation(redis: Any, keys: Any, ttl: float, storage: Any = None) -> BaseEventIsolation:
     """aiogram's Redis event isolation, its locks expiring `ttl` seconds after a process that held them
     died, renewed while held (`_Renewal`); a lock that expired all the same while its update was handled
-    (the loop stalled past the time to live) is logged instead of failing that update at its release."""
+    (the loop stalled past the time to live) is logged instead of failing that update at its release.
+    With `storage` (`storage.fsm.RedisBoxStorage`) a lock is the storage's, which reads the person's
+    conversation state as it is taken, in the same round trip."""
     from aiogram.fsm.storage.redis import RedisEventIsolation
     from redis.exceptions import LockNotOwnedError
 
     class Isolation(RedisEventIsolation):
         @asynccontextmanager
         async def lock(self, key: StorageKey) -> AsyncIterator[None]:
-            lock = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
+            if storage is not None:
+                lock = storage.lock(key, ttl)
+            else:
+                lock = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
             await lock.acquire()
             renewal = _Renewal(lock, ttl / 2)
             try:

@@ -20,6 +20,7 @@ from aiogram.fsm.storage.base import (
     StorageKey,
 )
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio.lock import Lock
 from sqlalchemy import bindparam, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -183,6 +184,13 @@ class SQLStorage(BaseStorage):
 
 _REDIS_KNOWN = "meydan_redis_known"  # session.info key: the Redis values this update has read or written
 _PARTS: tuple[Literal["state", "data"], ...] = ("state", "data")
+# takes a person's lock (KEYS[1]) if it is free and then reads their values (the other keys), atomically
+_TAKE_AND_READ = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('MGET', unpack(KEYS, 2))}
+end
+return {0, {}}
+"""
 
 
 class RedisBoxStorage(RedisStorage):
@@ -198,13 +206,42 @@ class RedisBoxStorage(RedisStorage):
     (`storage.db.current_session`), not beyond; the person's updates are isolated (`events_isolation`),
     so no other update of theirs writes meanwhile. Outside an update every read is a GET, as aiogram's.
     A rollback of the update's transaction leaves what is known as it is: Redis has no transaction
-    with the database, and what was written there stays written."""
+    with the database, and what was written there stays written.
+
+    The per-person lock an update is handled under (`bot.isolation.redis_isolation`) is taken with
+    `lock`, which reads those values in the same round trip as it takes the lock: an update of a person
+    then costs Redis one round trip before its handler (the lock and the values) and one after (the
+    lock given back), where aiogram's storage and isolation made three to five."""
 
     def __init__(
         self, redis: Any, key_builder: KeyBuilder | None = None, boxes: Sequence[str] = (), **kwargs: Any
     ):
         super().__init__(redis, key_builder or BoxKeys(), **kwargs)
         self._boxes = boxes
+        self._take_and_read = redis.register_script(_TAKE_AND_READ)
+
+    def lock(self, key: StorageKey, timeout: float) -> Lock:
+        """The lock of `key`'s person, expiring `timeout` seconds after it is taken (or renewed), that
+        reads the values an update of theirs reads (`_names`) as it is taken."""
+        return _ReadingLock(self, key, timeout)
+
+    async def take_and_read(self, lock: str, token: bytes, timeout_ms: int, key: StorageKey) -> bool:
+        """Take the lock named `lock` for `token` if it is free, and then know `key`'s values for the
+        rest of the update; whether it was taken."""
+        names = self._names(key)
+        taken, values = await self._take_and_read(keys=[lock, *names], args=[token, timeout_ms])
+        if taken:
+            known = self._known()
+            if known is not None:
+                for each, value in zip(names, values, strict=True):
+                    known.setdefault(each, value)
+        return bool(taken)
+
+    @staticmethod
+    def _known() -> dict[str, Any] | None:
+        """What the update being handled knows of Redis's values, or None outside an update."""
+        session = current_session.get()
+        return None if session is None else session.info.setdefault(_REDIS_KNOWN, {})
 
     def _names(self, key: StorageKey) -> list[str]:
         """The Redis keys one read of `key` fetches: the state and data of the person's default destiny
@@ -215,10 +252,9 @@ class RedisBoxStorage(RedisStorage):
 
     async def _read(self, key: StorageKey, part: Literal["state", "data"]) -> Any:
         name = self.key_builder.build(key, part)
-        session = current_session.get()
-        if session is None:
+        known = self._known()
+        if known is None:
             return await self.redis.get(name)
-        known: dict[str, Any] = session.info.setdefault(_REDIS_KNOWN, {})
         if name not in known:
             names = self._names(key)
             for each, value in zip(names, await self.redis.mget(names), strict=True):
@@ -230,8 +266,7 @@ class RedisBoxStorage(RedisStorage):
     ) -> None:
         """Set the value (None: delete the key), unless the update knows it holds that value already."""
         name = self.key_builder.build(key, part)
-        session = current_session.get()
-        known: dict[str, Any] | None = None if session is None else session.info.setdefault(_REDIS_KNOWN, {})
+        known = self._known()
         if known is not None and name in known and _text(known[name]) == value:
             return
         if value is None:
@@ -259,3 +294,17 @@ class RedisBoxStorage(RedisStorage):
 
 def _text(value: Any) -> str | None:
     return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class _ReadingLock(Lock):
+    """redis-py's lock (waiting, renewal and release as its own) whose every try to take it is the
+    storage's `take_and_read`: the lock and the person's values in one round trip."""
+
+    def __init__(self, storage: RedisBoxStorage, key: StorageKey, timeout: float) -> None:
+        super().__init__(storage.redis, storage.key_builder.build(key, "lock"), timeout=timeout)
+        self._storage = storage
+        self._key = key
+
+    async def do_acquire(self, token: str | bytes) -> bool:
+        token = token if isinstance(token, bytes) else token.encode()
+        return await self._storage.take_and_read(self.name, token, int(self.timeout * 1000), self._key)

@@ -300,3 +300,74 @@ async def test_in_redis_an_update_reads_the_state_data_and_boxes_in_one_mget(
         await storage.close()
         await other.close()
         await engine.dispose()
+
+
+async def test_in_redis_the_persons_lock_reads_their_state_as_it_is_taken(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock an update is handled under is taken with the person's state, data and boxes read in the
+    same round trip: the update reads nothing more before it writes. An update waiting for the lock
+    reads what the one before it wrote under it."""
+    if not TEST_REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set")
+    import asyncio
+    from dataclasses import replace
+
+    from bot.isolation import redis_isolation
+    from storage.db import current_session
+    from storage.fsm import BoxKeys, RedisBoxStorage
+
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    keys = BoxKeys(prefix="meydan-test-lock")
+    storage = RedisBoxStorage.from_url(TEST_REDIS_URL, key_builder=keys, boxes=["drafts"])
+    isolation = redis_isolation(storage.redis, keys, 5, storage)
+    drafts = replace(KEY, destiny="drafts")
+    calls: list[str] = []
+    for command in ("get", "mget", "set", "delete", "evalsha"):
+        sent = getattr(storage.redis, command)
+
+        async def counted(*args, _sent=sent, _command=command, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            calls.append(_command)
+            return await _sent(*args, **kwargs)
+
+        monkeypatch.setattr(storage.redis, command, counted)
+
+    async def update(wait: float, then: str | None) -> str | None:
+        await asyncio.sleep(wait)
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                async with isolation.lock(KEY):
+                    seen = await storage.get_state(KEY)
+                    if then is not None:
+                        await asyncio.sleep(0.3)  # the next update waits for the lock meanwhile
+                        await storage.set_state(KEY, then)
+                    return seen
+            finally:
+                current_session.reset(token)
+
+    try:
+        await storage.set_state(KEY, Form.title)
+        await storage.set_data(drafts, {"pot": [3, 5]})
+        async with isolation.lock(KEY):  # outside an update: the lock alone (and the script loaded)
+            assert await storage.get_state(KEY) == Form.title.state
+        calls.clear()
+        async with sessions() as session:
+            token = current_session.set(session)
+            try:
+                async with isolation.lock(KEY):
+                    assert await storage.get_state(KEY) == Form.title.state
+                    assert await storage.get_data(KEY) == {}
+                    assert await storage.get_data(drafts) == {"pot": [3, 5]}
+                    assert calls == ["evalsha"]  # the lock taken and the values read
+            finally:
+                current_session.reset(token)
+        assert calls == ["evalsha", "evalsha"]  # and given back
+        first, second = await asyncio.gather(update(0, "form:next"), update(0.1, None))
+        assert (first, second) == (Form.title.state, "form:next")
+    finally:
+        await storage.set_state(KEY, None)
+        await storage.set_data(drafts, {})
+        await storage.close()
+        await engine.dispose()

@@ -134,10 +134,14 @@ async def test_throttling_holds_across_instances_with_redis() -> None:
 
 
 @needs_redis
-async def test_a_persons_lock_in_redis_outlives_its_ttl_while_held_and_not_after(caplog) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("reading", [False, True], ids=["lock", "lock that reads the state"])
+async def test_a_persons_lock_in_redis_outlives_its_ttl_while_held_and_not_after(
+    caplog: pytest.LogCaptureFixture, reading: bool
+) -> None:
     """A flood limit can hold an update for a minute, past the lock's time to live: the instance
     handling it keeps the person's lock (renewed), so another instance takes their next update only once
-    it is released; a lock whose process died expires as before."""
+    it is released; a lock whose process died expires as before. The same with the lock that reads the
+    person's state as it is taken (`RedisBoxStorage.lock`)."""
     import time
     import uuid
 
@@ -146,11 +150,15 @@ async def test_a_persons_lock_in_redis_outlives_its_ttl_while_held_and_not_after
     from redis.asyncio import Redis
 
     from bot.isolation import redis_isolation
+    from storage.fsm import RedisBoxStorage
 
     ttl = 0.4
     clients = [Redis.from_url(TEST_REDIS_URL) for _ in range(2)]
     keys = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:8]}")
-    one, two = (redis_isolation(client, keys, ttl) for client in clients)
+    one, two = (
+        redis_isolation(client, keys, ttl, RedisBoxStorage(client, keys) if reading else None)
+        for client in clients
+    )
     key = StorageKey(bot_id=1, chat_id=7, user_id=7)
     taken: list[str] = []
     try:
