@@ -19,12 +19,12 @@ from bot.config import Settings
 from bot.features import FEATURES, Feature
 from bot.metrics import UPDATES
 from bot.routing import private_router
-from bot.services import residents
+from bot.services import ideas, residents
 from bot.services.budgets import rules
 from bot.ui.budgets.callbacks import BallotAction as A
 from bot.ui.budgets.callbacks import BallotCb
-from bot.ui.callbacks import MenuCb, SettingsCb
-from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaCb
+from bot.ui.callbacks import HubCb, MenuCb, SettingsCb
+from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaCb, ModAction, ModCb
 from bot.ui.messages import respond
 from bot.ui.results.callbacks import ResultsAction, ResultsCb
 from storage.db import (
@@ -37,9 +37,9 @@ from storage.db import (
     will_write,
     writing,
 )
-from storage.models import BudgetBallot, BudgetResult, FsmRecord, Process, ProcessedUpdate, Resident
+from storage.models import BudgetBallot, BudgetResult, FsmRecord, Idea, Process, ProcessedUpdate, Resident
 from tests.budget_fixtures import seed
-from tests.conftest import TEST_REDIS_URL, running_bot
+from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
 from tests.flows import onboard, post_webhook, press_again
 from tests.results_fixtures import close_voting, vote_all
 from tests.test_ideas_flow import _labels, _process, _seed_idea
@@ -47,7 +47,7 @@ from tests.test_ideas_flow import _labels, _process, _seed_idea
 # the buttons a view may name, by their prefix; where its action is one of a set, the set
 _BUTTONS = {
     cb.__prefix__: next(iter(cb.model_fields.values())).annotation
-    for cb in (IdeaCb, BrowseCb, BallotCb, ResultsCb, MenuCb, SettingsCb)
+    for cb in (IdeaCb, BrowseCb, BallotCb, ResultsCb, MenuCb, SettingsCb, HubCb, ModCb)
 }
 
 
@@ -106,6 +106,41 @@ async def test_browsing_reads_with_no_transaction_and_records_nothing(meydan: Me
     assert "Supporters: 1" in (await john.last_message()).text
     kept = await _recorded(meydan, supported.update_id)
     assert kept is not None and kept.answer.startswith('[{"method":"Edit')
+
+
+async def test_the_staff_screens_are_read_with_no_transaction(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """Staff tools, the review queue, a card, the next card and the published ideas only show
+    something: each is read with no transaction and not recorded; a decision on a card is a change."""
+    process_id = await _process(meydan)
+    waiting = [
+        await _seed_idea(meydan, process_id, f"Bekleyen {n}", author_tg=100_000_720 + n, status=ideas.PENDING)
+        for n in range(2)
+    ]
+    published = await _seed_idea(meydan, process_id, "Yayında", author_tg=100_000_730)
+    staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    transactions = _transactions(meydan)
+    tools = await staff.say("/admin")
+    assert "Staff tools" in tools.text
+    queue = await sandbox.client.press(staff.id, tools.message_id, HubCb(section="ideas-queue").pack())
+    first = await staff.last_message()
+    assert "Bekleyen 0" in first.text
+    await staff.press("⏭ Next")
+    assert "Bekleyen 1" in (await staff.last_message()).text
+    await staff.say("/admin")
+    await staff.press("✅ Published ideas")
+    await staff.press(f"#{published}")
+    assert "Yayında" in (await staff.last_message()).text
+    assert transactions and all(transactions)
+    assert await _recorded(meydan, queue.update_id) is None
+    shown = await staff.last_message()
+    data = ModCb(action=ModAction.CARD, id=waiting[0]).pack()
+    card = await sandbox.client.press(staff.id, shown.message_id, data)
+    assert "Bekleyen 0" in (await staff.last_message()).text
+    assert await _recorded(meydan, card.update_id) is None
+    await staff.press("✅ Approve")  # a change: its transaction may write
+    assert transactions[-1] is False
+    async with meydan.sessions() as session:
+        assert (await session.get(Idea, waiting[0])).status == ideas.APPROVED
 
 
 async def _browsing(meydan: Meydan, sandbox):  # noqa: ANN001, ANN202
