@@ -150,6 +150,17 @@ def settings(database_url: str) -> Settings:
     )
 
 
+@pytest.fixture(params=["database", "redis"])
+def state_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """`settings` with the conversation state in the database, then in Redis (skipped without
+    TEST_REDIS_URL): for the flows that must hold with either store."""
+    if request.param == "database":
+        return settings
+    if not TEST_REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set")
+    return settings.model_copy(update={"redis_url": TEST_REDIS_URL})
+
+
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator:
     from storage.db import make_engine, make_session_factory

@@ -12,7 +12,6 @@ import asyncio
 import random
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import Meydan
@@ -21,7 +20,7 @@ from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from storage.models import BudgetBallot, BudgetPot, FsmRecord, ProcessPhase, utcnow
 from tests.budget_fixtures import Seeded, seed, stored_ballots
-from tests.conftest import TEST_REDIS_URL, running_bot
+from tests.conftest import running_bot
 from tests.flows import ACCEPT, LANGUAGE, fetch, onboard
 
 MENU = "🗳 Budget vote"
@@ -285,19 +284,13 @@ async def test_someone_not_set_up_is_sent_to_start(meydan: Meydan, sandbox) -> N
     assert await _ballots(meydan) == []
 
 
-@pytest.mark.parametrize("state_store", ["database", "redis"])
 async def test_the_draft_outlives_the_menu_and_a_form_and_goes_with_the_account(
-    settings: Settings,
+    state_settings: Settings,
     sandbox,  # noqa: ANN001
-    state_store: str,
 ) -> None:
     import json
 
-    if state_store == "redis":
-        if not TEST_REDIS_URL:
-            pytest.skip("TEST_REDIS_URL is not set")
-        settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
-    async with running_bot(settings, sandbox) as meydan:
+    async with running_bot(state_settings, sandbox) as meydan:
         await _seed(meydan)
         john = await onboard(
             sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı",

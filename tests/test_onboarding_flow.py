@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from aiogram.methods import EditMessageText
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -13,7 +12,7 @@ from bot.app import Meydan
 from bot.middlewares.dedup import claim, entry, keep
 from bot.services import residents
 from storage.models import FsmRecord, Neighborhood, NotificationChoice, ProcessedUpdate, Resident
-from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
+from tests.conftest import STAFF_ID, running_bot
 from tests.flows import fetch, onboard, post_update, post_webhook
 
 
@@ -145,16 +144,8 @@ async def test_start_again_keeps_the_data(meydan: Meydan, sandbox) -> None:  # n
     assert resident.neighborhood.name == "Kazımdirik"
 
 
-@pytest.mark.parametrize("state_store", ["database", "redis"])
-async def test_restart_in_the_middle_of_onboarding(
-    settings,
-    sandbox,
-    state_store: str,  # noqa: ANN001
-) -> None:
-    if state_store == "redis":
-        if not TEST_REDIS_URL:
-            pytest.skip("TEST_REDIS_URL is not set")
-        settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
+async def test_restart_in_the_middle_of_onboarding(state_settings, sandbox) -> None:  # noqa: ANN001
+    settings = state_settings
     person = await sandbox.person("Deniz", language_code="tr", id=random.randint(10**9, 2 * 10**9))
     async with running_bot(settings, sandbox):
         await person.say("/start")

@@ -39,7 +39,7 @@ from storage.db import (
 )
 from storage.models import BudgetBallot, BudgetResult, FsmRecord, Idea, Process, ProcessedUpdate, Resident
 from tests.budget_fixtures import seed
-from tests.conftest import STAFF_ID, TEST_REDIS_URL, running_bot
+from tests.conftest import STAFF_ID, running_bot
 from tests.flows import onboard, post_webhook, press_again
 from tests.results_fixtures import close_voting, vote_all
 from tests.test_ideas_flow import _labels, _process, _seed_idea
@@ -227,17 +227,11 @@ async def test_a_ballot_is_browsed_in_views_and_only_its_ticks_are_changes(meyda
 _OUTCOMES = ("handled", "viewed")
 
 
-@pytest.mark.parametrize("state_store", ["database", "redis"])
 async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
-    settings: Settings,
+    state_settings: Settings,
     sandbox,  # noqa: ANN001
-    state_store: str,
 ) -> None:
-    if state_store == "redis":
-        if not TEST_REDIS_URL:
-            pytest.skip("TEST_REDIS_URL is not set")
-        settings = settings.model_copy(update={"redis_url": TEST_REDIS_URL})
-    async with running_bot(settings, sandbox) as meydan:
+    async with running_bot(state_settings, sandbox) as meydan:
         async with meydan.sessions.begin() as session:
             seeded = await seed(session)
             (await session.get(Process, seeded.process_id)).verification = rules.PHONE
@@ -254,7 +248,7 @@ async def test_a_pot_that_asks_to_verify_first_is_read_then_handled_as_a_change(
         assert await _recorded(meydan, pressed.update_id) is not None
         moved = {o: UPDATES.labels("callback_query", o)._value.get() - counted[o] for o in _OUTCOMES}
         assert moved == {"handled": 1, "viewed": 0}  # counted as what it became
-        if state_store == "database":
+        if state_settings.redis_url is None:  # the state in the database
             async with meydan.sessions() as session:
                 assert await session.scalar(select(FsmRecord.state).where(FsmRecord.state.is_not(None)))
         answer = await john.say("+905551112233")  # the prompt's state holds: a typed number is refused
