@@ -103,10 +103,10 @@ async def measure(url: str, loops: int, repeats: int, concurrency: int) -> tuple
                 figures = []
 
                 async def person(
-                    key: StorageKey, times: int, ways: tuple[Any, Any, str] = (storage, isolation, step)
+                    key: StorageKey, times: int, way: tuple[Any, Any, str] = (storage, isolation, step)
                 ) -> None:
                     for _ in range(times):
-                        await update(*ways, key)
+                        await update(*way, key)
 
                 done = loops // concurrency * concurrency
                 for _ in range(repeats):
