@@ -178,6 +178,14 @@ def will_write(session: AsyncSession) -> None:
         raise ChangeNeeded
 
 
+def refuse_if_reading(session: AsyncSession) -> None:
+    """A write to a store beside the database (the conversation state in Redis) in a session that reads
+    only (`reading`) is refused as a statement that writes would be (`WriteWhileReading`): a view
+    writes nowhere, whichever store holds what it would change."""
+    if _WRITER in session.info:
+        raise WriteWhileReading("a write to the conversation state in a session that reads only")
+
+
 def _refuse_writes_when_reading(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _only_reads(

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from storage.db import current_session
+from storage.db import current_session, refuse_if_reading
 from storage.models import FSM_ROW, FsmRecord, utcnow
 
 _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
@@ -264,11 +264,15 @@ class RedisBoxStorage(RedisStorage):
     async def _write(
         self, key: StorageKey, part: Literal["state", "data"], value: str | None, ttl: Any
     ) -> None:
-        """Set the value (None: delete the key), unless the update knows it holds that value already."""
+        """Set the value (None: delete the key), unless the update knows it holds that value already. In
+        an update that only reads (a view) the write is refused, as the database refuses one there."""
         name = self.key_builder.build(key, part)
         known = self._known()
         if known is not None and name in known and _text(known[name]) == value:
             return
+        session = current_session.get()
+        if session is not None:
+            refuse_if_reading(session)  # as the database refuses a view's write of the state it holds
         if value is None:
             await self.redis.delete(name)
         else:

@@ -10,6 +10,8 @@ import random
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Message
 from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -348,9 +350,16 @@ async def _shows_then_asks_to_write(
     await session.execute(update(Resident).where(Resident.id == viewer.resident.id).values(language="tr"))
 
 
+async def _sets_the_state(message: Message, state: FSMContext) -> None:
+    """A view that begins a conversation (sets the person's state) without asking to write first."""
+    await state.set_state("Writes:typing")
+    await respond(message, "now type")
+
+
 def make_writing_router() -> Router:
     router = private_router("writes")
     router.message.register(_renames, Command("writes"))
+    router.message.register(_sets_the_state, Command("writesstate"))
     router.message.register(_shows_then_renames, Command("writeslater"))
     router.message.register(_shows_then_asks_to_write, Command("writestoolate"))
     return router
@@ -359,7 +368,7 @@ def make_writing_router() -> Router:
 WRITES = Feature(
     "writes",
     router="tests.test_views:make_writing_router",
-    views=("/writes", "/writeslater", "/writestoolate"),
+    views=("/writes", "/writeslater", "/writestoolate", "/writesstate"),
 )
 
 
@@ -378,6 +387,20 @@ async def test_a_view_that_writes_is_refused_and_nothing_is_written(settings: Se
             assert (
                 await session.scalar(select(Resident.language).where(Resident.telegram_id == john.id)) == "en"
             )
+
+
+async def test_a_view_that_writes_the_conversation_state_is_refused_in_either_store(
+    state_settings: Settings,
+    sandbox,  # noqa: ANN001
+) -> None:
+    """The state is written where it is kept, the database or Redis: a view writing it is refused in
+    either, and nothing is kept of it."""
+    async with running_bot(state_settings, sandbox, extra_features=[WRITES]) as app:
+        john = await onboard(sandbox, name="John", lang="en", person_id=random.randint(10**9, 2 * 10**9))
+        answer = await john.say("/writesstate")
+        assert "something went wrong" in answer.text and "now type" not in answer.text
+        key = StorageKey(bot_id=app.bot.id, chat_id=john.id, user_id=john.id)
+        assert await app.storage.get_state(key) is None
 
 
 async def _a_resident(sessions) -> int:  # noqa: ANN001
