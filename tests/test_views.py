@@ -6,6 +6,7 @@ when a conversation is underway, the read leaves something to write, or the hand
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from aiogram import Router
@@ -21,11 +22,13 @@ from bot.config import Settings
 from bot.features import FEATURES, Feature
 from bot.metrics import UPDATES
 from bot.routing import private_router
-from bot.services import ideas, residents
+from bot.services import ideas, processes, residents
 from bot.services.budgets import rules
+from bot.ui.broadcasts.callbacks import BroadcastCb
 from bot.ui.budgets.callbacks import BallotAction as A
-from bot.ui.budgets.callbacks import BallotCb
-from bot.ui.callbacks import HubCb, MenuCb, SettingsCb
+from bot.ui.budgets.callbacks import BallotCb, Level, VerifyStaffAction, VerifyStaffCb
+from bot.ui.budgets.staff import StaffAction, StaffCb
+from bot.ui.callbacks import HubCb, MenuCb, ProcessCb, SettingsCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaCb, ModAction, ModCb
 from bot.ui.messages import respond
 from bot.ui.results.callbacks import ResultsAction, ResultsCb
@@ -39,8 +42,17 @@ from storage.db import (
     will_write,
     writing,
 )
-from storage.models import BudgetBallot, BudgetResult, FsmRecord, Idea, Process, ProcessedUpdate, Resident
-from tests.budget_fixtures import seed
+from storage.models import (
+    BudgetBallot,
+    BudgetResult,
+    FsmRecord,
+    Idea,
+    Process,
+    ProcessedUpdate,
+    Resident,
+    utcnow,
+)
+from tests.budget_fixtures import CITY_PROJECTS, seed
 from tests.conftest import STAFF_ID, running_bot
 from tests.flows import onboard, post_webhook, press_again
 from tests.results_fixtures import close_voting, vote_all
@@ -49,7 +61,20 @@ from tests.test_ideas_flow import _labels, _process, _seed_idea
 # the buttons a view may name, by their prefix; where its action is one of a set, the set
 _BUTTONS = {
     cb.__prefix__: next(iter(cb.model_fields.values())).annotation
-    for cb in (IdeaCb, BrowseCb, BallotCb, ResultsCb, MenuCb, SettingsCb, HubCb, ModCb)
+    for cb in (
+        IdeaCb,
+        BrowseCb,
+        BallotCb,
+        ResultsCb,
+        MenuCb,
+        SettingsCb,
+        HubCb,
+        ModCb,
+        StaffCb,
+        VerifyStaffCb,
+        ProcessCb,
+        BroadcastCb,
+    )  # fmt: skip
 }
 
 
@@ -143,6 +168,52 @@ async def test_the_staff_screens_are_read_with_no_transaction(meydan: Meydan, sa
     assert transactions[-1] is False
     async with meydan.sessions() as session:
         assert (await session.get(Idea, waiting[0])).status == ideas.APPROVED
+
+
+async def test_the_hub_s_other_sections_and_the_staff_budget_screens_are_views(
+    meydan: Meydan,
+    sandbox,  # noqa: ANN001
+) -> None:
+    """Budgets (the processes, a process, a pot, a project, the ideas that may become projects), voting
+    verification, processes and broadcasts: each screen is read with no transaction and not recorded.
+    Setting a verification level is a change."""
+    async with meydan.sessions.begin() as session:
+        seeded = await seed(session)
+        soon = utcnow() + timedelta(days=1)  # voting not begun: a pot still takes projects from ideas
+        process = await session.get(Process, seeded.process_id)
+        await processes.set_phase(session, process, rules.VOTING, soon, soon + timedelta(days=5))
+    staff = await onboard(sandbox, name="Selin", lang="en", person_id=STAFF_ID)
+    await staff.say("/admin")
+    transactions = _transactions(meydan)
+    shown, updates = [], []
+
+    async def press(data: str) -> None:
+        pressed = await sandbox.client.press(staff.id, (await staff.last_message()).message_id, data)
+        assert pressed.handled
+        shown.append((await staff.last_message()).text)
+        updates.append(pressed.update_id)
+
+    await press(HubCb(section="budgets").pack())
+    await press(StaffCb(action=StaffAction.PROCESS, id=seeded.process_id).pack())
+    await press(StaffCb(action=StaffAction.POT, id=seeded.city).pack())
+    await press(StaffCb(action=StaffAction.PROJECT, id=seeded.projects["1"]).pack())
+    await press(StaffCb(action=StaffAction.IDEAS, id=seeded.city).pack())
+    await press(StaffCb(action=StaffAction.PROCESSES).pack())
+    await press(HubCb(section="budget-verification").pack())
+    await press(VerifyStaffCb(action=VerifyStaffAction.OPEN, process=seeded.process_id).pack())
+    await press(HubCb(section="processes").pack())
+    await press(HubCb(section="broadcasts").pack())
+    assert "Participatory Budget" in shown[1] and "City budget" in shown[2]
+    assert CITY_PROJECTS["1"][0] in shown[3] and "Broadcasts" in shown[-1]
+    assert not any("something went wrong" in text for text in shown)
+    assert len(transactions) == len(shown) and all(transactions)
+    assert all([await _recorded(meydan, update_id) is None for update_id in updates])
+    await press(HubCb(section="budget-verification").pack())
+    data = VerifyStaffCb(action=VerifyStaffAction.LEVEL, process=seeded.process_id, level=Level.PHONE)
+    await sandbox.client.press(staff.id, (await staff.last_message()).message_id, data.pack())
+    assert transactions[-1] is False  # a change: its transaction may write
+    async with meydan.sessions() as session:
+        assert (await session.get(Process, seeded.process_id)).verification == rules.PHONE
 
 
 async def _browsing(meydan: Meydan, sandbox):  # noqa: ANN001, ANN202
