@@ -9,7 +9,8 @@ rows, each adding a step to the one before unless it says it stands in place of 
   `SELECT 1`, COMMIT, hand it back: the same three statements without SQLAlchemy's session (asyncpg on
   PostgreSQL; on SQLite the `sqlite3` connection, called on the loop's thread as `storage/sqlite.py`
   calls it);
-- **session**: the same through `AsyncSession`, as `DatabaseMiddleware` opens and commits one;
+- **session**: the same through `AsyncSession`, as `DatabaseMiddleware` opens, commits and closes one
+  (`close_session`);
 - **+ state**: the person's conversation state and boxes (`storage.fsm.SQLStorage`, one SELECT);
 - **+ resident, a SELECT of its own**: the person and their roles (`residents.load`) after the state:
   the two reads apart;
@@ -75,6 +76,7 @@ async def measure(
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.middlewares.database import close_session
     from bot.middlewares.dedup import claim, claimed_column, entry, keep, keep_first, unseen_column
     from bot.services import budgets, residents
     from storage.db import current_session, make_engine
@@ -166,14 +168,15 @@ async def measure(
                 await claim(session, 1, update_id)  # the row, written before the commit
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                async with sessions() as session:
-                    token = current_session.set(session)
-                    try:
-                        await update(session, name)
-                        await session.commit()
-                    finally:
-                        current_session.reset(token)
+            async def run() -> None:  # as `DatabaseMiddleware` opens, commits and closes an update's
+                session = sessions()
+                token = current_session.set(session)
+                try:
+                    await update(session, name)
+                    await session.commit()
+                finally:
+                    current_session.reset(token)
+                    await close_session(session)
 
             return run
 
