@@ -176,7 +176,7 @@ async def test_the_hub_s_other_sections_and_the_staff_budget_screens_are_views(
 ) -> None:
     """Budgets (the processes, a process, a pot, a project, the ideas that may become projects), voting
     verification, processes and broadcasts: each screen is read with no transaction and not recorded.
-    Setting a verification level is a change."""
+    Setting a verification level is a change; a resident pressing the screens' buttons is refused."""
     async with meydan.sessions.begin() as session:
         seeded = await seed(session)
         soon = utcnow() + timedelta(days=1)  # voting not begun: a pot still takes projects from ideas
@@ -214,6 +214,17 @@ async def test_the_hub_s_other_sections_and_the_staff_budget_screens_are_views(
     assert transactions[-1] is False  # a change: its transaction may write
     async with meydan.sessions() as session:
         assert (await session.get(Process, seeded.process_id)).verification == rules.PHONE
+    john = await onboard(sandbox, name="John", lang="en")  # a resident: the same screens, forged, refused
+    message = await john.last_message()
+    for data in (
+        HubCb(section="budgets").pack(),
+        StaffCb(action=StaffAction.PROCESS, id=seeded.process_id).pack(),
+        StaffCb(action=StaffAction.POT, id=seeded.city).pack(),
+        StaffCb(action=StaffAction.PROJECT, id=seeded.projects["1"]).pack(),
+        ProcessCb(action="list").pack(),
+    ):
+        answer = await john.press_data(message.message_id, data)
+        assert answer.show_alert and "staff only" in answer.text, data
 
 
 async def _browsing(meydan: Meydan, sandbox):  # noqa: ANN001, ANN202
