@@ -77,8 +77,8 @@ async def close_session(session: AsyncSession) -> None:
     error on the way out) is closed as `async with` closes it, in a task of its own that a cancellation
     cannot stop halfway, the connection then handed back to the pool whatever happens. One whose
     transaction has ended, as every update's has once `handled` returns or raises, holds nothing: its
-    close waits on nothing, and is made in place, without that task (15 to 20 µs an update,
-    `bench/floor.py`)."""
+    close waits on nothing, and is made in place, without that task (20 to 50 µs an update on SQLite:
+    `bench/README.md`, "An update's session closed in place")."""
     if session.in_transaction():
         async with session:  # AsyncSession's own exit: the close run to its end
             return
