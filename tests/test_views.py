@@ -74,7 +74,7 @@ _BUTTONS = {
         VerifyStaffCb,
         ProcessCb,
         BroadcastCb,
-    )  # fmt: skip
+    )
 }
 
 
