@@ -149,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows, echo_us = run(measure(url, args.loops, args.repeats, args.concurrency))
     print(
         f"An update's conversation state in Redis, {date.today().isoformat()}, Python "
-        f"{platform.python_version()} on {loop_name()}, {args.loops} updates a way, {args.concurrency} at once"
+        f"{platform.python_version()} on {loop_name()}, {args.loops} updates a way, "
+        f"{args.concurrency} at once"
     )
     header = ("update: way", "round trips", "CPU µs per update (repeats)", "best", "vs echo (best)")
     print(format_table(header, [*rows, ["echo bot, a whole update (webhook)", "—", "—", echo_us, 1.0]]))

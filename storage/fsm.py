@@ -199,10 +199,11 @@ class RedisBoxStorage(RedisStorage):
     aiogram's reads each value with a GET of its own: an update of a person reads the state (the
     dispatcher), then the data (a screen that only shows something checks there is no conversation
     underway; a form reads what was typed so far), then a box (a ballot's draft), each a round trip
-    costing the bot 0.1 to 0.2 ms of CPU (`bench/redis_state.py`). Here the first read of an update fetches the state and data of
-    the person's default destiny and of each of `boxes` together, and the update's later reads and
-    writes use what it knows, as `SQLStorage` does with the database: a write goes to Redis at once,
-    and one that changes nothing is not sent. What is known lasts for the update's session
+    costing the bot 0.1 to 0.2 ms of CPU (`bench/redis_state.py`). Here the first read of an update
+    fetches the state and data of the person's default destiny and of each of `boxes` together, and the
+    update's later reads and writes use what it knows, as `SQLStorage` does with the database: a write
+    goes to Redis at once, one that changes nothing is not sent, and one in an update that only reads
+    (a view) is refused, as the database refuses it. What is known lasts for the update's session
     (`storage.db.current_session`), not beyond; the person's updates are isolated (`events_isolation`),
     so no other update of theirs writes meanwhile. Outside an update every read is a GET, as aiogram's.
     A rollback of the update's transaction leaves what is known as it is: Redis has no transaction
