@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import WEBHOOK_PATH, Meydan, build, prepare_database, webhook_app
 from bot.config import DEFAULT_CITY_FILE, Settings
+from bot.middlewares import reply
 
 TEST_TOKEN = "123456789:TEST-token-for-the-sandbox"
 STAFF_ID = 100_000_900
@@ -136,6 +137,13 @@ async def database_url(databases: Databases) -> str:
 @pytest.fixture
 async def empty_database_url(databases: Databases) -> str:
     return await databases.empty()
+
+
+@pytest.fixture(autouse=True)
+def _no_flood_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a process that has met no 429: one that did (`reply.flood_seen`) sends its
+    answers as calls, not in the webhook's reply, for a while after, which the next test would see."""
+    monkeypatch.setattr(reply._Flood, "calls_until", 0.0)  # noqa: SLF001
 
 
 @pytest.fixture

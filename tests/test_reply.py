@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-import pytest
 from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message
 from aiohttp import web
@@ -20,12 +19,6 @@ from bot.sandbox.emulator import Limits
 from bot.sandbox.testing import Sandbox
 from bot.telegram import make_bot
 from bot.ui.messages import confirm_then, respond
-
-
-@pytest.fixture(autouse=True)
-def _no_flood_seen(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever 429s earlier tests met, this process starts calm."""
-    monkeypatch.setattr(held._Flood, "calls_until", 0.0)  # noqa: SLF001
 
 
 def _dispatcher() -> Dispatcher:

@@ -91,8 +91,16 @@ def test_every_declared_view_names_a_command_or_a_button_and_its_action() -> Non
         assert action and (actions is str or action in {a.value for a in actions}), view
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No scheduler beside the bot: its jobs (the lease renewed, phases synced, the outbox polled) begin
+    transactions of their own on the same engine, which `_transactions` would count among the updates'."""
+    return settings.model_copy(update={"scheduler": False})
+
+
 def _transactions(meydan: Meydan) -> list[bool]:
-    """For each transaction the bot's engine begins from now on: whether it only reads."""
+    """For each transaction the bot's engine begins from now on: whether it only reads (`settings`:
+    with no scheduler, the updates' transactions only)."""
     seen: list[bool] = []
     event.listen(
         meydan.sessions.kw["bind"].sync_engine,
