@@ -425,6 +425,8 @@ def action_kind(data: str, previous: str | None) -> str:
         if previous == "/budget":
             return "open pot"
         return "back" if previous in ("card", "toggle") else "next page"
+    if action in (A.ADD, A.DROP):
+        return "toggle"
     return str(action.value)
 
 

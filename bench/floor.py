@@ -35,8 +35,8 @@ rows, each adding a step to the one before unless it says it stands in place of 
 - **every update + the settings screen**: the row "dedup in the same SELECT" with a settings screen's
   read instead of a ballot's (`residents.settings`: the person's neighborhood, its district and their
   notification choices in one SELECT), its answer not kept;
-- **… + a notification turned first**: the same after the toggle's upsert
-  (`residents.toggle_notification`), as a press on a notification's button makes.
+- **… + a notification turned first**: the same after the choice's upsert
+  (`residents.set_notification`), as a press on a notification's button makes.
 
 Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
 makes), per statement, by each way of running it: `AsyncSession.execute`, as every service does; the
@@ -152,7 +152,7 @@ async def measure(
             viewer = await person_read(session, update_id if folded else None)
             if step in ("settings", "toggle"):
                 if step == "toggle":
-                    await residents.toggle_notification(session, viewer.resident.id, "phases")
+                    await residents.set_notification(session, viewer.resident.id, "phases", False)
                 resident = viewer.resident
                 await residents.settings(session, resident.id, resident.neighborhood_id)
             if step in ("claim", "kept_apart"):

@@ -87,6 +87,7 @@ from bot.sandbox.state import FIRST_PERSON_ID
 from bot.text import fold
 from bot.ui.callbacks import DistrictCb, HoodCb, MenuCb, SettingsCb
 from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, IdeaAction, IdeaCb
+from bot.ui.settings import NOTIFY_OFF, NOTIFY_ON
 
 if TYPE_CHECKING:
     from bot.app import Meydan
@@ -267,10 +268,17 @@ def place_presses(person_id: int) -> int:
     return int(not (len(districts) == 1 and not hoods)) + int(len(in_district) != 1)
 
 
-def toggled(rounds: int) -> list[str]:
-    """The notification each round toggles, in turn."""
-    kinds = [c.key for c in categories()]
-    return [kinds[i % len(kinds)] for i in range(rounds)]
+def toggled(rounds: int) -> list[tuple[str, str]]:
+    """The notification each round turns, in turn, and the action of the button that does it (turn
+    off where it is on)."""
+    shown = {c.key: c.default for c in categories()}
+    kinds = list(shown)
+    turns = []
+    for i in range(rounds):
+        kind = kinds[i % len(kinds)]
+        turns.append((kind, NOTIFY_OFF if shown[kind] else NOTIFY_ON))
+        shown[kind] = not shown[kind]
+    return turns
 
 
 @cache
@@ -411,8 +419,8 @@ def resident_script(rounds: int) -> Script:
                 driver, person_id, ex, HoodCb.__prefix__, hood_button, reply=menu_or_matches
             ),
         ]
-        for kind in toggled(rounds):
-            toggle = SettingsCb(action="notify", value=kind).pack()
+        for kind, action in toggled(rounds):
+            toggle = SettingsCb(action=action, value=kind).pack()
             steps += [
                 lambda ex: driver.say(person_id, "/settings"),
                 lambda ex, toggle=toggle: _press(driver, person_id, ex, data=toggle),
@@ -463,7 +471,7 @@ def resident_check(rounds: int) -> Check:
     # offer was new); per round /settings, /menu and /help (the toggle edits)
     expected_messages = 1 + 4 + 3 * rounds
     off: set[str] = set()
-    for kind in toggled(rounds):
+    for kind, _action in toggled(rounds):
         off ^= {kind}
 
     async def check(client: ClientAPI, people: Sequence[int]) -> None:
@@ -485,7 +493,7 @@ def resident_check(rounds: int) -> Check:
             ):
                 problem = "onboarding did not end with a place chosen and then the main menu"
             elif rounds:
-                views = [m for m in messages if "set:notify:" in str(m.get("reply_markup"))]
+                views = [m for m in messages if "set:notify-" in str(m.get("reply_markup"))]
                 if not views or views[-1]["text"].count("🔕") != len(off):
                     problem = f"the last settings view does not show {len(off)} notifications off"
             if problem:

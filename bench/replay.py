@@ -210,7 +210,7 @@ async def cast(
             page += 1
             shown = await press(shown, BallotCb(action=A.POT, pot=pot, page=page))
         shown = await press(shown, BallotCb(action=A.CARD, pot=pot, project=ids[code], page=page))
-        shown = await press(shown, BallotCb(action=A.TOGGLE, pot=pot, project=ids[code], page=page))
+        shown = await press(shown, BallotCb(action=A.ADD, pot=pot, project=ids[code], page=page))
         shown = await press(shown, BallotCb(action=A.POT, pot=pot, page=page))
     shown = await press(shown, BallotCb(action=A.REVIEW, pot=pot, page=page))
     await press(shown, BallotCb(action=A.CONFIRM, pot=pot, page=page))

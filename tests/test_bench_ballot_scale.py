@@ -22,7 +22,7 @@ def test_pot_pages_are_filed_by_what_came_before() -> None:
     assert action_kind(page, "card") == "back"
     assert action_kind(page, "next page") == "next page"
     assert action_kind(page, "open pot") == "next page"
-    assert action_kind(BallotCb(action=A.TOGGLE, pot=1, project=5).pack(), "card") == "toggle"
+    assert action_kind(BallotCb(action=A.ADD, pot=1, project=5).pack(), "card") == "toggle"
     assert action_kind(BallotCb(action=A.CONFIRM, pot=1).pack(), "review") == "confirm"
 
 

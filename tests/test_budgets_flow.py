@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from bot.app import Meydan
 from bot.config import Settings
+from bot.features import throttling_rates
 from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from storage.models import BudgetBallot, BudgetPot, FsmRecord, ProcessPhase, utcnow
@@ -84,7 +85,7 @@ async def test_vote_in_turkish_with_the_lira_formatted_the_turkish_way(meydan: M
     card = await ayse.last_message()
     assert "Sığmıyor" in card.text and "₺5.650.000" in card.text and "₺5.000.000" in card.text
     assert "Oy pusulama ekle" not in " ".join(_labels(card))  # the button shows only when it is allowed
-    forged = BallotCb(action=BallotAction.TOGGLE, pot=seeded.city, project=seeded.projects["6"]).pack()
+    forged = BallotCb(action=BallotAction.ADD, pot=seeded.city, project=seeded.projects["6"]).pack()
     answer = await ayse.press_data(card.message_id, forged)  # and the press is refused all the same
     assert answer.show_alert and "bütçeyi aşar" in answer.text and "₺5.650.000" in answer.text
     await ayse.press("Projelere dön")
@@ -198,12 +199,16 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
         # another neighborhood's pot
         (BallotCb(action=BallotAction.POT, pot=seeded.other_hood), "not open to you"),
         (
-            BallotCb(action=BallotAction.TOGGLE, pot=seeded.other_hood, project=seeded.other_project),
+            BallotCb(action=BallotAction.ADD, pot=seeded.other_hood, project=seeded.other_project),
             "not open",
         ),
         # another pot's project in my pot
         (
-            BallotCb(action=BallotAction.TOGGLE, pot=seeded.city, project=seeded.hood_project),
+            BallotCb(action=BallotAction.ADD, pot=seeded.city, project=seeded.hood_project),
+            "not on this ballot",
+        ),
+        (
+            BallotCb(action=BallotAction.DROP, pot=seeded.city, project=seeded.hood_project),
             "not on this ballot",
         ),
         (
@@ -212,7 +217,7 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
         ),
         # another process, closed
         (
-            BallotCb(action=BallotAction.TOGGLE, pot=closed.city, project=closed.projects["1"]),
+            BallotCb(action=BallotAction.ADD, pot=closed.city, project=closed.projects["1"]),
             "Voting closed",
         ),
         (BallotCb(action=BallotAction.CONFIRM, pot=closed.city), "Voting closed"),
@@ -222,7 +227,7 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     for data, expected in forgeries:
         answer = await ayse.press_data(page.message_id, data.pack())
         assert answer.show_alert and expected in answer.text, (data, answer.text)
-    answer = await ayse.press_data(page.message_id, "pb:toggle:1:99999999999999:0")
+    answer = await ayse.press_data(page.message_id, "pb:add:1:99999999999999:0")
     assert "out of date" in answer.text
     assert await _ballots(meydan) == []
 
@@ -242,6 +247,30 @@ async def test_a_double_press_of_confirm_makes_one_ballot(meydan: Meydan, sandbo
     async with meydan.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(BudgetBallot)) == 1
         assert await budgets.ballot_count(session, seeded.city) == 1
+
+
+async def test_a_tick_pressed_twice_ticks_once_and_an_untick_unticks_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """The card's button says Add or Remove: the same button pressed again (a double tap that got past
+    the double-press window, or a card pressed before its edit arrived) does what it says, once."""
+    await _seed(meydan)
+    ayse = await onboard(sandbox, lang="en")
+    await _open_city_pot(ayse, "City budget")
+    await ayse.press("Library garden")
+    card = await ayse.last_message()
+    add = card.button_data("Add to my ballot")
+    await asyncio.gather(ayse.press_data(card.message_id, add), ayse.press_data(card.message_id, add))
+    await asyncio.sleep(throttling_rates()["ballot_toggle"])
+    answer = await ayse.press_data(card.message_id, add)
+    assert answer.text == "✅ Added to your ballot."
+    card = await ayse.last_message()
+    assert "Remove from my ballot" in " ".join(_labels(card))
+    drop = card.button_data("Remove from my ballot")
+    for _ in range(2):
+        await asyncio.sleep(throttling_rates()["ballot_toggle"])
+        assert (await ayse.press_data(card.message_id, drop)).text == "Removed from your ballot."
+    await ayse.press_data(card.message_id, add)  # ticked once more, so the review has it once
+    await ayse.press("Back to the projects")
+    assert "Review and confirm (1)" in " ".join(_labels(await ayse.last_message()))
 
 
 async def test_the_draft_survives_a_restart_and_projects_come_in_pages(settings: Settings, sandbox) -> None:  # noqa: ANN001

@@ -111,6 +111,11 @@ async def test_every_limit_is_checked_as_choices_are_toggled(sessions) -> None: 
         step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["4"])
         with pytest.raises(budgets.TooMany):
             await budgets.toggle(session, ayse, seeded.city, step.chosen, p["3"])
+        # an Add pressed again on a full ballot is no new tick, and a Remove of what is not ticked no change
+        again = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["4"], to=True)
+        assert again == step
+        kept = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["3"], to=False)
+        assert not kept.added and kept.chosen == step.chosen
         step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["5"])  # untick
         assert not step.added and step.chosen == (p["1"], p["4"])
         with pytest.raises(budgets.NotOnBallot):  # another pot's project

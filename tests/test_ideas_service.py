@@ -370,8 +370,15 @@ async def test_support_toggles_once_per_person_and_only_published_ideas(sessions
         assert await ideas.toggle_support(session, idea.id, staff) == (True, 2)
         assert await ideas.toggle_support(session, idea.id, fan) == (False, 1)
         assert await ideas.toggle_support(session, idea.id, fan) == (True, 2)
+        # what the button asked for: given twice it counts once, taken back twice it is gone once
+        assert await ideas.toggle_support(session, idea.id, fan, to=True) == (True, 2)
+        assert await ideas.toggle_support(session, idea.id, fan, to=False) == (False, 1)
+        assert await ideas.toggle_support(session, idea.id, fan, to=False) == (False, 1)
+        assert await ideas.toggle_support(session, idea.id, fan, to=True) == (True, 2)
         with pytest.raises(ideas.OwnIdea):
             await ideas.toggle_support(session, idea.id, author)
+        with pytest.raises(ideas.OwnIdea):  # asked for or turned, the rules are the same
+            await ideas.toggle_support(session, idea.id, author, to=True)
         rejected = await ideas.submit(
             session, author, _draft(process.id, theme.id, "Başka bir şey"), CITY.bounds
         )

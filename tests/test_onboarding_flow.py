@@ -306,7 +306,11 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     assert "Settings" in view.text and "Language: 🇬🇧 English" in view.text
     # only the notification categories of features that exist are offered
     assert "Events near me" not in (await person.last_message()).text
+    turn_off = view.button_data("Turn off: Decisions on my ideas")
     assert (await person.press("Turn off: Decisions on my ideas")).text == "Notifications off."
+    assert "🔕 Decisions on my ideas" in (await person.last_message()).text
+    # the same button pressed again (a double tap, or before the edit arrived) says off: it stays off
+    assert (await person.press_data(view.message_id, turn_off)).text == "Notifications off."
     assert "🔕 Decisions on my ideas" in (await person.last_message()).text
     # on again and off again: the one choice is written over, not added beside
     assert (await person.press("Turn on: Decisions on my ideas")).text == "Notifications on."

@@ -57,16 +57,16 @@ async def test_a_place_out_of_use_or_none_is_not_shown(sessions) -> None:  # noq
         assert shown.place is None and shown.notifications["ideas"] is True
 
 
-async def test_a_toggle_turns_what_is_stored_in_one_statement(sessions) -> None:  # noqa: ANN001
+async def test_a_choice_is_written_whole_in_one_statement(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         person = await _resident(session, PERSON)
         seen = statements_run(session.bind)
-        assert await residents.toggle_notification(session, person.id, "ideas") is False
-        assert len(seen) == 1
-        assert await residents.toggle_notification(session, person.id, "ideas") is True
-        # turned from what is stored, whatever the screen the press came from showed
         await residents.set_notification(session, person.id, "ideas", False)
-        assert await residents.toggle_notification(session, person.id, "ideas") is True
+        assert len(seen) == 1
+        # the same choice again (a press that came twice) leaves it as it was, in the one row
+        await residents.set_notification(session, person.id, "ideas", False)
+        assert (await residents.notifications(session, person.id))["ideas"] is False
+        await residents.set_notification(session, person.id, "ideas", True)
         rows = (
             await session.execute(
                 select(NotificationChoice.category, NotificationChoice.enabled).where(
@@ -76,4 +76,4 @@ async def test_a_toggle_turns_what_is_stored_in_one_statement(sessions) -> None:
         ).all()
         assert [tuple(row) for row in rows] == [("ideas", True)]
         with pytest.raises(ValueError, match="unknown notification category"):
-            await residents.toggle_notification(session, person.id, "no-such-category")
+            await residents.set_notification(session, person.id, "no-such-category", True)

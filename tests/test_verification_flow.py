@@ -154,7 +154,7 @@ async def test_one_phone_two_accounts_the_second_is_refused_in_english(meydan: M
     assert await second.keyboard() == [[SHARE], [CANCEL[_lang(second)]]]
     p = seeded.projects
     for forged in (  # forged buttons cannot skip the gate
-        BallotCb(action=BallotAction.TOGGLE, pot=seeded.city, project=p["3"]),
+        BallotCb(action=BallotAction.ADD, pot=seeded.city, project=p["3"]),
         BallotCb(action=BallotAction.CARD, pot=seeded.city, project=p["3"]),
         BallotCb(action=BallotAction.REVIEW, pot=seeded.city),
         BallotCb(action=BallotAction.CONFIRM, pot=seeded.city),

@@ -22,7 +22,6 @@ from sqlalchemy import (
     inspect,
     literal,
     literal_column,
-    not_,
     or_,
     select,
     update,
@@ -380,19 +379,16 @@ _CHOSEN = select(_CHOICES.c.category, _CHOICES.c.enabled).where(
 )
 
 
-def _choose(insert: Any, *, turned: bool = False) -> Any:
-    """One choice written whole whether or not a row exists; `turned`: where one exists, its stored
-    value turned over instead, and the value left returned."""
+def _choose(insert: Any) -> Any:
+    """One choice written whole whether or not a row exists."""
     statement = insert(_CHOICES)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[_CHOICES.c.resident_id, _CHOICES.c.category],
-        set_={"enabled": not_(_CHOICES.c.enabled) if turned else statement.excluded.enabled},
+        set_={"enabled": statement.excluded.enabled},
     )
-    return statement.returning(_CHOICES.c.enabled) if turned else statement
 
 
 _CHOOSE = {"sqlite": _choose(sqlite.insert), "postgresql": _choose(postgresql.insert)}
-_TURN = {"sqlite": _choose(sqlite.insert, turned=True), "postgresql": _choose(postgresql.insert, turned=True)}
 
 
 async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
@@ -417,18 +413,13 @@ async def wants(session: AsyncSession, resident_id: int, category: str) -> bool:
 
 
 async def set_notification(session: AsyncSession, resident_id: int, category: str, enabled: bool) -> None:
+    """Turn a category on or off for the resident, in one statement, whatever is stored: the settings
+    screen's button says which it does, so a press that comes twice does it once."""
     _default(category)  # refuses a category that does not exist
     await session.execute(
         _CHOOSE[session.get_bind().dialect.name],
         {"resident_id": resident_id, "category": category, "enabled": enabled},
     )
-
-
-async def toggle_notification(session: AsyncSession, resident_id: int, category: str) -> bool:
-    """Turn a category on or off in one statement, whatever this process last read of it: the stored
-    choice turned over, or the opposite of the default where there is none. Returns whether it is on."""
-    values = {"resident_id": resident_id, "category": category, "enabled": not _default(category)}
-    return bool((await session.execute(_TURN[session.get_bind().dialect.name], values)).scalar_one())
 
 
 # the settings screen's one read: the person's neighborhood and its district by name, when both are

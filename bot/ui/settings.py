@@ -13,6 +13,8 @@ from bot.ui.keyboards import single_column
 from bot.ui.onboarding import LANGUAGE_LABELS
 from bot.ui.places import place_label
 
+NOTIFY_ON, NOTIFY_OFF = "notify-on", "notify-off"  # a notification category turned on, or off
+
 
 def settings_view(lang: str | None, shown: PersonSettings) -> tuple[str, InlineKeyboardMarkup]:
     notifications = shown.notifications
@@ -33,7 +35,8 @@ def settings_view(lang: str | None, shown: PersonSettings) -> tuple[str, InlineK
         on = notifications[category.key]
         lines.append(f"{'🔔' if on else '🔕'} {_(category.label)}")
         label = (_("Turn off: {what}") if on else _("Turn on: {what}")).format(what=_(category.label))
-        buttons.append((label, SettingsCb(action="notify", value=category.key)))
+        # the button says which way it turns the category, so a press that comes twice does it once
+        buttons.append((label, SettingsCb(action=NOTIFY_OFF if on else NOTIFY_ON, value=category.key)))
     buttons += [
         (_("🔒 Privacy notice"), SettingsCb(action="privacy")),
         (_("📦 Export my data"), SettingsCb(action="export")),

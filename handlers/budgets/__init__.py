@@ -31,7 +31,9 @@ def _resident(router: Router) -> None:
     router.callback_query.register(ballot.pot, BallotCb.filter(F.action == A.POT))
     router.callback_query.register(ballot.card, BallotCb.filter(F.action == A.CARD))
     router.callback_query.register(
-        ballot.toggle, BallotCb.filter(F.action == A.TOGGLE), flags={"throttling_key": "ballot_toggle"}
+        ballot.toggle,
+        BallotCb.filter(F.action.in_({A.ADD, A.DROP})),
+        flags={"throttling_key": "ballot_toggle"},
     )
     router.callback_query.register(numbers.ask, BallotCb.filter(F.action == A.NUMBERS))
     router.message.register(numbers.typed, Numbers.typing, F.text, ~F.text.startswith("/"))

@@ -13,7 +13,7 @@ from bot.services import budgets
 from bot.services.budgets import rules
 from bot.services.residents import Viewer
 from bot.ui.budgets import cards, drafts, keyboards, screens
-from bot.ui.budgets.callbacks import BallotCb
+from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from bot.ui.budgets.errors import reason
 from bot.ui.cards import refresh_card, show_card
 from bot.ui.messages import reply
@@ -83,7 +83,8 @@ async def toggle(
     callback_answer: CallbackAnswer,
 ) -> None:
     cb = callback_data
-    done, view = budgets.ticked(await drafts.view(state, session, viewer.resident, cb.pot), cb.project)
+    view = await drafts.view(state, session, viewer.resident, cb.pot)
+    done, view = budgets.ticked(view, cb.project, to=cb.action == BallotAction.ADD)
     await drafts.keep(state, cb.pot, done.chosen)
     callback_answer.text = _("✅ Added to your ballot.") if done.added else _("Removed from your ballot.")
     keyboard = keyboards.card(cb.pot, view.project(cb.project), cb.page, done.added, view.limits, view.cart)

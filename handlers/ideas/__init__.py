@@ -33,7 +33,9 @@ def _resident(router: Router) -> None:
     router.callback_query.register(browse.by_theme, BrowseCb.filter(F.action == B.THEMES))
     router.callback_query.register(browse.view, BrowseCb.filter(F.action == B.VIEW))
     router.callback_query.register(
-        browse.support, BrowseCb.filter(F.action == B.SUPPORT), flags={"throttling_key": "idea_support"}
+        browse.support,
+        BrowseCb.filter(F.action.in_({B.SUPPORT, B.UNSUPPORT})),
+        flags={"throttling_key": "idea_support"},
     )
     router.callback_query.register(mine.listing, IdeaCb.filter(F.action == A.MINE))
     router.callback_query.register(mine.card, IdeaCb.filter(F.action == A.MY))

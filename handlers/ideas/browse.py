@@ -101,7 +101,8 @@ async def support(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    done = await ideas.toggle_support_of(session, callback_data.idea, viewer.resident)
+    wanted = callback_data.action == BrowseAction.SUPPORT
+    done = await ideas.toggle_support_of(session, callback_data.idea, viewer.resident, to=wanted)
     idea, supported, count = done.idea, done.supported, done.supports
     callback_answer.text = _("👍 You support this idea.") if supported else _("Your support was taken back.")
     keyboard = keyboards.view(callback_data, idea, count, is_author=False, supported=supported)

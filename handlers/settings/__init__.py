@@ -9,6 +9,7 @@ from bot.filters import Onboarded
 from bot.routing import private_router
 from bot.ui.callbacks import MenuCb, SettingsCb
 from bot.ui.places import picker_router
+from bot.ui.settings import NOTIFY_OFF, NOTIFY_ON
 from handlers.settings import actions
 from handlers.settings.states import SettingsPlace
 
@@ -24,7 +25,7 @@ def make_router() -> Router:
     router.callback_query.register(actions.settings_button, MenuCb.filter(F.action == "settings"))
     router.callback_query.register(actions.language, SettingsCb.filter(F.action == "language"))
     router.callback_query.register(actions.set_language, SettingsCb.filter(F.action == "set-language"))
-    router.callback_query.register(actions.notify, SettingsCb.filter(F.action == "notify"))
+    router.callback_query.register(actions.notify, SettingsCb.filter(F.action.in_({NOTIFY_ON, NOTIFY_OFF})))
     router.callback_query.register(actions.privacy_notice, SettingsCb.filter(F.action == "privacy"))
     router.callback_query.register(actions.export, SettingsCb.filter(F.action == "export"))
     router.callback_query.register(actions.delete_ask, SettingsCb.filter(F.action == "delete"))

@@ -22,7 +22,7 @@ from bot.ui.messages import confirm_then, reply, respond
 from bot.ui.onboarding import LANGUAGE_LABELS, language_keyboard
 from bot.ui.places import district_step, hood_label
 from bot.ui.privacy import privacy_text
-from bot.ui.settings import back_to_settings, delete_question, settings_view
+from bot.ui.settings import NOTIFY_ON, back_to_settings, delete_question, settings_view
 from handlers.settings.states import SettingsPlace as SettingsPlaceStates
 from storage.models import Neighborhood
 
@@ -87,8 +87,9 @@ async def notify(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
+    on = callback_data.action == NOTIFY_ON
     try:
-        on = await residents.toggle_notification(session, viewer.resident.id, callback_data.value)
+        await residents.set_notification(session, viewer.resident.id, callback_data.value, on)
     except ValueError:
         raise Stale() from None
     callback_answer.text = _("Notifications on.") if on else _("Notifications off.")

@@ -658,14 +658,22 @@ async def toggle(
     chosen: Sequence[int],
     project_id: int,
     now: datetime | None = None,
+    *,
+    to: bool | None = None,
 ) -> Toggled:
-    """Tick or untick a project in a draft; a tick that breaks a limit is refused with the reason."""
-    return ticked(await ballot_view(session, resident, pot_id, chosen, now), project_id)[0]
+    """Tick or untick a project in a draft; a tick that breaks a limit is refused with the reason.
+
+    With `to`, what the person asked for: the project ticked (True) or unticked (False), whatever the
+    draft holds. The card's button says which it does, so a press that comes twice (a double tap, or
+    the card pressed again before its edit arrived) does it once. Without it the tick is turned."""
+    return ticked(await ballot_view(session, resident, pot_id, chosen, now), project_id, to=to)[0]
 
 
-def ticked(view: BallotView, project_id: int) -> tuple[Toggled, BallotView]:
+def ticked(view: BallotView, project_id: int, *, to: bool | None = None) -> tuple[Toggled, BallotView]:
     """`toggle` on a ballot already read in this update: the change, and the ballot as it is after it."""
     project = view.project(project_id)
+    if to is not None and (project_id in view.chosen) == to:  # already so: nothing to do
+        return Toggled(view.chosen, to, view.cart), view
     if project_id in view.chosen:
         kept = tuple(p for p in view.chosen if p != project_id)
         done = Toggled(kept, False, cart_of(view.projects, kept))

@@ -724,20 +724,30 @@ _SUPPORT = {  # on PostgreSQL or not
 }
 
 
-async def toggle_support(session: AsyncSession, idea_id: int, resident: Resident) -> tuple[bool, int]:
+async def toggle_support(
+    session: AsyncSession, idea_id: int, resident: Resident, *, to: bool | None = None
+) -> tuple[bool, int]:
     """Support a published idea, or take the support back. Returns (supported now, count); see
     `toggle_support_of`."""
-    done = await toggle_support_of(session, idea_id, resident)
+    done = await toggle_support_of(session, idea_id, resident, to=to)
     return done.supported, done.supports
 
 
-async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resident) -> Toggled:
+async def toggle_support_of(
+    session: AsyncSession, idea_id: int, resident: Resident, *, to: bool | None = None
+) -> Toggled:
     """Support a published idea, or take the support back; the idea comes back with its card's places.
+
+    With `to`, what the person asked for: the support given (True) or taken back (False), whatever is
+    stored. A button says which it does (the card shows Support, or that the person supports it), so a
+    press that comes twice (a double tap, or the same card pressed again before its edit arrived) does
+    it once, however long the first took. Without it the support is turned: taken back if stored,
+    else given.
 
     One support per person, not per account: a support stays a row of (idea, resident row), and the
     person is every row sharing their identity (`residents.same_person`). A support given before the
     person deleted their account stays on the anonymous row and still counts as theirs: the idea shows
-    as supported, and pressing again takes that support back. No identity column on `idea_supports`
+    as supported, and taking it back takes that support back. No identity column on `idea_supports`
     is needed: only one row of a person is live at a time (the Telegram id is unique), so the primary
     key still settles two presses delivered at once (the insert does nothing when the row exists).
     Their own ideas (from any of their accounts) they cannot support.
@@ -749,9 +759,10 @@ async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resid
     supports it in that one statement; the count is read after the change (on PostgreSQL a count read
     with the lock could miss a support committed while this update waited for it).
 
-    The support is then taken back if that read found it, else given: one statement. Should the read
-    have been wrong by then (on PostgreSQL it may have been made before the lock was granted), the
-    statement changes nothing and the other one is made: a toggle always turns what is stored."""
+    The support is then given or taken back: one statement. Turned, it is taken back if that read found
+    it, else given; should the read have been wrong by then (on PostgreSQL it may have been made before
+    the lock was granted), the statement changes nothing and the other one is made: a turn always turns
+    what is stored."""
     row = (await session.execute(_TO_SUPPORT, {"idea_id": idea_id, "person": resident.id})).first()
     if row is None:
         raise NotFound("no such idea")
@@ -763,6 +774,9 @@ async def toggle_support_of(session: AsyncSession, idea_id: int, resident: Resid
         raise NotSupportable(f"the idea is {idea.status}")
     if process_id is None or not rules.takes_part(process_hood, resident.neighborhood_id):
         raise NotSupportable("the process is for another neighborhood")
+    if to is not None:
+        await _turned(session, idea_id, resident.id, to)  # nothing changes when it is already so
+        return Toggled(idea, to, await support_count(session, idea_id))
     supported = not was_supported
     if not await _turned(session, idea_id, resident.id, supported):
         supported = was_supported  # the read was out of date: what is stored is turned instead

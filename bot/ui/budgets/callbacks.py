@@ -14,7 +14,9 @@ class BallotAction(StrEnum):
     HOME = "home"  # the pots open to me
     POT = "pot"  # page `page` of pot `pot`'s projects
     CARD = "card"  # project `project`'s card
-    TOGGLE = "toggle"  # tick or untick project `project`
+    # tick or untick project `project`: the button says which, so a press that comes twice does it once
+    ADD = "add"
+    DROP = "drop"
     NUMBERS = "numbers"  # type the numbers of the projects chosen (a prompt)
     REVIEW = "review"  # my draft, with Confirm when it may be confirmed
     CONFIRM = "confirm"

@@ -69,11 +69,12 @@ def card(
     pot_id: int, project: OnBallot, page: int, chosen: bool, limits: Limits, cart: Cart
 ) -> InlineKeyboardMarkup:
     rows = []
-    toggle = BallotCb(action=A.TOGGLE, pot=pot_id, project=project.id, page=page)
     if chosen:
-        rows.append(button(_("❌ Remove from my ballot"), toggle))
+        drop = BallotCb(action=A.DROP, pot=pot_id, project=project.id, page=page)
+        rows.append(button(_("❌ Remove from my ballot"), drop))
     elif rules.can_add(limits, cart, project.cost):
-        rows.append(button(_("✅ Add to my ballot"), toggle))
+        add = BallotCb(action=A.ADD, pot=pot_id, project=project.id, page=page)
+        rows.append(button(_("✅ Add to my ballot"), add))
     rows.append(button(_("« Back to the projects"), BallotCb(action=A.POT, pot=pot_id, page=page)))
     return _column(rows)
 

@@ -37,7 +37,8 @@ class Sort(StrEnum):
 class BrowseAction(StrEnum):
     LIST = "list"
     VIEW = "view"
-    SUPPORT = "support"
+    SUPPORT = "support"  # give my support to `idea`
+    UNSUPPORT = "unsupport"  # take it back
     HOODS = "hoods"  # choose the neighborhood filter
     THEMES = "themes"  # choose the theme filter
 

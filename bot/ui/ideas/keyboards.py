@@ -124,6 +124,8 @@ def view(
 ) -> InlineKeyboardMarkup:
     rows = []
     if rules.can_support(idea.status, is_author=is_author):
+        # the button says what it does, so a press that comes twice does it once
+        action = BrowseAction.UNSUPPORT if supported else BrowseAction.SUPPORT
         label = (
             _("✅ You support this · {count} (press to take it back)")
             if supported
@@ -132,7 +134,7 @@ def view(
         rows.append(
             button(
                 label.format(count=supports),
-                cb.model_copy(update={"action": BrowseAction.SUPPORT, "idea": idea.id}),
+                cb.model_copy(update={"action": action, "idea": idea.id}),
             )
         )
     rows.append(
