@@ -98,28 +98,28 @@ async def test_every_limit_is_checked_as_choices_are_toggled(sessions) -> None: 
         seeded = await seed(session, max_projects=3, min_projects=2, min_share=50)
         ayse = await resident(session, 501)
         p = seeded.projects
-        step = await budgets.toggle(session, ayse, seeded.city, [], p["1"])
+        step = await budgets.tick(session, ayse, seeded.city, [], p["1"], True)
         assert step.added and step.cart == budgets.Cart(1, 2_150_000)
         with pytest.raises(budgets.OverBudget) as over:
-            await budgets.toggle(session, ayse, seeded.city, step.chosen, p["6"])  # 2.15M + 3.5M > 5M
+            await budgets.tick(session, ayse, seeded.city, step.chosen, p["6"], True)  # 2.15M + 3.5M > 5M
         assert over.value.total == 5_650_000
         with pytest.raises(budgets.TooFew):
             await budgets.confirm(session, ayse, seeded.city, step.chosen)
-        step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["5"])
+        step = await budgets.tick(session, ayse, seeded.city, step.chosen, p["5"], True)
         with pytest.raises(budgets.UnderShare):  # 2.25M of the 2.5M at least
             await budgets.confirm(session, ayse, seeded.city, step.chosen)
-        step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["4"])
+        step = await budgets.tick(session, ayse, seeded.city, step.chosen, p["4"], True)
         with pytest.raises(budgets.TooMany):
-            await budgets.toggle(session, ayse, seeded.city, step.chosen, p["3"])
+            await budgets.tick(session, ayse, seeded.city, step.chosen, p["3"], True)
         # an Add pressed again on a full ballot is no new tick, and a Remove of what is not ticked no change
-        again = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["4"], to=True)
+        again = await budgets.tick(session, ayse, seeded.city, step.chosen, p["4"], True)
         assert again == step
-        kept = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["3"], to=False)
+        kept = await budgets.tick(session, ayse, seeded.city, step.chosen, p["3"], False)
         assert not kept.added and kept.chosen == step.chosen
-        step = await budgets.toggle(session, ayse, seeded.city, step.chosen, p["5"])  # untick
+        step = await budgets.tick(session, ayse, seeded.city, step.chosen, p["5"], False)
         assert not step.added and step.chosen == (p["1"], p["4"])
         with pytest.raises(budgets.NotOnBallot):  # another pot's project
-            await budgets.toggle(session, ayse, seeded.city, step.chosen, seeded.hood_project)
+            await budgets.tick(session, ayse, seeded.city, step.chosen, seeded.hood_project, True)
         done = await budgets.confirm(session, ayse, seeded.city, step.chosen)
         assert done.chosen == (p["1"], p["4"]) and not done.changed
         assert len(done.ballot.receipt) == rules.RECEIPT_LENGTH
@@ -135,11 +135,11 @@ async def test_approval_ballot_limit(sessions) -> None:  # noqa: ANN001
         seeded = await seed(session, kind=budgets.APPROVAL, approval_limit=2)
         ayse = await resident(session, 501)
         p = seeded.projects
-        step = await budgets.toggle(
-            session, ayse, seeded.city, [p["6"]], p["1"]
+        step = await budgets.tick(
+            session, ayse, seeded.city, [p["6"]], p["1"], True
         )  # 5.65M: money does not count
         with pytest.raises(budgets.TooMany) as many:
-            await budgets.toggle(session, ayse, seeded.city, step.chosen, p["2"])
+            await budgets.tick(session, ayse, seeded.city, step.chosen, p["2"], True)
         assert many.value.limit == 2
         assert (await budgets.confirm(session, ayse, seeded.city, step.chosen)).chosen == (p["6"], p["1"])
 
@@ -167,7 +167,7 @@ async def test_voting_only_while_the_phase_is_current(sessions) -> None:  # noqa
         ayse = await resident(session, 501)
         assert await budgets.open_pots(session, ayse) == []
         with pytest.raises(budgets.VotingNotOpen) as closed:
-            await budgets.toggle(session, ayse, seeded.city, [], seeded.projects["1"])
+            await budgets.tick(session, ayse, seeded.city, [], seeded.projects["1"], True)
         assert closed.value.state == "closed"
         with pytest.raises(budgets.VotingNotOpen):
             await budgets.confirm(session, ayse, seeded.city, [seeded.projects["1"]])
@@ -294,7 +294,7 @@ async def test_an_infeasible_project_leaves_the_ballot(sessions) -> None:  # noq
         await budgets.set_status(session, p["6"], budgets.INFEASIBLE, "The bus company said no.")
         assert p["6"] not in [x.id for x in await budgets.projects_of(session, seeded.city)]
         with pytest.raises(budgets.NotOnBallot):
-            await budgets.toggle(session, ayse, seeded.city, [], p["6"])
+            await budgets.tick(session, ayse, seeded.city, [], p["6"], True)
 
 
 async def test_demo_budget_is_created_once_and_open_to_pazaryeri(sessions) -> None:  # noqa: ANN001

@@ -151,7 +151,7 @@ async def test_a_support_during_a_merge_never_lands_on_the_merged_idea(sessions,
         try:
             async with sessions.begin() as session:
                 resident = await session.get(Resident, ids[2])
-                await ideas.toggle_support(session, ids[0], resident)
+                await ideas.set_support(session, ids[0], resident, True)
                 await asyncio.sleep(0.2)
         except (ideas.IdeaError, OperationalError) as exc:  # refused, or SQLite's one writer at a time
             return type(exc).__name__

@@ -354,7 +354,7 @@ async def test_similar_ideas_are_published_ones_of_the_same_neighborhood_and_pro
 # --- supporting ------------------------------------------------------------------------------------
 
 
-async def test_support_toggles_once_per_person_and_only_published_ideas(sessions) -> None:  # noqa: ANN001
+async def test_support_is_given_once_per_person_and_only_to_published_ideas(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         hood = await _hood(session)
         staff = await _staff(session, 91, hood)
@@ -364,36 +364,33 @@ async def test_support_toggles_once_per_person_and_only_published_ideas(sessions
         process = await _open_process(session)
         idea = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
         with pytest.raises(ideas.NotSupportable):  # pending
-            await ideas.toggle_support(session, idea.id, fan)
+            await ideas.set_support(session, idea.id, fan, True)
         await ideas.approve(session, idea.id, staff.id)
-        assert await ideas.toggle_support(session, idea.id, fan) == (True, 1)
-        assert await ideas.toggle_support(session, idea.id, staff) == (True, 2)
-        assert await ideas.toggle_support(session, idea.id, fan) == (False, 1)
-        assert await ideas.toggle_support(session, idea.id, fan) == (True, 2)
+        assert await ideas.set_support(session, idea.id, fan, True) == (True, 1)
+        assert await ideas.set_support(session, idea.id, staff, True) == (True, 2)
         # what the button asked for: given twice it counts once, taken back twice it is gone once
-        assert await ideas.toggle_support(session, idea.id, fan, to=True) == (True, 2)
-        assert await ideas.toggle_support(session, idea.id, fan, to=False) == (False, 1)
-        assert await ideas.toggle_support(session, idea.id, fan, to=False) == (False, 1)
-        assert await ideas.toggle_support(session, idea.id, fan, to=True) == (True, 2)
+        assert await ideas.set_support(session, idea.id, fan, True) == (True, 2)
+        assert await ideas.set_support(session, idea.id, fan, False) == (False, 1)
+        assert await ideas.set_support(session, idea.id, fan, False) == (False, 1)
+        assert await ideas.set_support(session, idea.id, fan, True) == (True, 2)
         with pytest.raises(ideas.OwnIdea):
-            await ideas.toggle_support(session, idea.id, author)
-        with pytest.raises(ideas.OwnIdea):  # asked for or turned, the rules are the same
-            await ideas.toggle_support(session, idea.id, author, to=True)
+            await ideas.set_support(session, idea.id, author, True)
+        with pytest.raises(ideas.OwnIdea):  # nor take back what they could never give
+            await ideas.set_support(session, idea.id, author, False)
         rejected = await ideas.submit(
             session, author, _draft(process.id, theme.id, "Başka bir şey"), CITY.bounds
         )
         await ideas.reject(session, rejected.id, staff.id, reason_key="vague")
         with pytest.raises(ideas.NotSupportable):
-            await ideas.toggle_support(session, rejected.id, fan)
+            await ideas.set_support(session, rejected.id, fan, True)
         with pytest.raises(ideas.NotFound):
-            await ideas.toggle_support(session, 999_999, fan)
+            await ideas.set_support(session, 999_999, fan, True)
 
 
-async def test_a_toggle_turns_what_is_stored_when_its_read_is_out_of_date(sessions) -> None:  # noqa: ANN001
-    """The read that locks the idea says whether the person supports it, and the toggle gives or takes
-    back the support by it; on PostgreSQL that read may predate the lock's grant. Here the support
-    changes between the read and the write, behind the toggle's back, both ways: the toggle turns what is
-    stored, not what it read."""
+async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions) -> None:  # noqa: ANN001
+    """The read that locks the idea may predate the lock's grant on PostgreSQL. Here the support changes
+    between the read and the write, behind the press's back, both ways: what the press asked for is
+    what is stored after it, and the count says so."""
     async with sessions.begin() as session:
         hood = await _hood(session)
         staff = await _staff(session, 91, hood)
@@ -403,7 +400,7 @@ async def test_a_toggle_turns_what_is_stored_when_its_read_is_out_of_date(sessio
         idea = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
         await ideas.approve(session, idea.id, staff.id)
         fan_id, idea_id = fan.id, idea.id
-    behind = []  # the statement to make before the toggle's first write
+    behind = []  # the statement to make before the press's write
 
     def meanwhile(connection, _cursor, statement: str, *_args) -> None:  # noqa: ANN001, ANN002
         if behind and "idea_supports" in statement and not statement.lstrip().startswith("SELECT"):
@@ -417,18 +414,13 @@ async def test_a_toggle_turns_what_is_stored_when_its_read_is_out_of_date(sessio
     engine = sessions.kw["bind"].sync_engine
     event.listen(engine, "before_cursor_execute", meanwhile)
     try:
-        # supported, then taken back meanwhile: the toggle gives it again; then not supported, and given
-        # meanwhile: the toggle takes it back
-        for stored_meanwhile, expected in (
-            (None, (True, 1)),
-            (gone, (True, 1)),
-            (None, (False, 0)),
-            (made, (False, 0)),
-        ):
+        # given, given again after it was taken back meanwhile, taken back, taken back again after it
+        # was given meanwhile
+        for stored_meanwhile, given in ((None, True), (gone, True), (None, False), (made, False)):
             behind.extend([stored_meanwhile] if stored_meanwhile else [])
             async with sessions.begin() as session:
                 fan = await session.get(Resident, fan_id)
-                assert await ideas.toggle_support(session, idea_id, fan) == expected
+                assert await ideas.set_support(session, idea_id, fan, given) == (given, int(given))
             assert not behind
     finally:
         event.remove(engine, "before_cursor_execute", meanwhile)
@@ -456,8 +448,8 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
             session, hidden_author, _draft(process.id, green.id, "Bekleyen"), CITY.bounds
         )
         for fan in fans:
-            await ideas.toggle_support(session, made[2], fan)
-        await ideas.toggle_support(session, made[5], fans[0])
+            await ideas.set_support(session, made[2], fan, True)
+        await ideas.set_support(session, made[5], fans[0], True)
 
         _, newest, total = await ideas.browse(session, process.id, page_size=5)
         assert total == 7 and [i.idea.id for i in newest] == made[::-1][:5]
@@ -603,13 +595,12 @@ async def test_merge_moves_supports_without_counting_anyone_twice(sessions) -> N
         )
         await ideas.approve(session, target.id, staff.id)
         await ideas.approve(session, dup.id, staff.id)
-        await ideas.toggle_support(session, target.id, both)
-        await ideas.toggle_support(session, dup.id, both)
-        await ideas.toggle_support(session, dup.id, only_dup)
-        await ideas.toggle_support(session, target.id, only_target)
-        await ideas.toggle_support(
-            session, dup.id, target_author
-        )  # the target's author supported the duplicate
+        await ideas.set_support(session, target.id, both, True)
+        await ideas.set_support(session, dup.id, both, True)
+        await ideas.set_support(session, dup.id, only_dup, True)
+        await ideas.set_support(session, target.id, only_target, True)
+        # the target's author supported the duplicate
+        await ideas.set_support(session, dup.id, target_author, True)
         assert [s.idea.id for s in await ideas.merge_targets(session, dup)][:1] == [target.id]
 
         with pytest.raises(ideas.BadTarget):

@@ -141,19 +141,20 @@ async def test_a_support_given_before_deleting_still_counts_after_coming_back(se
         author = await _resident(session, 1)
         idea = await _published(session, author)
         fan = await _resident(session, 2)
-        assert await ideas.toggle_support(session, idea.id, fan) == (True, 1)
+        assert await ideas.set_support(session, idea.id, fan, True) == (True, 1)
         fan = await _come_back(session, fan)
         assert await ideas.supports(session, idea.id, fan.id)  # shown as supported
-        # the press takes the old support back: never a second support from the same person
-        assert await ideas.toggle_support(session, idea.id, fan) == (False, 0)
-        assert await ideas.toggle_support(session, idea.id, fan) == (True, 1)
+        # never a second support from the same person, and taking it back takes the old one back
+        assert await ideas.set_support(session, idea.id, fan, True) == (True, 1)
+        assert await ideas.set_support(session, idea.id, fan, False) == (False, 0)
+        assert await ideas.set_support(session, idea.id, fan, True) == (True, 1)
         fan = await _come_back(session, fan)
         assert await ideas.supports(session, idea.id, fan.id)
         assert await ideas.support_count(session, idea.id) == 1
         # nor does the author support their own idea from a new account
         author = await _come_back(session, author)
         with pytest.raises(ideas.OwnIdea):
-            await ideas.toggle_support(session, idea.id, author)
+            await ideas.set_support(session, idea.id, author, True)
 
 
 async def test_a_process_limited_to_one_idea_refuses_a_second_after_coming_back(sessions) -> None:  # noqa: ANN001
@@ -195,8 +196,8 @@ async def test_a_merge_counts_a_person_once_across_their_accounts(sessions) -> N
         second = await _idea(session, author, first.process_id, "Parka banklar", ideas.APPROVED)
         fan = await _resident(session, 12)
         other = await _resident(session, 13)
-        await ideas.toggle_support(session, first.id, fan)
-        await ideas.toggle_support(session, first.id, other)
+        await ideas.set_support(session, first.id, fan, True)
+        await ideas.set_support(session, first.id, other, True)
         fan = await _come_back(session, fan)
         # the old row's support of `first` and a support of `second` by the new row: one person
         session.add(IdeaSupport(idea_id=second.id, resident_id=fan.id))

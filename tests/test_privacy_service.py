@@ -99,7 +99,7 @@ async def test_export_holds_everything_about_the_person_and_nobody_else(sessions
             CITY.bounds,
         )
         await ideas.approve(session, merged.id, staff.id)
-        await ideas.toggle_support(session, merged.id, supporter)
+        await ideas.set_support(session, merged.id, supporter, True)
         await ideas.merge(session, merged.id, target.id, staff.id)
         rejected = await ideas.submit(
             session,
@@ -110,7 +110,7 @@ async def test_export_holds_everything_about_the_person_and_nobody_else(sessions
         await ideas.reject(session, rejected.id, staff.id, reason="Bu süreç bütçesini aşıyor.")
 
         # supports: the merge carried the author's voice to the target; the supporter backs `private`
-        await ideas.toggle_support(session, private.id, supporter)
+        await ideas.set_support(session, private.id, supporter, True)
 
         # roles and audit: granted to the author by staff; one the author granted to the neighbour
         await roles.grant(session, author, roles.ORGANISER, actor_id=staff.id)
@@ -235,7 +235,7 @@ async def test_standard_reasons_are_in_the_persons_language_and_supports_are_cou
         )
         await ideas.approve(session, liked.id, staff.id)
         for telegram_id in (NEIGHBOUR, SUPPORTER):
-            await ideas.toggle_support(session, liked.id, await _resident(session, telegram_id, hood))
+            await ideas.set_support(session, liked.id, await _resident(session, telegram_id, hood), True)
         vague = await ideas.submit(
             session,
             author,

@@ -77,7 +77,7 @@ async def test_a_phone_process_asks_first_and_every_ballot_action_refuses_until_
         for action in (
             budgets.pot_for(session, ayse, seeded.city),
             budgets.ballot_view(session, ayse, seeded.city, None),
-            budgets.toggle(session, ayse, seeded.city, [], p["1"]),
+            budgets.tick(session, ayse, seeded.city, [], p["1"], True),
             budgets.confirm(session, ayse, seeded.city, [p["1"]]),
         ):
             with pytest.raises(budgets.NotVerified):

@@ -31,7 +31,7 @@ def _resident(router: Router) -> None:
     router.callback_query.register(ballot.pot, BallotCb.filter(F.action == A.POT))
     router.callback_query.register(ballot.card, BallotCb.filter(F.action == A.CARD))
     router.callback_query.register(
-        ballot.toggle,
+        ballot.tick,
         BallotCb.filter(F.action.in_({A.ADD, A.DROP})),
         flags={"throttling_key": "ballot_toggle"},
     )

@@ -72,7 +72,7 @@ async def card(
     await show_card(query.message, _render(view, project.id, city, lang), project.photo_file_id, keyboard)
 
 
-async def toggle(
+async def tick(
     query: CallbackQuery,
     callback_data: BallotCb,
     state: FSMContext,
@@ -84,7 +84,7 @@ async def toggle(
 ) -> None:
     cb = callback_data
     view = await drafts.view(state, session, viewer.resident, cb.pot)
-    done, view = budgets.ticked(view, cb.project, to=cb.action == BallotAction.ADD)
+    done, view = budgets.ticked(view, cb.project, cb.action == BallotAction.ADD)
     await drafts.keep(state, cb.pot, done.chosen)
     callback_answer.text = _("✅ Added to your ballot.") if done.added else _("Removed from your ballot.")
     keyboard = keyboards.card(cb.pot, view.project(cb.project), cb.page, done.added, view.limits, view.cart)

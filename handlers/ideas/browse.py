@@ -101,8 +101,8 @@ async def support(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    wanted = callback_data.action == BrowseAction.SUPPORT
-    done = await ideas.toggle_support_of(session, callback_data.idea, viewer.resident, to=wanted)
+    given = callback_data.action == BrowseAction.SUPPORT  # the button says which
+    done = await ideas.set_support_of(session, callback_data.idea, viewer.resident, given)
     idea, supported, count = done.idea, done.supported, done.supports
     callback_answer.text = _("👍 You support this idea.") if supported else _("Your support was taken back.")
     keyboard = keyboards.view(callback_data, idea, count, is_author=False, supported=supported)

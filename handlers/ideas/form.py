@@ -245,7 +245,7 @@ async def support_instead(
     query: CallbackQuery, callback_data: Any, state: FSMContext, session: AsyncSession, viewer: Viewer
 ) -> None:
     """A similar idea is supported instead of sending a new one: the draft is dropped."""
-    await ideas.toggle_support(session, callback_data.id, viewer.resident, to=True)
+    await ideas.set_support(session, callback_data.id, viewer.resident, True)
     await state.clear()
     await reply(
         query,

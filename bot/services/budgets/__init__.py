@@ -1,7 +1,7 @@
-"""Participatory budgeting: pots, their projects, and residents' ballots (issue 10).
+"""Participatory budgeting: pots, their projects, and residents' ballots.
 
 Plain values in, ORM rows or dataclasses out, a `BudgetError` for every refusal. A resident's draft (the
-projects they have ticked) lives in their conversation state until they confirm; `toggle` checks each
+projects they have ticked) lives in their conversation state until they confirm; `tick` checks each
 change against the pot's limits, `confirm` checks them all again and saves the ballot in one statement
 that the database keeps to one row per person and pot (UNIQUE(pot_id, identity), an upsert), then
 replaces its choices in the same transaction. The last confirmed ballot counts, and a resident may
@@ -166,7 +166,7 @@ class ConfirmedBallot:
 
 
 @dataclass(frozen=True)
-class Toggled:
+class Ticked:
     chosen: tuple[int, ...]
     added: bool
     cart: Cart
@@ -651,38 +651,37 @@ def identity_of(resident: Resident) -> str:
     return resident.identity or f"resident:{resident.id}"
 
 
-async def toggle(
+async def tick(
     session: AsyncSession,
     resident: Resident,
     pot_id: int,
     chosen: Sequence[int],
     project_id: int,
+    on: bool,
     now: datetime | None = None,
-    *,
-    to: bool | None = None,
-) -> Toggled:
-    """Tick or untick a project in a draft; a tick that breaks a limit is refused with the reason.
+) -> Ticked:
+    """Put a project on a draft (`on`) or take it off; putting one on that breaks a limit is refused
+    with the reason.
 
-    With `to`, what the person asked for: the project ticked (True) or unticked (False), whatever the
-    draft holds. The card's button says which it does, so a press that comes twice (a double tap, or
-    the card pressed again before its edit arrived) does it once. Without it the tick is turned."""
-    return ticked(await ballot_view(session, resident, pot_id, chosen, now), project_id, to=to)[0]
+    What the person asked for, whatever the draft holds: the card's button says Add or Remove, so a
+    press that comes twice (a double tap, or the card pressed again before its edit arrived) does it
+    once. Adding a project already on the draft, or removing one that is not, changes nothing."""
+    return ticked(await ballot_view(session, resident, pot_id, chosen, now), project_id, on)[0]
 
 
-def ticked(view: BallotView, project_id: int, *, to: bool | None = None) -> tuple[Toggled, BallotView]:
-    """`toggle` on a ballot already read in this update: the change, and the ballot as it is after it."""
+def ticked(view: BallotView, project_id: int, on: bool) -> tuple[Ticked, BallotView]:
+    """`tick` on a ballot already read in this update: the change, and the ballot as it is after it."""
     project = view.project(project_id)
-    if to is not None and (project_id in view.chosen) == to:  # already so: nothing to do
-        return Toggled(view.chosen, to, view.cart), view
-    if project_id in view.chosen:
-        kept = tuple(p for p in view.chosen if p != project_id)
-        done = Toggled(kept, False, cart_of(view.projects, kept))
-    else:
+    if (project_id in view.chosen) == on:  # already so
+        return Ticked(view.chosen, on, view.cart), view
+    if on:
         refusal = rules.refusal_to_add(view.limits, view.cart, project.cost)
         if refusal is not None:
             raise refusal
         kept = (*view.chosen, project_id)
-        done = Toggled(kept, True, cart_of(view.projects, kept))
+    else:
+        kept = tuple(p for p in view.chosen if p != project_id)
+    done = Ticked(kept, on, cart_of(view.projects, kept))
     return done, replace(view, chosen=done.chosen, cart=done.cart)
 
 

@@ -1,6 +1,6 @@
 """The rules of a budget ballot, as data and pure predicates (no database, no aiogram).
 
-A ballot is a cart (Decidim's model): a resident toggles projects in and out, and every toggle is
+A ballot is a cart (Decidim's model): a resident puts projects in and takes them out, and every tick is
 checked against the pot's limits; confirming checks the limits a cart can only meet once it is full
 enough (at least n projects, at least a share of the budget). The keyboards show a button exactly when
 the predicate here allows the action, and the services enforce the same predicate.
@@ -179,7 +179,7 @@ def refusal_of_list(limits: Limits, cart: Cart) -> BudgetError | None:
 
 
 def refusal_to_confirm(limits: Limits, cart: Cart) -> BudgetError | None:
-    """Why the cart cannot be confirmed as it is (None: it can). Every limit, including those a toggle
+    """Why the cart cannot be confirmed as it is (None: it can). Every limit, including those a tick
     already checks: the cart may come from a form days old, or from forged data."""
     over = refusal_of_list(limits, cart)
     if over is not None:

@@ -1,4 +1,4 @@
-"""Verification per process: one person, one ballot, as strictly as staff chose (issue 10, Trust).
+"""Verification per process: one person, one ballot, as strictly as staff chose.
 
 A process's level is `none` (one Telegram account: the identity), `phone` (the resident shares their
 own contact) or `code` (a one-time code from the municipality). A person verifies once per process; the

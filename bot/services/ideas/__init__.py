@@ -694,7 +694,7 @@ async def withdraw(session: AsyncSession, idea_id: int, resident: Resident) -> I
 
 
 @dataclass(frozen=True)
-class Toggled:
+class Supported:
     idea: ShownIdea  # as its card shows it
     supported: bool
     supports: int
@@ -705,7 +705,6 @@ _TO_SUPPORT = (
         _IDEAS.c.author_id.in_(same_person(_PERSON)),
         _PROCESSES.c.id,
         _PROCESSES.c.neighborhood_id,
-        _SUPPORTED,
     )
     .outerjoin(_PROCESSES, _PROCESSES.c.id == _IDEAS.c.process_id)
     .where(_IDEAS.c.id == bindparam("idea_id"))
@@ -714,35 +713,45 @@ _TO_SUPPORT = (
 _UNSUPPORT = delete(_IDEA_SUPPORTS).where(
     _IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"), _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON))
 )
+# the support's row, unless the person (any row of theirs) supports the idea already; the values typed
+# as their columns, as `values()` would bind them
+_SUPPORT_ROW = select(
+    bindparam("idea_id", type_=_IDEA_SUPPORTS.c.idea_id.type),
+    bindparam("person", type_=_IDEA_SUPPORTS.c.resident_id.type),
+    bindparam("created_at", type_=_IDEA_SUPPORTS.c.created_at.type),
+).where(
+    ~select(_IDEA_SUPPORTS.c.idea_id)
+    .where(
+        _IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"),
+        _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON)),
+    )
+    .exists()
+)
 _SUPPORT = {  # on PostgreSQL or not
     on_postgresql: dialect.insert(_IDEA_SUPPORTS)
-    .values(
-        idea_id=bindparam("idea_id"), resident_id=bindparam("resident_id"), created_at=bindparam("created_at")
-    )
+    .from_select(["idea_id", "resident_id", "created_at"], _SUPPORT_ROW)
     .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
     for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
 }
 
 
-async def toggle_support(
-    session: AsyncSession, idea_id: int, resident: Resident, *, to: bool | None = None
+async def set_support(
+    session: AsyncSession, idea_id: int, resident: Resident, given: bool
 ) -> tuple[bool, int]:
-    """Support a published idea, or take the support back. Returns (supported now, count); see
-    `toggle_support_of`."""
-    done = await toggle_support_of(session, idea_id, resident, to=to)
+    """Give the person's support to a published idea, or take it back. Returns (supported now, count);
+    see `set_support_of`."""
+    done = await set_support_of(session, idea_id, resident, given)
     return done.supported, done.supports
 
 
-async def toggle_support_of(
-    session: AsyncSession, idea_id: int, resident: Resident, *, to: bool | None = None
-) -> Toggled:
-    """Support a published idea, or take the support back; the idea comes back with its card's places.
+async def set_support_of(session: AsyncSession, idea_id: int, resident: Resident, given: bool) -> Supported:
+    """Give the person's support to a published idea (`given`), or take it back; the idea comes back
+    with its card's places.
 
-    With `to`, what the person asked for: the support given (True) or taken back (False), whatever is
-    stored. A button says which it does (the card shows Support, or that the person supports it), so a
-    press that comes twice (a double tap, or the same card pressed again before its edit arrived) does
-    it once, however long the first took. Without it the support is turned: taken back if stored,
-    else given.
+    What the person asked for, whatever is stored: the card's button says which it does (Support, or
+    that they support it and may take it back), so a press that comes twice (a double tap, or the same
+    card pressed again before its edit arrived) does it once, however long the first took. Giving a
+    support already given, or taking back one that is not, changes nothing.
 
     One support per person, not per account: a support stays a row of (idea, resident row), and the
     person is every row sharing their identity (`residents.same_person`). A support given before the
@@ -755,43 +764,30 @@ async def toggle_support_of(
     The idea's row is locked for the rest of the update (PostgreSQL; SQLite runs one writer at a time),
     so a support cannot land on an idea that a staff member is merging or hiding at the same moment: the
     decision waits for the support, or the support sees the idea's new status and is refused. It is read
-    with its places, whether it is the person's own, its process's neighborhood and whether the person
-    supports it in that one statement; the count is read after the change (on PostgreSQL a count read
-    with the lock could miss a support committed while this update waited for it).
-
-    The support is then given or taken back: one statement. Turned, it is taken back if that read found
-    it, else given; should the read have been wrong by then (on PostgreSQL it may have been made before
-    the lock was granted), the statement changes nothing and the other one is made: a turn always turns
-    what is stored."""
+    with its places, whether it is the person's own and its process's neighborhood in that one
+    statement; the support is then given (unless one of the person's rows has it already: one who comes
+    back after deleting their account does not support twice) or taken back in one more, and the count
+    read after the change (on PostgreSQL a count read with the lock could miss a support committed while
+    this update waited for it)."""
     row = (await session.execute(_TO_SUPPORT, {"idea_id": idea_id, "person": resident.id})).first()
     if row is None:
         raise NotFound("no such idea")
     idea = _shown(row)
-    is_own, process_id, process_hood, was_supported = row[_SHOWN_WIDTH:]
+    is_own, process_id, process_hood = row[_SHOWN_WIDTH:]
     if idea.author_id is not None and is_own:
         raise OwnIdea("authors do not support their own idea")
     if not can_support(idea.status, is_author=False):
         raise NotSupportable(f"the idea is {idea.status}")
     if process_id is None or not rules.takes_part(process_hood, resident.neighborhood_id):
         raise NotSupportable("the process is for another neighborhood")
-    if to is not None:
-        await _turned(session, idea_id, resident.id, to)  # nothing changes when it is already so
-        return Toggled(idea, to, await support_count(session, idea_id))
-    supported = not was_supported
-    if not await _turned(session, idea_id, resident.id, supported):
-        supported = was_supported  # the read was out of date: what is stored is turned instead
-        await _turned(session, idea_id, resident.id, supported)
-    return Toggled(idea, supported, await support_count(session, idea_id))
-
-
-async def _turned(session: AsyncSession, idea_id: int, resident_id: int, support: bool) -> bool:
-    """Give the person's support to the idea, or take it back; whether a row changed."""
-    if support:
+    params: dict[str, Any] = {"idea_id": idea_id, "person": resident.id}
+    if given:
         statement = _SUPPORT[session.get_bind().dialect.name == "postgresql"]
-        params = {"idea_id": idea_id, "resident_id": resident_id, "created_at": utcnow()}
+        params["created_at"] = utcnow()
     else:
-        statement, params = _UNSUPPORT, {"idea_id": idea_id, "person": resident_id}
-    return bool((await session.execute(statement, params)).rowcount)
+        statement = _UNSUPPORT
+    await session.execute(statement, params)
+    return Supported(idea, given, await support_count(session, idea_id))
 
 
 # --- moderation (bot/services/ideas/moderation.py; it uses the lookups above, hence last) -------------
