@@ -1,5 +1,5 @@
 """Budget ballots on a real database (SQLite, and PostgreSQL with TEST_DATABASE_URL): every limit as a
-choice is toggled and at confirm, who sees which pot, voting only while the phase is current, one ballot
+choice is ticked and at confirm, who sees which pot, voting only while the phase is current, one ballot
 per person (concurrent confirms, a deleted and re-made account), changing a ballot."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ async def test_a_resident_sees_their_neighborhood_district_and_city_pots(session
                 await budgets.confirm(session, ayse, forged, [seeded.other_project])
 
 
-async def test_every_limit_is_checked_as_choices_are_toggled(sessions) -> None:  # noqa: ANN001
+async def test_every_limit_is_checked_as_choices_are_ticked(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
         seeded = await seed(session, max_projects=3, min_projects=2, min_share=50)
         ayse = await resident(session, 501)

@@ -1245,7 +1245,7 @@ async def test_a_support_delivered_again_counts_once_and_its_edit_is_made_again(
     assert reply == {"method": "answerCallbackQuery", "callback_query_id": pressed.callback_query_id}
     assert (await john.last_message()).text == supported.text
     async with meydan.sessions() as session:
-        assert await ideas.support_count(session, idea) == 1  # not toggled back
+        assert await ideas.support_count(session, idea) == 1  # not taken back
         kept = await session.get(ProcessedUpdate, (meydan.bot.id, pressed.update_id))
         assert kept.answer is not None and kept.answer.startswith('[{"method":"Edit')
 
