@@ -7,6 +7,7 @@ two updates at once, the same update twice)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -547,7 +548,16 @@ async def test_similar_ideas_are_offered_before_sending(meydan: Meydan, sandbox)
 # --- browsing and supporting -----------------------------------------------------------------------
 
 
-async def test_browse_page_sort_filter_and_support_once(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+@pytest.fixture
+async def unscheduled(settings: Settings, sandbox) -> AsyncIterator[Meydan]:  # noqa: ANN001
+    """The bot with no scheduler beside it, for a test that looks at the statements a press runs: the
+    scheduler's phase sync (every minute) reads `process_phases` too."""
+    async with running_bot(settings.model_copy(update={"scheduler": False}), sandbox) as app:
+        yield app
+
+
+async def test_browse_page_sort_filter_and_support_once(unscheduled: Meydan, sandbox) -> None:  # noqa: ANN001
+    meydan = unscheduled
     process_id = await _process(meydan)
     photographer = await sandbox.person("Foto", language_code="tr")
     await photographer.send_photo()  # a photo the emulator knows, to reuse by its file_id
