@@ -229,6 +229,9 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
         assert answer.show_alert and expected in answer.text, (data, answer.text)
     answer = await ayse.press_data(page.message_id, "pb:add:1:99999999999999:0")
     assert "out of date" in answer.text
+    # a card from before its buttons said Add or Remove
+    answer = await ayse.press_data(page.message_id, f"pb:toggle:{seeded.city}:{seeded.projects['1']}:0")
+    assert "out of date" in answer.text
     assert await _ballots(meydan) == []
 
 

@@ -700,6 +700,9 @@ async def test_forged_buttons_change_nothing(meydan: Meydan, sandbox) -> None:  
     support = BrowseCb(action=BrowseAction.SUPPORT, process=process_id, idea=rejected).pack()
     answer = await ayse.press_data(menu.message_id, support)
     assert answer.show_alert and "desteklenemez" in answer.text
+    take_back = BrowseCb(action=BrowseAction.UNSUPPORT, process=process_id, idea=rejected).pack()
+    answer = await ayse.press_data(menu.message_id, take_back)  # taking back is checked as giving is
+    assert answer.show_alert and "desteklenemez" in answer.text
     answer = await ayse.press_data(
         menu.message_id, BrowseCb(action=BrowseAction.VIEW, process=process_id, idea=pending).pack()
     )

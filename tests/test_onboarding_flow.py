@@ -312,6 +312,10 @@ async def test_settings_language_neighborhood_notifications(meydan: Meydan, sand
     # the same button pressed again (a double tap, or before the edit arrived) says off: it stays off
     assert (await person.press_data(view.message_id, turn_off)).text == "Notifications off."
     assert "🔕 Decisions on my ideas" in (await person.last_message()).text
+    # a category that does not exist, and a button from before buttons said which way they turn
+    for forged in ("set:notify-on:no-such-category", "set:notify:ideas"):
+        assert "out of date" in (await person.press_data(view.message_id, forged)).text, forged
+    assert "🔕 Decisions on my ideas" in (await person.last_message()).text
     # on again and off again: the one choice is written over, not added beside
     assert (await person.press("Turn on: Decisions on my ideas")).text == "Notifications on."
     assert "🔔 Decisions on my ideas" in (await person.last_message()).text
