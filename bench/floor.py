@@ -39,9 +39,11 @@ rows, each adding a step to the one before unless it says it stands in place of 
   (`residents.set_notification`), as a press on a notification's button makes.
 
 Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
-makes), per statement, by each way of running it: `AsyncSession.execute`, as every service does; the
-session's connection's `execute`; `exec_driver_sql` with the SQL made once; the database library's own
-`execute`: what SQLAlchemy's layers cost a statement.
+makes), per statement, by each way of running it: `AsyncSession.execute`, as a service runs most
+statements; the session's connection's `execute`; `exec_driver_sql` with the SQL made once;
+`storage.direct.Direct`, as the bot runs the statements of every press; the database library's own
+`execute`: what SQLAlchemy's layers cost a statement. The steps above run the bot's own code, so their
+statements that the bot runs with `Direct` are run so here too.
 
 The echo bot's CPU per update (webhook, `bench.throughput.measure_echo`) is measured in the same run;
 *vs echo* divides each row by it. The aim for a whole update is ≤ 3× the echo, HTTP,
@@ -221,6 +223,7 @@ async def one_statement(
     from sqlalchemy import bindparam, text, update
 
     from bot.middlewares.dedup import claim
+    from storage.direct import Direct
     from storage.models import ProcessedUpdate
 
     rows = ProcessedUpdate.__table__.c
@@ -239,6 +242,8 @@ async def one_statement(
     def values(update_id: int) -> dict[str, Any]:
         return {"b": 2, "u": update_id, "to": 5, "a": "[]"}
 
+    direct = Direct(statement)
+
     async def way(session: Any, name: str) -> None:
         await session.execute(text("SELECT 1"))  # the transaction open, asyncpg's too (it begins lazily)
         connection = await session.connection()
@@ -246,6 +251,8 @@ async def one_statement(
         for update_id in range(first, first + loops):
             if name == "session":
                 await session.execute(statement, values(update_id))
+            elif name == "direct":
+                await direct.execute(session, values(update_id))
             elif name == "connection":
                 await connection.execute(statement, values(update_id))
             else:
@@ -261,6 +268,7 @@ async def one_statement(
         "one UPDATE in a transaction: session.execute": "session",
         "… the session's connection.execute": "connection",
         "… exec_driver_sql, the SQL made once": "sql",
+        "… `storage.direct.Direct`, as the bot runs it": "direct",
         "… the driver's own execute": "driver",
     }
     found: dict[str, list[float]] = {name: [] for name in ways}

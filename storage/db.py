@@ -150,6 +150,19 @@ def reading(session: AsyncSession) -> None:
     session.sync_session.bind = reader
 
 
+async def flush_changes(session: AsyncSession) -> None:
+    """Flush the session's changes, if it holds any: a flush with none still costs an await into
+    SQLAlchemy's greenlet and its check, about 10 µs."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted:
+        await session.flush()
+
+
+def is_reading(session: AsyncSession) -> bool:
+    """Whether `session` reads only (`reading`)."""
+    return _WRITER in session.info
+
+
 async def writing(session: AsyncSession) -> None:
     """The session that was `reading` may write again: what it began is rolled back, and its next
     transaction is one like any other. Nothing for a session that was not reading."""

@@ -27,13 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from storage.db import current_session, refuse_if_reading
+from storage.direct import Direct
 from storage.models import FSM_ROW, FsmRecord, utcnow
 
 _KNOWN = "meydan_fsm_records"  # session.info key: the rows this session has read or written
 _TABLE = FsmRecord.__table__
 # one statement object each (a reused statement keeps its cache key)
 _RECORDS = select(*FSM_ROW).where(_TABLE.c.key.in_(bindparam("keys", expanding=True)))
-_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+_DELETE = Direct(delete(_TABLE).where(_TABLE.c.key == bindparam("key")))
 
 
 def _upsert(insert: Any) -> Any:
@@ -47,7 +48,7 @@ def _upsert(insert: Any) -> Any:
 
 # A row written whole in one statement, whether or not it exists (it may have been deleted in bulk
 # since it was read: an account deletion removes all the person's rows).
-_UPSERTS = {"sqlite": _upsert(sqlite.insert), "postgresql": _upsert(postgresql.insert)}
+_UPSERTS = {"sqlite": Direct(_upsert(sqlite.insert)), "postgresql": Direct(_upsert(postgresql.insert))}
 
 # What a session knows of a row: its state and data, or None where there is no row.
 Known = tuple[str | None, dict[str, Any]] | None
@@ -143,12 +144,12 @@ class SQLStorage(BaseStorage):
                 return
             if after[0] is None and not after[1]:
                 # by key: the row may be gone already (deleted in bulk), which is fine here
-                await session.execute(_DELETE, {"key": name})
+                await _DELETE.execute(session, {"key": name})
                 session.info[_KNOWN][name] = None
                 return
             upsert = _UPSERTS[session.get_bind().dialect.name]
-            await session.execute(
-                upsert, {"key": name, "state": after[0], "data": after[1], "updated_at": utcnow()}
+            await upsert.execute(
+                session, {"key": name, "state": after[0], "data": after[1], "updated_at": utcnow()}
             )
             session.info[_KNOWN][name] = after
 

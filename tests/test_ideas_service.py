@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select, text
 
 from bot.config import DEFAULT_CITY_FILE, load_city
 from bot.i18n import translate
@@ -387,7 +387,7 @@ async def test_support_is_given_once_per_person_and_only_to_published_ideas(sess
             await ideas.set_support(session, 999_999, fan, True)
 
 
-async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions) -> None:  # noqa: ANN001
+async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions, monkeypatch) -> None:  # noqa: ANN001
     """The read that locks the idea may predate the lock's grant on PostgreSQL. Here the support changes
     between the read and the write, behind the press's back, both ways: what the press asked for is
     what is stored after it, and the count says so."""
@@ -402,28 +402,32 @@ async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions)
         fan_id, idea_id = fan.id, idea.id
     behind = []  # the statement to make before the press's write
 
-    def meanwhile(connection, _cursor, statement: str, *_args) -> None:  # noqa: ANN001, ANN002
-        if behind and "idea_supports" in statement and not statement.lstrip().startswith("SELECT"):
-            connection.exec_driver_sql(behind.pop())
+    class Meanwhile:
+        """The press's write, with `behind` made just before it in the same transaction."""
 
+        def __init__(self, write) -> None:  # noqa: ANN001
+            self.write = write
+
+        async def execute(self, session, values):  # noqa: ANN001, ANN202
+            if behind:
+                await session.execute(text(behind.pop()))
+            return await self.write.execute(session, values)
+
+    monkeypatch.setattr(ideas, "_UNSUPPORT", Meanwhile(ideas._UNSUPPORT))  # noqa: SLF001
+    monkeypatch.setattr(ideas, "_SUPPORT", {key: Meanwhile(write) for key, write in ideas._SUPPORT.items()})  # noqa: SLF001
     made = (
         "INSERT INTO idea_supports (idea_id, resident_id, created_at) "
         f"VALUES ({idea_id}, {fan_id}, '2026-01-01')"
     )
     gone = f"DELETE FROM idea_supports WHERE idea_id = {idea_id} AND resident_id = {fan_id}"
-    engine = sessions.kw["bind"].sync_engine
-    event.listen(engine, "before_cursor_execute", meanwhile)
-    try:
-        # given, given again after it was taken back meanwhile, taken back, taken back again after it
-        # was given meanwhile
-        for stored_meanwhile, given in ((None, True), (gone, True), (None, False), (made, False)):
-            behind.extend([stored_meanwhile] if stored_meanwhile else [])
-            async with sessions.begin() as session:
-                fan = await session.get(Resident, fan_id)
-                assert await ideas.set_support(session, idea_id, fan, given) == (given, int(given))
-            assert not behind
-    finally:
-        event.remove(engine, "before_cursor_execute", meanwhile)
+    # given, given again after it was taken back meanwhile, taken back, taken back again after it was
+    # given meanwhile
+    for stored_meanwhile, given in ((None, True), (gone, True), (None, False), (made, False)):
+        behind.extend([stored_meanwhile] if stored_meanwhile else [])
+        async with sessions.begin() as session:
+            fan = await session.get(Resident, fan_id)
+            assert await ideas.set_support(session, idea_id, fan, given) == (given, int(given))
+        assert not behind
 
 
 async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
@@ -487,13 +491,13 @@ async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
 def test_the_statuses_shown_are_bound_in_the_statements_not_rendered_at_each_run(dialect: str) -> None:
     """A page of ideas and an idea's card narrow by status with one parameter a status, compiled once: an
     expanding parameter (`in_` of a list) would be rendered into the SQL again at every execution."""
-    built = [_CARD]
+    built = [_CARD.statement]
     for statuses in (VISIBLE, PUBLISHED_LIST):
-        built += _list_statements(frozenset({"process_id"}), "top", True, statuses)
+        built += [run.statement for run in _list_statements(frozenset({"process_id"}), "top", True, statuses)]
     for statement in built:
         assert {"status_0", "status_1"} <= set(compiled_once(statement, dialect).params)
     page, _count = _list_statements(frozenset({"process_id"}), "top", True, PUBLISHED_LIST)
-    assert compiled_once(page, dialect).params["status_1"] == PUBLISHED_LIST[1]
+    assert compiled_once(page.statement, dialect).params["status_1"] == PUBLISHED_LIST[1]
 
 
 # --- moderation ------------------------------------------------------------------------------------

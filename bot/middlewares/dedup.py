@@ -71,6 +71,7 @@ from sqlalchemy.orm import Session
 from bot.i18n import N_
 from bot.middlewares.metrics import DUPLICATE, VIEWED
 from bot.services import residents
+from storage.direct import Direct
 from storage.models import ProcessedUpdate, Resident, utcnow
 
 log = logging.getLogger(__name__)
@@ -257,18 +258,20 @@ _answers: ContextVar[_Answers | None] = ContextVar("meydan_kept_answers", defaul
 
 _UPDATES = ProcessedUpdate.__table__.c
 # on the table, not the entity: an ORM UPDATE would look for the row among the session's objects first
-_KEEP = (
+_KEEP = Direct(
     update(ProcessedUpdate.__table__)
     .where(_UPDATES.bot_id == bindparam("b_bot_id"), _UPDATES.update_id == bindparam("b_update_id"))
     .values(answer_to=bindparam("answer_to"), answer=bindparam("answer"))
 )
 # SQLite: the update's row, written with its first kept answer (`UNWRITTEN`)
-_CLAIM_KEPT = insert(ProcessedUpdate.__table__).values(
-    bot_id=bindparam("bot_id"),
-    update_id=bindparam("update_id"),
-    at=bindparam("at"),
-    answer_to=bindparam("answer_to"),
-    answer=bindparam("answer"),
+_CLAIM_KEPT = Direct(
+    insert(ProcessedUpdate.__table__).values(
+        bot_id=bindparam("bot_id"),
+        update_id=bindparam("update_id"),
+        at=bindparam("at"),
+        answer_to=bindparam("answer_to"),
+        answer=bindparam("answer"),
+    )
 )
 _KEPT = select(_UPDATES.answer_to, _UPDATES.answer).where(
     _UPDATES.bot_id == bindparam("bot_id"),
@@ -360,7 +363,7 @@ async def keep(
 ) -> None:
     """Keep `entries` (made by `entry`) as the answers of the update, to the person `answer_to`."""
     values = {"b_bot_id": bot_id, "b_update_id": update_id, "answer_to": answer_to}
-    await session.execute(_KEEP, {**values, "answer": _joined(entries)})
+    await _KEEP.execute(session, {**values, "answer": _joined(entries)})
 
 
 async def keep_first(
@@ -368,7 +371,7 @@ async def keep_first(
 ) -> None:
     """`keep` for an update whose row is not written yet (`UNWRITTEN`): the row, with its answers."""
     values = {"bot_id": bot_id, "update_id": update_id, "at": utcnow(), "answer_to": answer_to}
-    await session.execute(_CLAIM_KEPT, {**values, "answer": _joined(entries)})
+    await _CLAIM_KEPT.execute(session, {**values, "answer": _joined(entries)})
 
 
 def _joined(entries: list[str]) -> str:

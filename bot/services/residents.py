@@ -29,10 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from bot.config import LANGUAGES
 from bot.features import categories
 from bot.services import roles as roles_service
+from storage.direct import Direct
 from storage.models import (
     FSM_ROW,
     District,
@@ -158,9 +161,36 @@ _GRANTS = (
     .scalar_subquery()
 )
 
+# The resident's columns, read as plain values and made into the session's own `Resident` (`_attached`):
+# every update reads the person, and SQLAlchemy's ORM loading of the entity and its execution around
+# the statement cost more than the statement (`storage.direct`)
+_COLUMNS = tuple(Resident.__mapper__.column_attrs)
+_RESIDENT = tuple(attribute.columns[0] for attribute in _COLUMNS)
+_KEYS = tuple(attribute.key for attribute in _COLUMNS)
+_WIDTH = len(_RESIDENT)
+_ID = _RESIDENT.index(Resident.__table__.c.id)  # where the row's id is, None when there is no resident
+_MANAGER = Resident._sa_class_manager  # noqa: SLF001 - the mapped class's instrumentation, as the ORM loads
+
 # built once: read on every update, and a statement built anew costs its construction and cache key
 # each time (about a tenth of a millisecond here), a reused one neither
-_WITH_ROLES = select(Resident, _GRANTS).where(Resident.telegram_id == bindparam("telegram_id"))
+_WITH_ROLES = Direct(select(*_RESIDENT, _GRANTS).where(Resident.telegram_id == bindparam("telegram_id")))
+
+
+def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
+    """The resident of a row's `_RESIDENT` values, as reading the entity would give it: the session's
+    own, persistent and unchanged. One the session holds already is kept as it is, as a query keeps it,
+    unless it was expired (a rollback), when it takes the values read."""
+    sync = session.sync_session
+    present = sync.identity_map.get(sync.identity_key(Resident, values[_ID]))
+    if present is not None and not inspect(present).expired_attributes:
+        return present
+    resident = _MANAGER.new_instance()
+    instance_state(resident).dict.update(zip(_KEYS, values[:_WIDTH], strict=True))
+    make_transient_to_detached(resident)
+    if present is None:
+        sync.add(resident)
+        return resident
+    return sync.merge(resident, load=False)
 
 
 def _grants(text: str | None) -> frozenset[tuple[str, int | None]]:
@@ -189,15 +219,18 @@ class PersonRead:
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
         self._columns = columns
-        self._built: dict[int, Select[Any]] = {}
+        self._built: dict[int, Direct] = {}
 
     def statement(self, keys: int) -> Select[Any]:
+        return self.direct(keys).statement
+
+    def direct(self, keys: int) -> Direct:
         built = self._built.get(keys)
         if built is None:
             one_row = select(literal(1).label("one")).subquery("one_row")
             rows = _STATE.c.key.in_([bindparam(f"key_{i}") for i in range(keys)]) if keys else false()
-            built = self._built[keys] = (
-                select(Resident, *FSM_ROW, _GRANTS, *self._columns)
+            built = self._built[keys] = Direct(
+                select(*_RESIDENT, *FSM_ROW, _GRANTS, *self._columns)
                 .select_from(one_row)
                 .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
                 .outerjoin(_STATE, rows)
@@ -216,8 +249,10 @@ async def _with_roles(
     session: AsyncSession, telegram_id: int
 ) -> tuple[Resident | None, frozenset[tuple[str, int | None]]]:
     """The resident and their roles in one statement (read on every update)."""
-    row = (await session.execute(_WITH_ROLES, {"telegram_id": telegram_id})).first()
-    return (None, frozenset()) if row is None else (row[0], _grants(row[1]))
+    rows = await _WITH_ROLES.rows(session, {"telegram_id": telegram_id})
+    if not rows:
+        return None, frozenset()
+    return _attached(session, rows[0]), _grants(rows[0][_WIDTH])
 
 
 async def get_or_create(
@@ -276,11 +311,13 @@ async def load_with_state(
         return await _loaded(session, telegram_id, resident, grants, staff_ids), [], ()
     read = _WITH_STATE if statement is None else statement
     bound = {**PersonRead.params(telegram_id, keys), **(params or {})}
-    found = (await session.execute(read.statement(len(keys)), bound)).all()
+    found = await read.direct(len(keys)).rows(session, bound)
     first = found[0]  # at least one row: the constant row's
-    records = [(row[1], row[2], row[3]) for row in found if row[1] is not None]
-    viewer = await _loaded(session, telegram_id, first[0], _grants(first[4]), staff_ids)
-    return viewer, records, tuple(first[5:])
+    key, state, data, grants = _WIDTH, _WIDTH + 1, _WIDTH + 2, _WIDTH + 3
+    records = [(row[key], row[state], row[data]) for row in found if row[key] is not None]
+    resident = None if first[_ID] is None else _attached(session, first)
+    viewer = await _loaded(session, telegram_id, resident, _grants(first[grants]), staff_ids)
+    return viewer, records, tuple(first[grants + 1 :])
 
 
 async def _loaded(
@@ -374,8 +411,8 @@ async def set_neighborhood(session: AsyncSession, resident: Resident, neighborho
 # whether or not a row exists; built once (per database, as `storage.fsm` and the dedup's claim are),
 # read by every settings screen
 _CHOICES = NotificationChoice.__table__
-_CHOSEN = select(_CHOICES.c.category, _CHOICES.c.enabled).where(
-    _CHOICES.c.resident_id == bindparam("resident_id")
+_CHOSEN = Direct(
+    select(_CHOICES.c.category, _CHOICES.c.enabled).where(_CHOICES.c.resident_id == bindparam("resident_id"))
 )
 
 
@@ -388,12 +425,12 @@ def _choose(insert: Any) -> Any:
     )
 
 
-_CHOOSE = {"sqlite": _choose(sqlite.insert), "postgresql": _choose(postgresql.insert)}
+_CHOOSE = {"sqlite": Direct(_choose(sqlite.insert)), "postgresql": Direct(_choose(postgresql.insert))}
 
 
 async def notifications(session: AsyncSession, resident_id: int) -> dict[str, bool]:
     """Each notification category of the features that exist → whether this resident gets it."""
-    return _with_defaults(dict((await session.execute(_CHOSEN, {"resident_id": resident_id})).all()))
+    return _with_defaults(dict(await _CHOSEN.rows(session, {"resident_id": resident_id})))
 
 
 def _with_defaults(chosen: Mapping[str, bool]) -> dict[str, bool]:
@@ -416,9 +453,8 @@ async def set_notification(session: AsyncSession, resident_id: int, category: st
     """Turn a category on or off for the resident, in one statement, whatever is stored: the settings
     screen's button says which it does, so a press that comes twice does it once."""
     _default(category)  # refuses a category that does not exist
-    await session.execute(
-        _CHOOSE[session.get_bind().dialect.name],
-        {"resident_id": resident_id, "category": category, "enabled": enabled},
+    await _CHOOSE[session.get_bind().dialect.name].execute(
+        session, {"resident_id": resident_id, "category": category, "enabled": enabled}
     )
 
 
@@ -426,12 +462,14 @@ async def set_notification(session: AsyncSession, resident_id: int, category: st
 # still in use, beside each of their notification choices (a row for each, or one row with none)
 _HOOD = Neighborhood.__table__
 _DISTRICT = District.__table__
-_SETTINGS = select(_HOOD.c.name, _DISTRICT.c.name, _CHOICES.c.category, _CHOICES.c.enabled).select_from(
-    select(literal_column("1").label("one"))
-    .subquery()
-    .outerjoin(_HOOD, and_(_HOOD.c.id == bindparam("neighborhood_id"), _HOOD.c.active))
-    .outerjoin(_DISTRICT, and_(_DISTRICT.c.id == _HOOD.c.district_id, _DISTRICT.c.active))
-    .outerjoin(_CHOICES, _CHOICES.c.resident_id == bindparam("resident_id"))
+_SETTINGS = Direct(
+    select(_HOOD.c.name, _DISTRICT.c.name, _CHOICES.c.category, _CHOICES.c.enabled).select_from(
+        select(literal_column("1").label("one"))
+        .subquery()
+        .outerjoin(_HOOD, and_(_HOOD.c.id == bindparam("neighborhood_id"), _HOOD.c.active))
+        .outerjoin(_DISTRICT, and_(_DISTRICT.c.id == _HOOD.c.district_id, _DISTRICT.c.active))
+        .outerjoin(_CHOICES, _CHOICES.c.resident_id == bindparam("resident_id"))
+    )
 )
 
 
@@ -446,9 +484,7 @@ class PersonSettings:
 
 async def settings(session: AsyncSession, resident_id: int, neighborhood_id: int | None) -> PersonSettings:
     """What the settings screen shows of the resident, in one statement."""
-    rows = (
-        await session.execute(_SETTINGS, {"resident_id": resident_id, "neighborhood_id": neighborhood_id})
-    ).all()
+    rows = await _SETTINGS.rows(session, {"resident_id": resident_id, "neighborhood_id": neighborhood_id})
     hood, district = rows[0][0], rows[0][1]
     chosen = {category: enabled for *_, category, enabled in rows if category is not None}
     return PersonSettings(

@@ -71,6 +71,8 @@ from bot.services.budgets.rules import (  # noqa: F401 - verification refusals  
     PhoneTaken,
     TooManyTries,
 )
+from storage.db import flush_changes
+from storage.direct import Direct
 from storage.models import (
     BudgetBallot,
     BudgetChoice,
@@ -482,7 +484,8 @@ class Gate:
 # The statements every ballot press runs, built once: a statement built anew costs its construction
 # and its cache key each time, a reused one neither. `_GATE` is over the tables, not the mapped classes:
 # a select of mapped attributes runs through the ORM's execution even when it returns plain values (on
-# SQLite this statement cost 128 µs more than a bare transaction so, and 50 µs over the tables).
+# SQLite this statement cost 128 µs more than a bare transaction so, and 50 µs over the tables), and it
+# runs on the database's own library where the session allows (`storage.direct`).
 _POT, _PROCESS, _PHASE, _BALLOT, _HOOD = (
     model.__table__ for model in (BudgetPot, Process, ProcessPhase, BudgetBallot, Neighborhood)
 )
@@ -490,7 +493,7 @@ _POT, _PROCESS, _PHASE, _BALLOT, _HOOD = (
 _POT_COLUMNS = tuple(f.name for f in fields(BallotPot) if f.name != "process")
 _PROCESS_COLUMNS = tuple(f.name for f in fields(BallotProcess) if f.name != "phases")
 _BALLOT_COLUMNS = tuple(f.name for f in fields(ConfirmedBallot))
-_GATE = (
+_GATE = Direct(
     select(
         *(_POT.c[name] for name in _POT_COLUMNS),
         *(_PROCESS.c[name] for name in _PROCESS_COLUMNS),
@@ -549,7 +552,7 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
     choices of the confirmed ballot are read only when no draft stands in for them)."""
     hood = resident.neighborhood_id
     values = {"pot_id": pot_id, "hood": hood, "identity": identity_of(resident)}
-    row = (await session.execute(_GATE, values)).one_or_none()
+    row = await _GATE.one_or_none(session, values)
     if row is None:
         raise NotYourPot(f"pot {pot_id}")
     pot, ballot, district = _gate_row(row)
@@ -600,7 +603,7 @@ async def ballot_projects(session: AsyncSession, pot: BallotPot) -> tuple[OnBall
 
     The rows are plain, not ORM objects, and titles and summaries come as their JSON text, decoded
     once per read (`_texts`)."""
-    await session.flush()  # this session's own changes first: they renew the version (no-op when none)
+    await flush_changes(session)  # this session's own changes first: they renew the version
     kept = _BALLOTS.get(pot.id)
     if kept is not None and kept[0] == pot.ballot_version:
         return kept[1]

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -54,6 +54,7 @@ from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the
 )
 from bot.services.residents import same_person
 from bot.text import fold
+from storage.direct import Direct
 from storage.models import District, Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
 
 OPEN_IDEA = N_("💡 Open idea #{id}")
@@ -431,23 +432,27 @@ def _status_in(statuses: tuple[str, ...]) -> ColumnElement[bool]:
     return _IDEAS.c.status.in_([bindparam(f"status_{i}", status) for i, status in enumerate(statuses)])
 
 
-_CARD = _SHOWN.add_columns(_SUPPORTS, _SUPPORTED).where(
-    _IDEAS.c.id == bindparam("idea_id"),
-    _IDEAS.c.process_id == bindparam("process_id"),
-    _status_in(VISIBLE),
+# the reads of every browsing press, run on the database's own library where the session allows
+# (`storage.direct`)
+_CARD = Direct(
+    _SHOWN.add_columns(_SUPPORTS, _SUPPORTED).where(
+        _IDEAS.c.id == bindparam("idea_id"),
+        _IDEAS.c.process_id == bindparam("process_id"),
+        _status_in(VISIBLE),
+    )
 )
-_SUPPORT_COUNT = select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"))
+_SUPPORT_COUNT = Direct(select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == bindparam("idea_id")))
 
 
 async def card(session: AsyncSession, idea_id: int, process_id: int, resident_id: int) -> Card | None:
     """`visible`, `support_count` and `supports` in one statement."""
     params = {"idea_id": idea_id, "process_id": process_id, "person": resident_id}
-    row = (await session.execute(_CARD, params)).first()
+    row = await _CARD.first(session, params)
     return Card(_shown(row), row[_SHOWN_WIDTH] or 0, bool(row[_SHOWN_WIDTH + 1])) if row else None
 
 
 async def support_count(session: AsyncSession, idea_id: int) -> int:
-    return await session.scalar(_SUPPORT_COUNT, {"idea_id": idea_id}) or 0
+    return await _SUPPORT_COUNT.scalar(session, {"idea_id": idea_id}) or 0
 
 
 async def supports(session: AsyncSession, idea_id: int, resident_id: int) -> bool:
@@ -506,7 +511,7 @@ _LIST_FILTERS = {
 @cache
 def _list_statements(
     filters: frozenset[str], order: str, named: bool = False, statuses: tuple[str, ...] = ()
-) -> tuple[Select, Select]:
+) -> tuple[Direct, Direct]:
     """A page of ideas with their support counts and the total (a window count), and the total alone,
     narrowed by `filters` (keys of `_LIST_FILTERS`) and `statuses`; built once for each kind of list. A
     list shows each idea's number, title, status and neighborhood (`ui.ideas.cards.list_line`), read
@@ -526,7 +531,7 @@ def _list_statements(
     newest = _IDEAS.c.id.desc()
     stmt = stmt.order_by(supports.desc(), newest) if order == "top" else stmt.order_by(newest)
     stmt = stmt.offset(bindparam("offset")).limit(bindparam("limit"))
-    return stmt, select(func.count()).select_from(_IDEAS).where(*where)
+    return Direct(stmt), Direct(select(func.count()).select_from(_IDEAS).where(*where))
 
 
 async def _listed(
@@ -555,11 +560,11 @@ async def _page(
     stmt, count = _list_statements(frozenset(where), order, named, statuses)
     page = max(page, 0)
     params = {**where, "offset": page * page_size, "limit": page_size}
-    rows = (await session.execute(stmt, params)).all()
+    rows = await stmt.rows(session, params)
     if not rows and page:
-        total = await session.scalar(count, where) or 0
+        total = await count.scalar(session, where) or 0
         page = max(1, -(-total // page_size)) - 1
-        rows = (await session.execute(stmt, {**params, "offset": page * page_size})).all()
+        rows = await stmt.rows(session, {**params, "offset": page * page_size})
     return rows, rows[0][5] if rows else 0
 
 
@@ -700,7 +705,7 @@ class Supported:
     supports: int
 
 
-_TO_SUPPORT = (
+_TO_SUPPORT = Direct(
     _SHOWN.add_columns(
         _IDEAS.c.author_id.in_(same_person(_PERSON)),
         _PROCESSES.c.id,
@@ -710,8 +715,11 @@ _TO_SUPPORT = (
     .where(_IDEAS.c.id == bindparam("idea_id"))
     .with_for_update(of=_IDEAS)
 )
-_UNSUPPORT = delete(_IDEA_SUPPORTS).where(
-    _IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"), _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON))
+_UNSUPPORT = Direct(
+    delete(_IDEA_SUPPORTS).where(
+        _IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"),
+        _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON)),
+    )
 )
 # the support's row, unless the person (any row of theirs) supports the idea already; the values typed
 # as their columns, as `values()` would bind them
@@ -728,9 +736,11 @@ _SUPPORT_ROW = select(
     .exists()
 )
 _SUPPORT = {  # on PostgreSQL or not
-    on_postgresql: dialect.insert(_IDEA_SUPPORTS)
-    .from_select(["idea_id", "resident_id", "created_at"], _SUPPORT_ROW)
-    .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
+    on_postgresql: Direct(
+        dialect.insert(_IDEA_SUPPORTS)
+        .from_select(["idea_id", "resident_id", "created_at"], _SUPPORT_ROW)
+        .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
+    )
     for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
 }
 
@@ -769,7 +779,7 @@ async def set_support_of(session: AsyncSession, idea_id: int, resident: Resident
     back after deleting their account does not support twice) or taken back in one more, and the count
     read after the change (on PostgreSQL a count read with the lock could miss a support committed while
     this update waited for it)."""
-    row = (await session.execute(_TO_SUPPORT, {"idea_id": idea_id, "person": resident.id})).first()
+    row = await _TO_SUPPORT.first(session, {"idea_id": idea_id, "person": resident.id})
     if row is None:
         raise NotFound("no such idea")
     idea = _shown(row)
@@ -786,7 +796,7 @@ async def set_support_of(session: AsyncSession, idea_id: int, resident: Resident
         params["created_at"] = utcnow()
     else:
         statement = _UNSUPPORT
-    await session.execute(statement, params)
+    await statement.execute(session, params)
     return Supported(idea, given, await support_count(session, idea_id))
 
 

@@ -1,0 +1,161 @@
+"""A hot SELECT run on the database's own library (`storage.direct`): the rows SQLAlchemy would read,
+inside the session's transaction, the session's own changes seen, and SQLAlchemy's errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import bindparam, column, event, func, insert, select, table
+from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound
+
+from bot.services import residents
+from storage.db import WriteWhileReading, current_session, reading
+from storage.direct import Direct
+from storage.fsm import SQLStorage
+from storage.models import ProcessedUpdate, Resident, utcnow
+
+KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
+_RESIDENTS = Resident.__table__
+
+
+def by_library(engine) -> list[bool]:  # noqa: ANN001
+    """For each statement the engine runs from now on: whether the library ran it (`Direct`: no
+    SQLAlchemy cursor) rather than SQLAlchemy."""
+    seen: list[bool] = []
+    event.listen(
+        engine.sync_engine, "before_cursor_execute", lambda _c, cursor, *_a: seen.append(cursor is None)
+    )
+    return seen
+
+
+async def test_the_rows_are_those_sqlalchemy_reads_where_the_library_runs_them(sessions) -> None:  # noqa: ANN001
+    """The person's read with their state: dates, a boolean, JSON and text, a row of state and a box.
+    A session that reads only runs it on the library on either database, so does a writing session on
+    SQLite (its transaction begun), and a writing one on PostgreSQL through SQLAlchemy; the rows are the
+    same each way."""
+    storage = SQLStorage(sessions, boxes=["ballot"])
+    async with sessions.begin() as session:
+        resident = (await residents.get_or_create(session, 4321)).resident
+        resident.language, resident.consent_at, resident.reachable = "tr", utcnow(), False
+    await storage.set_state(KEY, "Form:title")
+    await storage.set_data(replace(KEY, destiny="ballot"), {"pot": [3, 5], "note": "ağaç"})
+    names = storage.read_with(KEY)
+    read = residents.PersonRead().statement(len(names))
+    values = residents.PersonRead.params(4321, names)
+    engine = sessions.kw["bind"]
+    postgresql = engine.dialect.name == "postgresql"
+    for reads_only in (True, False):
+        seen = by_library(engine)
+        async with sessions() as session:
+            if reads_only:
+                reading(session)
+            direct = await Direct(read).rows(session, values)
+            plain = (await session.execute(read, values)).all()
+            await session.rollback()
+        assert sorted(map(tuple, direct), key=repr) == sorted(map(tuple, plain), key=repr)
+        assert len(direct) == 2 and all(row[0] == resident.id for row in direct)
+        assert seen == [reads_only or not postgresql, False]
+
+
+async def test_a_writing_session_reads_its_own_changes_and_none_stays_after_a_rollback(sessions) -> None:  # noqa: ANN001
+    """The session's changes not yet flushed are flushed first, as SQLAlchemy's autoflush does, and the
+    read, on the library (on PostgreSQL the flush has begun the transaction), is inside the session's
+    transaction: it sees the row not committed, and rolled back the row is gone."""
+    named = Direct(select(_RESIDENTS.c.telegram_id).where(_RESIDENTS.c.language == bindparam("language")))
+    seen = by_library(sessions.kw["bind"])
+    async with sessions() as session:
+        session.add(Resident(telegram_id=999, language="en", identity="x" * 64))
+        assert [tuple(row) for row in await named.rows(session, {"language": "en"})] == [(999,)]
+        assert seen[-1] is True
+        await session.rollback()
+    async with sessions() as session:
+        reading(session)
+        assert list(await named.rows(session, {"language": "en"})) == []
+
+
+async def test_an_error_of_the_library_is_raised_as_sqlalchemy_raises_it(sessions) -> None:  # noqa: ANN001
+    """A statement the database refuses is run again by SQLAlchemy, which raises its own error (with no
+    parameter in its text); the session reads on after it."""
+    absent = Direct(
+        select(column("x")).select_from(table("absent")).where(column("x") == bindparam("secret"))
+    )
+    async with sessions() as session:
+        reading(session)
+        with pytest.raises(DBAPIError) as raised:
+            await absent.rows(session, {"secret": "a person's words"})
+        assert "a person's words" not in str(raised.value)
+        await session.rollback()
+        one = Direct(select(_RESIDENTS.c.id).where(_RESIDENTS.c.telegram_id == bindparam("telegram_id")))
+        assert list(await one.rows(session, {"telegram_id": 1})) == []
+
+
+async def test_one_or_none_and_what_a_direct_statement_cannot_bind(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        for telegram_id in (11, 12):
+            await residents.get_or_create(session, telegram_id)
+    ids = Direct(select(_RESIDENTS.c.telegram_id).where(_RESIDENTS.c.telegram_id >= bindparam("least")))
+    async with sessions() as session:
+        reading(session)
+        assert tuple(await ids.one_or_none(session, {"least": 12})) == (12,)
+        assert await ids.one_or_none(session, {"least": 13}) is None
+        with pytest.raises(MultipleResultsFound):
+            await ids.one_or_none(session, {"least": 11})
+        with pytest.raises(KeyError):
+            await ids.rows(session, {})
+        listed = Direct(select(_RESIDENTS.c.id).where(_RESIDENTS.c.telegram_id.in_([11, 12])))
+        with pytest.raises(TypeError, match="one value"):  # an expanding list is rendered at each run
+            await listed.rows(session, {})
+
+
+async def test_the_resident_read_is_the_sessions_own_as_a_query_would_give_it(sessions) -> None:  # noqa: ANN001
+    """The resident made from the plain values of the person's read: persistent and unchanged, one
+    object however often it is read in a session, a change to it written by the session, and after a
+    rollback it takes the values stored."""
+    async with sessions.begin() as session:
+        await residents.get_or_create(session, 4321)
+    async with sessions() as session:
+        token = current_session.set(session)
+        try:
+            first = (await residents.load(session, 4321)).resident
+            assert first in session and not session.dirty and not session.new
+            assert (await residents.load(session, 4321)).resident is first
+            first.language = "en"
+            assert session.dirty
+            await session.commit()
+            await residents.load(session, 4321)
+            first.language = "tr"
+            await session.rollback()
+            again = (await residents.load(session, 4321)).resident
+            assert again.language == "en"
+        finally:
+            current_session.reset(token)
+
+
+async def test_a_change_runs_in_the_transaction_and_one_refused_raises_sqlalchemys_error(sessions) -> None:  # noqa: ANN001
+    """A change on the library: its row count, inside the session's transaction (rolled back with it), a
+    duplicate key raised as SQLAlchemy's `IntegrityError` (on PostgreSQL the transaction is then aborted,
+    so it is not run again), and in a session that reads only refused before it reaches the database."""
+    rows = ProcessedUpdate.__table__.c
+    add = Direct(
+        insert(ProcessedUpdate.__table__).values(
+            bot_id=bindparam("bot_id"), update_id=bindparam("update_id"), at=bindparam("at")
+        )
+    )
+    count = Direct(select(func.count()).where(rows.bot_id == bindparam("bot_id")))
+    values = {"bot_id": 77, "update_id": 1, "at": utcnow()}
+    seen = by_library(sessions.kw["bind"])
+    async with sessions() as session:
+        await session.execute(select(1))  # the transaction begun (on PostgreSQL at this statement)
+        assert await add.execute(session, values) == 1
+        assert seen[-1] is True and await count.scalar(session, {"bot_id": 77}) == 1
+        with pytest.raises(IntegrityError) as raised:
+            await add.execute(session, values)
+        assert "77" not in str(raised.value)
+        await session.rollback()
+    async with sessions() as session:
+        reading(session)
+        assert await count.scalar(session, {"bot_id": 77}) == 0
+        with pytest.raises(WriteWhileReading):
+            await add.execute(session, values)
