@@ -190,21 +190,40 @@ class Direct:
         )
         return compiled
 
-    async def _library(self, session: AsyncSession) -> tuple[str, Connection] | None:
-        """The kind of library and the session's connection, if the statement may run on the library
-        now; None if it goes through SQLAlchemy."""
+    @staticmethod
+    def _kind(session: AsyncSession) -> str | None:
+        """The library a statement of `session` may run on ("sqlite", "asyncpg"), None if SQLAlchemy
+        runs it: another driver, an SQLite engine that is not inline, or a PostgreSQL session that may
+        write and has no transaction yet (SQLAlchemy begins it with its first statement)."""
         sync = session.sync_session
         bind = sync.bind
         dialect = bind.dialect if isinstance(bind, Engine) else None
         kind = None if dialect is None else _KINDS.get((dialect.name, dialect.driver))
-        if kind is None or (kind == "sqlite" and not isinstance(dialect.loaded_dbapi, InlineDBAPI)):
+        if kind == "sqlite":
+            return kind if isinstance(dialect.loaded_dbapi, InlineDBAPI) else None
+        if kind == "asyncpg" and sync.get_transaction() is None and not is_reading(session):
             return None
+        return kind
+
+    @classmethod
+    def by_sqlalchemy(cls, session: AsyncSession) -> bool:
+        """Whether a statement of `session` runs through SQLAlchemy now (`_kind`), so that a caller may
+        run an ORM statement in its place: the person's read then loads the resident as an entity,
+        which costs less than making one from plain values (`bot.services.residents`)."""
+        return cls._kind(session) is None
+
+    async def _library(self, session: AsyncSession) -> tuple[str, Connection] | None:
+        """The kind of library and the session's connection, if the statement may run on the library
+        now; None if it goes through SQLAlchemy."""
+        kind = self._kind(session)
+        if kind is None:
+            return None
+        sync = session.sync_session
+        writing = kind == "asyncpg" and not is_reading(session)
         if sync.autoflush:
             await flush_changes(session)
         connection = await _connection(session)
-        if kind == "asyncpg" and not (
-            is_reading(session) or connection.connection.driver_connection.is_in_transaction()
-        ):
+        if writing and not connection.connection.driver_connection.is_in_transaction():
             # the session's transaction is not begun on the connection yet: asyncpg begins it at
             # SQLAlchemy's first statement, which this one is then
             return None

@@ -42,7 +42,7 @@ async def test_the_rows_are_those_sqlalchemy_reads_where_the_library_runs_them(s
     await storage.set_state(KEY, "Form:title")
     await storage.set_data(replace(KEY, destiny="ballot"), {"pot": [3, 5], "note": "ağaç"})
     names = storage.read_with(KEY)
-    read = residents.PersonRead().statement(len(names))
+    read = residents.PersonRead().direct(len(names)).statement
     values = residents.PersonRead.params(4321, names)
     engine = sessions.kw["bind"]
     postgresql = engine.dialect.name == "postgresql"

@@ -83,6 +83,7 @@ def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, ke
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
         compiled_once(read.statement(keys), dialect)
+        compiled_once(read.direct(keys).statement, dialect)
 
 
 async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # noqa: ANN001

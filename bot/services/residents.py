@@ -172,8 +172,12 @@ _ID = _RESIDENT.index(Resident.__table__.c.id)  # where the row's id is, None wh
 _MANAGER = Resident._sa_class_manager  # noqa: SLF001 - the mapped class's instrumentation, as the ORM loads
 
 # built once: read on every update, and a statement built anew costs its construction and cache key
-# each time (about a tenth of a millisecond here), a reused one neither
+# each time (about a tenth of a millisecond here), a reused one neither. Each read has two forms: the
+# resident's columns for `Direct`, and the entity for where SQLAlchemy runs the statement anyway
+# (`Direct.by_sqlalchemy`: a PostgreSQL update's first statement), whose ORM makes the resident for
+# less than `_attached` does
 _WITH_ROLES = Direct(select(*_RESIDENT, _GRANTS).where(Resident.telegram_id == bindparam("telegram_id")))
+_WITH_ROLES_ENTITY = select(Resident, _GRANTS).where(Resident.telegram_id == bindparam("telegram_id"))
 
 
 def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
@@ -219,22 +223,31 @@ class PersonRead:
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
         self._columns = columns
-        self._built: dict[int, Direct] = {}
+        self._built: dict[int, tuple[Direct, Select[Any]]] = {}
 
     def statement(self, keys: int) -> Select[Any]:
-        return self.direct(keys).statement
+        """The read with the resident as an entity, for SQLAlchemy to run."""
+        return self._forms(keys)[1]
 
     def direct(self, keys: int) -> Direct:
+        """The read with the resident's columns (`_RESIDENT`), for `Direct`."""
+        return self._forms(keys)[0]
+
+    def _forms(self, keys: int) -> tuple[Direct, Select[Any]]:
         built = self._built.get(keys)
         if built is None:
             one_row = select(literal(1).label("one")).subquery("one_row")
             rows = _STATE.c.key.in_([bindparam(f"key_{i}") for i in range(keys)]) if keys else false()
-            built = self._built[keys] = Direct(
-                select(*_RESIDENT, *FSM_ROW, _GRANTS, *self._columns)
-                .select_from(one_row)
-                .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
-                .outerjoin(_STATE, rows)
-            )
+
+            def read(*resident: Any) -> Select[Any]:
+                return (
+                    select(*resident, *FSM_ROW, _GRANTS, *self._columns)
+                    .select_from(one_row)
+                    .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
+                    .outerjoin(_STATE, rows)
+                )
+
+            built = self._built[keys] = (Direct(read(*_RESIDENT)), read(Resident))
         return built
 
     @staticmethod
@@ -249,7 +262,11 @@ async def _with_roles(
     session: AsyncSession, telegram_id: int
 ) -> tuple[Resident | None, frozenset[tuple[str, int | None]]]:
     """The resident and their roles in one statement (read on every update)."""
-    rows = await _WITH_ROLES.rows(session, {"telegram_id": telegram_id})
+    values = {"telegram_id": telegram_id}
+    if Direct.by_sqlalchemy(session):
+        row = (await session.execute(_WITH_ROLES_ENTITY, values)).first()
+        return (None, frozenset()) if row is None else (row[0], _grants(row[1]))
+    rows = await _WITH_ROLES.rows(session, values)
     if not rows:
         return None, frozenset()
     return _attached(session, rows[0]), _grants(rows[0][_WIDTH])
@@ -311,11 +328,17 @@ async def load_with_state(
         return await _loaded(session, telegram_id, resident, grants, staff_ids), [], ()
     read = _WITH_STATE if statement is None else statement
     bound = {**PersonRead.params(telegram_id, keys), **(params or {})}
-    found = await read.direct(len(keys)).rows(session, bound)
+    if Direct.by_sqlalchemy(session):  # the resident an entity, in the row's first column
+        found = (await session.execute(read.statement(len(keys)), bound)).all()
+        key = 1
+        resident = found[0][0]
+    else:  # the resident's columns first
+        found = await read.direct(len(keys)).rows(session, bound)
+        key = _WIDTH
+        resident = None if found[0][_ID] is None else _attached(session, found[0])
     first = found[0]  # at least one row: the constant row's
-    key, state, data, grants = _WIDTH, _WIDTH + 1, _WIDTH + 2, _WIDTH + 3
+    state, data, grants = key + 1, key + 2, key + 3
     records = [(row[key], row[state], row[data]) for row in found if row[key] is not None]
-    resident = None if first[_ID] is None else _attached(session, first)
     viewer = await _loaded(session, telegram_id, resident, _grants(first[grants]), staff_ids)
     return viewer, records, tuple(first[grants + 1 :])
 
