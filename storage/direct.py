@@ -1,12 +1,13 @@
-"""A hot SELECT run on the database's own library, in the session's connection and transaction.
+"""A hot statement run on the database's own library, in the session's connection and transaction.
 
 A statement through `AsyncSession.execute` passes SQLAlchemy's ORM session, its execution context and
-its result around the driver's call: on SQLite that is 50 to 70 µs of CPU above the library's own 5 to
-20 for one of the reads every press makes (`bench/README.md`, "The database work of every update"), and
-every press makes two or three. `Direct` compiles a Core SELECT once for each dialect (its SQL, the
+its result around the driver's call: on SQLite about 45 µs of CPU for an UPDATE whose own work in the
+library is 4 (`bench/README.md`, "The statements of every press on the database's own library"), and
+every press makes two to four. `Direct` compiles a Core statement once for each dialect (its SQL, the
 order of its parameters, the type processing of each parameter and each result column, all as
 SQLAlchemy would do them) and runs it on the session's own connection through the library: on SQLite
-the inline connection's `run` (`storage.sqlite`), on the loop's thread; on PostgreSQL asyncpg's `fetch`.
+the inline connection's `run` (`storage.sqlite`), on the loop's thread; on PostgreSQL asyncpg's `fetch`
+and `execute`.
 
 It runs there only where the session's transaction is known to be the connection's own:
 
@@ -17,22 +18,26 @@ It runs there only where the session's transaction is known to be the connection
 - on PostgreSQL a writing session whose transaction asyncpg has begun (`is_in_transaction`): asyncpg
   begins it at SQLAlchemy's first statement, and the connection is the session's alone until the
   transaction ends. An update's first statement, the person's read with the claim, so goes through
-  SQLAlchemy, and the update's later reads on the library.
+  SQLAlchemy (`Direct.by_sqlalchemy` tells a caller so, before it runs), and the update's later
+  statements on the library.
 
 Changes the session holds are flushed first, as `AsyncSession.execute` would (autoflush). Anywhere
 else (another driver, an SQLite engine that is not inline) the statement goes through
-`AsyncSession.execute` as any other, and so does a statement again after any error of the library, so
-that the error is raised, and a dead connection handled, as SQLAlchemy raises and handles them.
+`AsyncSession.execute` as any other. After an error of the library the statement runs again through
+SQLAlchemy, which raises the error and handles a dead connection as its own, where that is safe; in a
+PostgreSQL transaction, which the error has aborted, the error is raised as SQLAlchemy raises it
+(`_failed`).
 
-The engine's `before_cursor_execute` listeners hear each statement as they would from SQLAlchemy:
-the refusal of writes in a reading session (`storage.db`) and the benchmarks' statement count.
-Rows come back as tuples (asyncpg's records on PostgreSQL where no column needs processing), in the
-statement's column order, each value as SQLAlchemy's result would give it.
+The engine's `before_cursor_execute` listeners hear each statement as they would from SQLAlchemy (the
+refusal of writes in a reading session, `storage.db`; the benchmarks' statement count), but on the
+event loop, outside SQLAlchemy's greenlet: a listener must not run statements itself. Rows come back
+as tuples (asyncpg's records where no column needs processing), in the statement's column order, each
+value as SQLAlchemy's result would give it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -163,6 +168,12 @@ def _failed(
     raise error
 
 
+async def _changed(driver: Any, compiled: _Compiled, arguments: tuple[Any, ...], _dialect: Dialect) -> int:
+    """The rows a change made by asyncpg changed, from its status ("UPDATE 1", "INSERT 0 1")."""
+    status = await driver.execute(compiled.sql, *arguments)
+    return int(status.rpartition(" ")[2])
+
+
 class Direct:
     """`statement` (Core, every parameter a single bound value), compiled once per dialect and run
     on the library where the session allows it (the module's text): `rows` and the rest for a SELECT,
@@ -237,47 +248,63 @@ class Direct:
         connection.dispatch.before_cursor_execute(connection, None, compiled.sql, arguments, None, False)
         return compiled, arguments
 
+    async def _on_library(
+        self,
+        session: AsyncSession,
+        values: Mapping[str, Any],
+        on_sqlite: Callable[[Any, _Compiled, tuple[Any, ...]], Any],
+        on_asyncpg: Callable[[Any, _Compiled, tuple[Any, ...], Dialect], Awaitable[Any]],
+    ) -> Any:
+        """What the statement gives run on the library: `on_sqlite` with the `sqlite3` connection, the
+        compiled statement and its arguments, `on_asyncpg` with the asyncpg connection, those and the
+        dialect; `_MISSING` where SQLAlchemy is to run it (`_library`, `_failed`)."""
+        found = await self._library(session)
+        if found is None:
+            return _MISSING
+        kind, connection = found
+        compiled, arguments = self._sent(connection, values)
+        library = connection.connection
+        try:
+            if kind == "sqlite":
+                return await library.dbapi_connection.run(
+                    lambda sqlite: on_sqlite(sqlite, compiled, arguments)
+                )
+            return await on_asyncpg(library.driver_connection, compiled, arguments, connection.dialect)
+        except Exception as error:  # noqa: BLE001 - raised or run again as SQLAlchemy's (`_failed`)
+            _failed(session, connection, compiled, arguments, error)
+            return _MISSING
+
+    async def _fetched(
+        self, driver: Any, compiled: _Compiled, arguments: tuple[Any, ...], dialect: Dialect
+    ) -> Any:
+        """The rows from asyncpg; the first time, its description of the columns makes their processors."""
+        if compiled.results is None:
+            prepared = await driver.prepare(compiled.sql)
+            compiled = self._described(dialect, prepared.get_attributes())
+            return compiled.rows(await prepared.fetch(*arguments))
+        return compiled.rows(await driver.fetch(compiled.sql, *arguments))
+
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> Sequence[Any]:
         """Every row of the statement bound with `values`, as the session would read them."""
-        found = await self._library(session)
-        if found is not None:
-            kind, connection = found
-            compiled, arguments = self._sent(connection, values)
-            library = connection.connection
-            try:
-                if kind == "sqlite":
-                    rows = await library.dbapi_connection.run(
-                        lambda sqlite: sqlite.execute(compiled.sql, arguments).fetchall()
-                    )
-                elif compiled.results is None:
-                    prepared = await library.driver_connection.prepare(compiled.sql)
-                    compiled = self._described(connection.dialect, prepared.get_attributes())
-                    rows = await prepared.fetch(*arguments)
-                else:
-                    rows = await library.driver_connection.fetch(compiled.sql, *arguments)
-            except Exception as error:  # noqa: BLE001 - raised or run again as SQLAlchemy's (`_failed`)
-                _failed(session, connection, compiled, arguments, error)
-            else:
-                return compiled.rows(rows)
-        return (await session.execute(self.statement, values)).all()
+        found = await self._on_library(
+            session,
+            values,
+            lambda sqlite, compiled, arguments: compiled.rows(
+                sqlite.execute(compiled.sql, arguments).fetchall()
+            ),
+            self._fetched,
+        )
+        return (await session.execute(self.statement, values)).all() if found is _MISSING else found
 
     async def execute(self, session: AsyncSession, values: Mapping[str, Any]) -> int:
         """Run the change bound with `values`; the number of rows it changed, as a result's `rowcount`."""
-        found = await self._library(session)
-        if found is not None:
-            kind, connection = found
-            compiled, arguments = self._sent(connection, values)
-            library = connection.connection
-            try:
-                if kind == "sqlite":
-                    return await library.dbapi_connection.run(
-                        lambda sqlite: sqlite.execute(compiled.sql, arguments).rowcount
-                    )
-                status = await library.driver_connection.execute(compiled.sql, *arguments)
-                return int(status.rpartition(" ")[2])
-            except Exception as error:  # noqa: BLE001 - raised or run again as SQLAlchemy's (`_failed`)
-                _failed(session, connection, compiled, arguments, error)
-        return (await session.execute(self.statement, values)).rowcount
+        found = await self._on_library(
+            session,
+            values,
+            lambda sqlite, compiled, arguments: sqlite.execute(compiled.sql, arguments).rowcount,
+            _changed,
+        )
+        return (await session.execute(self.statement, values)).rowcount if found is _MISSING else found
 
     async def first(self, session: AsyncSession, values: Mapping[str, Any]) -> Sequence[Any] | None:
         """The statement's first row, None if there is none."""
