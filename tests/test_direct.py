@@ -14,7 +14,7 @@ from bot.services import residents
 from storage.db import WriteWhileReading, current_session, reading
 from storage.direct import Direct
 from storage.fsm import SQLStorage
-from storage.models import ProcessedUpdate, Resident, utcnow
+from storage.models import Park, ProcessedUpdate, Resident, utcnow
 
 KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
 _RESIDENTS = Resident.__table__
@@ -159,3 +159,21 @@ async def test_a_change_runs_in_the_transaction_and_one_refused_raises_sqlalchem
         assert await count.scalar(session, {"bot_id": 77}) == 0
         with pytest.raises(WriteWhileReading):
             await add.execute(session, values)
+
+
+async def test_numbers_come_as_sqlalchemy_gives_them_the_first_time_and_after(sessions) -> None:  # noqa: ANN001
+    """A `Float` column (a park's place): on PostgreSQL its processing depends on the column's type as
+    the database describes it, which asyncpg gives at the first run; the rows are SQLAlchemy's then and
+    after."""
+    parks = Park.__table__.c
+    places = Direct(
+        select(parks.key, parks.latitude, parks.longitude).order_by(parks.id).limit(bindparam("n"))
+    )
+    async with sessions() as session:
+        reading(session)
+        plain = [tuple(row) for row in (await session.execute(places.statement, {"n": 3})).all()]
+        assert plain, "the city has parks"
+        for _ in range(2):
+            found = [tuple(row) for row in await places.rows(session, {"n": 3})]
+            assert found == plain
+            assert all(type(value) is float for row in found for value in row[1:])
