@@ -1,5 +1,6 @@
-"""A hot SELECT run on the database's own library (`storage.direct`): the rows SQLAlchemy would read,
-inside the session's transaction, the session's own changes seen, and SQLAlchemy's errors."""
+"""A hot statement run on the database's own library (`storage.direct`): the rows SQLAlchemy would
+read and the rows a change changes, inside the session's transaction, the session's own changes seen,
+and SQLAlchemy's errors."""
 
 from __future__ import annotations
 
