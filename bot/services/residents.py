@@ -197,6 +197,21 @@ def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
     return sync.merge(resident, load=False)
 
 
+async def _person_rows(
+    session: AsyncSession, direct: Direct, entity: Select[Any], values: Mapping[str, Any]
+) -> tuple[Sequence[Any], Resident | None, int]:
+    """A person's read: its rows, the resident of its first (None if there is none) and where the
+    columns after the resident begin. Where SQLAlchemy runs the statement anyway (`Direct.by_sqlalchemy`)
+    it runs `entity`, whose first column is the resident; elsewhere `direct` runs on the library, and the
+    resident's columns come first, made into the session's own (`_attached`)."""
+    if Direct.by_sqlalchemy(session):
+        found = (await session.execute(entity, values)).all()
+        return found, found[0][0] if found else None, 1
+    found = await direct.rows(session, values)
+    resident = _attached(session, found[0]) if found and found[0][_ID] is not None else None
+    return found, resident, _WIDTH
+
+
 def _grants(text: str | None) -> frozenset[tuple[str, int | None]]:
     """The roles of `_GRANTS`' text, each with the neighborhood it is scoped to (None: city-wide)."""
     found = set()
@@ -262,14 +277,10 @@ async def _with_roles(
     session: AsyncSession, telegram_id: int
 ) -> tuple[Resident | None, frozenset[tuple[str, int | None]]]:
     """The resident and their roles in one statement (read on every update)."""
-    values = {"telegram_id": telegram_id}
-    if Direct.by_sqlalchemy(session):
-        row = (await session.execute(_WITH_ROLES_ENTITY, values)).first()
-        return (None, frozenset()) if row is None else (row[0], _grants(row[1]))
-    rows = await _WITH_ROLES.rows(session, values)
-    if not rows:
-        return None, frozenset()
-    return _attached(session, rows[0]), _grants(rows[0][_WIDTH])
+    found, resident, after = await _person_rows(
+        session, _WITH_ROLES, _WITH_ROLES_ENTITY, {"telegram_id": telegram_id}
+    )
+    return resident, _grants(found[0][after]) if found else frozenset()
 
 
 async def get_or_create(
@@ -328,14 +339,9 @@ async def load_with_state(
         return await _loaded(session, telegram_id, resident, grants, staff_ids), [], ()
     read = _WITH_STATE if statement is None else statement
     bound = {**PersonRead.params(telegram_id, keys), **(params or {})}
-    if Direct.by_sqlalchemy(session):  # the resident an entity, in the row's first column
-        found = (await session.execute(read.statement(len(keys)), bound)).all()
-        key = 1
-        resident = found[0][0]
-    else:  # the resident's columns first
-        found = await read.direct(len(keys)).rows(session, bound)
-        key = _WIDTH
-        resident = None if found[0][_ID] is None else _attached(session, found[0])
+    found, resident, key = await _person_rows(
+        session, read.direct(len(keys)), read.statement(len(keys)), bound
+    )
     first = found[0]  # at least one row: the constant row's
     state, data, grants = key + 1, key + 2, key + 3
     records = [(row[key], row[state], row[data]) for row in found if row[key] is not None]
