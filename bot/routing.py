@@ -9,12 +9,15 @@ the section is for the municipality's staff, by the same router, whatever order 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from inspect import isclass
 from typing import Any, TypeVar
 
 from aiogram import Router
-from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
 from aiogram.dispatcher.event.handler import HandlerObject
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
@@ -171,8 +174,9 @@ def _awaited(check: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def offered_where_taken(root: Router) -> int:
-    """Have a press or a message skip, in one check, every router below `root` that none of whose
-    handlers can take it; the number of routers that skip something.
+    """Give every router below `root`, `root` included, a table of which of its handlers and sub-routers
+    can take a press or a message, and have the update offered to those only; the number of routers
+    that are skipped by what they cannot take.
 
     aiogram offers an update to every router in turn, and each copies the update's data, runs its own
     filters and then every handler's: a press on the ballot passed some forty routers and a hundred
@@ -186,40 +190,171 @@ def offered_where_taken(root: Router) -> int:
 
     A router whose handlers, and its sub-routers' handlers, are all narrow can take only those
     prefixes, commands and states, and an update with none of them is unhandled there, whatever else
-    its filters say; so it is not offered. A router with a handler of any other kind (a catch-all, like
-    `handlers/fallback`, a regular-expression command, any state) or with an outer middleware of its
-    own is offered everything as before, and so is every router above it.
+    its filters say; so its parent does not offer it. A router with a handler of any other kind (a
+    catch-all, like `handlers/fallback`, a regular-expression command, any state) or with an outer
+    middleware of its own is offered everything as before, and so is every router above it. In the
+    same way, a router checks only those of its own handlers that can take the update, in their order:
+    the narrow ones whose prefix, command or state it has, and every other one.
+
+    What a router does with what it is offered is aiogram's (`Router._propagate_event`, `TelegramEvent
+    Observer.trigger`): its filters, its handlers' filters in order, its inner middlewares around the
+    handler that takes the update, then its sub-routers in order; only the ones that cannot take the
+    update are left out (`_Table`). A router with no outer middleware of its own is entered without
+    aiogram's wrapping of none (`_enter`).
 
     Call it once the routers are included and before `filters_on_the_loop`, which wraps the state
     filters this reads (`bot.app.make_dispatcher`)."""
-    skipping = set()
-    for update_type, key_of in (("callback_query", _press_key), ("message", _message_key)):
-        for router in _narrow(root, update_type, key_of):
-            skipping.add(id(router))
+    skipping: set[int] = set()
+    tables: dict[int, dict[str, _Table]] = {}
+    separators = tuple(
+        {
+            key[1]
+            for router in root.chain_tail
+            for handler in router.callback_query.handlers
+            for key in _press_key(handler) or ()
+        }
+    )  # one check per separator, not per prefix
+    for update_type, key_of, keys_of_event in (
+        ("callback_query", _press_key, partial(_press_keys, separators)),
+        ("message", _message_key, _message_keys),
+    ):
+        for router, table in _tables(root, update_type, key_of, keys_of_event):
+            tables.setdefault(id(router), {})[update_type] = table
+            skipping.update(id(sub) for sub in router.sub_routers if table.narrow(sub))
+    for router in root.chain_tail:
+        _dispatch(router, tables[id(router)])
     return len(skipping)
 
 
 _Key = frozenset[tuple[str, ...]]
 
 
-def _narrow(root: Router, update_type: str, key_of: Callable[[HandlerObject], _Key | None]) -> list[Router]:
-    narrowed: list[Router] = []
+@dataclass(frozen=True)
+class _Table:
+    """A router's handlers and sub-routers of one kind of update, in their order, and, by each key an
+    update may have, those of them that can take an update with it."""
+
+    keys_of: Callable[[Any, dict[str, Any]], tuple[tuple[str, ...], ...]]  # an update's keys
+    handlers: tuple[HandlerObject, ...]
+    routers: tuple[Router, ...]
+    by_key: dict[tuple[str, ...], tuple[tuple[HandlerObject, ...], tuple[Router, ...]]]
+    others: tuple[tuple[HandlerObject, ...], tuple[Router, ...]]  # what takes an update with no known key
+    narrowed: frozenset[int]  # the sub-routers offered only what they can take
+
+    def narrow(self, router: Router) -> bool:
+        return id(router) in self.narrowed
+
+    def offered(
+        self, event: Any, data: dict[str, Any]
+    ) -> tuple[tuple[HandlerObject, ...], tuple[Router, ...]]:
+        """The handlers and sub-routers that can take `event`, in their order."""
+        found = [self.by_key[key] for key in self.keys_of(event, data) if key in self.by_key]
+        if not found:
+            return self.others
+        if len(found) == 1:
+            return found[0]
+        handlers = {id(handler) for pair in found for handler in pair[0]}
+        routers = {id(router) for pair in found for router in pair[1]}
+        return (
+            tuple(handler for handler in self.handlers if id(handler) in handlers),
+            tuple(router for router in self.routers if id(router) in routers),
+        )
+
+
+def _tables(
+    root: Router,
+    update_type: str,
+    key_of: Callable[[HandlerObject], _Key | None],
+    keys_of_event: Callable[[Any, dict[str, Any]], tuple[tuple[str, ...], ...]],
+) -> list[tuple[Router, _Table]]:
+    made: list[tuple[Router, _Table]] = []
 
     def keys_of(router: Router) -> _Key | None:
+        """What `router` and its sub-routers can take; None if anything. Makes their tables."""
         observer = router.observers[update_type]
-        # every sub-router is indexed, whatever this router's own handlers are
-        found = [key_of(handler) for handler in observer.handlers] + [
-            keys_of(sub) for sub in router.sub_routers
-        ]
-        if len(observer.outer_middleware) > 0 or any(keys is None for keys in found):
+        handlers = tuple(observer.handlers)
+        routers = tuple(router.sub_routers)
+        own = [key_of(handler) for handler in handlers]
+        below = [keys_of(sub) for sub in routers]  # every sub-router gets its table, whatever this one is
+        by_key: dict[tuple[str, ...], tuple[tuple[HandlerObject, ...], tuple[Router, ...]]] = {}
+        for key in frozenset().union(*(keys for keys in own + below if keys is not None)):
+            by_key[key] = (
+                tuple(h for h, keys in zip(handlers, own, strict=True) if keys is None or key in keys),
+                tuple(r for r, keys in zip(routers, below, strict=True) if keys is None or key in keys),
+            )
+        others = (
+            tuple(h for h, keys in zip(handlers, own, strict=True) if keys is None),
+            tuple(r for r, keys in zip(routers, below, strict=True) if keys is None),
+        )
+        narrowed = frozenset(id(r) for r, keys in zip(routers, below, strict=True) if keys is not None)
+        made.append((router, _Table(keys_of_event, handlers, routers, by_key, others, narrowed)))
+        if len(observer.outer_middleware) > 0 or any(keys is None for keys in own + below):
             return None
-        keys: _Key = frozenset().union(*found)
-        _skip_others(router, update_type, keys)
-        narrowed.append(router)
-        return keys
+        return frozenset().union(*own, *below)
 
     keys_of(root)
-    return narrowed
+    return made
+
+
+def _dispatch(router: Router, tables: dict[str, _Table]) -> None:
+    """Have `router` offer a press or a message only to what its table says can take it."""
+    propagate, propagate_inner = router.propagate_event, router._propagate_event  # noqa: SLF001
+
+    async def offer(
+        observer: TelegramEventObserver, update_type: str, event: Any, kwargs: dict[str, Any], table: _Table
+    ) -> Any:
+        # aiogram's `Router._propagate_event` and `TelegramEventObserver.trigger`, over the table's part
+        result, data = await observer.check_root_filters(event, **kwargs)
+        if not result:
+            return UNHANDLED
+        kwargs.update(data)
+        handlers, routers = table.offered(event, kwargs)
+        response = UNHANDLED
+        if handlers:
+            checked = dict(kwargs)  # what the handlers' filters add stays with them, as in `trigger`
+            for handler in handlers:
+                checked["handler"] = handler
+                result, data = await handler.check(event, **checked)
+                if not result:
+                    continue
+                checked.update(data)
+                wrapped = observer.outer_middleware.wrap_middlewares(
+                    observer._resolve_middlewares(),  # noqa: SLF001
+                    handler.call,
+                )
+                try:
+                    response = await wrapped(event, checked)
+                except SkipHandler:
+                    continue
+                break
+        if response is REJECTED:
+            return UNHANDLED
+        if response is not UNHANDLED:
+            return response
+        for sub in routers:
+            response = await sub.propagate_event(update_type=update_type, event=event, **kwargs)
+            if response is not UNHANDLED:
+                break
+        return response
+
+    async def _propagate_event(
+        observer: TelegramEventObserver | None, update_type: str, event: Any, **kwargs: Any
+    ) -> Any:
+        table = tables.get(update_type)
+        if table is None or observer is None:
+            return await propagate_inner(observer=observer, update_type=update_type, event=event, **kwargs)
+        return await offer(observer, update_type, event, kwargs, table)
+
+    async def _enter(update_type: str, event: Any, **kwargs: Any) -> Any:
+        observer = router.observers.get(update_type)
+        table = tables.get(update_type)
+        if table is None or observer is None or len(observer.outer_middleware) > 0:
+            return await propagate(update_type, event, **kwargs)
+        kwargs["event_router"] = router
+        return await offer(observer, update_type, event, kwargs, table)
+
+    router._propagate_event = _propagate_event  # type: ignore[method-assign]  # noqa: SLF001
+    router.propagate_event = _enter  # type: ignore[method-assign]
 
 
 def _press_key(handler: HandlerObject) -> _Key | None:
@@ -229,6 +364,14 @@ def _press_key(handler: HandlerObject) -> _Key | None:
             factory = found.callback.callback_data
             return frozenset({("data", factory.__separator__, factory.__prefix__)})
     return None
+
+
+def _press_keys(
+    separators: tuple[str, ...], event: Any, _kwargs: dict[str, Any]
+) -> tuple[tuple[str, ...], ...]:
+    """A press's data's first part, by each separator the tree's factories have."""
+    data = event.data or ""
+    return tuple(("data", separator, data.split(separator, 1)[0]) for separator in separators)
 
 
 def _message_key(handler: HandlerObject) -> _Key | None:
@@ -249,6 +392,20 @@ def _message_key(handler: HandlerObject) -> _Key | None:
     return None
 
 
+def _message_keys(event: Any, kwargs: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """A message's state, and its first word as a command (as written, and in lower case)."""
+    state = ("state", kwargs.get("raw_state"))
+    text = event.text or event.caption
+    words = text.split(maxsplit=1) if text else ()
+    if not words:
+        return (state,)
+    prefix, name = words[0][0], words[0][1:].partition("@")[0]
+    folded = name.casefold()
+    if folded == name:
+        return state, ("command", prefix, name)
+    return state, ("command", prefix, name), ("command", prefix, folded)
+
+
 def _states_of(check: Any) -> set[str | None] | None:
     """The states (None: no state, "*": any) a state filter takes; None if `check` is not one."""
     if isinstance(check, State):
@@ -266,37 +423,3 @@ def _states_of(check: Any) -> set[str | None] | None:
         else:
             states.add("*")
     return states
-
-
-def _message_offered(keys: _Key, event: Any, kwargs: dict[str, Any]) -> bool:
-    if ("state", kwargs.get("raw_state")) in keys:
-        return True
-    text = event.text or event.caption
-    words = text.split(maxsplit=1) if text else ()
-    if not words:
-        return False
-    prefix, name = words[0][0], words[0][1:].partition("@")[0]
-    return ("command", prefix, name) in keys or ("command", prefix, name.casefold()) in keys
-
-
-def _skip_others(router: Router, kind: str, keys: _Key) -> None:
-    if kind == "callback_query":
-        separators = tuple({key[1] for key in keys})  # one check per separator, not per prefix
-
-        def offered(event: Any, _kwargs: dict[str, Any]) -> bool:
-            data = event.data or ""
-            return any(("data", separator, data.split(separator, 1)[0]) in keys for separator in separators)
-
-    else:
-
-        def offered(event: Any, kwargs: dict[str, Any]) -> bool:
-            return _message_offered(keys, event, kwargs)
-
-    propagate = router.propagate_event
-
-    async def propagate_event(update_type: str, event: Any, **kwargs: Any) -> Any:
-        if update_type == kind and not offered(event, kwargs):
-            return UNHANDLED
-        return await propagate(update_type, event, **kwargs)
-
-    router.propagate_event = propagate_event  # type: ignore[method-assign]

@@ -1,11 +1,11 @@
-"""A press or a message is offered only to the routers that can take it
+"""A press or a message is offered only to the routers and handlers that can take it
 (`bot.routing.offered_where_taken`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aiogram import BaseMiddleware, Bot, Dispatcher, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
@@ -105,6 +105,111 @@ async def test_the_same_presses_are_handled_with_and_without_the_index() -> None
             await bot.session.close()
         runs.append(handled)
     assert runs[0] == runs[1] == ["ballot", "idea"]
+
+
+class _Counted(Filter):
+    """A handler's filter that counts the presses it is asked about and lets them through."""
+
+    def __init__(self, name: str, asked: list[str]) -> None:
+        self.name, self.asked = name, asked
+
+    async def __call__(self, _event: CallbackQuery) -> bool:
+        self.asked.append(self.name)
+        return True
+
+
+async def test_a_router_checks_only_those_of_its_handlers_that_can_take_the_press() -> None:
+    handled: list[str] = []
+    asked: list[str] = []
+    dp = Dispatcher()
+    router = Router(name="mixed")
+
+    @router.callback_query(_Counted("idea", asked), Idea.filter())
+    async def idea(_query: CallbackQuery) -> None:
+        handled.append("idea")
+
+    @router.callback_query(_Counted("any, first", asked), lambda query: query.data == "other:1")
+    async def first(_query: CallbackQuery) -> None:
+        handled.append("any, first")
+
+    @router.callback_query(_Counted("ballot", asked), Ballot.filter())
+    async def ballot(_query: CallbackQuery) -> None:
+        handled.append("ballot")
+
+    dp.include_router(router)
+    offered_where_taken(dp)
+    bot = Bot("123:abc")
+    try:
+        await dp.feed_update(bot, _press("bal:1"))
+        assert (handled, asked) == (["ballot"], ["any, first", "ballot"])  # in their order, not the idea
+        await dp.feed_update(bot, _press("other:1", 2))
+        assert handled[-1] == "any, first" and asked[2:] == ["any, first"]
+    finally:
+        await bot.session.close()
+
+
+def _edge_tree(handled: list[str]) -> Dispatcher:
+    """Handlers that skip themselves, say they did not handle the press, or reject it, and what a
+    handler's filter added, which a sub-router's handler must not see."""
+    from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
+
+    dp = Dispatcher()
+    top, below = Router(name="top"), Router(name="below")
+
+    @top.callback_query(Ballot.filter(F.n == 1))
+    async def skips(_query: CallbackQuery) -> None:
+        handled.append("skips")
+        raise SkipHandler
+
+    @top.callback_query(Ballot.filter(F.n.in_({1, 2})))
+    async def unhandled(_query: CallbackQuery) -> object:
+        handled.append("unhandled")
+        return UNHANDLED
+
+    @top.callback_query(Ballot.filter(F.n == 3))
+    async def rejects(_query: CallbackQuery) -> object:
+        handled.append("rejects")
+        return REJECTED
+
+    @below.callback_query(Ballot.filter())
+    async def ballot(_query: CallbackQuery, **data: object) -> None:
+        handled.append(f"below {data['callback_data'].n} {'handler' in data}")
+
+    @below.callback_query(Idea.filter())
+    async def idea(_query: CallbackQuery, callback_data: Idea) -> None:
+        handled.append(f"idea {callback_data.n}")
+
+    top.include_router(below)
+    dp.include_router(top)
+    return dp
+
+
+async def test_skipped_unhandled_and_rejected_presses_go_where_aiogram_sends_them() -> None:
+    presses = ["bal:1", "bal:2", "bal:3", "bal:4", "idea:5"]
+    runs = []
+    for index in (False, True):
+        handled: list[str] = []
+        dp = _edge_tree(handled)
+        if index:
+            offered_where_taken(dp)
+        bot = Bot("123:abc")
+        try:
+            for number, data in enumerate(presses, 1):
+                await dp.feed_update(bot, _press(data, number))
+        finally:
+            await bot.session.close()
+        runs.append(handled)
+    assert runs[0] == runs[1]
+    assert runs[1] == [
+        "skips",
+        "unhandled",
+        "below 1 True",
+        "unhandled",
+        "below 2 True",
+        "rejects",
+        "below 4 True",
+        "idea 5",
+    ]
 
 
 class _Noting(BaseMiddleware):
