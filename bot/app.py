@@ -34,7 +34,7 @@ from bot.middlewares.prompts import PromptMiddleware
 from bot.middlewares.reply import ReplyMiddleware
 from bot.middlewares.resident import ResidentMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
-from bot.routing import filters_on_the_loop, offered_where_taken
+from bot.routing import filters_on_the_loop, offered_where_taken, presses_read_once
 from bot.services import city as city_service
 from bot.services import outbox, residents
 from bot.telegram import Session, make_bot
@@ -156,6 +156,7 @@ def make_dispatcher(
     dp.callback_query.middleware(AnswerMiddleware())
     dp.include_routers(*feature_routers)
     offered_where_taken(dp)  # a press or a message is offered only to the routers that can take it
+    presses_read_once(dp)  # a press's data read once by each factory, not once by each handler
     filters_on_the_loop(dp)  # no thread hop per filter check
     return dp
 

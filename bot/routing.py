@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from inspect import isclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiogram import Router
 from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
@@ -164,6 +164,60 @@ def filters_on_the_loop(root: Router) -> int:
                         found.callback, found.awaitable = _awaited(found.callback), True
                         changed += 1
     return changed
+
+
+def presses_read_once(root: Router) -> int:
+    """Have a press's data read once by each of its factories, however many handlers below `root` check
+    it; the number of button filters changed.
+
+    A router's handlers of one factory each have its filter (`BallotCb.filter(F.action == A.POT)`, then
+    `… A.CARD`), and aiogram's filter reads the press's data into the factory's model for each, a
+    pydantic validation every time: a ballot's press was read up to seven times. Each filter here
+    keeps what it read with the press (`_Read`), for the next filter of the same factory to find, and
+    otherwise does what aiogram's does (`CallbackQueryFilter`).
+
+    Call it once the routers are included and after `offered_where_taken`."""
+    changed = 0
+    for router in root.chain_tail:
+        for handler in router.callback_query.handlers:
+            for found in handler.filters or ():
+                check = found.callback
+                if type(check) is CallbackQueryFilter:
+                    found.callback = _ReadOnce(callback_data=check.callback_data, rule=check.rule)
+                    changed += 1
+    return changed
+
+
+class _Read:
+    """The press whose data was read last, and what each factory read from it (None: not its data). A
+    press read by another update's filters meanwhile is only read again."""
+
+    press: CallbackQuery | None = None
+    by_factory: dict[type[CallbackData], CallbackData | None] = {}
+
+
+class _ReadOnce(CallbackQueryFilter):
+    __slots__ = ()
+
+    async def __call__(self, query: CallbackQuery) -> Literal[False] | dict[str, Any]:
+        if not isinstance(query, CallbackQuery) or not query.data:
+            return False
+        if _Read.press is not query:
+            _Read.press, _Read.by_factory = query, {}
+        factory = self.callback_data
+        if factory in _Read.by_factory:
+            callback_data = _Read.by_factory[factory]
+        else:
+            try:
+                callback_data = factory.unpack(query.data)
+            except (TypeError, ValueError):
+                callback_data = None
+            _Read.by_factory[factory] = callback_data
+        if callback_data is None:
+            return False
+        if self.rule is None or self.rule.resolve(callback_data):
+            return {"callback_data": callback_data}
+        return False
 
 
 def _awaited(check: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,7 +12,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
-from bot.routing import offered_where_taken
+from bot.routing import offered_where_taken, presses_read_once
 
 
 class Ballot(CallbackData, prefix="bal"):
@@ -144,6 +144,43 @@ async def test_a_router_checks_only_those_of_its_handlers_that_can_take_the_pres
         assert (handled, asked) == (["ballot"], ["any, first", "ballot"])  # in their order, not the idea
         await dp.feed_update(bot, _press("other:1", 2))
         assert handled[-1] == "any, first" and asked[2:] == ["any, first"]
+    finally:
+        await bot.session.close()
+
+
+_reads: list[str] = []
+
+
+class Step(CallbackData, prefix="step"):
+    action: str
+
+    @classmethod
+    def unpack(cls, value: str) -> Step:
+        _reads.append(value)
+        return super().unpack(value)
+
+
+async def test_a_press_is_read_once_by_its_factory_whatever_the_handlers_that_check_it() -> None:
+    handled: list[str] = []
+    dp = Dispatcher()
+    router = Router(name="steps")
+    for action in ("first", "second", "third"):
+
+        async def step(_query: CallbackQuery, callback_data: Step, action: str = action) -> None:
+            handled.append(f"{action} {callback_data.action}")
+
+        router.callback_query.register(step, Step.filter(F.action == action))
+    dp.include_router(router)
+    offered_where_taken(dp)
+    assert presses_read_once(dp) == 3
+    bot = Bot("123:abc")
+    try:
+        _reads.clear()
+        await dp.feed_update(bot, _press("step:third"))
+        await dp.feed_update(bot, _press("step:second", 2))
+        await dp.feed_update(bot, _press("step", 3))  # not a step's data: read once, taken by none
+        assert handled == ["third third", "second second"]
+        assert _reads == ["step:third", "step:second", "step"]
     finally:
         await bot.session.close()
 
