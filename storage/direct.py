@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from weakref import ref
 
 from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.engine import Dialect
@@ -135,10 +136,12 @@ async def _connection(session: AsyncSession) -> Connection:
     connection until it ends, and its next one, a new transaction, asks anew."""
     transaction = session.sync_session.get_transaction()
     held = session.info.get(_HELD)
-    if held is not None and transaction is held[0] and transaction.is_active:
+    if held is not None and transaction is not None and transaction is held[0]() and transaction.is_active:
         return held[1]
     connection = (await session.connection()).sync_connection
-    session.info[_HELD] = (session.sync_session.get_transaction(), connection)
+    # the transaction by a weak reference: it refers to the session, whose `info` this is, and a cycle
+    # would leave every update's session, transaction and connection to the garbage collector
+    session.info[_HELD] = (ref(session.sync_session.get_transaction()), connection)
     return connection
 
 

@@ -178,3 +178,31 @@ async def test_numbers_come_as_sqlalchemy_gives_them_the_first_time_and_after(se
             found = [tuple(row) for row in await places.rows(session, {"n": 3})]
             assert found == plain
             assert all(type(value) is float for row in found for value in row[1:])
+
+
+async def test_a_session_that_ran_statements_on_the_library_is_freed_by_its_references(sessions) -> None:  # noqa: ANN001
+    """The connection kept for the next statement (`session.info`) holds no cycle through the session:
+    once closed and dropped, the session, its transaction and its connection are freed at once, not left
+    for the garbage collector, which every update's leftovers made run once a thousand updates."""
+    import gc
+    import weakref
+
+    from bot.middlewares.database import close_session
+
+    read = Direct(select(_RESIDENTS.c.id).where(_RESIDENTS.c.telegram_id == bindparam("telegram_id")))
+    gc.collect()
+    gc.disable()
+    try:
+        for reads_only in (True, False):
+            session = sessions()
+            if reads_only:
+                reading(session)
+            await read.rows(session, {"telegram_id": 4321})
+            await read.rows(session, {"telegram_id": 4321})  # the kept connection
+            await session.commit()
+            await close_session(session)
+            gone = weakref.ref(session.sync_session)
+            del session
+            assert gone() is None
+    finally:
+        gc.enable()
