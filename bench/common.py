@@ -768,6 +768,33 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
 
 
+def best_of_table(
+    first: str,
+    what: str,
+    rows: Sequence[tuple[str, Sequence[float], Sequence[str]]],
+    echo_us: float,
+    *,
+    digits: int = 0,
+    more: Sequence[str] = (),
+) -> str:
+    """Figures measured several times: a row's name, each figure (`what`), the best (the least), the
+    best over the echo's µs an update, and the row's further cells (`more` names them); the echo last."""
+    head = [first, f"{what} (repeats)", "best", "vs echo (best)", *more]
+    lines = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(("-----:" if 1 < i < 4 else "---") for i in range(len(head))) + "|",
+    ]
+    for name, figures, cells in rows:
+        best = min(figures)
+        runs = " / ".join(f"{f:.{digits}f}" for f in figures)
+        lines.append(
+            "| " + " | ".join([name, runs, f"{best:.{digits}f}", f"{best / echo_us:.2f}", *cells]) + " |"
+        )
+    echo = ["echo bot, a whole update (webhook)", "—", f"{echo_us:.0f}", "1.00", *("" for _ in more)]
+    lines.append("| " + " | ".join(echo) + " |")
+    return "\n".join(lines)
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):

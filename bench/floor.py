@@ -61,6 +61,7 @@ from datetime import date
 from itertools import count
 from typing import Any
 
+from bench.common import best_of_table
 from bench.meydan import DATABASE_URL_VARIABLE, FIRST_PERSON_ID, Database, fresh_database
 from bench.replay import FILE, prepare
 from bench.throughput import measure_echo
@@ -282,16 +283,9 @@ async def one_statement(
 
 
 def table(rows: Sequence[tuple[str, list[float]]], echo_us: float) -> str:
-    lines = [
-        "| step | CPU µs per transaction or statement (repeats) | best | vs echo (best) |",
-        "|------|-----------------------------------------------|-----:|---------------:|",
-    ]
-    for name, figures in rows:
-        best = min(figures)
-        runs = " / ".join(f"{f:.0f}" for f in figures)
-        lines.append(f"| {name} | {runs} | {best:.0f} | {best / echo_us:.2f} |")
-    lines.append(f"| echo bot, a whole update (webhook) | — | {echo_us:.0f} | 1.00 |")
-    return "\n".join(lines)
+    return best_of_table(
+        "step", "CPU µs per transaction or statement", [(name, f, ()) for name, f in rows], echo_us
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

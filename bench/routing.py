@@ -33,6 +33,7 @@ from itertools import count
 from types import SimpleNamespace
 from typing import Any
 
+from bench.common import best_of_table
 from bench.throughput import measure_echo
 
 WARMUP = 300
@@ -144,16 +145,14 @@ async def routed(loops: int, repeats: int, warmup: int = WARMUP) -> list[Row]:
 
 
 def table(rows: Sequence[Row], echo_us: float) -> str:
-    lines = [
-        "| updates | CPU µs per update routed (repeats) | best | vs echo (best) | handlers reached |",
-        "|---------|-----------------------------------|-----:|---------------:|------------------|",
-    ]
-    for name, figures, reached in rows:
-        best = min(figures)
-        runs = " / ".join(f"{f:.1f}" for f in figures)
-        lines.append(f"| {name} | {runs} | {best:.1f} | {best / echo_us:.3f} | {', '.join(reached)} |")
-    lines.append(f"| echo bot, a whole update (webhook) | — | {echo_us:.0f} | 1.000 | |")
-    return "\n".join(lines)
+    return best_of_table(
+        "updates",
+        "CPU µs per update routed",
+        [(name, figures, (", ".join(reached),)) for name, figures, reached in rows],
+        echo_us,
+        digits=1,
+        more=("handlers reached",),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -228,9 +228,9 @@ def _awaited(check: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def offered_where_taken(root: Router) -> int:
-    """Give every router below `root`, `root` included, a table of which of its handlers and sub-routers
-    can take a press or a message, and have the update offered to those only; the number of routers
-    that are skipped by what they cannot take.
+    """Give `root` and every router below it a table of which of its handlers and sub-routers can take
+    a press or a message, and have an update offered to those only; the number of routers that their
+    parent skips for what they cannot take.
 
     aiogram offers an update to every router in turn, and each copies the update's data, runs its own
     filters and then every handler's: a press on the ballot passed some forty routers and a hundred

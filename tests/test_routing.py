@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
@@ -89,12 +90,14 @@ async def test_a_press_skips_the_routers_that_cannot_take_it_and_reaches_its_own
         await bot.session.close()
 
 
-async def test_the_same_presses_are_handled_with_and_without_the_index() -> None:
-    presses = ["bal:1", "idea:2", "bal:x", "idea:1:2", "other:3", "", "bal"]
+async def _without_and_with_the_index(
+    tree: Callable[[list[str]], Dispatcher], presses: list[str]
+) -> list[list[str]]:
+    """What the handlers of `tree` noted for `presses`, as aiogram offers them, then with the tables."""
     runs = []
     for index in (False, True):
         handled: list[str] = []
-        dp = _tree(handled, [], catch_all=False)
+        dp = tree(handled)
         if index:
             offered_where_taken(dp)
         bot = Bot("123:abc")
@@ -104,6 +107,12 @@ async def test_the_same_presses_are_handled_with_and_without_the_index() -> None
         finally:
             await bot.session.close()
         runs.append(handled)
+    return runs
+
+
+async def test_the_same_presses_are_handled_with_and_without_the_index() -> None:
+    presses = ["bal:1", "idea:2", "bal:x", "idea:1:2", "other:3", "", "bal"]
+    runs = await _without_and_with_the_index(lambda handled: _tree(handled, [], catch_all=False), presses)
     assert runs[0] == runs[1] == ["ballot", "idea"]
 
 
@@ -222,20 +231,7 @@ def _edge_tree(handled: list[str]) -> Dispatcher:
 
 
 async def test_skipped_unhandled_and_rejected_presses_go_where_aiogram_sends_them() -> None:
-    presses = ["bal:1", "bal:2", "bal:3", "bal:4", "idea:5"]
-    runs = []
-    for index in (False, True):
-        handled: list[str] = []
-        dp = _edge_tree(handled)
-        if index:
-            offered_where_taken(dp)
-        bot = Bot("123:abc")
-        try:
-            for number, data in enumerate(presses, 1):
-                await dp.feed_update(bot, _press(data, number))
-        finally:
-            await bot.session.close()
-        runs.append(handled)
+    runs = await _without_and_with_the_index(_edge_tree, ["bal:1", "bal:2", "bal:3", "bal:4", "idea:5"])
     assert runs[0] == runs[1]
     assert runs[1] == [
         "skips",
