@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import bindparam, column, event, func, insert, select, table
+from sqlalchemy import bindparam, column, event, func, insert, inspect, select, table
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound
+from sqlalchemy.orm.util import identity_key
 
 from bot.services import residents
 from storage.db import WriteWhileReading, current_session, reading
@@ -121,6 +122,9 @@ async def test_the_resident_read_is_the_sessions_own_as_a_query_would_give_it(se
         try:
             first = (await residents.load(session, 4321)).resident
             assert first in session and not session.dirty and not session.new
+            state = inspect(first)
+            assert state.persistent and not state.modified and state.key == identity_key(Resident, first.id)
+            assert await session.get(Resident, first.id) is first  # from the identity map
             assert (await residents.load(session, 4321)).resident is first
             first.language = "en"
             assert session.dirty
@@ -132,6 +136,7 @@ async def test_the_resident_read_is_the_sessions_own_as_a_query_would_give_it(se
             assert again.language == "en"
         finally:
             current_session.reset(token)
+    assert inspect(again).detached  # the session closed lets it go, as any entity it loaded
 
 
 async def test_a_change_runs_in_the_transaction_and_one_refused_raises_sqlalchemys_error(sessions) -> None:  # noqa: ANN001

@@ -170,6 +170,7 @@ _KEYS = tuple(attribute.key for attribute in _COLUMNS)
 _WIDTH = len(_RESIDENT)
 _ID = _RESIDENT.index(Resident.__table__.c.id)  # where the row's id is, None when there is no resident
 _MANAGER = Resident._sa_class_manager  # noqa: SLF001 - the mapped class's instrumentation, as the ORM loads
+_MAPPER = Resident.__mapper__
 
 # built once: read on every update, and a statement built anew costs its construction and cache key
 # each time (about a tenth of a millisecond here), a reused one neither. Each read has two forms: the
@@ -183,17 +184,28 @@ _WITH_ROLES_ENTITY = select(Resident, _GRANTS).where(Resident.telegram_id == bin
 def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
     """The resident of a row's `_RESIDENT` values, as reading the entity would give it: the session's
     own, persistent and unchanged. One the session holds already is kept as it is, as a query keeps it,
-    unless it was expired (a rollback), when it takes the values read."""
+    unless it was expired (a rollback), when it takes the values read.
+
+    A new one is made as SQLAlchemy's loading makes an entity from its row (`orm/loading.py`,
+    `_instance`): its state given the identity key and the session, and put in the identity map. The
+    public way, `make_transient_to_detached` and `Session.add`, walks the resident's relationships for
+    the cascade and the session's attach events: about 40 µs of every update where this takes 8
+    (`bench/README.md`, "The person's resident made as a query makes it")."""
     sync = session.sync_session
-    present = sync.identity_map.get(sync.identity_key(Resident, values[_ID]))
-    if present is not None and not inspect(present).expired_attributes:
+    key = _MAPPER.identity_key_from_primary_key((values[_ID],))
+    identities = sync.identity_map
+    present = identities.get(key)
+    if present is not None and not instance_state(present).expired_attributes:
         return present
     resident = _MANAGER.new_instance()
-    instance_state(resident).dict.update(zip(_KEYS, values[:_WIDTH], strict=True))
-    make_transient_to_detached(resident)
+    state = instance_state(resident)
+    state.dict.update(zip(_KEYS, values[:_WIDTH], strict=True))
     if present is None:
-        sync.add(resident)
+        state.key = key
+        state.session_id = sync.hash_key
+        identities._add_unpresent(state, key)  # noqa: SLF001 - as the ORM's loading adds what it read
         return resident
+    make_transient_to_detached(resident)
     return sync.merge(resident, load=False)
 
 
