@@ -15,11 +15,12 @@ It runs there only where the session's transaction is known to be the connection
   each statement stands alone, as SQLAlchemy would run it; on SQLite no transaction is begun;
 - on SQLite any session: its transaction begins (`BEGIN IMMEDIATE`) when SQLAlchemy hands the session
   its connection, so a statement on that connection is inside it;
-- on PostgreSQL a writing session whose transaction asyncpg has begun (`is_in_transaction`): asyncpg
-  begins it at SQLAlchemy's first statement, and the connection is the session's alone until the
-  transaction ends. An update's first statement, the person's read with the claim, so goes through
-  SQLAlchemy (`Direct.by_sqlalchemy` tells a caller so, before it runs), and the update's later
-  statements on the library.
+- on PostgreSQL a writing session: SQLAlchemy's asyncpg adapter begins the transaction (BEGIN) before
+  the first statement that SQLAlchemy sends on the connection. Where the connection has no transaction
+  yet (asyncpg's `is_in_transaction`), `Direct` begins it the same way, with the adapter's own
+  `_start_transaction`, so that the adapter commits or rolls it back as one it began; the connection
+  is then the session's alone until the transaction ends. An update's first statement, the person's
+  read with the claim, so runs on the library as its later ones do.
 
 Changes the session holds are flushed first, as `AsyncSession.execute` would (autoflush). Anywhere
 else (another driver, an SQLite engine that is not inline) the statement goes through
@@ -207,24 +208,13 @@ class Direct:
     @staticmethod
     def _kind(session: AsyncSession) -> str | None:
         """The library a statement of `session` may run on ("sqlite", "asyncpg"), None if SQLAlchemy
-        runs it: another driver, an SQLite engine that is not inline, or a PostgreSQL session that may
-        write and has no transaction yet (SQLAlchemy begins it with its first statement)."""
-        sync = session.sync_session
-        bind = sync.bind
+        runs it: another driver, or an SQLite engine that is not inline."""
+        bind = session.sync_session.bind
         dialect = bind.dialect if isinstance(bind, Engine) else None
         kind = None if dialect is None else _KINDS.get((dialect.name, dialect.driver))
         if kind == "sqlite":
             return kind if isinstance(dialect.loaded_dbapi, InlineDBAPI) else None
-        if kind == "asyncpg" and sync.get_transaction() is None and not is_reading(session):
-            return None
         return kind
-
-    @classmethod
-    def by_sqlalchemy(cls, session: AsyncSession) -> bool:
-        """Whether a statement of `session` runs through SQLAlchemy now (`_kind`), so that a caller may
-        run an ORM statement in its place: the person's read then loads the resident as an entity,
-        which costs less than making one from plain values (`bot.services.residents`)."""
-        return cls._kind(session) is None
 
     async def _library(self, session: AsyncSession) -> tuple[str, Connection] | None:
         """The kind of library and the session's connection, if the statement may run on the library
@@ -238,9 +228,12 @@ class Direct:
             await flush_changes(session)
         connection = await _connection(session)
         if writing and not connection.connection.driver_connection.is_in_transaction():
-            # the session's transaction is not begun on the connection yet: asyncpg begins it at
-            # SQLAlchemy's first statement, which this one is then
-            return None
+            # the session's transaction, not begun on the connection yet: begun here as SQLAlchemy's
+            # adapter begins it before its first statement, so that it commits or rolls it back as its own
+            try:
+                await connection.connection.dbapi_connection._start_transaction()  # noqa: SLF001
+            except Exception:  # noqa: BLE001 - SQLAlchemy runs the statement, begins, and raises as its own
+                return None
         return kind, connection
 
     def _sent(self, connection: Connection, values: Mapping[str, Any]) -> tuple[_Compiled, tuple[Any, ...]]:

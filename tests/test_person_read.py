@@ -82,7 +82,6 @@ def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, ke
     again at each execution (an expanding list, or `aggregate_strings`' separator given as a string)."""
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
-        compiled_once(read.statement(keys), dialect)
         compiled_once(read.direct(keys).statement, dialect)
 
 

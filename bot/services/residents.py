@@ -173,12 +173,8 @@ _MANAGER = Resident._sa_class_manager  # noqa: SLF001 - the mapped class's instr
 _MAPPER = Resident.__mapper__
 
 # built once: read on every update, and a statement built anew costs its construction and cache key
-# each time (about a tenth of a millisecond here), a reused one neither. Each read has two forms: the
-# resident's columns for `Direct`, and the entity for where SQLAlchemy runs the statement anyway
-# (`Direct.by_sqlalchemy`: a PostgreSQL update's first statement), whose ORM makes the resident for
-# less than `_attached` does
+# each time (about a tenth of a millisecond here), a reused one neither
 _WITH_ROLES = Direct(select(*_RESIDENT, _GRANTS).where(Resident.telegram_id == bindparam("telegram_id")))
-_WITH_ROLES_ENTITY = select(Resident, _GRANTS).where(Resident.telegram_id == bindparam("telegram_id"))
 
 
 def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
@@ -210,18 +206,12 @@ def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
 
 
 async def _person_rows(
-    session: AsyncSession, direct: Direct, entity: Select[Any], values: Mapping[str, Any]
-) -> tuple[Sequence[Any], Resident | None, int]:
-    """A person's read: its rows, the resident of its first (None if there is none) and where the
-    columns after the resident begin. Where SQLAlchemy runs the statement anyway (`Direct.by_sqlalchemy`)
-    it runs `entity`, whose first column is the resident; elsewhere `direct` runs on the library, and the
-    resident's columns come first, made into the session's own (`_attached`)."""
-    if Direct.by_sqlalchemy(session):
-        found = (await session.execute(entity, values)).all()
-        return found, found[0][0] if found else None, 1
+    session: AsyncSession, direct: Direct, values: Mapping[str, Any]
+) -> tuple[Sequence[Any], Resident | None]:
+    """A person's read: its rows, whose first columns are the resident's (`_RESIDENT`), and the resident
+    of its first row made the session's own (`_attached`), None if there is none."""
     found = await direct.rows(session, values)
-    resident = _attached(session, found[0]) if found and found[0][_ID] is not None else None
-    return found, resident, _WIDTH
+    return found, _attached(session, found[0]) if found and found[0][_ID] is not None else None
 
 
 def _grants(text: str | None) -> frozenset[tuple[str, int | None]]:
@@ -250,31 +240,20 @@ class PersonRead:
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
         self._columns = columns
-        self._built: dict[int, tuple[Direct, Select[Any]]] = {}
-
-    def statement(self, keys: int) -> Select[Any]:
-        """The read with the resident as an entity, for SQLAlchemy to run."""
-        return self._forms(keys)[1]
+        self._built: dict[int, Direct] = {}
 
     def direct(self, keys: int) -> Direct:
-        """The read with the resident's columns (`_RESIDENT`), for `Direct`."""
-        return self._forms(keys)[0]
-
-    def _forms(self, keys: int) -> tuple[Direct, Select[Any]]:
+        """The read for `keys` keys of the state, the resident's columns (`_RESIDENT`) first."""
         built = self._built.get(keys)
         if built is None:
             one_row = select(literal(1).label("one")).subquery("one_row")
             rows = _STATE.c.key.in_([bindparam(f"key_{i}") for i in range(keys)]) if keys else false()
-
-            def read(*resident: Any) -> Select[Any]:
-                return (
-                    select(*resident, *FSM_ROW, _GRANTS, *self._columns)
-                    .select_from(one_row)
-                    .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
-                    .outerjoin(_STATE, rows)
-                )
-
-            built = self._built[keys] = (Direct(read(*_RESIDENT)), read(Resident))
+            built = self._built[keys] = Direct(
+                select(*_RESIDENT, *FSM_ROW, _GRANTS, *self._columns)
+                .select_from(one_row)
+                .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
+                .outerjoin(_STATE, rows)
+            )
         return built
 
     @staticmethod
@@ -289,10 +268,8 @@ async def _with_roles(
     session: AsyncSession, telegram_id: int
 ) -> tuple[Resident | None, frozenset[tuple[str, int | None]]]:
     """The resident and their roles in one statement (read on every update)."""
-    found, resident, after = await _person_rows(
-        session, _WITH_ROLES, _WITH_ROLES_ENTITY, {"telegram_id": telegram_id}
-    )
-    return resident, _grants(found[0][after]) if found else frozenset()
+    found, resident = await _person_rows(session, _WITH_ROLES, {"telegram_id": telegram_id})
+    return resident, _grants(found[0][_WIDTH]) if found else frozenset()
 
 
 async def get_or_create(
@@ -351,11 +328,9 @@ async def load_with_state(
         return await _loaded(session, telegram_id, resident, grants, staff_ids), [], ()
     read = _WITH_STATE if statement is None else statement
     bound = {**PersonRead.params(telegram_id, keys), **(params or {})}
-    found, resident, key = await _person_rows(
-        session, read.direct(len(keys)), read.statement(len(keys)), bound
-    )
+    found, resident = await _person_rows(session, read.direct(len(keys)), bound)
     first = found[0]  # at least one row: the constant row's
-    state, data, grants = key + 1, key + 2, key + 3
+    key, state, data, grants = _WIDTH, _WIDTH + 1, _WIDTH + 2, _WIDTH + 3
     records = [(row[key], row[state], row[data]) for row in found if row[key] is not None]
     viewer = await _loaded(session, telegram_id, resident, _grants(first[grants]), staff_ids)
     return viewer, records, tuple(first[grants + 1 :])
