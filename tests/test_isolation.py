@@ -7,12 +7,13 @@ import asyncio
 from contextlib import asynccontextmanager
 
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bot.isolation import PersonLocks
 from bot.middlewares.database import close_session
 from bot.services import residents
 from storage.db import current_session
+from storage.models import Resident
 from tests.flows import onboard
 
 
@@ -110,14 +111,16 @@ async def test_an_update_is_committed_before_the_persons_lock_is_released(
 
 async def test_an_update_s_session_hands_its_connection_back_however_it_ended(sessions) -> None:  # noqa: ANN001
     """`close_session`, as every update's session is closed: after its transaction ended (committed),
-    in place; with its transaction still open (an error on the way out), as `async with` closes it.
-    Either way the connection is back in the pool."""
+    in place, its objects let go; with its transaction still open (an error on the way out), as
+    `async with` closes it. Either way the connection is back in the pool."""
     pool = sessions.kw["bind"].sync_engine.pool
     session = sessions()
     await session.execute(text("SELECT 1"))
+    held = Resident(telegram_id=5150, identity="c" * 64)
+    session.add(held)
     await session.commit()
     await close_session(session)
-    assert pool.checkedout() == 0
+    assert pool.checkedout() == 0 and inspect(held).detached and not session.in_transaction()
     session = sessions()
     await session.execute(text("SELECT 1"))
     assert session.in_transaction() and pool.checkedout() == 1
