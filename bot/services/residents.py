@@ -185,7 +185,7 @@ def _attached(session: AsyncSession, values: Sequence[Any]) -> Resident:
     A new one is made as SQLAlchemy's loading makes an entity from its row (`orm/loading.py`,
     `_instance`): its state given the identity key and the session, and put in the identity map. The
     public way, `make_transient_to_detached` and `Session.add`, walks the resident's relationships for
-    the cascade and the session's attach events: about 40 µs of every update where this takes 8
+    the cascade and fires the session's attach events: the person's read cost 27 to 75 µs more so
     (`bench/README.md`, "The person's resident made as a query makes it")."""
     sync = session.sync_session
     key = _MAPPER.identity_key_from_primary_key((values[_ID],))
