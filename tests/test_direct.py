@@ -20,6 +20,12 @@ from storage.models import Park, ProcessedUpdate, Resident, utcnow
 
 KEY = StorageKey(bot_id=1, chat_id=4321, user_id=4321)
 _RESIDENTS = Resident.__table__
+# an update's row, as the claim writes it: a change on the library
+_CLAIM = Direct(
+    insert(ProcessedUpdate.__table__).values(
+        bot_id=bindparam("bot_id"), update_id=bindparam("update_id"), at=bindparam("at")
+    )
+)
 
 
 def by_library(engine) -> list[bool]:  # noqa: ANN001
@@ -142,27 +148,22 @@ async def test_a_change_runs_in_the_transaction_and_one_refused_raises_sqlalchem
     duplicate key raised as SQLAlchemy's `IntegrityError` (on PostgreSQL the transaction is then aborted,
     so it is not run again), and in a session that reads only refused before it reaches the database."""
     rows = ProcessedUpdate.__table__.c
-    add = Direct(
-        insert(ProcessedUpdate.__table__).values(
-            bot_id=bindparam("bot_id"), update_id=bindparam("update_id"), at=bindparam("at")
-        )
-    )
     count = Direct(select(func.count()).where(rows.bot_id == bindparam("bot_id")))
     values = {"bot_id": 77, "update_id": 1, "at": utcnow()}
     seen = by_library(sessions.kw["bind"])
     async with sessions() as session:
         await session.execute(select(1))  # the transaction begun (on PostgreSQL at this statement)
-        assert await add.execute(session, values) == 1
+        assert await _CLAIM.execute(session, values) == 1
         assert seen[-1] is True and await count.scalar(session, {"bot_id": 77}) == 1
         with pytest.raises(IntegrityError) as raised:
-            await add.execute(session, values)
+            await _CLAIM.execute(session, values)
         assert "77" not in str(raised.value)
         await session.rollback()
     async with sessions() as session:
         reading(session)
         assert await count.scalar(session, {"bot_id": 77}) == 0
         with pytest.raises(WriteWhileReading):
-            await add.execute(session, values)
+            await _CLAIM.execute(session, values)
 
 
 async def test_a_change_that_begins_the_session_is_in_its_transaction(sessions) -> None:  # noqa: ANN001
@@ -170,23 +171,49 @@ async def test_a_change_that_begins_the_session_is_in_its_transaction(sessions) 
     as SQLAlchemy's adapter begins one) is the session's own: rolled back with it, committed with it,
     and SQLAlchemy's statements after it are in the same transaction."""
     rows = ProcessedUpdate.__table__.c
-    add = Direct(
-        insert(ProcessedUpdate.__table__).values(
-            bot_id=bindparam("bot_id"), update_id=bindparam("update_id"), at=bindparam("at")
-        )
-    )
     count = select(func.count()).where(rows.bot_id == 78)
     seen = by_library(sessions.kw["bind"])
     async with sessions() as session:
-        assert await add.execute(session, {"bot_id": 78, "update_id": 1, "at": utcnow()}) == 1
+        assert await _CLAIM.execute(session, {"bot_id": 78, "update_id": 1, "at": utcnow()}) == 1
         assert seen == [True] and await session.scalar(count) == 1
         await session.rollback()
         assert await session.scalar(count) == 0
     async with sessions() as session:
-        await add.execute(session, {"bot_id": 78, "update_id": 2, "at": utcnow()})
+        await _CLAIM.execute(session, {"bot_id": 78, "update_id": 2, "at": utcnow()})
         await session.commit()
     async with sessions() as session:
         assert await session.scalar(count) == 1
+
+
+async def test_a_begin_refused_leaves_the_statement_to_sqlalchemy(sessions, monkeypatch) -> None:  # noqa: ANN001
+    """On PostgreSQL, when the BEGIN `Direct` sends for a writing session fails (a connection that
+    dropped, say), the statement goes to SQLAlchemy, which begins the transaction itself and raises
+    as its own if that fails too; here it succeeds the second time, and the change is committed."""
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite's transaction begins when the session takes its connection")
+    begin = AsyncAdapt_asyncpg_connection._start_transaction  # noqa: SLF001
+    armed: list[bool] = []  # once the session has its connection (a new one runs statements of its own)
+    refused: list[bool] = []
+
+    async def refused_once(adapter: AsyncAdapt_asyncpg_connection) -> None:
+        if armed and not refused:
+            refused.append(True)
+            raise ConnectionError("the server went away")
+        await begin(adapter)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "_start_transaction", refused_once)
+    rows = ProcessedUpdate.__table__.c
+    async with sessions() as session:
+        await session.connection()
+        armed.append(True)
+        seen = by_library(sessions.kw["bind"])
+        assert await _CLAIM.execute(session, {"bot_id": 79, "update_id": 1, "at": utcnow()}) == 1
+        assert refused == [True] and seen == [False]  # SQLAlchemy ran it, in the transaction it began
+        await session.commit()
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).where(rows.bot_id == 79)) == 1
 
 
 async def test_numbers_come_as_sqlalchemy_gives_them_the_first_time_and_after(sessions) -> None:  # noqa: ANN001
