@@ -22,9 +22,11 @@ rows, each adding a step to the one before unless it says it stands in place of 
   person makes it: on PostgreSQL the insert itself (`dedup.claimed_column`, a data-modifying WITH); on
   SQLite whether the update's row exists (`dedup.unseen_column`), the row then written before the
   commit (`claim`), as for an update that keeps no answer;
-- **+ ballot press**: what a press adds to every update's row (`budgets.ballot_view` with a draft: the
-  pot, its process and phases, the district and the person's ballot in one SELECT; the projects kept
-  in the process);
+- **+ ballot press, the gate a SELECT of its own**: what a press adds to every update's row
+  (`budgets.ballot_view` with a draft: the pot, its process and phases, the district and the person's
+  ballot in one SELECT, `budgets.gate`; the projects kept in the process);
+- **+ ballot press**: the same with the gate read in the person's statement (`budgets.GATE_BESIDE`), as
+  the bot reads it for a press of a pot's ballot, in place of the row above;
 - **+ its answer kept**: the press's answer (a ballot page's edit: its text and 12 project
   buttons with the page's own) kept with the update's id: what every update that answers adds, to be
   answered again should it come again. On PostgreSQL an UPDATE of the claimed row
@@ -124,18 +126,22 @@ async def measure(
         claiming = residents.PersonRead(claimed_column() if postgresql else unseen_column())
         names = storage.read_with(key)
 
-        async def person_read(session: AsyncSession, claiming_id: int | None) -> residents.Viewer:
+        gate = (budgets.GATE_BESIDE, {"pot_id": prepared.pot_id})
+
+        async def person_read(
+            session: AsyncSession, claiming_id: int | None, beside: Any = None
+        ) -> residents.Viewer:
             """The resident and the state in one statement, as `ResidentMiddleware` reads them; with the
-            claim of update `claiming_id` in it, if given."""
+            claim of update `claiming_id` in it, if given, and the read `beside` it, if given."""
             if claiming_id is not None:
                 params: dict[str, Any] = {"bot_id": 1, "update_id": claiming_id}
                 if postgresql:
                     params["at"] = utcnow()
                 viewer, records, _ = await residents.load_with_state(
-                    session, person, names, statement=claiming, params=params
+                    session, person, names, statement=claiming, params=params, beside=beside
                 )
             else:
-                viewer, records, _ = await residents.load_with_state(session, person, names)
+                viewer, records, _ = await residents.load_with_state(session, person, names, beside=beside)
             storage.remember(session, names, records)
             await storage.get_state(key)
             return viewer
@@ -149,10 +155,11 @@ async def measure(
                 if step == "resident":
                     await residents.load(session, person)
                 return
-            pressed = step in ("press", "kept", "kept_apart")
+            pressed = step in ("press", "press_apart", "kept", "kept_apart")
             update_id = next(update_ids)
             folded = step in ("folded", "settings", "toggle") or (pressed and step != "kept_apart")
-            viewer = await person_read(session, update_id if folded else None)
+            beside = gate if pressed and step != "press_apart" else None
+            viewer = await person_read(session, update_id if folded else None, beside)
             if step in ("settings", "toggle"):
                 if step == "toggle":
                     await residents.set_notification(session, viewer.resident.id, "phases", False)
@@ -167,7 +174,7 @@ async def measure(
             elif step == "kept":
                 kept = [entry(page) or ""]
                 await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
-            elif not postgresql and step in ("folded", "press", "settings", "toggle"):
+            elif not postgresql and step in ("folded", "press", "press_apart", "settings", "toggle"):
                 await claim(session, 1, update_id)  # the row, written before the commit
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
@@ -192,6 +199,7 @@ async def measure(
             ("+ dedup, an INSERT of its own", step("claim")),
             ("dedup in the same SELECT: every update", step("folded")),
         ]
+        steps.append(("+ ballot press, the gate a SELECT of its own", step("press_apart")))
         steps.append(("+ ballot press", step("press")))
         steps.append(("+ its answer kept", step("kept")))
         if not postgresql:

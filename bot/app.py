@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import handlers
 from bot import metrics
 from bot.config import CitySpec, Settings, load_city
-from bot.features import Feature, pitches, views
+from bot.features import Feature, beside, pitches, views
 from bot.features import commands as manifest_commands
 from bot.i18n import N_, make_i18n, translate
 from bot.isolation import PersonLocks, redis_isolation
@@ -140,7 +140,7 @@ def make_dispatcher(
     dp.update.outer_middleware.unregister(dp.fsm)
     dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(DatabaseMiddleware(sessions, signal))
-    dp.update.outer_middleware(ResidentMiddleware(dp.fsm, frozenset(settings.staff_ids), views()))
+    dp.update.outer_middleware(ResidentMiddleware(dp.fsm, frozenset(settings.staff_ids), views(), beside()))
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_language or city.default_language))
     dp.update.outer_middleware(DedupMiddleware())  # after the locale: a redelivery is answered in it
     # a typed message's last answer goes in the webhook's reply, the prompt's closing note included

@@ -3,11 +3,11 @@
 A feature is its own folders (`handlers/<feature>/`, `bot/ui/<feature>/`, `bot/services/<feature>/`,
 its models and migration) plus one `Feature(...)` line in `FEATURES`. Everything the rest of the bot
 needs to know about it is declared here: its router, its main-menu entry, its staff-hub entry, its
-commands, its throttling rates, its presses and commands that only show something, the notification
-categories residents can turn off, its demo data and what it adds to a person's data export. The bot
-assembles itself from this list (`bot/app.py`, `handlers.routers()`, the main menu, the staff hub,
-`/settings`, the sandbox demo), so nothing else is edited when a feature lands. Modelled on Decidim's
-component manifests.
+commands, its throttling rates, its presses and commands that only show something, the reads its
+presses make first (made in the person's read), the notification categories residents can turn off,
+its demo data and what it adds to a person's data export. The bot assembles itself from this list
+(`bot/app.py`, `handlers.routers()`, the main menu, the staff hub, `/settings`, the sandbox demo), so
+nothing else is edited when a feature lands. Modelled on Decidim's component manifests.
 
 References to code are "module:attribute" strings, resolved when needed, so this module imports
 nothing of aiogram and can be read by services, the UI and the command line alike.
@@ -80,6 +80,10 @@ class Feature:
     # ("ib:list" for `BrowseCb(action=LIST, ...)`), a command as typed ("/help"); handled with no
     # transaction and not recorded (`bot.middlewares.resident`), so a write in one is refused
     views: tuple[str, ...] = ()
+    # reads a press's handler makes first, made in the person's read instead: "module:function", the
+    # function given a press's data and answering the read (`bot.services.residents.Beside`) with its
+    # parameters, or None for a press that makes none (`bot.middlewares.resident`)
+    beside: tuple[str, ...] = ()
 
 
 def resolve(reference: str) -> Any:
@@ -197,6 +201,7 @@ FEATURES: tuple[Feature, ...] = (
             "pbv:list",
             "pbv:open",
         ),
+        beside=("bot.ui.budgets.callbacks:ballot_gate",),
         notifications=(Category("implementation", N_("Implementation of projects I voted for")),),
         pitch=N_("🗳 vote on how the participatory budget is spent"),
         demo="bot.services.budgets.demo:seed_budget",
@@ -281,6 +286,11 @@ def pitches() -> list[str]:
 
 def views() -> tuple[str, ...]:
     return tuple(v for f in _active for v in f.views)
+
+
+def beside() -> tuple[Any, ...]:
+    """The functions of every feature's `beside`, resolved."""
+    return tuple(resolve(reference) for f in _active for reference in f.beside)
 
 
 def throttling_rates() -> dict[str, float]:

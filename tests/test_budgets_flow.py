@@ -21,7 +21,7 @@ from bot.services import budgets
 from bot.ui.budgets.callbacks import BallotAction, BallotCb
 from storage.models import BudgetBallot, BudgetPot, FsmRecord, ProcessPhase, utcnow
 from tests.budget_fixtures import Seeded, seed, stored_ballots
-from tests.conftest import running_bot
+from tests.conftest import running_bot, statements_run
 from tests.flows import ACCEPT, LANGUAGE, fetch, onboard
 
 MENU = "🗳 Budget vote"
@@ -101,6 +101,28 @@ async def test_vote_in_turkish_with_the_lira_formatted_the_turkish_way(meydan: M
     [(code, chosen)] = await _ballots(meydan)
     assert chosen == (seeded.projects["1"], seeded.projects["3"])
     assert code in receipt.text and "₺900.000" in receipt.text
+
+
+async def test_a_ballot_press_reads_its_pot_with_the_person(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """Every press of a pot's ballot (its page, a card, a tick, the review) reads the pot's gate in the
+    statement that reads the person, the update's first, and no statement of its own; a press with no
+    pot (my open pots) reads none beside the person."""
+    await _seed(meydan)
+    john = await onboard(sandbox, name="John", lang="en", district="Karşıyaka", neighborhood="Bostanlı")
+    await john.say("/menu")
+    statements = statements_run(meydan.sessions.kw["bind"])
+    gate = "budget_ballots.pot_id = budget_pots.id"  # the gate's join to the person's ballot
+    await john.press(MENU)
+    assert not [s for s in statements if gate in s]
+    await john.press("City budget")
+    await john.press("Shade over the bazaar")
+    await john.press("Add to my ballot")
+    await john.press("Back to the projects")
+    await john.press("Review and confirm (1)")
+    gates = [s for s in statements if gate in s]
+    assert len(gates) == 5
+    assert all("fsm_state" in s and "residents" in s for s in gates), gates
+    assert "Shade over the bazaar" in (await john.last_message()).text
 
 
 async def test_vote_in_english_with_every_refusal_explained(meydan: Meydan, sandbox) -> None:  # noqa: ANN001

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from bot.services import budgets, privacy, processes
+from bot.services import budgets, geography, privacy, processes, residents
 from bot.services.budgets import rules, staff
 from storage.models import (
     BudgetBallot,
@@ -214,6 +214,95 @@ async def test_the_gate_reads_the_pot_as_values_and_sees_changes_not_yet_flushed
         with pytest.raises(budgets.VotingNotOpen) as none:
             await budgets.gate(session, ayse, seeded.city)
         assert none.value.state is None
+
+
+async def _gated(session, person, pot_id: int):  # noqa: ANN001, ANN202
+    """What the gate answers: the pot, the ballot and the verification asked, or the refusal."""
+    try:
+        found = await budgets.gate(session, person, pot_id)
+    except budgets.BudgetError as refused:
+        return type(refused).__name__, str(refused)
+    return found
+
+
+async def _read_with_gate(session, telegram_id: int, pot_id: int):  # noqa: ANN001, ANN202
+    """The person read as an update of a press of pot `pot_id` reads them: the gate beside."""
+    viewer, _records, _extra = await residents.load_with_state(
+        session, telegram_id, (), beside=(budgets.GATE_BESIDE, {"pot_id": pot_id})
+    )
+    return viewer.resident
+
+
+async def test_the_gate_read_beside_the_person_answers_as_its_own_read(sessions) -> None:  # noqa: ANN001
+    """A ballot press reads its pot's gate in the person's read: for a pot of the person's neighborhood,
+    district or city, another neighborhood's, one that does not exist, with a ballot confirmed from a
+    deleted account, and for a resident with no neighborhood, the gate answers from it, with no
+    statement of its own, what it answers reading for itself."""
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        ayse = await resident(session, 501)
+        await budgets.confirm(session, ayse, seeded.city, [seeded.projects["1"]])
+        await privacy.delete_account(session, ayse)
+        await resident(session, 501)  # back, with the ballot of her deleted account
+        await resident(session, 502, "karsiyaka", "bostanli")
+        await residents.get_or_create(session, 503)  # not set up: no neighborhood, no identity yet
+    pots = (seeded.city, seeded.district, seeded.hood, seeded.other_hood, 999_999)
+    answers = []
+    for telegram_id in (501, 502, 503):
+        for pot_id in pots:
+            async with sessions.begin() as session:
+                person = await _read_with_gate(session, telegram_id, pot_id)
+                selects = selects_run(session.get_bind())
+                beside = await _gated(session, person, pot_id)
+                assert selects == []
+                assert await _gated(session, person, pot_id) == beside  # a second ask reads for itself
+                assert len(selects) == 1
+                answers.append(beside)
+    city = answers[0]
+    assert city.ballot is not None and city.pot.id == seeded.city and city.pending is None
+    assert [isinstance(a, budgets.Gate) for a in answers] == [
+        *(True, True, True, False, False),  # Ayşe of Pazaryeri, Konak
+        *(True, False, False, True, False),  # John of Bostanlı
+        *(True, False, False, False, False),  # nobody's neighborhood: the city's pot only
+    ]
+    assert answers[5].ballot is None
+
+
+async def test_the_gate_read_beside_the_person_stands_only_as_it_was_read(sessions) -> None:  # noqa: ANN001
+    """The values read beside the person serve the first ask only, and only for the pot they were read
+    for, the resident as they were read, and while the session has changed nothing: otherwise the gate
+    reads for itself and sees what changed."""
+    async with sessions.begin() as session:
+        seeded = await seed(session)
+        await resident(session, 501)
+    async with sessions.begin() as session:
+        person = await _read_with_gate(session, 501, seeded.city)
+        selects = selects_run(session.get_bind())
+        await budgets.gate(session, person, seeded.hood)  # another pot
+        assert len(selects) == 1
+        await budgets.gate(session, person, seeded.city)  # taken by the first ask, whatever its pot
+        assert len(selects) == 2
+    async with sessions.begin() as session:
+        person = await _read_with_gate(session, 501, seeded.hood)
+        elsewhere = await geography.by_keys(session, "karsiyaka", "bostanli")
+        person.neighborhood_id = elsewhere.id  # moved, not flushed yet
+        with pytest.raises(budgets.NotYourPot):
+            await budgets.gate(session, person, seeded.hood)
+        await session.rollback()
+    async with sessions.begin() as session:
+        person = await _read_with_gate(session, 501, seeded.city)
+        voting = ProcessPhase.process_id == seeded.process_id, ProcessPhase.kind == "voting"
+        phase = await session.scalar(select(ProcessPhase).where(*voting))
+        phase.ends_at = utcnow() - timedelta(minutes=1)
+        await session.flush()  # a change of the session's own, flushed: the read beside it no longer stands
+        with pytest.raises(budgets.VotingNotOpen):
+            await budgets.gate(session, person, seeded.city)
+        await session.rollback()
+    async with sessions.begin() as session:
+        person = await _read_with_gate(session, 501, seeded.city)
+        pot = await session.get(BudgetPot, seeded.city)
+        pot.budget = 7_000_000  # pending: the gate's read flushes it first and sees it
+        assert (await budgets.gate(session, person, seeded.city)).pot.budget == 7_000_000
 
 
 async def test_changing_a_ballot_keeps_one_ballot_and_the_last_counts(sessions) -> None:  # noqa: ANN001

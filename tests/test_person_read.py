@@ -9,7 +9,7 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.middlewares.dedup import claimed_column, unseen_column
-from bot.services import geography, residents, roles
+from bot.services import budgets, geography, residents, roles
 from storage.db import current_session
 from storage.fsm import SQLStorage
 from tests.conftest import STAFF_ID, compiled_once, selects_run, statements_run
@@ -44,7 +44,9 @@ async def test_the_state_the_boxes_and_the_resident_with_each_role_come_in_one_s
             viewer, records, extra = await residents.load_with_state(session, 4321, names)
             assert extra == ()
             # plain values, the state's row and the draft's box ("notes" has no row)
-            assert sorted(records) == sorted([(names[0], "Form:title", {}), (names[1], None, {"pot": [3, 5]})])
+            assert sorted(records) == sorted(
+                [(names[0], "Form:title", {}), (names[1], None, {"pot": [3, 5]})]
+            )
             storage.remember(session, names, records)
             assert await storage.get_state(KEY) == "Form:title"
             assert await storage.get_data(drafts) == {"pot": [3, 5]}
@@ -83,6 +85,7 @@ def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, ke
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
         compiled_once(read.direct(keys).statement, dialect)
+        compiled_once(read.direct(keys, budgets.GATE_BESIDE).statement, dialect)  # a ballot press's
 
 
 async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # noqa: ANN001

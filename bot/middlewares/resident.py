@@ -6,10 +6,13 @@ same context, the same per-person lock, the same `state` and `raw_state`), and l
 inside the lock as well. When the state is kept in the database (`SQLStorage`), the state's rows and
 the resident are read in one statement, the first of the update's transaction
 (`residents.load_with_state`): every update of a private chat reads both, and one round trip is cheaper
-than two. With the state in Redis, the state comes from Redis and the resident from the database. The
-same statement claims the update for `DedupMiddleware`, which reads the outcome from `dedup.CLAIMED`: on
-PostgreSQL it writes the claim (`dedup.claimed_column`), on SQLite it reads whether the update was
-claimed before and the claim is written later in the transaction (`dedup.unseen_column`).
+than two. A press whose handler reads something first has that read made in the same statement too,
+where its feature declares it (`Feature.beside`: a ballot press, its pot's gate), and the service
+takes it from there (`residents.taken_beside`). With the state in Redis, the state comes from Redis
+and the resident from the database. The same statement claims the update for `DedupMiddleware`, which
+reads the outcome from `dedup.CLAIMED`: on PostgreSQL it writes the claim (`dedup.claimed_column`), on
+SQLite it reads whether the update was claimed before and the claim is written later in the
+transaction (`dedup.unseen_column`).
 
 The update's transaction is committed inside the lock when the handler returns, or rolled back there if
 anything raises: an update of the same person waits for the lock, so it begins after this commit and
@@ -28,7 +31,7 @@ again with the claim and handled from its start.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -55,12 +58,28 @@ _CLAIMING = {
 
 class ResidentMiddleware(BaseMiddleware):
     def __init__(
-        self, fsm: FSMContextMiddleware, staff_ids: frozenset[int], views: tuple[str, ...] = ()
+        self,
+        fsm: FSMContextMiddleware,
+        staff_ids: frozenset[int],
+        views: tuple[str, ...] = (),
+        beside: tuple[Callable[[str], tuple[residents.Beside, Mapping[str, Any]] | None], ...] = (),
     ) -> None:
         self._fsm = fsm
         self._staff_ids = staff_ids
         self._views = frozenset(views)  # a press's data is one of these or begins with one and ":"
         self._view_prefixes = tuple(f"{view}:" for view in views)
+        self._beside = beside  # the features' reads beside the person's, by a press's data
+
+    def _beside_of(self, event: TelegramObject) -> tuple[residents.Beside, Mapping[str, Any]] | None:
+        """The read a feature's press makes first, to make in the person's read (`Feature.beside`)."""
+        query = event.callback_query if isinstance(event, Update) else None
+        if query is None or query.data is None:
+            return None
+        for read in self._beside:
+            found = read(query.data)
+            if found is not None:
+                return found
+        return None
 
     def _is_view(self, event: TelegramObject) -> bool:
         """Whether the update is a press or a command declared as a view: a press's data is one of
@@ -142,10 +161,12 @@ class ResidentMiddleware(BaseMiddleware):
         claim: bool = True,
     ) -> residents.Viewer:
         """Read the resident, with the state's rows when the storage is `SQLStorage` (kept for the
-        update), and claim the update (unless not to `claim` it), in one statement."""
+        update) and what the press reads first (`Feature.beside`), and claim the update (unless not to
+        `claim` it), in one statement."""
         session: AsyncSession = data["session"]
         storage = self._fsm.storage
         names = storage.read_with(key) if isinstance(storage, SQLStorage) else []
+        beside = self._beside_of(event)
         dialect = session.get_bind().dialect.name
         claiming = _CLAIMING.get(dialect) if claim and isinstance(event, Update) else None
         if claiming is not None:
@@ -153,13 +174,19 @@ class ResidentMiddleware(BaseMiddleware):
             if dialect == "postgresql":
                 params["at"] = utcnow()
             viewer, records, (claimed,) = await residents.load_with_state(
-                session, telegram_id, names, staff_ids=self._staff_ids, statement=claiming, params=params
+                session,
+                telegram_id,
+                names,
+                staff_ids=self._staff_ids,
+                statement=claiming,
+                params=params,
+                beside=beside,
             )
             data[CLAIMED] = bool(claimed)
             data[UNWRITTEN] = bool(claimed) and dialect == "sqlite"
         else:
             viewer, records, _ = await residents.load_with_state(
-                session, telegram_id, names, staff_ids=self._staff_ids
+                session, telegram_id, names, staff_ids=self._staff_ids, beside=beside
             )
         if isinstance(storage, SQLStorage):
             storage.remember(session, names, records)

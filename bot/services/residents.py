@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    event,
     false,
     func,
     inspect,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from bot.config import LANGUAGES
@@ -169,6 +170,7 @@ _RESIDENT = tuple(attribute.columns[0] for attribute in _COLUMNS)
 _KEYS = tuple(attribute.key for attribute in _COLUMNS)
 _WIDTH = len(_RESIDENT)
 _ID = _RESIDENT.index(Resident.__table__.c.id)  # where the row's id is, None when there is no resident
+_RESIDENT_AT = {key: index for index, key in enumerate(_KEYS)}  # where each attribute's value is
 _MANAGER = Resident._sa_class_manager  # noqa: SLF001 - the mapped class's instrumentation, as the ORM loads
 _MAPPER = Resident.__mapper__
 
@@ -226,39 +228,92 @@ def _grants(text: str | None) -> frozenset[tuple[str, int | None]]:
 _STATE = FsmRecord.__table__
 
 
+@dataclass(frozen=True, eq=False)
+class Beside:
+    """A read a feature's handler makes first, made in the person's read instead (`PersonRead`): one
+    round trip less for every press that makes it. The update's press says which (`bot.features`,
+    `Feature.beside`) and binds its parameters; the service that would make the read takes the values
+    (`taken_beside`) and reads for itself only where they are not there or no longer stand.
+
+    `columns` are read beside the person's, one value each for the whole read; `join` adds to the read's
+    FROM (whose resident's columns it may use, as `Resident.__table__.c`) the outer joins those columns
+    come from, joins that make one row at most. `depends` names the resident's attributes the read used:
+    the values stand for the resident they were read for, as they were then (`taken_beside`)."""
+
+    name: str
+    columns: tuple[ColumnElement[Any], ...] = field(repr=False)
+    join: Callable[[Select[Any]], Select[Any]] = field(repr=False)
+    depends: tuple[str, ...] = ()
+
+
+# where the session keeps the reads made beside the person's, by name, until one is taken
+_BESIDE = "meydan_beside"
+
+
 class PersonRead:
     """The statement an update begins with: the resident of the bound `telegram_id` with their roles
     (as one text, `_GRANTS`), the rows of the conversation state (`storage.fsm.SQLStorage`) whose keys
     are given (none with the state kept elsewhere) as plain values (`FSM_ROW`), and `columns` beside
-    them, each one value for the whole read. One statement is one round trip to the database where
-    these reads were several. The join from one constant row keeps a row when there is neither
-    resident nor state (a person's first update); each of their state's rows is a row of the result.
+    them, each one value for the whole read; then, where an update's press asks for one, the columns of
+    a read `Beside` the person's. One statement is one round trip to the database where these reads
+    were several. The join from one constant row keeps a row when there is neither resident nor state
+    (a person's first update); each of their state's rows is a row of the result.
 
     The keys are bound one parameter each, `key IN (:key_0, :key_1)`, in a statement built once for
-    each number of keys (a storage reads the same number on every update): an expanding parameter is
-    rendered into the SQL again at every execution, about a fiftieth of a ballot press's CPU."""
+    each number of keys (a storage reads the same number on every update) and each `Beside`: an
+    expanding parameter is rendered into the SQL again at every execution, about a fiftieth of a ballot
+    press's CPU."""
 
     def __init__(self, *columns: ColumnElement[Any]) -> None:
-        self._columns = columns
-        self._built: dict[int, Direct] = {}
+        self.columns = columns
+        self._built: dict[tuple[int, Beside | None], Direct] = {}
 
-    def direct(self, keys: int) -> Direct:
-        """The read for `keys` keys of the state, the resident's columns (`_RESIDENT`) first."""
-        built = self._built.get(keys)
+    def direct(self, keys: int, beside: Beside | None = None) -> Direct:
+        """The read for `keys` keys of the state, the resident's columns (`_RESIDENT`) first, with
+        `beside`'s columns last."""
+        built = self._built.get((keys, beside))
         if built is None:
             one_row = select(literal(1).label("one")).subquery("one_row")
             rows = _STATE.c.key.in_([bindparam(f"key_{i}") for i in range(keys)]) if keys else false()
-            built = self._built[keys] = Direct(
-                select(*_RESIDENT, *FSM_ROW, _GRANTS, *self._columns)
+            read = (
+                select(*_RESIDENT, *FSM_ROW, _GRANTS, *self.columns, *(beside.columns if beside else ()))
                 .select_from(one_row)
                 .outerjoin(Resident, Resident.telegram_id == bindparam("telegram_id"))
                 .outerjoin(_STATE, rows)
             )
+            built = self._built[(keys, beside)] = Direct(beside.join(read) if beside else read)
         return built
 
     @staticmethod
     def params(telegram_id: int, keys: Sequence[str]) -> dict[str, Any]:
         return {"telegram_id": telegram_id, **{f"key_{i}": key for i, key in enumerate(keys)}}
+
+
+def taken_beside(
+    session: AsyncSession, beside: Beside, params: Mapping[str, Any], resident: Resident
+) -> Sequence[Any] | None:
+    """The values of `beside` read with the person's in this session, for the service that would read
+    them: once (a second ask reads anew), and only where they still stand for a read made now. They are
+    None where they were not read, or with other parameters, for a resident whose `depends` have changed
+    since (a neighborhood moved, an identity given), or once the session has changes of its own, pending
+    or flushed (a read would see them: `storage.direct` flushes first). A change written past the ORM
+    (a Core statement) is not seen: the service takes them at an update's start, before its handler
+    changes anything, as every press that reads them beside does."""
+    kept = session.info.get(_BESIDE)
+    found = kept.pop(beside.name, None) if kept else None
+    if found is None or session.new or session.dirty or session.deleted:
+        return None
+    read_with, used, values = found
+    now = instance_state(resident).dict  # an attribute expired since (a rollback) is not there: no match
+    if read_with != params or used != tuple(now.get(name, _BESIDE) for name in beside.depends):
+        return None
+    return values
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_beside(session: Session, _context: Any) -> None:
+    """A session's changes flushed: what was read beside the person no longer stands (`taken_beside`)."""
+    session.info.pop(_BESIDE, None)
 
 
 _WITH_STATE = PersonRead()
@@ -319,21 +374,30 @@ async def load_with_state(
     staff_ids: frozenset[int] = frozenset(),
     statement: PersonRead | None = None,
     params: Mapping[str, Any] | None = None,
+    beside: tuple[Beside, Mapping[str, Any]] | None = None,
 ) -> tuple[Viewer, list[tuple[str, str | None, Any]], tuple[Any, ...]]:
     """`load`, with the rows of the conversation state named `keys` (those that exist: key, state and
     data) read in the same statement. `statement`, a `PersonRead` with more columns (bound
-    with `params`), gives their values as the third item."""
-    if not keys and statement is None:  # nothing beside the resident: no join from the constant row
+    with `params`), gives their values as the third item. `beside`, a `Beside` and its parameters, is
+    read in the same statement too and kept in the session for the service that takes it
+    (`taken_beside`)."""
+    if not keys and statement is None and beside is None:  # nothing beside the resident: no join
         resident, grants = await _with_roles(session, telegram_id)
         return await _loaded(session, telegram_id, resident, grants, staff_ids), [], ()
     read = _WITH_STATE if statement is None else statement
     bound = {**PersonRead.params(telegram_id, keys), **(params or {})}
-    found, resident = await _person_rows(session, read.direct(len(keys)), bound)
+    if beside is not None:
+        bound.update(beside[1])
+    found, resident = await _person_rows(session, read.direct(len(keys), beside and beside[0]), bound)
     first = found[0]  # at least one row: the constant row's
     key, state, data, grants = _WIDTH, _WIDTH + 1, _WIDTH + 2, _WIDTH + 3
     records = [(row[key], row[state], row[data]) for row in found if row[key] is not None]
+    extra = grants + 1 + len(read.columns)
+    if beside is not None:
+        used = tuple(first[_RESIDENT_AT[name]] for name in beside[0].depends)
+        session.info.setdefault(_BESIDE, {})[beside[0].name] = (dict(beside[1]), used, first[extra:])
     viewer = await _loaded(session, telegram_id, resident, _grants(first[grants]), staff_ids)
-    return viewer, records, tuple(first[grants + 1 :])
+    return viewer, records, tuple(first[grants + 1 : extra])
 
 
 async def _loaded(

@@ -18,14 +18,14 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, cast, delete, func, select
+from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.config import LANGUAGES
-from bot.services import audit, processes
+from bot.services import audit, processes, residents
 from bot.services.budgets import rules, verification
 from bot.services.budgets.rules import (  # noqa: F401 - the rules are part of the budgets API
     APPROVAL,
@@ -493,21 +493,47 @@ _POT, _PROCESS, _PHASE, _BALLOT, _HOOD = (
 _POT_COLUMNS = tuple(f.name for f in fields(BallotPot) if f.name != "process")
 _PROCESS_COLUMNS = tuple(f.name for f in fields(BallotProcess) if f.name != "phases")
 _BALLOT_COLUMNS = tuple(f.name for f in fields(ConfirmedBallot))
-_GATE = Direct(
-    select(
+
+
+def _gate_columns(hood: ColumnElement[Any]) -> tuple[ColumnElement[Any], ...]:
+    """What the gate reads, in `_gate_row`'s order: the district of the neighborhood `hood` last."""
+    return (
         *(_POT.c[name] for name in _POT_COLUMNS),
         *(_PROCESS.c[name] for name in _PROCESS_COLUMNS),
         _PHASE.c.starts_at,
         _PHASE.c.ends_at,
         *(_BALLOT.c[name] for name in _BALLOT_COLUMNS),
-        select(_HOOD.c.district_id).where(_HOOD.c.id == bindparam("hood")).scalar_subquery(),
+        select(_HOOD.c.district_id).where(_HOOD.c.id == hood).scalar_subquery(),
     )
+
+
+# the pot with its process and voting phase, joined to a FROM where the pot's id is bound `pot_id`
+_POT_PROCESS = _POT.join(_PROCESS, _PROCESS.c.id == _POT.c.process_id).outerjoin(
+    _PHASE, and_(_PHASE.c.process_id == _PROCESS.c.id, _PHASE.c.kind == rules.VOTING)
+)
+_GATE = Direct(
+    select(*_gate_columns(bindparam("hood")))
     .select_from(
-        _POT.join(_PROCESS, _PROCESS.c.id == _POT.c.process_id)
-        .outerjoin(_PHASE, and_(_PHASE.c.process_id == _PROCESS.c.id, _PHASE.c.kind == rules.VOTING))
-        .outerjoin(_BALLOT, and_(_BALLOT.c.pot_id == _POT.c.id, _BALLOT.c.identity == bindparam("identity")))
+        _POT_PROCESS.outerjoin(
+            _BALLOT, and_(_BALLOT.c.pot_id == _POT.c.id, _BALLOT.c.identity == bindparam("identity"))
+        )
     )
     .where(_POT.c.id == bindparam("pot_id"))
+)
+
+# `_GATE` made in the person's read, for a ballot press of a pot (`bot.ui.budgets.callbacks`): the
+# resident's neighborhood and identity (`identity_of`, here in SQL) are the read's own columns
+_RESIDENTS = Resident.__table__
+_IDENTITY = func.coalesce(
+    _RESIDENTS.c.identity, literal_column("'resident:'", Text) + cast(_RESIDENTS.c.id, Text)
+)
+GATE_BESIDE = residents.Beside(
+    "budgets.gate",
+    _gate_columns(_RESIDENTS.c.neighborhood_id),
+    lambda read: read.outerjoin(_POT_PROCESS, _POT.c.id == bindparam("pot_id")).outerjoin(
+        _BALLOT, and_(_BALLOT.c.pot_id == _POT.c.id, _BALLOT.c.identity == _IDENTITY)
+    ),
+    depends=("id", "identity", "neighborhood_id"),
 )
 
 
@@ -549,11 +575,15 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
     resident's neighborhood and the person's confirmed ballot (by identity, so from any of their
     accounts), as plain values (`BallotPot`, `ConfirmedBallot`): every ballot screen and action starts
     here, and a press reads nothing else of the ballot (its projects are kept: `ballot_projects`; the
-    choices of the confirmed ballot are read only when no draft stands in for them)."""
+    choices of the confirmed ballot are read only when no draft stands in for them). A press of a pot's
+    ballot has it read in the person's read, the update's first statement (`GATE_BESIDE`), and this
+    takes those values where they stand (`residents.taken_beside`)."""
     hood = resident.neighborhood_id
-    values = {"pot_id": pot_id, "hood": hood, "identity": identity_of(resident)}
-    row = await _GATE.one_or_none(session, values)
+    row = residents.taken_beside(session, GATE_BESIDE, {"pot_id": pot_id}, resident)
     if row is None:
+        values = {"pot_id": pot_id, "hood": hood, "identity": identity_of(resident)}
+        row = await _GATE.one_or_none(session, values)
+    if row is None or row[0] is None:  # no such pot (read beside the person: its columns are null)
         raise NotYourPot(f"pot {pot_id}")
     pot, ballot, district = _gate_row(row)
     if not _is_open_to(pot, hood, district):  # district: None without a neighborhood
