@@ -602,9 +602,12 @@ async def test_browse_page_sort_filter_and_support_once(unscheduled: Meydan, san
     assert f"#{made[3]}" in page.text and "Bostanlı" in page.text
     await john.press("By neighborhood")
     await john.press("All neighborhoods")
+    opened = len(statements)
     await john.press(f"#{made[6]}")
     card = await john.last_message()
     assert card.photo is not None and "Fikir numara 6" in card.caption and "Supporters: 0" in card.caption
+    [read] = statements[opened:]  # the card is read in the person's read (`ideas.CARD_BESIDE`)
+    assert "FROM (SELECT" in read and "residents" in read and "themes" in read, read
     answer = await john.press("Support · 0")
     assert "You support this idea" in answer.text
     card = await john.last_message()

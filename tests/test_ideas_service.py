@@ -16,7 +16,7 @@ from bot.services.ideas import _CARD, _list_statements
 from bot.services.ideas.moderation import PUBLISHED_LIST
 from bot.services.ideas.rules import VISIBLE
 from storage.models import AuditEntry, District, Idea, IdeaSupport, Neighborhood, Resident, Theme, utcnow
-from tests.conftest import compiled_once
+from tests.conftest import compiled_once, statements_run
 
 CITY = load_city(DEFAULT_CITY_FILE)
 
@@ -387,6 +387,55 @@ async def test_support_is_given_once_per_person_and_only_to_published_ideas(sess
             await ideas.set_support(session, 999_999, fan, True)
 
 
+async def test_an_idea_card_read_beside_the_person_answers_as_its_own_read(sessions) -> None:  # noqa: ANN001
+    """A press that opens an idea's card reads the card in the person's read: for an idea the person
+    supports (from an account they deleted, too), one they do not, their own, one not published, one of
+    another process and one that does not exist, `card` answers from it, with no statement of its own,
+    what it answers reading for itself."""
+    from bot.services import privacy
+
+    async with sessions.begin() as session:
+        hood = await _hood(session)
+        staff = await _staff(session, 91, hood)
+        author = await _resident(session, 10, hood)
+        fan = await _resident(session, 11, hood)
+        theme = await _theme(session)
+        process = await _open_process(session)
+        other = await _open_process(session, key="other")
+        published = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
+        await ideas.approve(session, published.id, staff.id)
+        second = await ideas.submit(session, author, _draft(process.id, theme.id, "Çeşme"), CITY.bounds)
+        await ideas.approve(session, second.id, staff.id)
+        waiting = await ideas.submit(session, author, _draft(process.id, theme.id, "Gölge"), CITY.bounds)
+        await ideas.set_support(session, published.id, fan, True)
+        await privacy.delete_account(session, fan)
+        await _resident(session, 11, hood)  # back: the support of the deleted account is still theirs
+    cases = [(published.id, process.id), (second.id, process.id), (waiting.id, process.id)]
+    cases += [(published.id, other.id), (999_999, process.id)]
+    answers = []
+    for telegram_id in (11, 10, 91):
+        for idea_id, process_id in cases:
+            async with sessions.begin() as session:
+                viewer, _records, _extra = await residents.load_with_state(
+                    session,
+                    telegram_id,
+                    (),
+                    beside=(ideas.CARD_BESIDE, {"idea_id": idea_id, "process_id": process_id}),
+                )
+                statements = statements_run(session.get_bind())
+                beside = await ideas.card(session, idea_id, process_id, viewer.resident)
+                assert statements == []
+                assert await ideas.card(session, idea_id, process_id, viewer.resident) == beside
+                assert len(statements) == 1  # the second ask reads for itself
+                answers.append(beside)
+    shown = [None if a is None else (a.idea.title, a.supports, a.supported) for a in answers]
+    assert shown == [
+        *(("Parka bank", 1, True), ("Çeşme", 0, False), None, None, None),  # the fan, back
+        *(("Parka bank", 1, False), ("Çeşme", 0, False), None, None, None),  # the author
+        *(("Parka bank", 1, False), ("Çeşme", 0, False), None, None, None),  # staff
+    ]
+
+
 async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions, monkeypatch) -> None:  # noqa: ANN001
     """The read that locks the idea may predate the lock's grant on PostgreSQL. Here the support changes
     between the read and the write, behind the press's back, both ways: what the press asked for is
@@ -729,9 +778,13 @@ async def test_every_decision_the_author_hears_of_in_their_language(sessions) ->
         project = await ideas.make_project(session, target.id, staff.id)
         notice = await ideas.notice_for_author(session, project, "en")
         assert notice.lang == "tr" and "belediye projesine dönüştü" in notice.render()
-        hidden = await ideas.hide(session, (await sent(english, "Something else")).id, staff.id, reason_key="spam")
+        hidden = await ideas.hide(
+            session, (await sent(english, "Something else")).id, staff.id, reason_key="spam"
+        )
         notice = await ideas.notice_for_author(session, hidden, "tr")  # hiding tells the author why
-        assert notice.lang == "en" and "hidden" in notice.render() and "advertising or spam" in notice.render()
+        assert (
+            notice.lang == "en" and "hidden" in notice.render() and "advertising or spam" in notice.render()
+        )
         shown = await ideas.unhide(session, hidden.id, staff.id)
         notice = await ideas.notice_for_author(session, shown, "tr", ideas.Decision.UNHIDE)
         assert notice.lang == "en" and "can be seen again" in notice.render()

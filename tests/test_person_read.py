@@ -9,7 +9,7 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.middlewares.dedup import claimed_column, unseen_column
-from bot.services import budgets, geography, residents, roles
+from bot.services import budgets, geography, ideas, residents, roles
 from storage.db import current_session
 from storage.fsm import SQLStorage
 from tests.conftest import STAFF_ID, compiled_once, selects_run, statements_run
@@ -85,7 +85,8 @@ def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, ke
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
         compiled_once(read.direct(keys).statement, dialect)
-        compiled_once(read.direct(keys, budgets.GATE_BESIDE).statement, dialect)  # a ballot press's
+        for beside in (budgets.GATE_BESIDE, ideas.CARD_BESIDE):  # a ballot press's, an idea card's
+            compiled_once(read.direct(keys, beside).statement, dialect)
 
 
 async def test_on_postgresql_the_read_claims_the_update(sessions) -> None:  # noqa: ANN001

@@ -82,7 +82,7 @@ async def by_theme(query: CallbackQuery, callback_data: BrowseCb, session: Async
 async def view(
     query: CallbackQuery, callback_data: BrowseCb, session: AsyncSession, viewer: Viewer, lang: str
 ) -> None:
-    found = await ideas.card(session, callback_data.idea, callback_data.process, viewer.resident.id)
+    found = await ideas.card(session, callback_data.idea, callback_data.process, viewer.resident)
     if found is None:
         raise Refusal(_("This idea is not published (any more)."))
     idea, count, supported = found.idea, found.supports, found.supported

@@ -15,14 +15,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.config import Bounds
 from bot.i18n import N_
-from bot.services import processes
+from bot.services import processes, residents
 from bot.services.errors import DomainError, NotAllowed  # noqa: F401 - ideas.NotAllowed
 from bot.services.ideas import rules
 from bot.services.ideas.rules import (  # noqa: F401 - the rules are part of the ideas API
@@ -384,22 +384,22 @@ _SUPPORTS = (
 _HOOD, _HOOD_DISTRICT = _HOODS.alias("hood"), _DISTRICTS.alias("hood_district")
 _SPOT, _SPOT_DISTRICT = _HOODS.alias("spot"), _DISTRICTS.alias("spot_district")
 _SHOWN_COLUMNS = tuple(_IDEAS.c[name] for name in ShownIdea.__dataclass_fields__ if name in _IDEAS.c)
-_SHOWN = (
-    select(
-        *_SHOWN_COLUMNS,
-        _THEMES.c.key,
-        _THEMES.c.names,
-        _HOOD.c.name,
-        _HOOD_DISTRICT.c.name,
-        _SPOT.c.name,
-        _SPOT_DISTRICT.c.name,
-    )
-    .join_from(_IDEAS, _THEMES, _THEMES.c.id == _IDEAS.c.theme_id)
+_SHOWN_FROM = (
+    _IDEAS.join(_THEMES, _THEMES.c.id == _IDEAS.c.theme_id)
     .join(_HOOD, _HOOD.c.id == _IDEAS.c.neighborhood_id)
     .outerjoin(_HOOD_DISTRICT, _HOOD_DISTRICT.c.id == _HOOD.c.district_id)
     .outerjoin(_SPOT, _SPOT.c.id == _IDEAS.c.place_id)
     .outerjoin(_SPOT_DISTRICT, _SPOT_DISTRICT.c.id == _SPOT.c.district_id)
 )
+_SHOWN = select(
+    *_SHOWN_COLUMNS,
+    _THEMES.c.key,
+    _THEMES.c.names,
+    _HOOD.c.name,
+    _HOOD_DISTRICT.c.name,
+    _SPOT.c.name,
+    _SPOT_DISTRICT.c.name,
+).select_from(_SHOWN_FROM)
 _SHOWN_WIDTH = len(_SHOWN_COLUMNS) + 6
 
 
@@ -443,11 +443,49 @@ _CARD = Direct(
 )
 _SUPPORT_COUNT = Direct(select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == bindparam("idea_id")))
 
+# `_CARD` made in the person's read, for a press that opens an idea's card (`bot.ui.ideas.callbacks`):
+# the person is the read's resident, and their other rows (`same_person`) are found by another name
+# for the same table
+_RESIDENTS = Resident.__table__
+_ALSO = _RESIDENTS.alias("also")
+CARD_BESIDE = residents.Beside(
+    "ideas.card",
+    (
+        *_SHOWN.selected_columns,
+        _SUPPORTS,
+        select(_IDEA_SUPPORTS.c.idea_id)
+        .where(
+            _IDEA_SUPPORTS.c.idea_id == _IDEAS.c.id,
+            _IDEA_SUPPORTS.c.resident_id.in_(
+                select(_ALSO.c.id)
+                .where(or_(_ALSO.c.id == _RESIDENTS.c.id, _ALSO.c.identity == _RESIDENTS.c.identity))
+                .correlate(_RESIDENTS)
+            ),
+        )
+        .exists(),
+    ),
+    lambda read: read.outerjoin(
+        _SHOWN_FROM,
+        and_(
+            _IDEAS.c.id == bindparam("idea_id"),
+            _IDEAS.c.process_id == bindparam("process_id"),
+            _status_in(VISIBLE),
+        ),
+    ),
+    depends=("id", "identity"),
+)
 
-async def card(session: AsyncSession, idea_id: int, process_id: int, resident_id: int) -> Card | None:
-    """`visible`, `support_count` and `supports` in one statement."""
-    params = {"idea_id": idea_id, "process_id": process_id, "person": resident_id}
-    row = await _CARD.first(session, params)
+
+async def card(session: AsyncSession, idea_id: int, process_id: int, resident: Resident) -> Card | None:
+    """`visible`, `support_count` and `supports` in one statement; a press that opens the card has it
+    read in the person's read (`CARD_BESIDE`), and this takes those values where they stand
+    (`residents.taken_beside`)."""
+    params = {"idea_id": idea_id, "process_id": process_id}
+    row = residents.taken_beside(session, CARD_BESIDE, params, resident)
+    if row is None:
+        row = await _CARD.first(session, {**params, "person": resident.id})
+    elif row[0] is None:  # no such idea visible in that process: its columns are null
+        row = None
     return Card(_shown(row), row[_SHOWN_WIDTH] or 0, bool(row[_SHOWN_WIDTH + 1])) if row else None
 
 

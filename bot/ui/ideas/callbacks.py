@@ -4,9 +4,12 @@ names cost nothing of the 64 bytes). Never trusted: every handler re-checks thro
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.services import ideas
+from bot.services.residents import Beside
 from bot.ui.callbacks import Id
 
 
@@ -54,6 +57,21 @@ class BrowseCb(CallbackData, prefix="ib"):
     theme: Id = 0
     page: Id = 0
     idea: Id = 0
+
+
+_OPEN_CARD = f"{BrowseCb.__prefix__}{BrowseCb.__separator__}{BrowseAction.VIEW}{BrowseCb.__separator__}"
+
+
+def idea_card(data: str) -> tuple[Beside, dict[str, Any]] | None:
+    """A press that opens an idea's card has the card read in the person's read (`ideas.CARD_BESIDE`):
+    it is all its handler reads. Data that does not unpack is left to the router."""
+    if not data.startswith(_OPEN_CARD):
+        return None
+    try:
+        press = BrowseCb.unpack(data)
+    except (TypeError, ValueError):
+        return None
+    return (ideas.CARD_BESIDE, {"idea_id": press.idea, "process_id": press.process}) if press.idea else None
 
 
 class ModAction(StrEnum):
