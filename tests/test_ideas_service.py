@@ -354,14 +354,17 @@ async def test_similar_ideas_are_published_ones_of_the_same_neighborhood_and_pro
 # --- supporting ------------------------------------------------------------------------------------
 
 
+async def _supporting(session):  # noqa: ANN001, ANN202
+    """Staff, an author and a fan, all of Pazaryeri; the green theme and an open process."""
+    hood = await _hood(session)
+    staff = await _staff(session, 91, hood)
+    author, fan = await _resident(session, 10, hood), await _resident(session, 11, hood)
+    return hood, staff, author, fan, await _theme(session), await _open_process(session)
+
+
 async def test_support_is_given_once_per_person_and_only_to_published_ideas(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
-        hood = await _hood(session)
-        staff = await _staff(session, 91, hood)
-        author = await _resident(session, 10, hood)
-        fan = await _resident(session, 11, hood)
-        theme = await _theme(session)
-        process = await _open_process(session)
+        _, staff, author, fan, theme, process = await _supporting(session)
         idea = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
         with pytest.raises(ideas.NotSupportable):  # pending
             await ideas.set_support(session, idea.id, fan, True)
@@ -395,12 +398,7 @@ async def test_an_idea_card_read_beside_the_person_answers_as_its_own_read(sessi
     from bot.services import privacy
 
     async with sessions.begin() as session:
-        hood = await _hood(session)
-        staff = await _staff(session, 91, hood)
-        author = await _resident(session, 10, hood)
-        fan = await _resident(session, 11, hood)
-        theme = await _theme(session)
-        process = await _open_process(session)
+        hood, staff, author, fan, theme, process = await _supporting(session)
         other = await _open_process(session, key="other")
         published = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
         await ideas.approve(session, published.id, staff.id)

@@ -161,3 +161,31 @@ async def test_an_update_from_a_group_is_still_claimed_once(meydan, sandbox) -> 
     assert not [s for s in statements if "FROM residents" in s]  # nobody's read in a group
     async with meydan.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == before + 2
+
+
+def test_a_press_names_the_read_made_beside_the_person() -> None:
+    """Which presses have a read made in the person's read (`Feature.beside`), with what: a ballot press
+    of a pot its gate, the press that opens an idea its card; another button's data, one with no pot or
+    idea, or data that does not unpack (left to the router, which refuses it) none."""
+    from bot.features import beside
+    from bot.ui.budgets.callbacks import BallotAction, BallotCb
+    from bot.ui.ideas.callbacks import BrowseAction, BrowseCb
+
+    def asked(data: str):  # noqa: ANN202
+        found = [read(data) for read in beside()]
+        return next(((b.name, params) for b, params in filter(None, found)), None)
+
+    tick = BallotCb(action=BallotAction.ADD, pot=3, project=7).pack()
+    assert asked(tick) == ("budgets.gate", {"pot_id": 3})
+    opened = BrowseCb(action=BrowseAction.VIEW, process=2, idea=9).pack()
+    assert asked(opened) == ("ideas.card", {"idea_id": 9, "process_id": 2})
+    for none in (
+        BallotCb(action=BallotAction.HOME).pack(),  # my open pots: no pot
+        BrowseCb(action=BrowseAction.LIST, process=2).pack(),  # a page of ideas
+        BrowseCb(action=BrowseAction.SUPPORT, process=2, idea=9).pack(),  # locks the idea: its own read
+        "pb:add:zz:1:0",  # forged
+        "pb:add:99999999999:1:0",
+        "pbs:pot:3",  # staff's budget buttons
+        "ib:view:2:new:0:0:0",  # too short
+    ):
+        assert asked(none) is None, none

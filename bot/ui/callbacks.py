@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
@@ -10,6 +10,22 @@ from pydantic import Field
 # an id or a page number in button data: a plain non-negative 32-bit integer, so forged data such as
 # "hood:100000000000000000000" fails to unpack (the press is "out of date") instead of reaching the database
 Id = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+Pressed = TypeVar("Pressed", bound=CallbackData)
+
+
+def pressed(factory: type[Pressed], data: str, action: str | None = None) -> Pressed | None:
+    """A press's data unpacked by `factory` when it is one of its buttons (with `action`, when given, as
+    its first field); None for another button's, or data that does not unpack (left to the router)."""
+    head = f"{factory.__prefix__}{factory.__separator__}"
+    if action is not None:
+        head += f"{action}{factory.__separator__}"
+    if not data.startswith(head):
+        return None
+    try:
+        return factory.unpack(data)
+    except (TypeError, ValueError):
+        return None
 
 
 class LangCb(CallbackData, prefix="lang"):

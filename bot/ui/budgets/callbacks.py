@@ -10,7 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.services import budgets
 from bot.services.residents import Beside
-from bot.ui.callbacks import Id
+from bot.ui.callbacks import Id, pressed
 
 
 class BallotAction(StrEnum):
@@ -33,19 +33,11 @@ class BallotCb(CallbackData, prefix="pb"):
     page: Id = 0
 
 
-_BALLOT_PRESS = f"{BallotCb.__prefix__}{BallotCb.__separator__}"
-
-
 def ballot_gate(data: str) -> tuple[Beside, dict[str, Any]] | None:
     """A press of a pot's ballot has the pot's gate read in the person's read (`budgets.GATE_BESIDE`):
-    every one of them starts there. Data that does not unpack is left to the router."""
-    if not data.startswith(_BALLOT_PRESS):
-        return None
-    try:
-        pot = BallotCb.unpack(data).pot
-    except (TypeError, ValueError):
-        return None
-    return (budgets.GATE_BESIDE, {"pot_id": pot}) if pot else None
+    every one of them starts there."""
+    press = pressed(BallotCb, data)
+    return (budgets.GATE_BESIDE, {"pot_id": press.pot}) if press is not None and press.pot else None
 
 
 class VerifyStaffAction(StrEnum):

@@ -10,7 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 
 from bot.services import ideas
 from bot.services.residents import Beside
-from bot.ui.callbacks import Id
+from bot.ui.callbacks import Id, pressed
 
 
 class IdeaAction(StrEnum):
@@ -59,19 +59,13 @@ class BrowseCb(CallbackData, prefix="ib"):
     idea: Id = 0
 
 
-_OPEN_CARD = f"{BrowseCb.__prefix__}{BrowseCb.__separator__}{BrowseAction.VIEW}{BrowseCb.__separator__}"
-
-
 def idea_card(data: str) -> tuple[Beside, dict[str, Any]] | None:
     """A press that opens an idea's card has the card read in the person's read (`ideas.CARD_BESIDE`):
-    it is all its handler reads. Data that does not unpack is left to the router."""
-    if not data.startswith(_OPEN_CARD):
+    it is all its handler reads."""
+    press = pressed(BrowseCb, data, BrowseAction.VIEW)
+    if press is None or not press.idea:
         return None
-    try:
-        press = BrowseCb.unpack(data)
-    except (TypeError, ValueError):
-        return None
-    return (ideas.CARD_BESIDE, {"idea_id": press.idea, "process_id": press.process}) if press.idea else None
+    return ideas.CARD_BESIDE, {"idea_id": press.idea, "process_id": press.process}
 
 
 class ModAction(StrEnum):
