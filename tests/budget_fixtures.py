@@ -135,7 +135,7 @@ async def my_ballot(
     refuse."""
     ballot = await session.scalar(
         select(BudgetBallot).where(
-            BudgetBallot.pot_id == pot_id, BudgetBallot.identity == budgets.identity_of(person)
+            BudgetBallot.pot_id == pot_id, BudgetBallot.identity == residents.person_key(person)
         )
     )
     return None if ballot is None else (ballot, await _chosen(session, ballot))

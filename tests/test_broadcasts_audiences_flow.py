@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.app import Meydan
 from bot.i18n import translate
-from bot.services import budgets, residents, roles
+from bot.services import residents, roles
 from bot.services.geography import by_keys
 from bot.ui.forms import FormCb
 from storage.models import BudgetBallot, Idea, OutboxDelivery, Resident, Theme
@@ -56,7 +56,7 @@ async def _town(meydan: Meydan, sandbox, lang: str):  # noqa: ANN001, ANN202
                    (seeded.city, "Blocked")]  # fmt: skip
         for number, (pot_id, name) in enumerate(ballots):
             person = await session.get(Resident, ids[name])
-            session.add(BudgetBallot(pot_id=pot_id, identity=budgets.identity_of(person), resident_id=person.id,
+            session.add(BudgetBallot(pot_id=pot_id, identity=residents.person_key(person), resident_id=person.id,
                                      receipt=f"r{number}"))  # fmt: skip
             if pot_id == seeded.city:
                 session.add(Idea(process_id=seeded.process_id, author_id=person.id, theme_id=theme.id,

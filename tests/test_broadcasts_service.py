@@ -167,7 +167,7 @@ async def _voters_and_authors(session, made: dict[str, int]) -> dict[str, int]: 
     ]  # fmt: skip
     for number, (pot_id, who) in enumerate(ballots):
         person = await session.get(Resident, made[who])
-        session.add(BudgetBallot(pot_id=pot_id, identity=budgets.identity_of(person), resident_id=person.id,
+        session.add(BudgetBallot(pot_id=pot_id, identity=residents.person_key(person), resident_id=person.id,
                                  receipt=f"r{number}"))  # fmt: skip
     session.add(BudgetBallot(pot_id=seeded.city, identity="pb:1:7", resident_id=None, receipt="imported",
                              voter_label="7"))  # fmt: skip

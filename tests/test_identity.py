@@ -5,12 +5,14 @@ TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, select
 
 from bot.config import DEFAULT_CITY_FILE, load_city
 from bot.services import ideas, privacy, processes, residents, roles
+from bot.services.residents import same_person
 from storage.models import (
     District,
     Idea,
@@ -134,6 +136,38 @@ async def test_the_anonymous_row_keeps_the_identity_and_nothing_of_the_telegram_
         values = [getattr(row, column.key) for column in Resident.__table__.columns]
         assert telegram_id not in values
         assert not any(str(telegram_id) in str(value) for value in values)
+
+
+async def test_the_rows_of_a_person_are_found_by_id_and_beside_their_row_alike(sessions) -> None:  # noqa: ANN001
+    table = Resident.__table__
+    async with sessions.begin() as session:
+        first = await _resident(session, 11)
+        again = await _come_back(session, first)
+        other = await _resident(session, 12)
+        assert await residents.person_ids(session, again.id) == {first.id, again.id}
+        assert await residents.person_ids(session, other.id) == {other.id}
+
+        async def beside(row: Resident, *of: ColumnElement[Any]) -> set[int]:
+            """The ids among these rows that `same_person` finds for `row` in a read of `row`'s own."""
+            found = select(table.c.id).where(table.c.id == row.id)
+            rows = {first.id, again.id, other.id}
+            return {i for i in rows if await session.scalar(found.where(literal(i).in_(same_person(*of))))}
+
+        for of in ((table.c.id, table.c.identity), (table.c.id,)):
+            assert await beside(again, *of) == {first.id, again.id}
+            assert await beside(other, *of) == {other.id}
+
+
+async def test_the_person_key_is_the_same_in_python_and_in_sql(sessions) -> None:  # noqa: ANN001
+    async with sessions.begin() as session:
+        known = await _resident(session, 13)
+        bare = Resident(telegram_id=None, identity=None)  # a row without identity: keyed by its id
+        session.add(bare)
+        await session.flush()
+        for row in (known, bare):
+            key = await session.scalar(select(residents.PERSON_KEY).where(Resident.id == row.id))
+            assert key == residents.person_key(row)
+        assert residents.person_key(bare) == f"resident:{bare.id}"
 
 
 async def test_a_support_given_before_deleting_still_counts_after_coming_back(sessions) -> None:  # noqa: ANN001

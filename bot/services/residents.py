@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Text,
     and_,
     bindparam,
     cast,
@@ -102,13 +103,44 @@ async def identify(session: AsyncSession, resident: Resident) -> None:
         resident.identity = identity_of(await identity_key(session), resident.telegram_id)
 
 
-def same_person(resident_id: int | BindParameter[int]) -> Select[tuple[int]]:
+_PEOPLE = Resident.__table__
+
+
+def same_person(
+    resident_id: int | BindParameter[int] | ColumnElement[int], identity: ColumnElement[str] | None = None
+) -> Select[tuple[int]]:
     """The ids of every resident row of the person behind `resident_id`: that row, and the anonymous
     rows their deleted accounts left with the same identity. Use it in a rule as
-    `Idea.author_id.in_(same_person(resident.id))`, or with a `bindparam` in a statement built once."""
-    table = Resident.__table__  # over the table: in a statement otherwise of tables, no ORM execution
-    identity = select(table.c.identity).where(table.c.id == resident_id).scalar_subquery()
-    return select(table.c.id).where(or_(table.c.id == resident_id, table.c.identity == identity))
+    `Idea.author_id.in_(same_person(resident.id))`, or with a `bindparam` in a statement built once.
+
+    In a statement that reads the resident's own row (a read `Beside` the person's), give that row's
+    columns, `same_person(table.c.id, table.c.identity)` over `Resident.__table__`: the rows are then
+    found beside it, by identity, with no read of the identity by id. The rows are read from a table of
+    their own name, so the resident's row in the statement is never mistaken for them."""
+    rows = _PEOPLE.alias("person_rows")
+    if identity is None:
+        row = _PEOPLE.alias("person_row")
+        identity = (
+            select(row.c.identity).where(row.c.id == resident_id).correlate_except(row).scalar_subquery()
+        )
+    return (
+        select(rows.c.id)
+        .where(or_(rows.c.id == resident_id, rows.c.identity == identity))
+        .correlate_except(rows)
+    )
+
+
+def person_key(resident: Resident) -> str:
+    """The text key of the person behind a row, for a "one per person" row keyed by text (a ballot):
+    the identity (the keyed hash that outlives the account); a row without one (never the case for a
+    person who talks to the bot) by row id. `PERSON_KEY` is the same in SQL."""
+    return resident.identity or f"resident:{resident.id}"
+
+
+# `person_key` of the row of `Resident.__table__` in a statement (a read `Beside` the person's)
+PERSON_KEY: ColumnElement[str] = func.coalesce(
+    _PEOPLE.c.identity, literal_column("'resident:'", Text) + cast(_PEOPLE.c.id, Text)
+)
 
 
 async def person_ids(session: AsyncSession, resident_id: int) -> set[int]:
@@ -308,6 +340,24 @@ def taken_beside(
     if read_with != params or used != tuple(now.get(name, _BESIDE) for name in beside.depends):
         return None
     return values
+
+
+async def read_beside(
+    session: AsyncSession,
+    beside: Beside,
+    params: Mapping[str, Any],
+    resident: Resident,
+    alone: Direct,
+    more: Mapping[str, Any],
+) -> Sequence[Any] | None:
+    """The row of a read that a press may have had made beside the person's: `beside`'s values where
+    they stand (`taken_beside`), else the first row of `alone`, the same read as a statement of its
+    own, run now with `params` and `more`. None where there is no row: read alone, none came; read
+    beside, the outer joins found nothing, so the first column (a key of the row) is null."""
+    row = taken_beside(session, beside, params, resident)
+    if row is None:
+        return await alone.first(session, {**params, **more})
+    return None if row[0] is None else row
 
 
 @event.listens_for(Session, "after_flush")

@@ -18,7 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, delete, func, literal_column, select
+from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -454,7 +454,7 @@ async def open_pots(session: AsyncSession, resident: Resident, now: datetime | N
         if span is None or span.state(now) != processes.OPEN or not _is_open_to(pot, hood, district):
             continue
         found.append(pot)
-    identity = identity_of(resident)
+    identity = residents.person_key(resident)
     voted = set(
         await session.scalars(
             select(BudgetBallot.pot_id).where(
@@ -522,16 +522,12 @@ _GATE = Direct(
 )
 
 # `_GATE` made in the person's read, for a ballot press of a pot (`bot.ui.budgets.callbacks`): the
-# resident's neighborhood and identity (`identity_of`, here in SQL) are the read's own columns
-_RESIDENTS = Resident.__table__
-_IDENTITY = func.coalesce(
-    _RESIDENTS.c.identity, literal_column("'resident:'", Text) + cast(_RESIDENTS.c.id, Text)
-)
+# resident's neighborhood and person key (`residents.PERSON_KEY`) are the read's own columns
 GATE_BESIDE = residents.Beside(
     "budgets.gate",
-    _gate_columns(_RESIDENTS.c.neighborhood_id),
+    _gate_columns(Resident.__table__.c.neighborhood_id),
     lambda read: read.outerjoin(_POT_PROCESS, _POT.c.id == bindparam("pot_id")).outerjoin(
-        _BALLOT, and_(_BALLOT.c.pot_id == _POT.c.id, _BALLOT.c.identity == _IDENTITY)
+        _BALLOT, and_(_BALLOT.c.pot_id == _POT.c.id, _BALLOT.c.identity == residents.PERSON_KEY)
     ),
     depends=("id", "identity", "neighborhood_id"),
 )
@@ -577,13 +573,11 @@ async def gate(session: AsyncSession, resident: Resident, pot_id: int, now: date
     here, and a press reads nothing else of the ballot (its projects are kept: `ballot_projects`; the
     choices of the confirmed ballot are read only when no draft stands in for them). A press of a pot's
     ballot has it read in the person's read, the update's first statement (`GATE_BESIDE`), and this
-    takes those values where they stand (`residents.taken_beside`)."""
+    takes those values where they stand (`residents.read_beside`)."""
     hood = resident.neighborhood_id
-    row = residents.taken_beside(session, GATE_BESIDE, {"pot_id": pot_id}, resident)
-    if row is None:
-        values = {"pot_id": pot_id, "hood": hood, "identity": identity_of(resident)}
-        row = await _GATE.one_or_none(session, values)
-    if row is None or row[0] is None:  # no such pot (read beside the person: its columns are null)
+    more = {"hood": hood, "identity": residents.person_key(resident)}
+    row = await residents.read_beside(session, GATE_BESIDE, {"pot_id": pot_id}, resident, _GATE, more)
+    if row is None:  # no such pot
         raise NotYourPot(f"pot {pot_id}")
     pot, ballot, district = _gate_row(row)
     if not _is_open_to(pot, hood, district):  # district: None without a neighborhood
@@ -678,12 +672,6 @@ def _on_ballot(projects: Sequence[BudgetProject | OnBallot], chosen: Sequence[in
 # --- the ballot ------------------------------------------------------------------------------------
 
 
-def identity_of(resident: Resident) -> str:
-    """The one-person key of a ballot: the resident's identity (the keyed hash that outlives the
-    account); a resident without one (never the case for a person who talks to the bot) by row id."""
-    return resident.identity or f"resident:{resident.id}"
-
-
 async def tick(
     session: AsyncSession,
     resident: Resident,
@@ -772,7 +760,7 @@ async def confirm_view(
     refusal = rules.refusal_to_confirm(view.limits, view.cart)
     if refusal is not None:
         raise refusal
-    ballot = await _upsert(session, view.pot.id, identity_of(resident), resident, now)
+    ballot = await _upsert(session, view.pot.id, residents.person_key(resident), resident, now)
     await session.execute(delete(BudgetChoice).where(BudgetChoice.ballot_id == ballot.id))
     session.add_all(
         BudgetChoice(ballot_id=ballot.id, project_id=p, position=i) for i, p in enumerate(view.chosen)

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import geography
-from bot.services.budgets import identity_of, pot_name, title
+from bot.services.budgets import pot_name, title
 from bot.services.privacy import exporter
+from bot.services.residents import person_key
 from storage.models import BudgetBallot, BudgetChoice, BudgetPot, BudgetProject, Resident
 
 
@@ -20,7 +21,7 @@ async def export_ballots(session: AsyncSession, resident: Resident) -> list[dict
     ballots = await session.execute(
         select(BudgetBallot, BudgetPot)
         .join(BudgetPot, BudgetPot.id == BudgetBallot.pot_id)
-        .where(BudgetBallot.identity == identity_of(resident))
+        .where(BudgetBallot.identity == person_key(resident))
         .order_by(BudgetBallot.id)
     )
     found = []

@@ -444,10 +444,8 @@ _CARD = Direct(
 _SUPPORT_COUNT = Direct(select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == bindparam("idea_id")))
 
 # `_CARD` made in the person's read, for a press that opens an idea's card (`bot.ui.ideas.callbacks`):
-# the person is the read's resident, and their other rows (`same_person`) are found by another name
-# for the same table
+# the person is the read's resident, their other rows found beside it (`same_person`)
 _RESIDENTS = Resident.__table__
-_ALSO = _RESIDENTS.alias("also")
 CARD_BESIDE = residents.Beside(
     "ideas.card",
     (
@@ -456,11 +454,7 @@ CARD_BESIDE = residents.Beside(
         select(_IDEA_SUPPORTS.c.idea_id)
         .where(
             _IDEA_SUPPORTS.c.idea_id == _IDEAS.c.id,
-            _IDEA_SUPPORTS.c.resident_id.in_(
-                select(_ALSO.c.id)
-                .where(or_(_ALSO.c.id == _RESIDENTS.c.id, _ALSO.c.identity == _RESIDENTS.c.identity))
-                .correlate(_RESIDENTS)
-            ),
+            _IDEA_SUPPORTS.c.resident_id.in_(same_person(_RESIDENTS.c.id, _RESIDENTS.c.identity)),
         )
         .exists(),
     ),
@@ -478,14 +472,9 @@ CARD_BESIDE = residents.Beside(
 
 async def card(session: AsyncSession, idea_id: int, process_id: int, resident: Resident) -> Card | None:
     """`visible`, `support_count` and `supports` in one statement; a press that opens the card has it
-    read in the person's read (`CARD_BESIDE`), and this takes those values where they stand
-    (`residents.taken_beside`)."""
+    read in the person's read (`CARD_BESIDE`, taken by `residents.read_beside`)."""
     params = {"idea_id": idea_id, "process_id": process_id}
-    row = residents.taken_beside(session, CARD_BESIDE, params, resident)
-    if row is None:
-        row = await _CARD.first(session, {**params, "person": resident.id})
-    elif row[0] is None:  # no such idea visible in that process: its columns are null
-        row = None
+    row = await residents.read_beside(session, CARD_BESIDE, params, resident, _CARD, {"person": resident.id})
     return Card(_shown(row), row[_SHOWN_WIDTH] or 0, bool(row[_SHOWN_WIDTH + 1])) if row else None
 
 
