@@ -101,6 +101,14 @@ async def test_vote_in_turkish_with_the_lira_formatted_the_turkish_way(meydan: M
     [(code, chosen)] = await _ballots(meydan)
     assert chosen == (seeded.projects["1"], seeded.projects["3"])
     assert code in receipt.text and "₺900.000" in receipt.text
+    # the confirmed ballot is found by the person's key in the read beside them, and said in Turkish
+    statements = statements_run(meydan.sessions.kw["bind"])
+    await ayse.press("Oy pusulamı değiştir")
+    page = await ayse.last_message()
+    assert f"Oyunuzu kullandınız (makbuz {code})" in page.text
+    assert "✅ 1 · Shade over the bazaar (tr) · ₺2.150.000" in _labels(page)
+    [gate] = [s for s in statements if "budget_ballots.pot_id = budget_pots.id" in s]
+    assert "fsm_state" in gate and "residents" in gate
 
 
 async def test_a_ballot_press_reads_its_pot_with_the_person(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
