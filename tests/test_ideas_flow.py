@@ -608,10 +608,16 @@ async def test_browse_page_sort_filter_and_support_once(unscheduled: Meydan, san
     assert card.photo is not None and "Fikir numara 6" in card.caption and "Supporters: 0" in card.caption
     [read] = statements[opened:]  # the card is read in the person's read (`ideas.CARD_BESIDE`)
     assert "FROM (SELECT" in read and "residents" in read and "themes" in read, read
+    opened = len(statements)
     answer = await john.press("Support · 0")
     assert "You support this idea" in answer.text
     card = await john.last_message()
     assert "Supporters: 1" in card.caption and "You support this · 1" in _labels(card)[0]
+    counts = [s for s in statements[opened:] if "count(*)" in s and "idea_supports" in s]
+    if meydan.sessions.kw["bind"].dialect.name == "postgresql":  # the count in the insert's statement
+        assert len(counts) == 1 and "INSERT INTO idea_supports" in counts[0], counts
+    else:
+        assert len(counts) == 1 and counts[0].startswith("SELECT count(*)"), counts
     await asyncio.sleep(0.8)
     await john.press("You support this")
     assert "Supporters: 0" in (await john.last_message()).caption
@@ -1247,7 +1253,9 @@ async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox)
         assert await ideas.support_count(session, second) == 1
 
 
-async def test_a_support_delivered_again_counts_once_and_its_edit_is_made_again(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+async def test_a_support_delivered_again_counts_once_and_its_edit_is_made_again(
+    meydan: Meydan, sandbox
+) -> None:  # noqa: ANN001
     process_id = await _process(meydan)
     idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_967)
     john, card = await _johns_card(sandbox, idea)

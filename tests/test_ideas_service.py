@@ -455,13 +455,22 @@ async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions,
         def __init__(self, write) -> None:  # noqa: ANN001
             self.write = write
 
-        async def execute(self, session, values):  # noqa: ANN001, ANN202
+        async def _behind(self, session) -> None:  # noqa: ANN001
             if behind:
                 await session.execute(text(behind.pop()))
+
+        async def execute(self, session, values):  # noqa: ANN001, ANN202
+            await self._behind(session)
             return await self.write.execute(session, values)
 
+        async def scalar(self, session, values):  # noqa: ANN001, ANN202 - the write and the count (PostgreSQL)
+            await self._behind(session)
+            return await self.write.scalar(session, values)
+
     monkeypatch.setattr(ideas, "_UNSUPPORT", Meanwhile(ideas._UNSUPPORT))  # noqa: SLF001
-    monkeypatch.setattr(ideas, "_SUPPORT", {key: Meanwhile(write) for key, write in ideas._SUPPORT.items()})  # noqa: SLF001
+    monkeypatch.setattr(ideas, "_SUPPORT", Meanwhile(ideas._SUPPORT))  # noqa: SLF001
+    changed = {given: Meanwhile(write) for given, write in ideas._CHANGED_AND_COUNTED.items()}  # noqa: SLF001
+    monkeypatch.setattr(ideas, "_CHANGED_AND_COUNTED", changed)
     made = (
         "INSERT INTO idea_supports (idea_id, resident_id, created_at) "
         f"VALUES ({idea_id}, {fan_id}, '2026-01-01')"
@@ -475,6 +484,40 @@ async def test_a_support_asked_for_holds_whatever_was_stored_meanwhile(sessions,
             fan = await session.get(Resident, fan_id)
             assert await ideas.set_support(session, idea_id, fan, given) == (given, int(given))
         assert not behind
+
+
+async def test_people_supporting_one_idea_at_once_each_see_the_count_after_theirs(sessions) -> None:  # noqa: ANN001
+    """Supports given at once, and one taken back: the idea's lock makes them one after another, so
+    each press's count is the supports after its own change (on PostgreSQL counted in the change's
+    statement), and the last is what is stored."""
+    async with sessions.begin() as session:
+        hood = await _hood(session)
+        staff = await _staff(session, 93, hood)
+        author = await _resident(session, 70, hood)
+        fans = [await _resident(session, 71 + n, hood) for n in range(5)]
+        theme = await _theme(session)
+        process = await _open_process(session)
+        idea = await ideas.submit(session, author, _draft(process.id, theme.id), CITY.bounds)
+        await ideas.approve(session, idea.id, staff.id)
+        idea_id, fan_ids = idea.id, [fan.id for fan in fans]
+        assert await ideas.set_support(session, idea_id, fans[0], True) == (True, 1)
+
+    async def press(fan_id: int, given: bool) -> int:
+        async with sessions.begin() as session:
+            fan = await session.get(Resident, fan_id)
+            supported, count = await ideas.set_support(session, idea_id, fan, given)
+            assert supported is given
+            await asyncio.sleep(0.05)  # the idea stays locked a moment: the others wait for it
+            return count
+
+    counts = await asyncio.gather(press(fan_ids[0], False), *(press(fan_id, True) for fan_id in fan_ids[1:]))
+    # one after another from one support: with k supports before the one taken back, the supports count
+    # 2 … k+1, the one taken back k, the rest k+1 … 4
+    taken_back = counts[0]
+    expected = [*range(2, taken_back + 2), taken_back, *range(taken_back + 1, 5)]
+    assert sorted(counts) == sorted(expected), counts
+    async with sessions() as session:
+        assert await ideas.support_count(session, idea_id) == 4
 
 
 async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001

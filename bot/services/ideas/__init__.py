@@ -742,12 +742,11 @@ _TO_SUPPORT = Direct(
     .where(_IDEAS.c.id == bindparam("idea_id"))
     .with_for_update(of=_IDEAS)
 )
-_UNSUPPORT = Direct(
-    delete(_IDEA_SUPPORTS).where(
-        _IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"),
-        _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON)),
-    )
+_UNSUPPORT_ROWS = delete(_IDEA_SUPPORTS).where(
+    _IDEA_SUPPORTS.c.idea_id == bindparam("idea_id"),
+    _IDEA_SUPPORTS.c.resident_id.in_(same_person(_PERSON)),
 )
+_UNSUPPORT = Direct(_UNSUPPORT_ROWS)
 # the support's row, unless the person (any row of theirs) supports the idea already; the values typed
 # as their columns, as `values()` would bind them
 _SUPPORT_ROW = select(
@@ -762,14 +761,30 @@ _SUPPORT_ROW = select(
     )
     .exists()
 )
-_SUPPORT = {  # on PostgreSQL or not
-    on_postgresql: Direct(
-        dialect.insert(_IDEA_SUPPORTS)
-        .from_select(["idea_id", "resident_id", "created_at"], _SUPPORT_ROW)
-        .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
-    )
+_SUPPORT_INSERT = {  # on PostgreSQL or not
+    on_postgresql: dialect.insert(_IDEA_SUPPORTS)
+    .from_select(["idea_id", "resident_id", "created_at"], _SUPPORT_ROW)
+    .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
     for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
 }
+_SUPPORT = Direct(_SUPPORT_INSERT[False])
+
+
+def _changed_and_counted(change: Any, given: bool) -> Direct:
+    """On PostgreSQL, `change` (the insert of the person's support, `given`, or the delete) and the
+    idea's supports after it, in one statement: the change as a WITH, the count the supports the
+    statement's snapshot holds plus (or minus) the rows it changed, as a WITH's change is not seen by the
+    statement's own reads. The idea's row is locked by then (`_TO_SUPPORT`), so no other support of it
+    comes between."""
+    changed = change.returning(_IDEA_SUPPORTS.c.idea_id).cte("changed")
+    held = select(func.count()).where(_IDEA_SUPPORTS.c.idea_id == bindparam("idea_id")).scalar_subquery()
+    rows = select(func.count()).select_from(changed).scalar_subquery()
+    return Direct(select(held + rows if given else held - rows))
+
+
+# by whether the support is given
+_CHANGED_AND_COUNTED = {True: _changed_and_counted(_SUPPORT_INSERT[True], True)}
+_CHANGED_AND_COUNTED[False] = _changed_and_counted(_UNSUPPORT_ROWS, False)
 
 
 async def set_support(
@@ -803,9 +818,10 @@ async def set_support_of(session: AsyncSession, idea_id: int, resident: Resident
     decision waits for the support, or the support sees the idea's new status and is refused. It is read
     with its places, whether it is the person's own and its process's neighborhood in that one
     statement; the support is then given (unless one of the person's rows has it already: one who comes
-    back after deleting their account does not support twice) or taken back in one more, and the count
-    read after the change (on PostgreSQL a count read with the lock could miss a support committed while
-    this update waited for it)."""
+    back after deleting their account does not support twice) or taken back, and the count read after
+    the change: on PostgreSQL in the change's statement (`_changed_and_counted`), on SQLite in one more
+    (on PostgreSQL a count read with the lock could miss a support committed while this update waited
+    for it)."""
     row = await _TO_SUPPORT.first(session, {"idea_id": idea_id, "person": resident.id})
     if row is None:
         raise NotFound("no such idea")
@@ -819,12 +835,13 @@ async def set_support_of(session: AsyncSession, idea_id: int, resident: Resident
         raise NotSupportable("the process is for another neighborhood")
     params: dict[str, Any] = {"idea_id": idea_id, "person": resident.id}
     if given:
-        statement = _SUPPORT[session.get_bind().dialect.name == "postgresql"]
         params["created_at"] = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        supports = await _CHANGED_AND_COUNTED[given].scalar(session, params)
     else:
-        statement = _UNSUPPORT
-    await statement.execute(session, params)
-    return Supported(idea, given, await support_count(session, idea_id))
+        await (_SUPPORT if given else _UNSUPPORT).execute(session, params)
+        supports = await support_count(session, idea_id)
+    return Supported(idea, given, supports)
 
 
 # --- moderation (bot/services/ideas/moderation.py; it uses the lookups above, hence last) -------------
