@@ -38,7 +38,10 @@ rows, each adding a step to the one before unless it says it stands in place of 
   read instead of a ballot's (`residents.settings`: the person's neighborhood, its district and their
   notification choices in one SELECT), its answer not kept;
 - **… + a notification turned first**: the same after the choice's upsert
-  (`residents.set_notification`), as a press on a notification's button makes.
+  (`residents.set_notification`), as a press on a notification's button makes;
+- **every update + an idea's support, given or taken back**: the row "dedup in the same SELECT" with
+  a support press's work instead of a screen's (`ideas.set_support_of`: the idea read and locked, the
+  support given or taken back, in turn, and the idea's supports counted), its answer not kept.
 
 Last, one statement alone inside an open transaction (an UPDATE of an update's row, as keeping an answer
 makes), per statement, by each way of running it: `AsyncSession.execute`, as a service runs most
@@ -64,7 +67,7 @@ from itertools import count
 from typing import Any
 
 from bench.common import best_of_table
-from bench.meydan import DATABASE_URL_VARIABLE, FIRST_PERSON_ID, Database, fresh_database
+from bench.meydan import DATABASE_URL_VARIABLE, FIRST_PERSON_ID, Database, add_ideas, fresh_database
 from bench.replay import FILE, prepare
 from bench.throughput import measure_echo
 
@@ -83,7 +86,7 @@ async def measure(
 
     from bot.middlewares.database import close_session
     from bot.middlewares.dedup import claim, claimed_column, entry, keep, keep_first, unseen_column
-    from bot.services import budgets, residents
+    from bot.services import budgets, ideas, residents
     from storage.db import current_session, make_engine
     from storage.fsm import SQLStorage
     from storage.models import utcnow
@@ -97,6 +100,9 @@ async def measure(
         key = StorageKey(bot_id=1, chat_id=person, user_id=person)
         draft = list(prepared.project_ids.values())[:2]
         update_ids = count(1)
+        async with sessions.begin() as session:
+            _process, (idea_id,) = await add_ideas(session, 1)
+        supported = [False]
         one = text("SELECT 1")
         rows = [
             [InlineKeyboardButton(text=f"☐ {n}. Zielony skwer {n}", callback_data=f"b:7:t:{n}")]
@@ -157,9 +163,12 @@ async def measure(
                 return
             pressed = step in ("press", "press_apart", "kept", "kept_apart")
             update_id = next(update_ids)
-            folded = step in ("folded", "settings", "toggle") or (pressed and step != "kept_apart")
+            folded = step in ("folded", "settings", "toggle", "support") or (pressed and step != "kept_apart")
             beside = gate if pressed and step != "press_apart" else None
             viewer = await person_read(session, update_id if folded else None, beside)
+            if step == "support":
+                supported[0] = not supported[0]
+                await ideas.set_support_of(session, idea_id, viewer.resident, supported[0])
             if step in ("settings", "toggle"):
                 if step == "toggle":
                     await residents.set_notification(session, viewer.resident.id, "phases", False)
@@ -174,7 +183,14 @@ async def measure(
             elif step == "kept":
                 kept = [entry(page) or ""]
                 await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
-            elif not postgresql and step in ("folded", "press", "press_apart", "settings", "toggle"):
+            elif not postgresql and step in (
+                "folded",
+                "press",
+                "press_apart",
+                "settings",
+                "toggle",
+                "support",
+            ):
                 await claim(session, 1, update_id)  # the row, written before the commit
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
@@ -206,6 +222,7 @@ async def measure(
             steps.append(("… the row claimed first", step("kept_apart")))
         steps.append(("every update + the settings screen", step("settings")))
         steps.append(("… + a notification turned first", step("toggle")))
+        steps.append(("every update + an idea's support, given or taken back", step("support")))
         statements = await one_statement(engine, sessions, postgresql, loops, repeats)
         figures: dict[str, list[float]] = {name: [] for name, _ in steps}
         try:

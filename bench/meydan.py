@@ -549,55 +549,72 @@ async def seed_residents(sessions: Any, people: int, hoods: Sequence[int], sprea
                 await residents.set_neighborhood(session, person, hoods[(n * spread) % len(hoods)])
 
 
-async def seed_ideas(url: str, people: int, ideas: int) -> int:
-    """Migrate, load the city, and write straight into the database: one citywide process open for ideas,
-    ``ideas`` published ideas by authors of their own, and the people ``FIRST_PERSON_ID`` onwards as
-    onboarded residents (Turkish and English alternately, neighborhoods spread over the city). Returns
-    the process's id."""
+async def add_ideas(session: Any, ideas: int) -> tuple[int, list[int]]:
+    """One citywide process open for ideas and ``ideas`` published ideas in it, by authors of their own
+    (Telegram ids from ``IDEA_AUTHORS``), written in ``session``: the process's id and the ideas' ids."""
     from datetime import timedelta
 
     from sqlalchemy import select
 
-    from bot.app import prepare_database
     from bot.services import ideas as ideas_service
     from bot.services import processes, residents
     from storage.models import Idea, Neighborhood, Theme, utcnow
 
+    now = utcnow()
+    hoods = list(
+        await session.scalars(
+            select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
+        )
+    )
+    themes = list(await session.scalars(select(Theme.id).order_by(Theme.position, Theme.id)))
+    process = await processes.create(
+        session,
+        key="bench-ideas",
+        names={"tr": "Birlikte Tasarlayalım", "en": "Design Together"},
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+    )
+    made = []
+    for n in range(ideas):
+        author = (await residents.get_or_create(session, IDEA_AUTHORS + n)).resident
+        residents.set_language(author, "tr")
+        await residents.accept_privacy(session, author)
+        hood = hoods[(n * 97) % len(hoods)]
+        await residents.set_neighborhood(session, author, hood)
+        idea = Idea(
+            process_id=process.id,
+            author_id=author.id,
+            neighborhood_id=hood,
+            theme_id=themes[n % len(themes)],
+            title=f"Fikir {n + 1}: mahalleye gölgelik ve bank",
+            description="Parkın güney ucuna gölgelik ve üç bank; yazın çocuklu aileler için.",
+            status=ideas_service.APPROVED,
+        )
+        session.add(idea)
+        made.append(idea)
+    await session.flush()
+    return process.id, [idea.id for idea in made]
+
+
+async def seed_ideas(url: str, people: int, ideas: int) -> int:
+    """Migrate, load the city, and write straight into the database: one citywide process open for ideas,
+    ``ideas`` published ideas by authors of their own (`add_ideas`), and the people ``FIRST_PERSON_ID``
+    onwards as onboarded residents (Turkish and English alternately, neighborhoods spread over the
+    city). Returns the process's id."""
+    from sqlalchemy import select
+
+    from bot.app import prepare_database
+    from storage.models import Neighborhood
+
     engine, sessions, _spec = await prepare_database(Settings(_env_file=None, database_url=url))
     try:
-        now = utcnow()
         async with sessions.begin() as session:
+            process_id, _ideas = await add_ideas(session, ideas)
             hoods = list(
                 await session.scalars(
                     select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
                 )
             )
-            themes = list(await session.scalars(select(Theme.id).order_by(Theme.position, Theme.id)))
-            process = await processes.create(
-                session,
-                key="bench-ideas",
-                names={"tr": "Birlikte Tasarlayalım", "en": "Design Together"},
-                opens_at=now - timedelta(days=1),
-                closes_at=now + timedelta(days=30),
-            )
-            for n in range(ideas):
-                author = (await residents.get_or_create(session, IDEA_AUTHORS + n)).resident
-                residents.set_language(author, "tr")
-                await residents.accept_privacy(session, author)
-                hood = hoods[(n * 97) % len(hoods)]
-                await residents.set_neighborhood(session, author, hood)
-                session.add(
-                    Idea(
-                        process_id=process.id,
-                        author_id=author.id,
-                        neighborhood_id=hood,
-                        theme_id=themes[n % len(themes)],
-                        title=f"Fikir {n + 1}: mahalleye gölgelik ve bank",
-                        description="Parkın güney ucuna gölgelik ve üç bank; yazın çocuklu aileler için.",
-                        status=ideas_service.APPROVED,
-                    )
-                )
-            process_id = process.id
         await seed_residents(sessions, people, hoods, spread=31)
     finally:
         await engine.dispose()
