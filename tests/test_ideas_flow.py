@@ -1254,8 +1254,9 @@ async def test_supporting_two_ideas_quickly_counts_both(meydan: Meydan, sandbox)
 
 
 async def test_a_support_delivered_again_counts_once_and_its_edit_is_made_again(
-    meydan: Meydan, sandbox
-) -> None:  # noqa: ANN001
+    meydan: Meydan,
+    sandbox,  # noqa: ANN001
+) -> None:
     process_id = await _process(meydan)
     idea = await _seed_idea(meydan, process_id, "Sahil yoluna çeşme", author_tg=100_000_967)
     john, card = await _johns_card(sandbox, idea)

@@ -131,10 +131,10 @@ def same_person(
 
 
 def person_key(resident: Resident) -> str:
-    """The text key of the person behind a row, for a "one per person" row keyed by text (a ballot):
-    the identity (the keyed hash that outlives the account); a row without one (never the case for a
-    person who talks to the bot) by row id. `PERSON_KEY` is the same in SQL."""
-    return resident.identity or f"resident:{resident.id}"
+    """The text key of the person behind a row, for a "one per person" row keyed by text (a ballot, a
+    verification): the identity (the keyed hash that outlives the account); a row without one (never
+    the case for a person who talks to the bot) by row id. `PERSON_KEY` is the same in SQL."""
+    return resident.identity if resident.identity is not None else f"resident:{resident.id}"
 
 
 # `person_key` of the row of `Resident.__table__` in a statement (a read `Beside` the person's)

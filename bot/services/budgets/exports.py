@@ -52,13 +52,12 @@ async def export_verifications(session: AsyncSession, resident: Resident) -> lis
     """The processes the person verified for (by their identity), how and when; never the hash of the
     phone number or code (it proves nothing to the person and would link them to the number)."""
     from bot.services import processes
-    from bot.services.budgets.verification import person
     from storage.models import Process, Verification
 
     rows = await session.execute(
         select(Verification, Process)
         .join(Process, Process.id == Verification.process_id)
-        .where(Verification.identity == person(resident))
+        .where(Verification.identity == person_key(resident))
         .order_by(Verification.id)
     )
     lang = resident.language or "en"

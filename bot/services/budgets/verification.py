@@ -79,11 +79,6 @@ async def code_key(session: AsyncSession, code: str) -> str:
     return _hash(await residents.identity_key(session), "code", code)
 
 
-def person(resident: Resident) -> str:
-    """Who verifies: the resident's identity (as the ballot's one-person key is)."""
-    return resident.identity or f"resident:{resident.id}"
-
-
 async def is_verified(session: AsyncSession, process_id: int, identity: str) -> bool:
     found = await session.scalar(
         select(Verification.id).where(
@@ -99,7 +94,7 @@ async def pending(session: AsyncSession, resident: Resident, process: Process | 
     level = process.verification or NONE
     if level == NONE:
         return None
-    verified = await is_verified(session, process.id, person(resident))
+    verified = await is_verified(session, process.id, residents.person_key(resident))
     return level if rules.must_verify(level, verified) else None
 
 
@@ -129,7 +124,7 @@ async def verify_phone(
     digits = rules.normalise_phone(phone)
     if digits is None:
         raise BadPhone("not a phone number")
-    identity = person(resident)
+    identity = residents.person_key(resident)
     if await is_verified(session, process.id, identity):
         return
     key = await phone_key(session, digits)
@@ -206,7 +201,7 @@ async def redeem_code(
     code at once exactly one changes the row (PostgreSQL makes the second wait for the first's row and
     re-reads it; SQLite runs one writer at a time)."""
     now = now or utcnow()
-    identity = person(resident)
+    identity = residents.person_key(resident)
     await _one_at_a_time(session, identity)
     if await is_verified(session, process.id, identity):
         raise AlreadyVerified(f"process {process.id}")
