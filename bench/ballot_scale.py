@@ -87,7 +87,14 @@ from bench.common import (
     percentile,
     running_emulator,
 )
-from bench.meydan import DATABASE_URL_VARIABLE, MeydanUnderTest, find_button, fresh_database, menu_or_matches
+from bench.meydan import (
+    DATABASE_URL_VARIABLE,
+    MeydanUnderTest,
+    active_hoods,
+    find_button,
+    fresh_database,
+    menu_or_matches,
+)
 from bench.replay import PREPARED_VARIABLE, Prepared, cast, meydan_on_prepared, prepare
 from bench.throughput import measure_echo
 from bot.sandbox.state import FIRST_PERSON_ID
@@ -307,7 +314,7 @@ async def seed_voters(
 
     from bot.services import residents
     from storage.db import make_engine, make_session_factory
-    from storage.models import BudgetBallot, BudgetChoice, Neighborhood, Resident, utcnow
+    from storage.models import BudgetBallot, BudgetChoice, Resident, utcnow
 
     if count <= 0:
         return 0.0
@@ -316,11 +323,7 @@ async def seed_voters(
     try:
         async with make_session_factory(engine).begin() as session:
             key = await residents.identity_key(session)
-            hoods = list(
-                await session.scalars(
-                    select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
-                )
-            )
+            hoods = await active_hoods(session)
         rng = random.Random(seed)
         now = utcnow()
         for first in range(first_telegram_id, first_telegram_id + count, CHUNK):

@@ -549,6 +549,16 @@ async def seed_residents(sessions: Any, people: int, hoods: Sequence[int], sprea
                 await residents.set_neighborhood(session, person, hoods[(n * spread) % len(hoods)])
 
 
+async def active_hoods(session: Any) -> list[int]:
+    """The ids of the city's active neighborhoods, in order."""
+    from sqlalchemy import select
+
+    from storage.models import Neighborhood
+
+    statement = select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
+    return list(await session.scalars(statement))
+
+
 async def add_ideas(session: Any, ideas: int) -> tuple[int, list[int]]:
     """One citywide process open for ideas and ``ideas`` published ideas in it, by authors of their own
     (Telegram ids from ``IDEA_AUTHORS``), written in ``session``: the process's id and the ideas' ids."""
@@ -558,14 +568,10 @@ async def add_ideas(session: Any, ideas: int) -> tuple[int, list[int]]:
 
     from bot.services import ideas as ideas_service
     from bot.services import processes, residents
-    from storage.models import Idea, Neighborhood, Theme, utcnow
+    from storage.models import Idea, Theme, utcnow
 
     now = utcnow()
-    hoods = list(
-        await session.scalars(
-            select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
-        )
-    )
+    hoods = await active_hoods(session)
     themes = list(await session.scalars(select(Theme.id).order_by(Theme.position, Theme.id)))
     process = await processes.create(
         session,
@@ -601,20 +607,14 @@ async def seed_ideas(url: str, people: int, ideas: int) -> int:
     ``ideas`` published ideas by authors of their own (`add_ideas`), and the people ``FIRST_PERSON_ID``
     onwards as onboarded residents (Turkish and English alternately, neighborhoods spread over the
     city). Returns the process's id."""
-    from sqlalchemy import select
 
     from bot.app import prepare_database
-    from storage.models import Neighborhood
 
     engine, sessions, _spec = await prepare_database(Settings(_env_file=None, database_url=url))
     try:
         async with sessions.begin() as session:
             process_id, _ideas = await add_ideas(session, ideas)
-            hoods = list(
-                await session.scalars(
-                    select(Neighborhood.id).where(Neighborhood.active.is_(True)).order_by(Neighborhood.id)
-                )
-            )
+            hoods = await active_hoods(session)
         await seed_residents(sessions, people, hoods, spread=31)
     finally:
         await engine.dispose()
