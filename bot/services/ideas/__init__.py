@@ -767,7 +767,7 @@ _SUPPORT_INSERT = {  # on PostgreSQL or not
     .on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
     for on_postgresql, dialect in ((True, postgresql), (False, sqlite))
 }
-_SUPPORT = Direct(_SUPPORT_INSERT[False])
+_SUPPORT = Direct(_SUPPORT_INSERT[False])  # on SQLite; on PostgreSQL with its count (`_CHANGED_AND_COUNTED`)
 
 
 def _changed_and_counted(change: Any, given: bool) -> Direct:
@@ -782,9 +782,10 @@ def _changed_and_counted(change: Any, given: bool) -> Direct:
     return Direct(select(held + rows if given else held - rows))
 
 
-# by whether the support is given
-_CHANGED_AND_COUNTED = {True: _changed_and_counted(_SUPPORT_INSERT[True], True)}
-_CHANGED_AND_COUNTED[False] = _changed_and_counted(_UNSUPPORT_ROWS, False)
+_CHANGED_AND_COUNTED = {  # by whether the support is given
+    True: _changed_and_counted(_SUPPORT_INSERT[True], True),
+    False: _changed_and_counted(_UNSUPPORT_ROWS, False),
+}
 
 
 async def set_support(
