@@ -183,15 +183,8 @@ async def measure(
             elif step == "kept":
                 kept = [entry(page) or ""]
                 await (keep if postgresql else keep_first)(session, 1, update_id, person, kept)
-            elif not postgresql and step in (
-                "folded",
-                "press",
-                "press_apart",
-                "settings",
-                "toggle",
-                "support",
-            ):
-                await claim(session, 1, update_id)  # the row, written before the commit
+            elif not postgresql and folded:  # the claim read with the person: its row, before the commit
+                await claim(session, 1, update_id)
 
         def step(name: str) -> Callable[[], Awaitable[None]]:
             async def run() -> None:  # as `DatabaseMiddleware` opens, commits and closes an update's
