@@ -80,9 +80,10 @@ class Feature:
     # ("ib:list" for `BrowseCb(action=LIST, ...)`), a command as typed ("/help"); handled with no
     # transaction and not recorded (`bot.middlewares.resident`), so a write in one is refused
     views: tuple[str, ...] = ()
-    # reads a press's handler makes first, made in the person's read instead: "module:function", the
-    # function given a press's data and answering the read (`bot.services.residents.Beside`) with its
-    # parameters, or None for a press that makes none (`bot.middlewares.resident`)
+    # reads a press's or a command's handler makes first, made in the person's read instead:
+    # "module:function", the function given a press's data or a command as typed ("/settings") and
+    # answering the read (`bot.services.residents.Beside`) with its parameters, or None for an update
+    # that makes none (`bot.middlewares.resident`)
     beside: tuple[str, ...] = ()
 
 
@@ -116,6 +117,7 @@ FEATURES: tuple[Feature, ...] = (
         commands=(Command("settings", N_("Language, neighborhood, notifications"), order=70),),
         exports=("bot.services.privacy",),
         views=("/settings", "menu:settings", "set:language", "set:privacy"),
+        beside=("bot.ui.settings:settings_screen",),
     ),
     Feature(
         "hub",

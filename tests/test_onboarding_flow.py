@@ -12,7 +12,7 @@ from bot.app import Meydan
 from bot.middlewares.dedup import claim, entry, keep
 from bot.services import residents
 from storage.models import FsmRecord, Neighborhood, NotificationChoice, ProcessedUpdate, Resident
-from tests.conftest import STAFF_ID, running_bot
+from tests.conftest import STAFF_ID, running_bot, statements_run
 from tests.flows import fetch, onboard, post_update, post_webhook
 
 
@@ -133,7 +133,10 @@ async def test_declining_the_notice_saves_nothing(meydan: Meydan, sandbox) -> No
     async with meydan.sessions() as session:  # nor the answers kept while they had accepted it
         kept = select(func.count()).where(ProcessedUpdate.answer_to == person.id)
         assert await session.scalar(kept) == 0
-        assert await session.scalar(select(func.count()).where(ProcessedUpdate.answer.contains(str(person.id)))) == 0
+        assert (
+            await session.scalar(select(func.count()).where(ProcessedUpdate.answer.contains(str(person.id))))
+            == 0
+        )
 
 
 async def test_start_again_keeps_the_data(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -192,7 +195,9 @@ async def test_same_update_twice_is_handled_once(meydan: Meydan, sandbox) -> Non
     assert len(messages) == before + 2  # not handled again; they are told it came twice
     assert messages[-1].text.startswith("⚠️") and "/menu" in messages[-1].text
     async with meydan.sessions() as session:
-        rows = list(await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001)))
+        rows = list(
+            await session.scalars(select(ProcessedUpdate).where(ProcessedUpdate.update_id == 900_001))
+        )
         assert len(rows) == 1
         # nothing of a person is kept before they accept the privacy notice, not even the answer
         assert (rows[0].answer_to, rows[0].answer) == (None, None)
@@ -239,7 +244,9 @@ async def test_an_answer_lost_before_a_restart_comes_from_the_restarted_bot(sett
     async with running_bot(settings, sandbox) as again:  # a new process on the same database
         assert await post_update(sandbox, update, again.webhook_secret) == 200
         messages = (await person.bot_messages())[before:]
-        assert len(messages) == 1 and "Ideas" in " ".join(label for row in messages[0].buttons for label in row)
+        assert len(messages) == 1 and "Ideas" in " ".join(
+            label for row in messages[0].buttons for label in row
+        )
 
 
 async def test_a_kept_answer_telegram_refuses_is_followed_by_the_note(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -294,6 +301,40 @@ async def test_webhook_answers_400_to_a_body_that_is_not_an_update(meydan: Meyda
                 url, data=body, headers={**headers, "Content-Type": "application/json"}
             ) as resp:
                 assert resp.status == 400, body
+
+
+async def test_the_settings_screen_is_read_with_the_person(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
+    """/settings, "« Settings" and a notification turned read the screen in the statement that reads the
+    person, the update's first, and no statement of their own; what they show is what is stored, in
+    the person's language."""
+    person = await onboard(sandbox, lang="tr")
+    statements = statements_run(meydan.sessions.kw["bind"])
+    view = await person.say("/settings")
+    assert "Mahalle: Pazaryeri, Konak" in view.text and "🔔 Fikirlerimle ilgili kararlar" in view.text
+    [read] = statements
+    assert "settings_hood" in read and "residents.telegram_id" in read
+    statements.clear()
+    assert (await person.press("Kapat: Fikirlerimle ilgili kararlar")).text == "Bildirimler kapatıldı."
+    shown = await person.last_message()
+    assert "🔕 Fikirlerimle ilgili kararlar" in shown.text and "Mahalle: Pazaryeri, Konak" in shown.text
+    [read, *others] = statements  # the person's read first, with the screen beside it
+    assert "settings_hood" in read
+    assert not [s for s in others if s.lstrip().startswith("SELECT") and "notification_choices" in s]
+    assert len([s for s in others if "INTO notification_choices" in s]) == 1
+    await person.press("Gizlilik bildirimi")
+    statements.clear()
+    await person.press("« Ayarlar")
+    assert "🔕 Fikirlerimle ilgili kararlar" in (await person.last_message()).text
+    [read] = statements
+    assert "settings_hood" in read
+    resident = await _resident(meydan, person.id)
+    async with meydan.sessions() as session:
+        chosen = await session.execute(
+            select(NotificationChoice.category, NotificationChoice.enabled).where(
+                NotificationChoice.resident_id == resident.id
+            )
+        )
+        assert [tuple(row) for row in chosen] == [("ideas", False)]
 
 
 async def test_settings_language_neighborhood_notifications(meydan: Meydan, sandbox) -> None:  # noqa: ANN001
@@ -381,7 +422,10 @@ async def test_export_and_delete_my_data(meydan: Meydan, sandbox) -> None:  # no
     async with meydan.sessions() as session:
         kept = select(func.count()).where(ProcessedUpdate.answer_to == person.id)
         assert await session.scalar(kept) == 0  # no answer kept for them, the deletion's own included
-        assert await session.scalar(select(func.count()).where(ProcessedUpdate.answer.contains(str(person.id)))) == 0
+        assert (
+            await session.scalar(select(func.count()).where(ProcessedUpdate.answer.contains(str(person.id))))
+            == 0
+        )
         gone = await session.scalar(select(Resident).where(Resident.deleted_at.is_not(None)))
         assert gone.telegram_id is None and gone.language is None and gone.neighborhood_id is None
         assert await residents.notifications(session, gone.id) == {  # no choices kept

@@ -85,7 +85,8 @@ def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, ke
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
         compiled_once(read.direct(keys).statement, dialect)
-        for beside in (budgets.GATE_BESIDE, ideas.CARD_BESIDE):  # a ballot press's, an idea card's
+        # a ballot press's, an idea card's, the settings screen's
+        for beside in (budgets.GATE_BESIDE, ideas.CARD_BESIDE, residents.settings_beside()):
             compiled_once(read.direct(keys, beside).statement, dialect)
 
 
@@ -164,8 +165,9 @@ async def test_an_update_from_a_group_is_still_claimed_once(meydan, sandbox) -> 
 
 
 def test_a_press_names_the_read_made_beside_the_person() -> None:
-    """Which presses have a read made in the person's read (`Feature.beside`), with what: a ballot press
-    of a pot its gate, the press that opens an idea its card; another button's data, one with no pot or
+    """Which presses and commands have a read made in the person's read (`Feature.beside`), with what: a
+    ballot press of a pot its gate, the press that opens an idea its card, /settings and the presses
+    that show the settings screen the screen; another button's data or command, one with no pot or
     idea, or data that does not unpack (left to the router, which refuses it) none."""
     from bot.features import beside
     from bot.ui.budgets.callbacks import BallotAction, BallotCb
@@ -179,7 +181,12 @@ def test_a_press_names_the_read_made_beside_the_person() -> None:
     assert asked(tick) == ("budgets.gate", {"pot_id": 3})
     opened = BrowseCb(action=BrowseAction.VIEW, process=2, idea=9).pack()
     assert asked(opened) == ("ideas.card", {"idea_id": 9, "process_id": 2})
+    for shows in ("/settings", "menu:settings", "set:notify-on:ideas", "set:notify-off:news"):
+        assert asked(shows) == ("residents.settings", {}), shows
     for none in (
+        "/start",
+        "set:language",  # the languages, not the screen
+        "set:set-language:en",  # changes the person first: the screen is read after
         BallotCb(action=BallotAction.HOME).pack(),  # my open pots: no pot
         BrowseCb(action=BrowseAction.LIST, process=2).pack(),  # a page of ideas
         BrowseCb(action=BrowseAction.SUPPORT, process=2, idea=9).pack(),  # locks the idea: its own read

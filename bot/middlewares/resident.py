@@ -6,8 +6,9 @@ same context, the same per-person lock, the same `state` and `raw_state`), and l
 inside the lock as well. When the state is kept in the database (`SQLStorage`), the state's rows and
 the resident are read in one statement, the first of the update's transaction
 (`residents.load_with_state`): every update of a private chat reads both, and one round trip is cheaper
-than two. A press whose handler reads something first has that read made in the same statement too,
-where its feature declares it (`Feature.beside`: a ballot press, its pot's gate), and the service
+than two. A press or a command whose handler reads something first has that read made in the same
+statement too, where its feature declares it (`Feature.beside`: a ballot press, its pot's gate;
+/settings, its screen), and the service
 takes it from there (`residents.taken_beside`). With the state in Redis, the state comes from Redis
 and the resident from the database. The same statement claims the update for `DedupMiddleware`, which
 reads the outcome from `dedup.CLAIMED`: on PostgreSQL it writes the claim (`dedup.claimed_column`), on
@@ -71,12 +72,18 @@ class ResidentMiddleware(BaseMiddleware):
         self._beside = beside  # the features' reads beside the person's, by a press's data
 
     def _beside_of(self, event: TelegramObject) -> tuple[residents.Beside, Mapping[str, Any]] | None:
-        """The read a feature's press makes first, to make in the person's read (`Feature.beside`)."""
-        query = event.callback_query if isinstance(event, Update) else None
-        if query is None or query.data is None:
+        """The read a feature's press or command makes first, to make in the person's read
+        (`Feature.beside`): a press by its data, a command by its first word (without "@bot")."""
+        if not isinstance(event, Update):
+            return None
+        if event.callback_query is not None:
+            data = event.callback_query.data
+        else:
+            data = command_of(event.message.text) if event.message is not None else None
+        if data is None:
             return None
         for read in self._beside:
-            found = read(query.data)
+            found = read(data)
             if found is not None:
                 return found
         return None

@@ -6,7 +6,8 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -620,6 +621,71 @@ async def settings(session: AsyncSession, resident_id: int, neighborhood_id: int
     return PersonSettings(
         (hood, district) if hood is not None and district is not None else None, _with_defaults(chosen)
     )
+
+
+# the settings screen's read made in the person's read, for what shows the screen
+# (`bot.ui.settings.settings_screen`): the neighborhood and district of the read's resident by name,
+# when both are still in use, and the stored choice of each category of the features that exist, one
+# column each (null where nothing is stored), the category bound to its key when the read is built
+_HOOD_SHOWN = _HOOD.alias("settings_hood")
+_DISTRICT_SHOWN = _DISTRICT.alias("settings_district")
+
+
+@cache
+def _settings_beside(keys: tuple[str, ...]) -> Beside:
+    person = Resident.__table__
+    stored = (
+        select(_CHOICES.c.enabled)
+        .where(_CHOICES.c.resident_id == person.c.id, _CHOICES.c.category == bindparam(f"setting_{i}", key))
+        .scalar_subquery()
+        for i, key in enumerate(keys)
+    )
+    return Beside(
+        "residents.settings",
+        (_HOOD_SHOWN.c.name, _DISTRICT_SHOWN.c.name, *stored),
+        lambda read: read.outerjoin(
+            _HOOD_SHOWN, and_(_HOOD_SHOWN.c.id == person.c.neighborhood_id, _HOOD_SHOWN.c.active)
+        ).outerjoin(
+            _DISTRICT_SHOWN, and_(_DISTRICT_SHOWN.c.id == _HOOD_SHOWN.c.district_id, _DISTRICT_SHOWN.c.active)
+        ),
+        depends=("neighborhood_id",),
+    )
+
+
+def settings_beside() -> Beside:
+    """The settings screen's read, made in the person's read (`Beside`), for the categories that exist."""
+    return _settings_beside(tuple(c.key for c in categories()))
+
+
+def _settings_taken(session: AsyncSession, resident: Resident) -> PersonSettings | None:
+    beside = settings_beside()
+    row = taken_beside(session, beside, {}, resident)
+    if row is None:
+        return None
+    hood, district, *stored = row
+    chosen = {c.key: enabled for c, enabled in zip(categories(), stored, strict=True) if enabled is not None}
+    place = (hood, district) if hood is not None and district is not None else None
+    return PersonSettings(place, _with_defaults(chosen))
+
+
+async def settings_of(session: AsyncSession, resident: Resident) -> PersonSettings:
+    """What the settings screen shows of the resident: read in the person's read where the update had
+    it made there (`settings_beside`, taken by `taken_beside`), else in one statement (`settings`)."""
+    return _settings_taken(session, resident) or await settings(
+        session, resident.id, resident.neighborhood_id
+    )
+
+
+async def turn_notification(
+    session: AsyncSession, resident: Resident, category: str, enabled: bool
+) -> PersonSettings:
+    """`set_notification`, and the settings screen as it stands after it: the screen read in the
+    person's read, taken before the write, with this choice in it; else read after the write."""
+    shown = _settings_taken(session, resident)
+    await set_notification(session, resident.id, category, enabled)
+    if shown is None:
+        return await settings(session, resident.id, resident.neighborhood_id)
+    return replace(shown, notifications={**shown.notifications, category: enabled})
 
 
 def mark_reachable(resident: Resident, reachable: bool) -> None:

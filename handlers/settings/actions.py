@@ -29,8 +29,9 @@ from storage.models import Neighborhood
 
 async def view(session: AsyncSession, viewer: Viewer, lang: str):  # noqa: ANN201
     """The settings screen."""
-    shown = await residents.settings(session, viewer.resident.id, viewer.resident.neighborhood_id)
-    return settings_view(viewer.resident.language or lang, shown)
+    return settings_view(
+        viewer.resident.language or lang, await residents.settings_of(session, viewer.resident)
+    )
 
 
 async def not_onboarded(message: Message) -> None:
@@ -89,11 +90,11 @@ async def notify(
 ) -> None:
     on = callback_data.action == NOTIFY_ON
     try:
-        await residents.set_notification(session, viewer.resident.id, callback_data.value, on)
+        shown = await residents.turn_notification(session, viewer.resident, callback_data.value, on)
     except ValueError:
         raise Stale() from None
     callback_answer.text = _("Notifications on.") if on else _("Notifications off.")
-    await reply(query, *await view(session, viewer, lang))
+    await reply(query, *settings_view(viewer.resident.language or lang, shown))
 
 
 async def privacy_notice(query: CallbackQuery, city: CitySpec, lang: str) -> None:
