@@ -510,7 +510,7 @@ IDEA_AUTHORS = 900_000_001
 
 def ideas_to_seed(rounds: int) -> int:
     """Published ideas: enough pages for every round's ▶ (``rounds + 1``), and at least four pages."""
-    from handlers.ideas.browse import PAGE_SIZE
+    from bot.ui.ideas.callbacks import PAGE_SIZE
 
     return PAGE_SIZE * max(4, rounds + 1)
 
@@ -683,7 +683,7 @@ def ideas_script(run: IdeasRun) -> Script:
 def ideas_check(run: IdeasRun, database_url: str) -> Check:
     """Every person ended on the list's page ``rounds + 1`` with one bot message since /ideas (every press
     edited it), and supports in the database exactly the ideas they pressed."""
-    from handlers.ideas.browse import PAGE_SIZE
+    from bot.ui.ideas.callbacks import PAGE_SIZE
 
     pages = -(-run.ideas // PAGE_SIZE)
     last_page = f"{run.rounds + 1}/{pages}"

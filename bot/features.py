@@ -174,7 +174,7 @@ FEATURES: tuple[Feature, ...] = (
         pitch=N_("💡 share ideas for your neighborhood or the whole city, and support the ideas of others"),
         demo="bot.services.demo:seed_ideas",
         exports=("bot.services.idea_exports",),
-        beside=("bot.ui.ideas.callbacks:idea_card",),
+        beside=("bot.ui.ideas.callbacks:idea_card", "bot.ui.ideas.callbacks:idea_list"),
     ),
     Feature(
         "budgets",

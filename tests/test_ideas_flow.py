@@ -589,6 +589,8 @@ async def test_browse_page_sort_filter_and_support_once(unscheduled: Meydan, san
     assert f"#{made[0]}" in page.text and "2/2" in _labels(page)
     assert "Ideas · Design Together" in page.text  # a page names its process, and reads only that of it
     assert not [s for s in statements if "process_phases" in s or "FROM processes LEFT" in s]
+    [read] = statements  # the page is read in the person's read (`ideas.list_beside`)
+    assert "residents" in read and ("json_agg" in read or "json_group_array" in read), read
     await john.press("By theme")
     await john.press("Culture and the arts (1)")
     page = await john.last_message()
@@ -624,9 +626,11 @@ async def test_browse_page_sort_filter_and_support_once(unscheduled: Meydan, san
     await asyncio.sleep(0.8)
     await john.press("Support · 0")
     await john.press("Back to the list")
+    opened = len(statements)
     await john.press("Most supported first")
     top = await john.last_message()
     assert top.text.index(f"#{made[6]}") < top.text.index(f"#{made[5]}")
+    assert len(statements[opened:]) == 1  # the page, in the person's read
     async with meydan.sessions() as session:
         assert await ideas.support_count(session, made[6]) == 1
         total = await session.scalar(select(func.count()).select_from(IdeaSupport))

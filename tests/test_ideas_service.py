@@ -861,3 +861,66 @@ def test_invisible_characters_do_not_count_towards_a_title() -> None:
         ideas.clean_title("ab\u200b\u200b\u200d\u2060")  # zero-width space, joiner, word joiner
     assert caught.value.problem == "short"
     assert ideas.clean_title("Park\u200bı") == "Parkı"
+
+
+async def test_a_page_of_ideas_read_beside_the_person_answers_as_its_own_read(sessions) -> None:  # noqa: ANN001
+    """A press of a page of ideas reads the page in the person's read: newest first and most supported
+    first (ties newest first), narrowed to a neighborhood or a theme, a later page, a page past the end,
+    a page with no ideas and a process that does not exist; `browse` answers from it what it answers
+    reading for itself, with no statement of its own where the page has ideas on it."""
+    from bot.ui.ideas.callbacks import PAGE_SIZE, BrowseAction, BrowseCb, Sort, idea_list
+
+    async with sessions.begin() as session:
+        konak, bostanli = await _hood(session), await _hood(session, "karsiyaka", "bostanli")
+        staff = await _staff(session, 92, konak)
+        await _resident(session, 93, konak)  # who browses
+        green, culture = await _theme(session, "green"), await _theme(session, "culture")
+        process = await _open_process(session, limit=10)
+        fans = [await _resident(session, 200 + n, konak) for n in range(3)]
+        made = []
+        for n in range(7):
+            author = await _resident(session, 300 + n, bostanli if n % 2 else konak)
+            theme = culture if n == 3 else green
+            idea = await ideas.submit(
+                session, author, _draft(process.id, theme.id, f"Fikir {n}"), CITY.bounds
+            )
+            await ideas.approve(session, idea.id, staff.id)
+            made.append(idea.id)
+        for fan in fans:
+            await ideas.set_support(session, made[2], fan, True)
+        for fan, idea_id in ((fans[0], made[5]), (fans[1], made[1]), (fans[2], made[4])):
+            await ideas.set_support(session, idea_id, fan, True)
+    presses = [
+        BrowseCb(action=BrowseAction.LIST, process=process.id),
+        BrowseCb(action=BrowseAction.LIST, process=process.id, page=1),
+        BrowseCb(action=BrowseAction.LIST, process=process.id, page=9),  # past the end: the last page
+        BrowseCb(action=BrowseAction.LIST, process=process.id, sort=Sort.TOP),
+        BrowseCb(action=BrowseAction.LIST, process=process.id, sort=Sort.TOP, page=1),
+        BrowseCb(action=BrowseAction.LIST, process=process.id, hood=bostanli.id),
+        BrowseCb(action=BrowseAction.LIST, process=process.id, sort=Sort.TOP, theme=green.id, hood=konak.id),
+        BrowseCb(action=BrowseAction.LIST, process=process.id, theme=culture.id + 99),  # no ideas
+        BrowseCb(action=BrowseAction.LIST, process=process.id + 99),  # no such process
+    ]
+    answers = []
+    for press in presses:
+        asked = {"sort": press.sort.value, "page": press.page, "page_size": PAGE_SIZE}
+        asked.update(neighborhood_id=press.hood or None, theme_id=press.theme or None)
+        async with sessions.begin() as session:
+            found, _records, _extra = await residents.load_with_state(
+                session, 93, (), beside=idea_list(press.pack())
+            )
+            statements = statements_run(session.get_bind())
+            beside = await ideas.browse(session, press.process, resident=found.resident, **asked)
+            assert (statements == []) is (bool(beside[1]) and press.page < 9), press
+            alone = await ideas.browse(session, press.process, resident=found.resident, **asked)
+            assert beside == alone == await ideas.browse(session, press.process, **asked), press
+            answers.append([(i.idea.id, i.supports) for i in beside[1]] + [beside[2]])
+    supports = {made[2]: 3, made[5]: 1, made[1]: 1, made[4]: 1}
+    newest = [(i, supports.get(i, 0)) for i in made[::-1]]
+    assert answers[0] == [*newest[:5], 7]
+    assert answers[1] == answers[2] == [*newest[5:], 7]
+    top = [(made[2], 3), (made[5], 1), (made[4], 1), (made[1], 1), (made[6], 0), (made[3], 0), (made[0], 0)]
+    assert answers[3] == [*top[:5], 7] and answers[4] == [*top[5:], 7]
+    assert answers[5] == [(made[5], 1), (made[3], 0), (made[1], 1), 3]
+    assert answers[6] == [(made[2], 3), (made[4], 1), (made[6], 0), (made[0], 0), 4]
+    assert answers[7] == [0] and answers[8] == [0]

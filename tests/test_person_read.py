@@ -85,8 +85,9 @@ def test_the_read_is_compiled_once_nothing_rendered_at_each_run(dialect: str, ke
     claiming = claimed_column() if dialect == "postgresql" else unseen_column()
     for read in (residents.PersonRead(), residents.PersonRead(claiming)):
         compiled_once(read.direct(keys).statement, dialect)
-        # a ballot press's, an idea card's, the settings screen's
-        for beside in (budgets.GATE_BESIDE, ideas.CARD_BESIDE, residents.settings_beside()):
+        # a ballot press's, an idea card's, a page of ideas', the settings screen's
+        pages = (ideas.page_beside(2)[0], ideas.page_beside(2, "top", 4, 6, page=1)[0])
+        for beside in (budgets.GATE_BESIDE, ideas.CARD_BESIDE, *pages, residents.settings_beside()):
             compiled_once(read.direct(keys, beside).statement, dialect)
 
 
@@ -171,7 +172,7 @@ def test_a_press_names_the_read_made_beside_the_person() -> None:
     idea, or data that does not unpack (left to the router, which refuses it) none."""
     from bot.features import beside
     from bot.ui.budgets.callbacks import BallotAction, BallotCb
-    from bot.ui.ideas.callbacks import BrowseAction, BrowseCb
+    from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, Sort
 
     def asked(data: str):  # noqa: ANN202
         found = [read(data) for read in beside()]
@@ -181,6 +182,13 @@ def test_a_press_names_the_read_made_beside_the_person() -> None:
     assert asked(tick) == ("budgets.gate", {"pot_id": 3})
     opened = BrowseCb(action=BrowseAction.VIEW, process=2, idea=9).pack()
     assert asked(opened) == ("ideas.card", {"idea_id": 9, "process_id": 2})
+    listed = BrowseCb(action=BrowseAction.LIST, process=2, page=3).pack()
+    assert asked(listed) == ("ideas.list:new:process_id", {"process_id": 2, "offset": 15, "limit": 5})
+    narrowed = BrowseCb(action=BrowseAction.LIST, process=2, sort=Sort.TOP, hood=4, theme=6).pack()
+    assert asked(narrowed) == (
+        "ideas.list:top:neighborhood_id,process_id,theme_id",
+        {"process_id": 2, "neighborhood_id": 4, "theme_id": 6, "offset": 0, "limit": 5},
+    )
     for shows in ("/settings", "menu:settings", "set:notify-on:ideas", "set:notify-off:news"):
         assert asked(shows) == ("residents.settings", {}), shows
     for none in (
@@ -188,7 +196,6 @@ def test_a_press_names_the_read_made_beside_the_person() -> None:
         "set:language",  # the languages, not the screen
         "set:set-language:en",  # changes the person first: the screen is read after
         BallotCb(action=BallotAction.HOME).pack(),  # my open pots: no pot
-        BrowseCb(action=BrowseAction.LIST, process=2).pack(),  # a page of ideas
         BrowseCb(action=BrowseAction.SUPPORT, process=2, idea=9).pack(),  # locks the idea: its own read
         "pb:add:zz:1:0",  # forged
         "pb:add:99999999999:1:0",

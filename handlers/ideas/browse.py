@@ -14,12 +14,10 @@ from bot.services.residents import Viewer
 from bot.ui.cards import refresh_card, show_card
 from bot.ui.errors import Refusal
 from bot.ui.ideas import keyboards
-from bot.ui.ideas.callbacks import BrowseAction, BrowseCb, Sort
+from bot.ui.ideas.callbacks import PAGE_SIZE, BrowseAction, BrowseCb, Sort
 from bot.ui.ideas.cards import browse_text, idea_card
 from bot.ui.messages import reply
 from storage.models import Process
-
-PAGE_SIZE = 5
 
 
 async def start(query: CallbackQuery, session: AsyncSession, viewer: Viewer, lang: str) -> None:
@@ -37,20 +35,28 @@ async def start(query: CallbackQuery, session: AsyncSession, viewer: Viewer, lan
             keyboards.choose_process(found, lang, browsing=True),
         )
         return
-    await listing(query, BrowseCb(action=BrowseAction.LIST, process=found[0].id), session, lang, found[0])
+    cb = BrowseCb(action=BrowseAction.LIST, process=found[0].id)
+    await listing(query, cb, session, viewer, lang, found[0])
 
 
 async def listing(
     query: CallbackQuery,
     callback_data: BrowseCb,
     session: AsyncSession,
+    viewer: Viewer,
     lang: str,
     process: Process | processes.Named | None = None,  # already read by this update (`start`'s)
 ) -> None:
     cb = callback_data
     filters = {"neighborhood_id": cb.hood or None, "theme_id": cb.theme or None}
     named, items, total = await ideas.browse(
-        session, cb.process, sort=cb.sort.value, page=cb.page, page_size=PAGE_SIZE, **filters
+        session,
+        cb.process,
+        sort=cb.sort.value,
+        page=cb.page,
+        page_size=PAGE_SIZE,
+        resident=viewer.resident,  # the page read in the person's read (`idea_list`)
+        **filters,
     )
     if process is None or process.id != cb.process:
         process = named

@@ -56,6 +56,7 @@ from bot.services.residents import same_person
 from bot.text import fold
 from storage.direct import Direct
 from storage.models import District, Idea, IdeaSupport, Neighborhood, Process, Resident, Theme, utcnow
+from storage.sql import json_rows
 
 OPEN_IDEA = N_("💡 Open idea #{id}")
 
@@ -508,16 +509,23 @@ async def browse(
     theme_id: int | None = None,
     page: int = 0,
     page_size: int = 5,
+    resident: Resident | None = None,
 ) -> tuple[processes.Named | None, list[Listed], int]:
     """Published ideas of a process, newest or most supported first, optionally of one place or theme,
     with the process as a page of ideas names it (`processes.named`; None if there is no such process),
-    read in the page's statement: a second statement only for a page with no ideas on it."""
-    where: dict[str, object] = {"process_id": process_id, "statuses": VISIBLE}
-    if neighborhood_id:
-        where["neighborhood_id"] = neighborhood_id
-    if theme_id:
-        where["theme_id"] = theme_id
-    rows, total = await _page(session, where, "top" if sort == "top" else "new", page, page_size, named=True)
+    read in the page's statement: a second statement only for a page with no ideas on it. A press of a
+    page has the page read in the person's read (`page_beside`): given the `resident` read there, the
+    page is taken from it, with no statement of its own where the page has ideas on it."""
+    where = _browsed(process_id, neighborhood_id, theme_id)
+    order = "top" if sort == "top" else "new"
+    read = None
+    if resident is not None:
+        beside, params = page_beside(process_id, sort, neighborhood_id, theme_id, page, page_size)
+        taken = residents.taken_beside(session, beside, params, resident)
+        read = None if taken is None else _in_order(taken[0] or (), order)
+    rows, total = await _page(
+        session, {**where, "statuses": VISIBLE}, order, page, page_size, named=True, read=read
+    )
     if rows:
         named = processes.Named(process_id, *rows[0][6:8])
     else:
@@ -561,6 +569,54 @@ def _list_statements(
     return Direct(stmt), Direct(select(func.count()).select_from(_IDEAS).where(*where))
 
 
+def _browsed(process_id: int, neighborhood_id: int | None, theme_id: int | None) -> dict[str, object]:
+    """What `browse` narrows a list by, as `_list_statements`' filters and their values."""
+    where: dict[str, object] = {"process_id": process_id}
+    if neighborhood_id:
+        where["neighborhood_id"] = neighborhood_id
+    if theme_id:
+        where["theme_id"] = theme_id
+    return where
+
+
+def _window(page: int, page_size: int) -> dict[str, int]:
+    return {"offset": max(page, 0) * page_size, "limit": page_size}
+
+
+def page_beside(
+    process_id: int,
+    sort: str = "new",
+    neighborhood_id: int | None = None,
+    theme_id: int | None = None,
+    page: int = 0,
+    page_size: int = 5,
+) -> tuple[residents.Beside, dict[str, object]]:
+    """The read of a page of `browse` (its arguments) made in the person's read, with its parameters:
+    for a press of a page (`bot.ui.ideas.callbacks.idea_list`), and for `browse` to take it."""
+    where = _browsed(process_id, neighborhood_id, theme_id)
+    return _page_beside(frozenset(where), "top" if sort == "top" else "new"), {
+        **where,
+        **_window(page, page_size),
+    }
+
+
+# a page of `browse` as a read beside the person's: its rows as one JSON array of arrays in one column
+# (`storage.sql.json_rows`), built once for each kind of list; the page does not depend on who reads it
+@cache
+def _page_beside(filters: frozenset[str], order: str) -> residents.Beside:
+    page = _list_statements(filters, order, True, VISIBLE)[0].statement.subquery("listed")
+    name = f"ideas.list:{order}:{','.join(sorted(filters))}"
+    return residents.Beside(name, (select(json_rows(*page.c)).scalar_subquery(),), lambda read: read)
+
+
+def _in_order(rows: Sequence[Sequence[Any]], order: str) -> list[tuple[Any, ...]]:
+    """The rows of a page read as JSON (`page_beside`) in the order of `_list_statements`, which the
+    aggregate does not keep for certain: most supported first for "top", then newest first."""
+    if order == "top":
+        return sorted(map(tuple, rows), key=lambda row: (-row[4], -row[0]))
+    return sorted(map(tuple, rows), key=lambda row: -row[0])
+
+
 async def _listed(
     session: AsyncSession, where: dict[str, object], *, order: str, page: int, page_size: int
 ) -> tuple[list[Listed], int]:
@@ -578,16 +634,18 @@ async def _page(
     page_size: int,
     *,
     named: bool = False,
+    read: Sequence[Any] | None = None,
 ) -> tuple[Sequence[Any], int]:
-    """One page's rows of `_list_statements` and the number of ideas in all, in one statement; a page
-    past the end (ideas went away meanwhile) is the last page, which takes a second one. `where` maps
-    filters to their values, "statuses" to a tuple of them."""
+    """One page's rows of `_list_statements` and the number of ideas in all, in one statement, or
+    none where the rows were `read` already; a page past the end (ideas went away meanwhile) is the
+    last page, which takes another. `where` maps filters to their values, "statuses" to a tuple of
+    them."""
     where = dict(where)
     statuses = tuple(where.pop("statuses", ()))
     stmt, count = _list_statements(frozenset(where), order, named, statuses)
     page = max(page, 0)
-    params = {**where, "offset": page * page_size, "limit": page_size}
-    rows = await stmt.rows(session, params)
+    params = {**where, **_window(page, page_size)}
+    rows = read if read is not None else await stmt.rows(session, params)
     if not rows and page:
         total = await count.scalar(session, where) or 0
         page = max(1, -(-total // page_size)) - 1

@@ -59,6 +59,20 @@ class BrowseCb(CallbackData, prefix="ib"):
     idea: Id = 0
 
 
+PAGE_SIZE = 5  # ideas on a page of a process's ideas
+
+
+def idea_list(data: str) -> tuple[Beside, dict[str, Any]] | None:
+    """A press of a page of a process's ideas has the page read in the person's read
+    (`ideas.page_beside`): it is the page's read, with its filters and its window."""
+    press = pressed(BrowseCb, data, BrowseAction.LIST)
+    if press is None or not press.process:
+        return None
+    return ideas.page_beside(
+        press.process, press.sort.value, press.hood or None, press.theme or None, press.page, PAGE_SIZE
+    )
+
+
 def idea_card(data: str) -> tuple[Beside, dict[str, Any]] | None:
     """A press that opens an idea's card has the card read in the person's read (`ideas.CARD_BESIDE`):
     it is all its handler reads."""
