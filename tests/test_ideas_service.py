@@ -520,23 +520,28 @@ async def test_people_supporting_one_idea_at_once_each_see_the_count_after_their
         assert await ideas.support_count(session, idea_id) == 4
 
 
+async def _browsable(session):  # noqa: ANN001, ANN202
+    """Seven published ideas of an open process, the odd ones of Bostanlı, the rest of Konak, the
+    fourth on culture and the rest on green; three fans of Konak who support nothing yet."""
+    konak = await _hood(session)
+    bostanli = await _hood(session, "karsiyaka", "bostanli")
+    staff = await _staff(session, 92, konak)
+    green, culture = await _theme(session, "green"), await _theme(session, "culture")
+    process = await _open_process(session, limit=10)
+    fans = [await _resident(session, 200 + n, konak) for n in range(3)]
+    made = []
+    for n in range(7):
+        author = await _resident(session, 300 + n, bostanli if n % 2 else konak)
+        theme = culture if n == 3 else green
+        idea = await ideas.submit(session, author, _draft(process.id, theme.id, f"Fikir {n}"), CITY.bounds)
+        await ideas.approve(session, idea.id, staff.id)
+        made.append(idea.id)
+    return konak, bostanli, green, culture, process, fans, made
+
+
 async def test_browse_sorts_filters_and_pages(sessions) -> None:  # noqa: ANN001
     async with sessions.begin() as session:
-        konak = await _hood(session)
-        bostanli = await _hood(session, "karsiyaka", "bostanli")
-        staff = await _staff(session, 92, konak)
-        green, culture = await _theme(session, "green"), await _theme(session, "culture")
-        process = await _open_process(session, limit=10)
-        fans = [await _resident(session, 200 + n, konak) for n in range(3)]
-        made = []
-        for n in range(7):
-            author = await _resident(session, 300 + n, bostanli if n % 2 else konak)
-            theme = culture if n == 3 else green
-            idea = await ideas.submit(
-                session, author, _draft(process.id, theme.id, f"Fikir {n}"), CITY.bounds
-            )
-            await ideas.approve(session, idea.id, staff.id)
-            made.append(idea.id)
+        konak, bostanli, green, culture, process, fans, made = await _browsable(session)
         hidden_author = await _resident(session, 399, konak)
         pending = await ideas.submit(
             session, hidden_author, _draft(process.id, green.id, "Bekleyen"), CITY.bounds
@@ -871,21 +876,8 @@ async def test_a_page_of_ideas_read_beside_the_person_answers_as_its_own_read(se
     from bot.ui.ideas.callbacks import PAGE_SIZE, BrowseAction, BrowseCb, Sort, idea_list
 
     async with sessions.begin() as session:
-        konak, bostanli = await _hood(session), await _hood(session, "karsiyaka", "bostanli")
-        staff = await _staff(session, 92, konak)
+        konak, bostanli, green, culture, process, fans, made = await _browsable(session)
         await _resident(session, 93, konak)  # who browses
-        green, culture = await _theme(session, "green"), await _theme(session, "culture")
-        process = await _open_process(session, limit=10)
-        fans = [await _resident(session, 200 + n, konak) for n in range(3)]
-        made = []
-        for n in range(7):
-            author = await _resident(session, 300 + n, bostanli if n % 2 else konak)
-            theme = culture if n == 3 else green
-            idea = await ideas.submit(
-                session, author, _draft(process.id, theme.id, f"Fikir {n}"), CITY.bounds
-            )
-            await ideas.approve(session, idea.id, staff.id)
-            made.append(idea.id)
         for fan in fans:
             await ideas.set_support(session, made[2], fan, True)
         for fan, idea_id in ((fans[0], made[5]), (fans[1], made[1]), (fans[2], made[4])):
