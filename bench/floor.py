@@ -34,11 +34,14 @@ rows, each adding a step to the one before unless it says it stands in place of 
   place of the claim's INSERT of the row above;
 - **… the row claimed first** (SQLite only): the same with the claim an INSERT of its own and the answer
   an UPDATE of its row, as on PostgreSQL: one statement more, what SQLite's updates cost before;
-- **every update + the settings screen**: the row "dedup in the same SELECT" with a settings screen's
-  read instead of a ballot's (`residents.settings`: the person's neighborhood, its district and their
-  notification choices in one SELECT), its answer not kept;
-- **… + a notification turned first**: the same after the choice's upsert
-  (`residents.set_notification`), as a press on a notification's button makes;
+- **every update + the settings screen, a SELECT of its own**: the row "dedup in the same SELECT" with a
+  settings screen's read instead of a ballot's (`residents.settings`: the person's neighborhood, its
+  district and their notification choices in one SELECT), its answer not kept;
+- **every update + the settings screen**: the same with the screen read in the person's statement
+  (`residents.settings_beside`, taken by `residents.settings_of`), as the bot reads it for /settings,
+  in place of the row above;
+- **… + a notification turned first**: the same with the choice's upsert before the screen is shown
+  (`residents.turn_notification`), as a press on a notification's button makes;
 - **every update + an idea's support, given or taken back**: the row "dedup in the same SELECT" with
   a support press's work instead of a screen's (`ideas.set_support_of`: the idea read and locked, the
   support given or taken back, in turn, and the idea's supports counted), its answer not kept.
@@ -163,17 +166,22 @@ async def measure(
                 return
             pressed = step in ("press", "press_apart", "kept", "kept_apart")
             update_id = next(update_ids)
-            folded = step in ("folded", "settings", "toggle", "support") or (pressed and step != "kept_apart")
+            screen = step in ("settings", "settings_apart", "toggle")
+            folded = step in ("folded", "support") or screen or (pressed and step != "kept_apart")
             beside = gate if pressed and step != "press_apart" else None
+            if step in ("settings", "toggle"):
+                beside = (residents.settings_beside(), {})
             viewer = await person_read(session, update_id if folded else None, beside)
             if step == "support":
                 supported[0] = not supported[0]
                 await ideas.set_support_of(session, idea_id, viewer.resident, supported[0])
-            if step in ("settings", "toggle"):
-                if step == "toggle":
-                    await residents.set_notification(session, viewer.resident.id, "phases", False)
+            if step == "settings_apart":
                 resident = viewer.resident
                 await residents.settings(session, resident.id, resident.neighborhood_id)
+            elif step == "settings":
+                await residents.settings_of(session, viewer.resident)
+            elif step == "toggle":
+                await residents.turn_notification(session, viewer.resident, "phases", False)
             if step in ("claim", "kept_apart"):
                 await claim(session, 1, update_id)
             if pressed:
@@ -213,6 +221,7 @@ async def measure(
         steps.append(("+ its answer kept", step("kept")))
         if not postgresql:
             steps.append(("… the row claimed first", step("kept_apart")))
+        steps.append(("every update + the settings screen, a SELECT of its own", step("settings_apart")))
         steps.append(("every update + the settings screen", step("settings")))
         steps.append(("… + a notification turned first", step("toggle")))
         steps.append(("every update + an idea's support, given or taken back", step("support")))
