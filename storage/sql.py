@@ -20,9 +20,10 @@ class json_rows(FunctionElement):  # noqa: N801 - named as SQL functions are
     inherit_cache = True
 
 
-def _arguments(element: json_rows, compiler: Any, json: str, **kw: Any) -> str:
+def _arguments(element: json_rows, compiler: Any, as_json: str, **kw: Any) -> str:
+    """The arguments compiled, each JSON column's within `as_json(…)` where that is given."""
     return ", ".join(
-        f"{json}({compiler.process(argument, **kw)})" if json and isinstance(argument.type, JSON)
+        f"{as_json}({compiler.process(argument, **kw)})" if as_json and isinstance(argument.type, JSON)
         else compiler.process(argument, **kw)
         for argument in element.clauses
     )  # fmt: skip

@@ -8,12 +8,11 @@ the resident are read in one statement, the first of the update's transaction
 (`residents.load_with_state`): every update of a private chat reads both, and one round trip is cheaper
 than two. A press or a command whose handler reads something first has that read made in the same
 statement too, where its feature declares it (`Feature.beside`: a ballot press, its pot's gate;
-/settings, its screen), and the service
-takes it from there (`residents.taken_beside`). With the state in Redis, the state comes from Redis
-and the resident from the database. The same statement claims the update for `DedupMiddleware`, which
-reads the outcome from `dedup.CLAIMED`: on PostgreSQL it writes the claim (`dedup.claimed_column`), on
-SQLite it reads whether the update was claimed before and the claim is written later in the
-transaction (`dedup.unseen_column`).
+/settings, its screen), and the service takes it from there (`residents.taken_beside`). With the
+state in Redis, the state comes from Redis and the resident from the database. The same statement
+claims the update for `DedupMiddleware`, which reads the outcome from `dedup.CLAIMED`: on PostgreSQL
+it writes the claim (`dedup.claimed_column`), on SQLite it reads whether the update was claimed before
+and the claim is written later in the transaction (`dedup.unseen_column`).
 
 The update's transaction is committed inside the lock when the handler returns, or rolled back there if
 anything raises: an update of the same person waits for the lock, so it begins after this commit and
@@ -69,7 +68,7 @@ class ResidentMiddleware(BaseMiddleware):
         self._staff_ids = staff_ids
         self._views = frozenset(views)  # a press's data is one of these or begins with one and ":"
         self._view_prefixes = tuple(f"{view}:" for view in views)
-        self._beside = beside  # the features' reads beside the person's, by a press's data
+        self._beside = beside  # the features' reads beside the person's, by a press's data or a command
 
     def _beside_of(self, event: TelegramObject) -> tuple[residents.Beside, Mapping[str, Any]] | None:
         """The read a feature's press or command makes first, to make in the person's read
