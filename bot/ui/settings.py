@@ -10,24 +10,20 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.features import categories
 from bot.services.residents import Beside, PersonSettings, settings_beside
-from bot.ui.callbacks import MenuCb, SettingsCb
+from bot.ui.callbacks import MenuCb, SettingsCb, pressed
 from bot.ui.keyboards import single_column
 from bot.ui.onboarding import LANGUAGE_LABELS
 from bot.ui.places import place_label
 
 NOTIFY_ON, NOTIFY_OFF = "notify-on", "notify-off"  # a notification category turned on, or off
-# what shows the settings screen: a command or a press by its data, a toggle by its data's beginning
+# what shows the settings screen besides a notification turned: the command, the menu's button
 _SHOWING = frozenset({"/settings", MenuCb(action="settings").pack()})
-_TURNING = tuple(
-    f"{SettingsCb.__prefix__}{SettingsCb.__separator__}{a}{SettingsCb.__separator__}"
-    for a in (NOTIFY_ON, NOTIFY_OFF)
-)
 
 
 def settings_screen(data: str) -> tuple[Beside, dict[str, Any]] | None:
     """What shows the settings screen has it read in the person's read (`residents.settings_beside`):
     /settings, the menu's and the back button's "Settings", a notification turned on or off."""
-    if data in _SHOWING or data.startswith(_TURNING):
+    if data in _SHOWING or any(pressed(SettingsCb, data, turn) for turn in (NOTIFY_ON, NOTIFY_OFF)):
         return settings_beside(), {}
     return None
 
